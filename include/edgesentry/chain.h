@@ -1,0 +1,95 @@
+/*
+ * edgesentry/chain.h - verification of record chains (FORMAT.md 1.3).
+ *
+ * Records are fed in input order; one input may interleave many devices.
+ * Per device the verifier checks that sequences run 1, 2, 3, ... without
+ * gaps, that each prev_hash links to the previous record's hash, that the
+ * signature verifies (with the single public key or the registry, when
+ * given), and, with a payload directory, that each payload file exists with
+ * the right size and hash.  Memory is proportional to the number of devices,
+ * never to the number of records.  The first failure of each device is kept
+ * (later records of a failed device are counted, not checked).
+ *
+ * A verifier is not thread-safe; use one per input.
+ */
+#ifndef EDGESENTRY_CHAIN_H
+#define EDGESENTRY_CHAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edgesentry/error.h"
+#include "edgesentry/key.h"
+#include "edgesentry/record.h"
+#include "edgesentry/registry.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct eds_chain_options {
+	const eds_public_key *public_key; /**< one key for all devices, or NULL */
+	const eds_registry *registry;     /**< per-device keys, or NULL */
+	const char *payload_dir;          /**< payload store to check, or NULL */
+} eds_chain_options;
+
+typedef struct eds_chain_failure {
+	char device_id[EDS_DEVICE_ID_MAX + 1];
+	uint64_t index;    /**< 0-based position of the record in the input */
+	uint64_t sequence; /**< the record's sequence */
+	eds_status reason; /**< EDS_E_SEQUENCE, EDS_E_PREV_HASH, EDS_E_SIGNATURE, ... */
+	char message[256]; /**< one human-readable line */
+} eds_chain_failure;
+
+typedef struct eds_chain_summary {
+	uint64_t records;            /**< records fed */
+	uint64_t devices;            /**< distinct devices */
+	uint64_t devices_failed;     /**< devices with a failure */
+	uint64_t signatures_checked; /**< signatures verified successfully */
+	uint64_t payloads_checked;   /**< payload files verified successfully */
+} eds_chain_summary;
+
+/** Per-device state, as reported after (or during) verification. */
+typedef struct eds_chain_device {
+	char device_id[EDS_DEVICE_ID_MAX + 1];
+	uint64_t records;           /**< records of this device fed */
+	uint64_t last_sequence;     /**< last sequence that verified (0: none) */
+	uint8_t head[EDS_HASH_LEN]; /**< record_hash of that record */
+	int failed;                 /**< nonzero when a failure was recorded */
+} eds_chain_device;
+
+typedef struct eds_chain_verifier eds_chain_verifier;
+
+/**
+ * New verifier.  opts may be NULL (links only).  public_key and registry
+ * are borrowed and must outlive the verifier; setting both is EDS_E_ARG.
+ */
+eds_status eds_chain_verifier_new(eds_chain_verifier **out, const eds_chain_options *opts);
+
+/**
+ * Feed the next record.  Returns EDS_OK when it validly extends its device's
+ * chain (or its device had already failed), else the failure reason, which
+ * is also recorded.  EDS_E_NOMEM / EDS_E_LIMIT are fatal for the verifier.
+ */
+eds_status eds_chain_verifier_add(eds_chain_verifier *v, const eds_record *r);
+
+/** Totals so far. */
+void eds_chain_verifier_summary(const eds_chain_verifier *v, eds_chain_summary *s);
+
+/**
+ * Recorded failures (at most one per device) in input order.  *list points
+ * into the verifier and is valid until the next call on it.
+ */
+size_t eds_chain_verifier_failures(const eds_chain_verifier *v, const eds_chain_failure **list);
+
+/** Number of devices seen and the state of device i (in first-seen order). */
+size_t eds_chain_verifier_device_count(const eds_chain_verifier *v);
+eds_status eds_chain_verifier_device(const eds_chain_verifier *v, size_t i, eds_chain_device *out);
+
+/** Free.  NULL is ignored. */
+void eds_chain_verifier_free(eds_chain_verifier *v);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,59 @@
+/*
+ * edgesentry/registry.h - the key registry of FORMAT.md section 2: which
+ * public key verifies which sequence range of which device, and revocation.
+ *
+ * An eds_registry is immutable after loading and safe to share between
+ * threads for lookups.
+ */
+#ifndef EDGESENTRY_REGISTRY_H
+#define EDGESENTRY_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edgesentry/error.h"
+#include "edgesentry/key.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Limits on registry input (explicit, documented in docs/format.md). */
+#define EDS_REGISTRY_FILE_MAX (16u * 1024u * 1024u)
+#define EDS_REGISTRY_MAX_DEVICES 1000000u
+#define EDS_REGISTRY_MAX_KEYS_PER_DEVICE 1024u
+
+typedef struct eds_registry eds_registry;
+
+/**
+ * Parse registry JSON.  Rejects unknown and duplicate keys, duplicate
+ * device ids, keys whose from_sequence is not strictly increasing or does
+ * not start at >= 1, invalid hex or curve points, and sizes over the limits.
+ * On success *out owns a new registry (free with eds_registry_free).
+ * Errors: EDS_E_ARG, EDS_E_NOMEM, EDS_E_MALFORMED, EDS_E_FIELD, EDS_E_KEY,
+ * EDS_E_LIMIT; the detail names the device index and field.
+ */
+eds_status eds_registry_parse(eds_registry **out, const char *json, size_t len);
+
+/** Read and parse a registry file (at most EDS_REGISTRY_FILE_MAX bytes). */
+eds_status eds_registry_load(eds_registry **out, const char *path);
+
+/** Release a registry.  NULL is ignored. */
+void eds_registry_free(eds_registry *reg);
+
+/**
+ * The key that must verify record `sequence` of `device_id`: the entry with
+ * the largest from_sequence <= sequence.  Errors: EDS_E_UNKNOWN_DEVICE
+ * (device absent), EDS_E_REVOKED (sequence >= revoked_from_sequence),
+ * EDS_E_KEY (no key covers that sequence).
+ */
+eds_status eds_registry_lookup(const eds_registry *reg, const char *device_id,
+                               uint64_t sequence, eds_public_key *pk);
+
+/** Number of devices. */
+size_t eds_registry_device_count(const eds_registry *reg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

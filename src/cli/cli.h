@@ -1,0 +1,60 @@
+/*
+ * cli.h - what the eds sub-commands share: exit codes, error reporting and
+ * the command entry points (one file per command, cmd_<name>.c).
+ */
+#ifndef EDS_CLI_H
+#define EDS_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "edgesentry/edgesentry.h"
+#include "internal.h"
+
+/* Exit codes, documented in `eds --help` and docs/cli.md. */
+enum {
+	EDS_EXIT_OK = 0,       /* success; for verification: everything valid */
+	EDS_EXIT_INVALID = 1,  /* verification ran and found a failure */
+	EDS_EXIT_USAGE = 2,    /* bad usage, unreadable or malformed input */
+};
+
+/**
+ * Print "eds CMD: MESSAGE" and "Try 'eds CMD --help'." on stderr; return
+ * EDS_EXIT_USAGE.  For mistakes in the command line itself.
+ */
+int cli_usage(const char *cmd, const char *fmt, ...) EDS_PRINTF(2, 3);
+
+/**
+ * Print one line "eds CMD: <context>: <eds_last_error()>" on stderr and
+ * return the exit code for status: EDS_EXIT_INVALID for verification
+ * outcomes (bad signature, hash/payload mismatch, chain breaks, unknown or
+ * revoked device), EDS_EXIT_USAGE for everything else.  context may be NULL.
+ */
+int cli_report(const char *cmd, eds_status status, const char *context);
+
+/** Exit code cli_report would use for status. */
+int cli_exit_code(eds_status status);
+
+/** True when stderr is a terminal (progress bars go only there). */
+bool cli_stderr_is_tty(void);
+
+/* Command entry points: argv[0] is the command name; return an exit code. */
+int cmd_keygen(int argc, char **argv);
+int cmd_pubkey(int argc, char **argv);
+int cmd_hash(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_verify_chain(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
+
+/*
+ * `eds verify-chain --format legacy`: verification of an edgesentry-rs
+ * chain file, implemented in cmd_verify_chain_legacy.c.  public_key and
+ * payload_dir may be NULL.  Returns an exit code.
+ */
+int cli_verify_chain_legacy(const char *path, const char *public_key, const char *payload_dir,
+                            bool json);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * internal.h - helpers shared by the library's own files; not installed.
+ */
+#ifndef EDS_CORE_INTERNAL_H
+#define EDS_CORE_INTERNAL_H
+
+#include <stddef.h>
+
+#include "edgesentry/error.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define EDS_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define EDS_PRINTF(f, a)
+/**
+ * True when s[0..len) is well-formed UTF-8 (RFC 3629: no overlong forms,
+ * no surrogates, nothing above U+10FFFF).
+ */
+int eds_utf8_valid(const char *s, size_t len);
+
+/** True when s[0..len) contains a C0 control character or DEL (U+0000..U+001F, U+007F). */
+int eds_has_control(const char *s, size_t len);
+
+#endif
+
+/**
+ * Record a failure detail for eds_last_error() and return status, so a
+ * failing path reads `return eds_fail(EDS_E_FIELD, "record.sequence: ...")`.
+ */
+eds_status eds_fail(eds_status status, const char *fmt, ...) EDS_PRINTF(2, 3);
+
+/**
+ * Prefix the current detail with "prefix: " (e.g. a file name and line) and
+ * return status unchanged.
+ */
+eds_status eds_fail_prefix(eds_status status, const char *fmt, ...) EDS_PRINTF(2, 3);
+
+/** Read a whole (small) file into a new NUL-terminated buffer of at most max bytes. */
+eds_status eds_read_file(const char *path, size_t max, char **out, size_t *len);
+
+/** Write data to path atomically: temp file in the same directory, fsync, rename, fsync dir. */
+eds_status eds_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
+
+/** fsync the directory containing path (or the directory itself when is_dir). */
+eds_status eds_fsync_dir_of(const char *path);
+
+/**
+ * True when s[0..len) is well-formed UTF-8 (RFC 3629: no overlong forms,
+ * no surrogates, nothing above U+10FFFF).
+ */
+int eds_utf8_valid(const char *s, size_t len);
+
+/** True when s[0..len) contains a C0 control character or DEL (U+0000..U+001F, U+007F). */
+int eds_has_control(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,64 @@
+# lib.sh - helpers for the CLI tests (sourced, never run).
+#
+# Each test script: `. "$(dirname "$0")/lib.sh"`, then calls the checks and
+# finally `finish`.  Every check that fails prints one line and the script
+# exits 1 at the end; a script never passes by printing alone.
+set -u
+EDS=${EDS_BIN:?EDS_BIN must point at the eds binary}
+VECTORS=${EDS_VECTORS:-}
+T=$(mktemp -d "${TMPDIR:-/tmp}/eds-cli-XXXXXX")
+trap 'rm -rf "$T"' EXIT
+FAILS=0
+PASSES=0
+
+fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
+pass() { PASSES=$((PASSES + 1)); }
+
+# run CMD...: runs a command, keeping stdout in $T/out, stderr in $T/err, status in $RC.
+run() { "$@" >"$T/out" 2>"$T/err"; RC=$?; }
+
+# expect_rc CODE CMD...: the command must exit with CODE.
+expect_rc() {
+	local want=$1; shift
+	run "$@"
+	if [ "$RC" -ne "$want" ]; then
+		fail "expected exit $want, got $RC: $*"; sed 's/^/    stderr: /' "$T/err" | head -5 >&2
+	else pass; fi
+}
+
+# expect_err TEXT: stderr of the last run contains TEXT (fixed string).
+expect_err() {
+	if grep -qF -- "$1" "$T/err"; then pass; else
+		fail "stderr lacks '$1'"; sed 's/^/    stderr: /' "$T/err" | head -5 >&2; fi
+}
+
+# expect_out TEXT: stdout of the last run contains TEXT (fixed string).
+expect_out() {
+	if grep -qF -- "$1" "$T/out"; then pass; else
+		fail "stdout lacks '$1'"; sed 's/^/    stdout: /' "$T/out" | head -5 >&2; fi
+}
+
+# expect_one_line_err: stderr of the last run is exactly one line.
+expect_one_line_err() {
+	local n; n=$(wc -l <"$T/err")
+	if [ "$n" -eq 1 ]; then pass; else fail "stderr has $n lines, want 1"; sed 's/^/    stderr: /' "$T/err" | head -5 >&2; fi
+}
+
+# need_vectors: skip (exit 77) when the shared vectors folder is absent.
+need_vectors() {
+	if [ -z "$VECTORS" ] || [ ! -d "$VECTORS" ]; then
+		echo "SKIPPED: test vectors folder '${VECTORS}' is absent"; exit 77
+	fi
+}
+
+# need_cmd CMD: skip when an outside tool is not installed.
+need_cmd() {
+	command -v "$1" >/dev/null 2>&1 || { echo "SKIPPED: $1 is not installed"; exit 77; }
+}
+
+finish() {
+	echo "$PASSES checks passed, $FAILS failed"
+	[ "$FAILS" -eq 0 ] || exit 1
+	[ "$PASSES" -gt 0 ] || { echo "no checks ran" >&2; exit 1; }
+	exit 0
+}
