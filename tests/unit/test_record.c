@@ -427,52 +427,55 @@ static void vector_values(char *out[V_N])
 	eds_secret_key_wipe(&sk);
 }
 
+/* docs/format.md of this source tree (ctest sets EDS_SOURCE_DIR; by hand, use __FILE__). */
+static void doc_path(char *path, size_t cap)
+{
+	const char *src = getenv("EDS_SOURCE_DIR");
+	if (src != NULL) {
+		snprintf(path, cap, "%s/docs/format.md", src);
+		return;
+	}
+	snprintf(path, cap, "%s", __FILE__);
+	char *cut = strstr(path, "tests/unit/test_record.c");
+	assert_non_null(cut);
+	snprintf(cut, cap - (size_t)(cut - path), "docs/format.md");
+}
+
+/* How many values do not appear in the document (which may wrap them across lines). */
+static int missing_in_doc(char *const values[V_N])
+{
+	char path[4096];
+	int missing = 0;
+	doc_path(path, sizeof path);
+	char *doc = test_read_file(path, NULL);
+	size_t k = 0;
+	for (size_t i = 0; doc[i] != '\0'; i++)
+		if (doc[i] != '\n' && doc[i] != ' ')
+			doc[k++] = doc[i];
+	doc[k] = '\0';
+	for (int i = 0; i < V_N; i++) {
+		if (strstr(doc, values[i]) == NULL) {
+			printf("docs/format.md lacks vector value %d: %s\n", i, values[i]);
+			missing++;
+		}
+	}
+	free(doc);
+	return missing;
+}
+
 static void test_docs_vector(void **state)
 {
 	(void)state;
 	char *got[V_N];
-	vector_values(got);
 	int mismatches = 0;
+	vector_values(got);
 	for (int i = 0; i < V_N; i++) {
 		if (strcmp(got[i], vector_expected[i]) != 0) {
 			printf("vector value %d: computed %s\n", i, got[i]);
 			mismatches++;
 		}
 	}
-	char path[4096];
-	const char *src = getenv("EDS_SOURCE_DIR");
-	if (src != NULL) {
-		snprintf(path, sizeof path, "%s/docs/format.md", src);
-	} else {
-		/* Run by hand: find the document next to this source file. */
-		snprintf(path, sizeof path, "%s", __FILE__);
-		char *cut = strstr(path, "tests/unit/test_record.c");
-		assert_non_null(cut);
-		strcpy(cut, "docs/format.md");
-	}
-	{
-		char *doc = test_read_file(path, NULL);
-		/* The hex in the document may be wrapped; compare with whitespace removed. */
-		size_t k = 0;
-		for (size_t i = 0; doc[i] != '\0'; i++)
-			if (doc[i] != '\n' && doc[i] != ' ')
-				doc[k++] = doc[i];
-		doc[k] = '\0';
-		for (int i = 0; i < V_N; i++) {
-			char *v = strdup(got[i]);
-			size_t m = 0;
-			for (size_t j = 0; v[j] != '\0'; j++)
-				if (v[j] != ' ')
-					v[m++] = v[j];
-			v[m] = '\0';
-			if (strstr(doc, v) == NULL) {
-				printf("docs/format.md lacks vector value %d: %s\n", i, got[i]);
-				mismatches++;
-			}
-			free(v);
-		}
-		free(doc);
-	}
+	mismatches += missing_in_doc(got);
 	for (int i = 0; i < V_N; i++)
 		free(got[i]);
 	assert_int_equal(mismatches, 0);
