@@ -149,6 +149,10 @@ static eds_status chain_head(const char *path, const char *device, uint64_t *las
 		if ((st = eds_record_compute_hash(&r, last_hash)) != EDS_OK)
 			break;
 	}
+	if (st == EDS_DONE && eds_record_reader_is_array(rd))
+		st = eds_fail(EDS_E_UNSUPPORTED,
+		              "%s: is a JSON array; eds sign appends only to JSON Lines files",
+		              path);
 	eds_record_reader_close(rd);
 	return st == EDS_DONE ? EDS_OK : st;
 }

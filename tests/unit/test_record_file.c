@@ -101,6 +101,34 @@ static int read_all(const char *path, eds_status *end, uint64_t lines[N_REC])
 	return n;
 }
 
+/* The form the reader detects for text (after its first record). */
+static int is_array(const char *text)
+{
+	eds_record_reader *rd;
+	eds_record r;
+	assert_int_equal(eds_record_reader_open(&rd, write_text("form", text, strlen(text))),
+	                 EDS_OK);
+	assert_int_equal(eds_record_reader_is_array(rd), 0);
+	eds_record_reader_next(rd, &r);
+	int yes = eds_record_reader_is_array(rd);
+	eds_record_reader_close(rd);
+	return yes;
+}
+
+static void test_form(void **state)
+{
+	(void)state;
+	char *text = join("\n[", ",", "]", 2);
+	assert_true(is_array(text));
+	free(text);
+	text = join("\n", "\n", "\n", 2);
+	assert_false(is_array(text));
+	free(text);
+	assert_true(is_array(" []"));
+	assert_false(is_array(""));
+	assert_false(eds_record_reader_is_array(NULL));
+}
+
 static void expect_records(const char *name, const char *text, int want)
 {
 	eds_status st;
@@ -466,6 +494,7 @@ int main(void)
 	    cmocka_unit_test(test_array_errors), cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_open_errors),  cmocka_unit_test(test_stdin),
 	    cmocka_unit_test(test_load_one),     cmocka_unit_test(test_append),
+	    cmocka_unit_test(test_form),
 	};
 	if (eds_init() != EDS_OK)
 		return 1;
