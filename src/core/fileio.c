@@ -20,8 +20,7 @@ eds_status eds_read_file(const char *path, size_t max, char **out, size_t *len)
 	return eds_read_file_mode(path, max, out, len, NULL);
 }
 
-eds_status eds_read_file_mode(const char *path, size_t max, char **out, size_t *len,
-                              unsigned *mode)
+eds_status eds_read_file_mode(const char *path, size_t max, char **out, size_t *len, unsigned *mode)
 {
 	struct stat st;
 	if (path == NULL || out == NULL)
