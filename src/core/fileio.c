@@ -25,7 +25,8 @@ eds_status eds_read_file_mode(const char *path, size_t max, char **out, size_t *
 	struct stat st;
 	if (path == NULL || out == NULL)
 		return eds_fail(EDS_E_ARG, "read file: NULL argument");
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not hang; it is refused as not regular below. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return eds_fail(errno == ENOENT ? EDS_E_NOT_FOUND : EDS_E_IO, "%s: %s", path,
 		                strerror(errno));

@@ -392,6 +392,12 @@ static void load_and_permissions(void **state)
 	path = write_tmp("big.key", big, 0600);
 	assert_fails(eds_secret_key_load(&sk, path), EDS_E_LIMIT, "big.key");
 	assert_int_equal(eds_secret_key_load(&sk, NULL), EDS_E_ARG);
+	/* Neither a FIFO (opening it must not block) nor a directory is a key file. */
+	assert_int_equal(mkfifo(tmp_path("fifo.key"), 0600), 0);
+	assert_fails(eds_secret_key_load(&sk, tmp_path("fifo.key")), EDS_E_IO,
+	             "fifo.key: not a regular file");
+	eds_public_key pk;
+	assert_fails(eds_public_key_load(&pk, tmp), EDS_E_IO, "not a regular file");
 }
 
 static void public_key_specs(void **state)
