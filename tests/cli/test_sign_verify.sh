@@ -273,7 +273,8 @@ for i in 1 2 3 4 5 6 7 8; do
 done
 wait
 jq -s -e '[.[].sequence] == [1,2,3,4,5,6,7,8] and
-	all(range(1; length) as $i | .[$i].prev_hash == .[$i - 1].record_hash)' "$P" >/dev/null &&
+	(. as $a | all(range(1; $a | length); $a[.].prev_hash == $a[. - 1].record_hash))' "$P" \
+	>/dev/null &&
 	pass || fail "concurrent signers: $(jq -c .sequence "$P" | tr '\n' ' ') $(cat "$T"/par*.err)"
 
 finish
