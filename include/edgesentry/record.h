@@ -103,8 +103,12 @@ eds_status eds_record_compute_hash(const eds_record *r, uint8_t out[EDS_HASH_LEN
  * record_hash; unknown and duplicate keys rejected; integers exact and in
  * range; hex of the right length; record_hash, when present, must equal the
  * recomputed hash (EDS_E_HASH_MISMATCH).  Errors: EDS_E_ARG, EDS_E_LIMIT
- * (len > EDS_RECORD_JSON_MAX), EDS_E_MALFORMED, EDS_E_FIELD,
- * EDS_E_HASH_MISMATCH; the detail names the field.
+ * (len > EDS_RECORD_JSON_MAX), EDS_E_MALFORMED (not JSON, not an object,
+ * duplicate keys, "\u0000" in a string, data after the object),
+ * EDS_E_FIELD (a missing, unknown or wrongly typed key, a value out of its
+ * range or rule, even an integer beyond 64 bits), EDS_E_HASH_MISMATCH; the
+ * detail names the field, e.g. "sequence: must be an integer 1 .. 2^53-1,
+ * got 0".  The signature is not checked (eds_record_verify does that).
  */
 eds_status eds_record_from_json(eds_record *r, const char *json, size_t len);
 
