@@ -21,6 +21,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char path[64];
 
+static void remove_input(void)
+{
+	unlink(path);
+}
+
 static void check_detail(void)
 {
 	const char *p = eds_last_error();
@@ -48,6 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (eds_init() != EDS_OK)
 			abort();
 		snprintf(path, sizeof path, "/tmp/eds-fuzz-record-file-%ld", (long)getpid());
+		atexit(remove_input);
 	}
 	write_input(data, size);
 	if (eds_record_reader_open(&rd, path) != EDS_OK)
