@@ -49,8 +49,25 @@ uint64_t eds_record_reader_line(const eds_record_reader *rd);
 uint64_t eds_record_reader_offset(const eds_record_reader *rd);
 uint64_t eds_record_reader_size(const eds_record_reader *rd);
 
+/**
+ * Nonzero when the input is a JSON array rather than JSON Lines (known once
+ * eds_record_reader_next has been called; a writer must not append lines to
+ * an array file).
+ */
+int eds_record_reader_is_array(const eds_record_reader *rd);
+
 /** Close and free.  NULL is ignored. */
 void eds_record_reader_close(eds_record_reader *rd);
+
+/**
+ * Read a file holding exactly one record: one JSON object (compact or
+ * pretty-printed, optionally followed by a newline, i.e. a one-line JSON
+ * Lines file) or a JSON array of one record.  "-" reads standard input.
+ * The file may be at most EDS_RECORD_LINE_MAX bytes.  Errors as
+ * eds_record_from_json plus EDS_E_IO, EDS_E_NOT_FOUND, EDS_E_LIMIT and
+ * EDS_E_MALFORMED for more than one record; the detail starts with the path.
+ */
+eds_status eds_record_load(eds_record *r, const char *path);
 
 /**
  * Append r as one JSON line to path (created 0644 if absent), then fsync.
