@@ -74,6 +74,11 @@ static eds_status write_all(int fd, const void *data, size_t len, const char *pa
 	return EDS_OK;
 }
 
+eds_status eds_write_all(int fd, const void *data, size_t len, const char *path)
+{
+	return write_all(fd, data, len, path);
+}
+
 eds_status eds_fsync_dir_of(const char *path)
 {
 	char dir[PATH_MAX];
@@ -95,10 +100,29 @@ eds_status eds_fsync_dir_of(const char *path)
 	return EDS_OK;
 }
 
+typedef struct mem_source {
+	const void *data;
+	size_t len;
+} mem_source;
+
+static eds_status write_mem(int fd, void *ctx, const char *tmp_path)
+{
+	const mem_source *m = ctx;
+	return write_all(fd, m->data, m->len, tmp_path);
+}
+
 eds_status eds_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode)
 {
-	char tmp[PATH_MAX];
+	mem_source m = {data, len};
 	if (path == NULL || (data == NULL && len > 0))
+		return eds_fail(EDS_E_ARG, "write file: NULL argument");
+	return eds_write_file_atomic_fn(path, mode, write_mem, &m);
+}
+
+eds_status eds_write_file_atomic_fn(const char *path, unsigned mode, eds_write_fn fill, void *ctx)
+{
+	char tmp[PATH_MAX];
+	if (path == NULL || fill == NULL)
 		return eds_fail(EDS_E_ARG, "write file: NULL argument");
 	if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
 		return eds_fail(EDS_E_LIMIT, "%s: path too long", path);
@@ -109,7 +133,7 @@ eds_status eds_write_file_atomic(const char *path, const void *data, size_t len,
 	if (fchmod(fd, (mode_t)mode) != 0)
 		st = eds_fail(EDS_E_IO, "%s: %s", tmp, strerror(errno));
 	if (st == EDS_OK)
-		st = write_all(fd, data, len, tmp);
+		st = fill(fd, ctx, tmp);
 	if (st == EDS_OK && fsync(fd) != 0)
 		st = eds_fail(EDS_E_IO, "fsync %s: %s", tmp, strerror(errno));
 	close(fd);

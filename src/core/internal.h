@@ -53,4 +53,17 @@ int eds_utf8_valid(const char *s, size_t len);
 /** True when s[0..len) contains a C0 control character or DEL (U+0000..U+001F, U+007F). */
 int eds_has_control(const char *s, size_t len);
 
+/** Write all of data[0..len) to fd, retrying short writes; path names fd in errors. */
+eds_status eds_write_all(int fd, const void *data, size_t len, const char *path);
+
+/** Writes a new file's contents to fd (tmp_path names it in errors). */
+typedef eds_status (*eds_write_fn)(int fd, void *ctx, const char *tmp_path);
+
+/**
+ * eds_write_file_atomic with the contents produced by fill (e.g. streamed
+ * from another file): temp file, fill, fsync, rename, fsync dir.  When fill
+ * fails the temp file is removed and path is untouched.
+ */
+eds_status eds_write_file_atomic_fn(const char *path, unsigned mode, eds_write_fn fill, void *ctx);
+
 #endif
