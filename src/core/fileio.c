@@ -17,6 +17,12 @@
 
 eds_status eds_read_file(const char *path, size_t max, char **out, size_t *len)
 {
+	return eds_read_file_mode(path, max, out, len, NULL);
+}
+
+eds_status eds_read_file_mode(const char *path, size_t max, char **out, size_t *len,
+                              unsigned *mode)
+{
 	struct stat st;
 	if (path == NULL || out == NULL)
 		return eds_fail(EDS_E_ARG, "read file: NULL argument");
@@ -54,6 +60,8 @@ eds_status eds_read_file(const char *path, size_t max, char **out, size_t *len)
 	}
 	buf[n] = '\0';
 	*out = buf;
+	if (mode != NULL)
+		*mode = (unsigned)st.st_mode & 07777u;
 	if (len != NULL)
 		*len = n;
 	return EDS_OK;
@@ -141,6 +149,32 @@ eds_status eds_write_file_atomic_fn(const char *path, unsigned mode, eds_write_f
 		st = eds_fail(EDS_E_IO, "rename to %s: %s", path, strerror(errno));
 	if (st != EDS_OK) {
 		unlink(tmp);
+		return st;
+	}
+	return eds_fsync_dir_of(path);
+}
+
+eds_status eds_write_file_new(const char *path, const void *data, size_t len, unsigned mode)
+{
+	if (path == NULL || (data == NULL && len > 0))
+		return eds_fail(EDS_E_ARG, "write file: NULL argument");
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+	if (fd < 0)
+		return eds_fail(errno == EEXIST ? EDS_E_EXISTS : EDS_E_IO, "%s: %s", path,
+		                errno == EEXIST ? "already exists, refusing to overwrite it"
+		                                : strerror(errno));
+	/* The umask may have removed bits from mode; the caller asked for exactly mode. */
+	eds_status st = EDS_OK;
+	if (fchmod(fd, (mode_t)mode) != 0)
+		st = eds_fail(EDS_E_IO, "%s: %s", path, strerror(errno));
+	if (st == EDS_OK)
+		st = write_all(fd, data, len, path);
+	if (st == EDS_OK && fsync(fd) != 0)
+		st = eds_fail(EDS_E_IO, "fsync %s: %s", path, strerror(errno));
+	if (close(fd) != 0 && st == EDS_OK)
+		st = eds_fail(EDS_E_IO, "close %s: %s", path, strerror(errno));
+	if (st != EDS_OK) {
+		unlink(path);
 		return st;
 	}
 	return eds_fsync_dir_of(path);

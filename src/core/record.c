@@ -14,32 +14,12 @@
 
 static const uint8_t magic[4] = {'E', 'S', 'R', '1'};
 
-static int is_id_char(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '.' || c == '_' || c == ':' || c == '-';
-}
-
 static int is_zero(const uint8_t *p, size_t n)
 {
 	uint8_t acc = 0;
 	for (size_t i = 0; i < n; i++)
 		acc |= p[i];
 	return acc == 0;
-}
-
-static eds_status check_device_id(const char *id, size_t len)
-{
-	if (len == 0 || len > EDS_DEVICE_ID_MAX)
-		return eds_fail(EDS_E_FIELD, "device_id: must be 1..%d bytes, got %zu",
-		                EDS_DEVICE_ID_MAX, len);
-	for (size_t i = 0; i < len; i++)
-		if (!is_id_char(id[i]))
-			return eds_fail(EDS_E_FIELD,
-			                "device_id: byte %zu is not one of A-Z a-z 0-9 . _ : -", i);
-	if ((len == 1 && id[0] == '.') || (len == 2 && id[0] == '.' && id[1] == '.'))
-		return eds_fail(EDS_E_FIELD, "device_id: must not be \".\" or \"..\"");
-	return EDS_OK;
 }
 
 static eds_status check_object_ref(const char *ref, size_t len)
@@ -66,7 +46,7 @@ static eds_status check_int(const char *field, uint64_t v, uint64_t min)
 static eds_status check_fields(const eds_record *r, size_t id_len, size_t ref_len)
 {
 	eds_status st;
-	if ((st = check_device_id(r->device_id, id_len)) != EDS_OK ||
+	if ((st = eds_device_id_check(r->device_id, id_len)) != EDS_OK ||
 	    (st = check_int("sequence", r->sequence, 1)) != EDS_OK ||
 	    (st = check_int("timestamp_ms", r->timestamp_ms, 0)) != EDS_OK ||
 	    (st = check_int("payload_size", r->payload_size, 0)) != EDS_OK ||
@@ -111,7 +91,7 @@ eds_status eds_record_init_hashed(eds_record *r, const char *device_id, uint64_t
 		return eds_fail(EDS_E_ARG, "record: NULL argument");
 	size_t id_len = strlen(device_id), ref_len = strlen(object_ref);
 	if (id_len > EDS_DEVICE_ID_MAX)
-		return check_device_id(device_id, id_len);
+		return eds_device_id_check(device_id, id_len);
 	if (ref_len > EDS_OBJECT_REF_MAX)
 		return check_object_ref(object_ref, ref_len);
 
@@ -196,7 +176,7 @@ eds_status eds_record_header_decode(eds_record *r, const uint8_t *in, size_t len
 		                "record header: %zu bytes, object_ref length implies %zu", len,
 		                5 + id_len + fixed + ref_len);
 	if (id_len > EDS_DEVICE_ID_MAX)
-		return check_device_id((const char *)in + 5, id_len);
+		return eds_device_id_check((const char *)in + 5, id_len);
 	if (ref_len > EDS_OBJECT_REF_MAX)
 		return check_object_ref((const char *)p + fixed, ref_len);
 
