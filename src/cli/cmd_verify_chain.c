@@ -298,14 +298,15 @@ static int parse_args(int argc, char **argv, args *a)
 static int verify(const args *a, const eds_chain_options *opts)
 {
 	cli_chain_result res;
-	if (opts->public_key == NULL && opts->registry == NULL)
-		fprintf(stderr,
-		        "eds %s: warning: no --public-key or --keys: signatures were NOT checked, "
-		        "only sequences, links%s\n",
-		        CMD, a->payload_dir != NULL ? " and payloads" : "");
 	int rc = cli_chain_verify_file(CMD, a->path, opts, !a->quiet, &res);
 	if (rc != EDS_EXIT_OK)
 		return rc;
+	/* Only once the file was read, so an input error stays a one-line message. */
+	if (opts->public_key == NULL && opts->registry == NULL)
+		fprintf(stderr,
+		        "eds %s: warning: no --public-key or --keys: signatures were NOT checked, "
+		        "only sequences%s\n",
+		        CMD, a->payload_dir != NULL ? ", links and payloads" : " and links");
 	rc = report(a, &res);
 	cli_chain_result_free(&res);
 	return rc;
