@@ -134,6 +134,12 @@ int cli_chain_verify_file(const char *cmd, const char *path, const eds_chain_opt
 	return cli_report(cmd, st, NULL);
 }
 
+/* Line of failure i; 0 if unknown (the lists grow together, so only defensively). */
+static uint64_t failure_line(const cli_chain_result *res, size_t i)
+{
+	return i < res->line_count && res->lines != NULL ? res->lines[i] : 0;
+}
+
 void cli_chain_print_failures(FILE *out, const char *indent, const cli_chain_result *res)
 {
 	const eds_chain_failure *f;
@@ -142,7 +148,7 @@ void cli_chain_print_failures(FILE *out, const char *indent, const cli_chain_res
 		fprintf(out,
 		        "%sFAIL device=%s record=#%llu line=%llu sequence=%llu reason=%s: %s\n",
 		        indent, f[i].device_id, (unsigned long long)f[i].index,
-		        (unsigned long long)res->lines[i], (unsigned long long)f[i].sequence,
+		        (unsigned long long)failure_line(res, i), (unsigned long long)f[i].sequence,
 		        eds_chain_reason_code(f[i].reason), f[i].message);
 }
 
@@ -178,11 +184,11 @@ json_t *cli_chain_failures_json(const cli_chain_result *res)
 	json_t *list = json_array();
 	for (size_t i = 0; list != NULL && i < n; i++)
 		json_array_append_new(
-		    list,
-		    json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}", "device_id", f[i].device_id,
-		              "index", (json_int_t)f[i].index, "line", (json_int_t)res->lines[i],
-		              "sequence", (json_int_t)f[i].sequence, "reason",
-		              eds_chain_reason_code(f[i].reason), "message", f[i].message));
+		    list, json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}", "device_id", f[i].device_id,
+		                    "index", (json_int_t)f[i].index, "line",
+		                    (json_int_t)failure_line(res, i), "sequence",
+		                    (json_int_t)f[i].sequence, "reason",
+		                    eds_chain_reason_code(f[i].reason), "message", f[i].message));
 	return list;
 }
 
