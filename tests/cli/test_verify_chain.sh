@@ -101,6 +101,11 @@ expect_out "FAIL device=lift-02 record=#1 line=2 sequence=1 reason=unknown_devic
 jq '(.devices[] | select(.device_id == "lift-02") | .revoked_from_sequence) = 3' "$REG" >"$T/rev.json"
 expect_rc 1 "$EDS" verify-chain --keys "$T/rev.json" "$C"
 expect_fail_line lift-02 5 3 revoked_device
+expect_out "revoked from sequence 3"
+
+jq '(.devices[] | select(.device_id == "lift-02") | .keys[0].from_sequence) = 3' "$REG" >"$T/nokey.json"
+expect_rc 1 "$EDS" verify-chain --keys "$T/nokey.json" "$C"
+expect_out "FAIL device=lift-02 record=#1 line=2 sequence=1 reason=no_key: no registry key covers sequence 1"
 
 # A rotated key: lift-01's records 1..3 by the demo key, the rest claimed by another.
 jq --arg k "$(jq -r '.devices[1].keys[0].public_key' "$REG")" \
