@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "chain_run.h"
 #include "cli.h"
@@ -295,6 +296,10 @@ static int parse_args(int argc, char **argv, args *a)
 	a->path = argv[optind];
 	if (a->public_key != NULL && a->keys != NULL)
 		return cli_usage(CMD, "give --public-key or --keys, not both");
+	if ((a->public_key != NULL && a->public_key[0] == '\0') ||
+	    (a->keys != NULL && a->keys[0] == '\0') ||
+	    (a->payload_dir != NULL && a->payload_dir[0] == '\0'))
+		return cli_usage(CMD, "an option value is empty");
 	if (a->legacy && (a->keys != NULL || a->quiet))
 		return cli_usage(CMD, "--format legacy takes only --public-key, --payload-dir "
 		                      "and --json");
@@ -331,6 +336,12 @@ int cmd_verify_chain(int argc, char **argv)
 	eds_registry *reg = NULL;
 	eds_chain_options opts = {.payload_dir = a.payload_dir};
 	eds_status st = EDS_OK;
+	struct stat sb;
+	/* A mistyped directory would fail every record as "payload missing". */
+	if (a.payload_dir != NULL && (stat(a.payload_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
+		fprintf(stderr, "eds %s: --payload-dir: %s: not a directory\n", CMD, a.payload_dir);
+		return EDS_EXIT_USAGE;
+	}
 	if (a.public_key != NULL && (st = eds_public_key_load(&pk, a.public_key)) == EDS_OK)
 		opts.public_key = &pk;
 	if (a.keys != NULL && (st = eds_registry_load(&reg, a.keys)) == EDS_OK)

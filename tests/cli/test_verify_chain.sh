@@ -167,6 +167,11 @@ expect_one_line_err
 expect_err "give --public-key or --keys, not both"
 expect_rc 2 "$EDS" verify-chain
 expect_one_line_err
+expect_rc 2 "$EDS" verify-chain --payload-dir "$T/absent" "$C"
+expect_one_line_err
+expect_err "--payload-dir: $T/absent: not a directory"
+expect_rc 2 "$EDS" verify-chain --payload-dir "" "$C"
+expect_one_line_err
 expect_rc 2 "$EDS" verify-chain "$C" "$C"
 expect_one_line_err
 expect_rc 2 "$EDS" verify-chain --bogus "$C"
