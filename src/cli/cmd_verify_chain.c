@@ -61,7 +61,7 @@ static const char help_text[] =
     "  1  a chain failed (or a record's record_hash does not match its fields,\n"
     "     which stops reading: one line naming FILE:LINE on stderr)\n"
     "  2  usage error, unreadable or malformed FILE (one line naming FILE:LINE),\n"
-    "     unreadable key or registry\n";
+    "     unreadable key or registry, --payload-dir not a directory\n";
 
 typedef struct args {
 	const char *path, *public_key, *keys, *payload_dir;
