@@ -42,7 +42,6 @@ static int header(const char *mode, const char *path)
 {
 	eds_record r;
 	uint8_t sh[EDS_HEADER_MAX];
-	char hex[2 * EDS_HEADER_MAX + 1];
 	size_t len;
 	int raw = strcmp(mode, "--raw") == 0;
 	if (!raw && strcmp(mode, "--hex") != 0)
@@ -58,6 +57,7 @@ static int header(const char *mode, const char *path)
 	if (raw) {
 		fwrite(sh, 1, len, stdout);
 	} else {
+		char hex[2 * EDS_HEADER_MAX + 1];
 		eds_hex_encode(hex, sh, len);
 		printf("%s\n", hex);
 	}

@@ -132,16 +132,16 @@ static eds_status chain_head(const char *path, const char *device, uint64_t *las
 		unsigned long long line = (unsigned long long)eds_record_reader_line(rd);
 		if (r.sequence != *last_seq + 1) {
 			st = eds_fail(EDS_E_SEQUENCE,
-			              "%s:%llu: sequence %llu where %llu was expected", path, line,
-			              (unsigned long long)r.sequence,
+			              "%s:%llu: device %s: sequence %llu where %llu was expected",
+			              path, line, device, (unsigned long long)r.sequence,
 			              (unsigned long long)*last_seq + 1);
 			break;
 		}
 		if (*last_seq > 0 && memcmp(r.prev_hash, last_hash, EDS_HASH_LEN) != 0) {
 			st = eds_fail(EDS_E_PREV_HASH,
-			              "%s:%llu: sequence %llu: prev_hash is not the record_hash of "
-			              "sequence %llu",
-			              path, line, (unsigned long long)r.sequence,
+			              "%s:%llu: device %s sequence %llu: prev_hash is not the "
+			              "record_hash of sequence %llu",
+			              path, line, device, (unsigned long long)r.sequence,
 			              (unsigned long long)*last_seq);
 			break;
 		}

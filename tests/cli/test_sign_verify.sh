@@ -214,7 +214,7 @@ sed '3d' "$C" >"$T/gap.jsonl"            # lift-01 sequence 2 removed
 cp "$T/gap.jsonl" "$T/gap.orig"
 expect_rc 1 "$EDS" sign "${S[@]}" --chain "$T/gap.jsonl"
 expect_err "refusing to append to a broken chain"
-expect_err "sequence 3 where 2 was expected"
+expect_err "device lift-01: sequence 3 where 2 was expected"
 expect_one_line_err
 cmp -s "$T/gap.jsonl" "$T/gap.orig" && pass || fail "refused sign changed the chain"
 # the other device can still sign into that file
