@@ -6,15 +6,18 @@
 file(GLOB _eds_public_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/include/edgesentry/*.h)
 set(_eds_symbols "")
 foreach(_h ${_eds_public_headers})
-  file(STRINGS ${_h} _lines)
-  foreach(_line IN LISTS _lines)
-    # Declarations only: skip comment lines, macros and typedefs.
-    if(_line MATCHES "^[ \t]*(/\\*|\\*|//|#|typedef)")
+  # Whole-text matching: file(STRINGS) would split lines at ';' and merge
+  # them at unbalanced '[', which array parameters have.  A declaration line
+  # starts with its (lowercase) return type; comment lines start with ' *'.
+  file(READ ${_h} _text)
+  string(REGEX MATCHALL "\n[a-z][^\n(]*[ *]eds_[a-z0-9_]+\\(" _decls "${_text}")
+  foreach(_d IN LISTS _decls)
+    if(_d MATCHES "^\ntypedef")
       continue()
     endif()
-    if(_line MATCHES "[ *](eds_[a-z0-9_]+)\\(")
-      list(APPEND _eds_symbols ${CMAKE_MATCH_1})
-    endif()
+    string(REGEX MATCH "eds_[a-z0-9_]+\\($" _name "${_d}")
+    string(REPLACE "(" "" _name "${_name}")
+    list(APPEND _eds_symbols ${_name})
   endforeach()
 endforeach()
 list(REMOVE_DUPLICATES _eds_symbols)

@@ -7,7 +7,7 @@ need_cmd nm
 so=$(ls "$EDS_BUILD_DIR"/libedgesentry.so.[0-9]* 2>/dev/null | head -1)
 [ -n "$so" ] || { fail "no libedgesentry.so in $EDS_BUILD_DIR"; finish; }
 
-nm -D --defined-only "$so" | awk '$2 == "T" {print $3}' | sort >"$T/exported"
+nm -D --defined-only "$so" | awk '$2 == "T" {print $3}' | sed 's/@.*//' | sort >"$T/exported"
 # Every function declared in a public header (declaration lines only).
 cat "$EDS_SOURCE_DIR"/include/edgesentry/*.h |
 	grep -vE '^[[:space:]]*(/\*|\*|//|#|typedef)' |
