@@ -42,20 +42,9 @@ const eds_blake3_ops *eds_blake3_active_ops(void)
 	return ops;
 }
 
-eds_status eds_blake3_use_backend(const char *name)
+void eds_blake3_set_ops(const eds_blake3_ops *ops)
 {
-	if (name == NULL)
-		return eds_fail(EDS_E_ARG, "blake3: NULL back-end name");
-	for (size_t i = 0; i < N_BACKENDS; i++) {
-		if (strcmp(backends[i]->name, name) != 0)
-			continue;
-		if (!backends[i]->supported())
-			return eds_fail(EDS_E_UNSUPPORTED,
-			                "blake3: this CPU cannot run back end %s", name);
-		atomic_store_explicit(&active_ops, backends[i], memory_order_release);
-		return EDS_OK;
-	}
-	return eds_fail(EDS_E_NOT_FOUND, "blake3: no back end named %s", name);
+	atomic_store_explicit(&active_ops, ops, memory_order_release);
 }
 
 const eds_blake3_ops *eds_blake3_backend_at(size_t i)

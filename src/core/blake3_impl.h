@@ -61,13 +61,12 @@ extern const eds_blake3_ops eds_blake3_portable_ops;
 const eds_blake3_ops *eds_blake3_active_ops(void);
 
 /**
- * Force a back end by name (for tests and benchmarks comparing back ends).
- * Errors: EDS_E_ARG (NULL), EDS_E_NOT_FOUND (no such back end),
- * EDS_E_UNSUPPORTED (this CPU cannot run it).  Safe while other threads
- * hash: every back end computes the same function, so a hasher may even
- * switch back ends between calls.
+ * Use ops from now on; NULL returns to the automatic choice.  For tests and
+ * benchmarks comparing back ends; the caller makes sure the CPU supports
+ * ops.  Safe while other threads hash: every back end computes the same
+ * function, so a hasher may even switch back ends between calls.
  */
-eds_status eds_blake3_use_backend(const char *name);
+void eds_blake3_set_ops(const eds_blake3_ops *ops);
 
 /** The i-th compiled-in back end (preferred first), NULL past the last. */
 const eds_blake3_ops *eds_blake3_backend_at(size_t i);
