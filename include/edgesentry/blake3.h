@@ -77,6 +77,13 @@ void eds_blake3(uint8_t out[EDS_BLAKE3_OUT_LEN], const void *in, size_t len);
 eds_status eds_blake3_update_fd(eds_blake3_hasher *h, int fd, const char *name, uint64_t *size);
 
 /**
+ * Absorb the whole file at path in constant memory.  size as for
+ * eds_blake3_update_fd.  Errors: EDS_E_ARG, EDS_E_IO (detail names path;
+ * a directory is EISDIR).
+ */
+eds_status eds_blake3_update_file(eds_blake3_hasher *h, const char *path, uint64_t *size);
+
+/**
  * Hash a whole file in constant memory.  Errors: EDS_E_ARG, EDS_E_IO
  * (detail names the path).  When size is not NULL it receives the byte count.
  */

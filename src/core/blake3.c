@@ -348,18 +348,26 @@ eds_status eds_blake3_update_fd(eds_blake3_hasher *h, int fd, const char *name, 
 	return EDS_OK;
 }
 
-eds_status eds_blake3_file(uint8_t out[EDS_BLAKE3_OUT_LEN], const char *path, uint64_t *size)
+eds_status eds_blake3_update_file(eds_blake3_hasher *h, const char *path, uint64_t *size)
 {
-	eds_blake3_hasher h;
-
-	if (out == NULL || path == NULL)
+	if (h == NULL || path == NULL)
 		return eds_fail(EDS_E_ARG, "blake3: NULL argument");
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return eds_fail(EDS_E_IO, "%s: %s", path, strerror(errno));
-	eds_blake3_init(&h);
-	eds_status st = eds_blake3_update_fd(&h, fd, path, size);
+	eds_status st = eds_blake3_update_fd(h, fd, path, size);
 	close(fd);
+	return st;
+}
+
+eds_status eds_blake3_file(uint8_t out[EDS_BLAKE3_OUT_LEN], const char *path, uint64_t *size)
+{
+	eds_blake3_hasher h;
+
+	if (out == NULL)
+		return eds_fail(EDS_E_ARG, "blake3: NULL argument");
+	eds_blake3_init(&h);
+	eds_status st = eds_blake3_update_file(&h, path, size);
 	if (st == EDS_OK)
 		eds_blake3_finalize(&h, out, EDS_BLAKE3_OUT_LEN);
 	return st;
