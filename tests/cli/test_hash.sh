@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # test_hash.sh - `eds hash` prints exactly what b3sum prints: sizes around
 # the block and chunk edges up to 16 MiB, several files, stdin, --length,
 # escaped and non-UTF-8 names; plus errors (missing file, directory, bad

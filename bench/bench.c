@@ -1,0 +1,144 @@
+/*
+ * bench.c - see bench.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "bench.h"
+
+extern char **environ;
+
+double bench_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void bench_die(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("bench: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+/* Time one batch of ops; return its seconds. */
+static double run_batch(const bench_case *c, double batch)
+{
+	double t0 = bench_now();
+	for (double i = 0; i < batch; i++)
+		c->op(c->ctx);
+	return bench_now() - t0;
+}
+
+/* Batch size whose run lasts about BENCH_SLICE (at least one op).  The
+ * growing trial batches double as warm-up: caches, page cache, CPU clock. */
+static double slice_batch(const bench_case *c)
+{
+	double batch = 1;
+	for (;;) {
+		double dt = run_batch(c, batch);
+		if (dt >= BENCH_SLICE)
+			return batch;
+		double next = dt > 0 ? batch * 1.2 * BENCH_SLICE / dt : batch * 100;
+		batch = next < 2 * batch ? 2 * batch : next > 100 * batch ? 100 * batch : next;
+	}
+}
+
+/* EDS_BENCH_ROUNDS (1 .. 20) overrides BENCH_ROUNDS, e.g. for more rounds
+ * on a machine shared with other work. */
+static int rounds(void)
+{
+	const char *s = getenv("EDS_BENCH_ROUNDS");
+	char *end;
+	if (s == NULL || s[0] == '\0')
+		return BENCH_ROUNDS;
+	long v = strtol(s, &end, 10);
+	if (*end != '\0' || v < 1 || v > 20)
+		bench_die("EDS_BENCH_ROUNDS: want 1 .. 20, got '%s'", s);
+	return (int)v;
+}
+
+/* One round: slices of every case in turn until each has run for
+ * BENCH_MIN_SECONDS; returns nothing, raises .best where beaten. */
+static void round_robin(bench_case *cases, size_t n, const double *batch)
+{
+	double ops[64] = {0}, secs[64] = {0};
+	bool more = true;
+	while (more) {
+		more = false;
+		for (size_t i = 0; i < n; i++) {
+			if (secs[i] >= BENCH_MIN_SECONDS)
+				continue;
+			secs[i] += run_batch(&cases[i], batch[i]);
+			ops[i] += batch[i];
+			more |= secs[i] < BENCH_MIN_SECONDS;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (ops[i] / secs[i] > cases[i].best)
+			cases[i].best = ops[i] / secs[i];
+}
+
+void bench_run(bench_case *cases, size_t n)
+{
+	double batch[64];
+	if (n > sizeof batch / sizeof batch[0])
+		bench_die("bench_run: too many cases");
+	for (size_t i = 0; i < n; i++) {
+		cases[i].best = 0;
+		batch[i] = slice_batch(&cases[i]);
+	}
+	for (int r = rounds(); r > 0; r--)
+		round_robin(cases, n, batch);
+}
+
+void bench_spawn(char *const argv[])
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int status;
+
+	if (posix_spawn_file_actions_init(&fa) != 0 ||
+	    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0) != 0 ||
+	    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0) != 0)
+		bench_die("posix_spawn_file_actions: out of memory");
+	int err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (err != 0)
+		bench_die("%s: cannot start: %s", argv[0], strerror(err));
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			bench_die("%s: waitpid: %s", argv[0], strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		bench_die("%s %s: failed (status %d)", argv[0], argv[1] ? argv[1] : "", status);
+}
+
+void bench_spawn_op(void *ctx)
+{
+	bench_spawn((char *const *)ctx);
+}
+
+void bench_row(const char *what, double value, double scale, const char *unit, const char *baseline,
+               double base, const char *target)
+{
+	if (base < 0) {
+		printf("%s\t%.3g %s\t%s\tn/a\tn/a\t%s\n", what, value / scale, unit, baseline,
+		       target);
+		return;
+	}
+	printf("%s\t%.3g %s\t%s\t%.3g %s\t%.2f\t%s\n", what, value / scale, unit, baseline,
+	       base / scale, unit, value / base, target);
+}

@@ -1,0 +1,63 @@
+/*
+ * bench.h - what the benchmark programs share: timing, spawning outside
+ * tools, and the table rows that bench/run.sh prints.
+ *
+ * Timing: CLOCK_MONOTONIC.  Each case of a bench_run is measured for at
+ * least 0.5 s per round, best of 3 rounds.  Within a round the cases run in
+ * alternating slices of about 20 ms (A B C A B C ...) until each has its
+ * 0.5 s, so load from other processes -- this machine is shared -- falls on
+ * baseline and candidate alike and their ratio stays meaningful even when
+ * the absolute figures wander.
+ */
+#ifndef EDS_BENCH_H
+#define EDS_BENCH_H
+
+#include <stddef.h>
+
+#define BENCH_MIN_SECONDS 0.5
+#define BENCH_ROUNDS      3
+#define BENCH_SLICE       0.02
+
+/** One operation to measure: called many times with ctx. */
+typedef void (*bench_op)(void *ctx);
+
+typedef struct {
+	bench_op op;
+	void *ctx;
+	double best; /* operations per second, best round; set by bench_run */
+} bench_case;
+
+/** Seconds on the monotonic clock. */
+double bench_now(void);
+
+/** Measure every case in BENCH_ROUNDS (or $EDS_BENCH_ROUNDS) rounds of
+ * interleaved slices; fills .best. */
+void bench_run(bench_case *cases, size_t n);
+
+/**
+ * Run argv[0] (searched in PATH) with stdin and stdout on /dev/null and wait
+ * for it.  Exits the program with a message when it cannot start or does
+ * not exit 0: a failed tool must never be timed as a fast one.
+ */
+void bench_spawn(char *const argv[]);
+
+/** bench_op form of bench_spawn: ctx is the argv (char *const *). */
+void bench_spawn_op(void *ctx);
+
+/**
+ * Print one table row as tab-separated fields: what, result, baseline,
+ * baseline result, ratio (value / base), target.  value and base share
+ * unit; base < 0 means there is no baseline ("n/a").  scale divides both
+ * values for printing (1e9 for GB/s, 1e6 for M/s, 1 otherwise).
+ */
+void bench_row(const char *what, double value, double scale, const char *unit, const char *baseline,
+               double base, const char *target);
+
+/** Exit with status 2 after printing "PROGRAM: MESSAGE" (for setup failures). */
+void bench_die(const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 1, 2), noreturn))
+#endif
+    ;
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * bench_cmd.c - time an outside command that processes ITEMS items per run
+ * and print its table row against a baseline rate given on the command line
+ * (measured earlier in the same `make bench` run).
+ *
+ *   bench_cmd WHAT ITEMS UNIT SCALE BASELINE BASE_RATE TARGET -- CMD [ARG]...
+ *
+ * The command must exit 0; its stdout is discarded.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+static double number(const char *name, const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || *end != '\0' || !(v > 0))
+		bench_die("%s: want a positive number, got '%s'", name, s);
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 10 || strcmp(argv[8], "--") != 0)
+		bench_die(
+		    "usage: bench_cmd WHAT ITEMS UNIT SCALE BASELINE BASE_RATE TARGET -- CMD...");
+	double items = number("ITEMS", argv[2]);
+	double scale = number("SCALE", argv[4]);
+	double base = number("BASE_RATE", argv[6]);
+	bench_case c = {bench_spawn_op, argv + 9, 0};
+	bench_run(&c, 1);
+	bench_row(argv[1], c.best * items, scale, argv[3], argv[5], base, argv[7]);
+	return 0;
+}
