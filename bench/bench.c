@@ -57,9 +57,17 @@ static double slice_batch(const bench_case *c)
 	}
 }
 
-/* EDS_BENCH_ROUNDS (1 .. 20) overrides BENCH_ROUNDS, e.g. for more rounds
- * on a machine shared with other work. */
-static int rounds(void)
+double bench_measure(const bench_case *c)
+{
+	double ops = 0, secs = 0;
+	while (secs < BENCH_MIN_SECONDS) {
+		secs += run_batch(c, 1);
+		ops++;
+	}
+	return ops / secs;
+}
+
+int bench_rounds(void)
 {
 	const char *s = getenv("EDS_BENCH_ROUNDS");
 	char *end;
@@ -101,7 +109,7 @@ void bench_run(bench_case *cases, size_t n)
 		cases[i].best = 0;
 		batch[i] = slice_batch(&cases[i]);
 	}
-	for (int r = rounds(); r > 0; r--)
+	for (int r = bench_rounds(); r > 0; r--)
 		round_robin(cases, n, batch);
 }
 

@@ -41,6 +41,15 @@ void bench_run(bench_case *cases, size_t n);
  */
 void bench_spawn(char *const argv[]);
 
+/** Rounds per measurement: $EDS_BENCH_ROUNDS (1 .. 20) or BENCH_ROUNDS. */
+int bench_rounds(void);
+
+/**
+ * One plain measurement of a slow operation (a whole tool run): repeat it
+ * until BENCH_MIN_SECONDS have passed, no warm-up, no slices; ops/s.
+ */
+double bench_measure(const bench_case *c);
+
 /** bench_op form of bench_spawn: ctx is the argv (char *const *). */
 void bench_spawn_op(void *ctx);
 
