@@ -6,10 +6,14 @@
  *
  * DATAFILE is a large file already in the page cache; it is hashed by
  * b3sum, by `eds hash` (both as processes) and by eds_blake3_file, so the
- * file rows compare like with like.  In-memory rows: a 1 MiB buffer against
- * b3sum's file throughput (its steady state per byte), and 64-byte inputs,
- * which b3sum cannot hash in-process; those compare the active back end
- * with the portable one (the same code until SIMD back ends exist).
+ * file rows compare like with like.  b3sum runs twice: as the target names
+ * it (`--num-threads 1`, which maps the file), and with --no-mmap, which
+ * reads like eds does (and is single-threaded too); on machines where page
+ * faults are dear the second is much faster, so it is the honest baseline
+ * for the in-memory rows.  In-memory rows: a 1 MiB buffer against that
+ * per-byte rate, and 64-byte inputs, which b3sum cannot hash in-process;
+ * those compare the active back end with the portable one (the same code
+ * until SIMD back ends exist).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,12 +52,22 @@ static void hash_file(void *ctx)
 	sink ^= out[0];
 }
 
-enum { B3SUM, EDS_HASH, EDS_FILE, MIB_ACTIVE, MIB_PORTABLE, B64_ACTIVE, B64_PORTABLE, N_CASES };
+enum {
+	B3SUM,
+	B3SUM_READ,
+	EDS_HASH,
+	EDS_FILE,
+	MIB_ACTIVE,
+	MIB_PORTABLE,
+	B64_ACTIVE,
+	B64_PORTABLE,
+	N_CASES
+};
 
 int main(int argc, char **argv)
 {
 	struct stat st;
-	char label[160], base_label[160];
+	char label[160], base_label[160], read_label[160];
 
 	if (argc != 4)
 		bench_die("usage: bench_blake3 DATAFILE EDS B3SUM");
@@ -62,8 +76,10 @@ int main(int argc, char **argv)
 		bench_die("%s: missing or empty", path);
 	double size = (double)st.st_size;
 	/* writable copies: exec argv is char *[] */
-	static char threads_opt[] = "--num-threads", one[] = "1", hash_cmd[] = "hash";
+	static char threads_opt[] = "--num-threads", one[] = "1", no_mmap[] = "--no-mmap",
+	            hash_cmd[] = "hash";
 	char *b3sum_argv[] = {argv[3], threads_opt, one, path, NULL};
+	char *b3sum_read_argv[] = {argv[3], no_mmap, path, NULL};
 	char *eds_argv[] = {argv[2], hash_cmd, path, NULL};
 
 	size_t mib = (size_t)1 << 20;
@@ -77,24 +93,31 @@ int main(int argc, char **argv)
 	mem_ctx s_act = {active, buf, 64}, s_port = {&eds_blake3_portable_ops, buf, 64};
 
 	bench_case c[N_CASES] = {
-	    [B3SUM] = {bench_spawn_op, b3sum_argv, 0}, [EDS_HASH] = {bench_spawn_op, eds_argv, 0},
-	    [EDS_FILE] = {hash_file, path, 0},         [MIB_ACTIVE] = {hash_mem, &m_act, 0},
-	    [MIB_PORTABLE] = {hash_mem, &m_port, 0},   [B64_ACTIVE] = {hash_mem, &s_act, 0},
+	    [B3SUM] = {bench_spawn_op, b3sum_argv, 0},
+	    [B3SUM_READ] = {bench_spawn_op, b3sum_read_argv, 0},
+	    [EDS_HASH] = {bench_spawn_op, eds_argv, 0},
+	    [EDS_FILE] = {hash_file, path, 0},
+	    [MIB_ACTIVE] = {hash_mem, &m_act, 0},
+	    [MIB_PORTABLE] = {hash_mem, &m_port, 0},
+	    [B64_ACTIVE] = {hash_mem, &s_act, 0},
 	    [B64_PORTABLE] = {hash_mem, &s_port, 0},
 	};
 	bench_run(c, N_CASES);
 	eds_blake3_set_ops(NULL);
 
-	double b3 = c[B3SUM].best * size;
+	double b3 = c[B3SUM].best * size, b3_read = c[B3SUM_READ].best * size;
 	int mb = (int)(size / (1 << 20));
 	snprintf(base_label, sizeof base_label, "b3sum --num-threads 1, same %d MiB file", mb);
+	snprintf(read_label, sizeof read_label,
+	         "b3sum --no-mmap (read, 1 thread), same %d MiB file", mb);
 	snprintf(label, sizeof label, "BLAKE3 %d MiB file, eds hash (process)", mb);
 	bench_row(label, c[EDS_HASH].best * size, 1e9, "GB/s", base_label, b3, ">= 0.9");
+	bench_row(label, c[EDS_HASH].best * size, 1e9, "GB/s", read_label, b3_read, "none");
 	snprintf(label, sizeof label, "BLAKE3 %d MiB file, eds_blake3_file (%s)", mb, active->name);
 	bench_row(label, c[EDS_FILE].best * size, 1e9, "GB/s", base_label, b3, ">= 0.9");
 	snprintf(label, sizeof label, "BLAKE3 1 MiB in memory, eds_blake3 (%s)", active->name);
 	bench_row(label, c[MIB_ACTIVE].best * (double)mib, 1e9, "GB/s",
-	          "b3sum --num-threads 1, file rate above", b3, ">= 0.9");
+	          "b3sum --no-mmap, file rate above", b3_read, ">= 0.9");
 	bench_row(label, c[MIB_ACTIVE].best * (double)mib, 1e9, "GB/s",
 	          "eds_blake3, portable back end", c[MIB_PORTABLE].best * (double)mib,
 	          "1.00 until SIMD");
