@@ -6,6 +6,7 @@
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,25 +36,30 @@ void bench_die(const char *fmt, ...)
 }
 
 /* Time one batch of ops; return its seconds. */
-static double run_batch(const bench_case *c, double batch)
+static double run_batch(const bench_case *c, uint64_t batch)
 {
 	double t0 = bench_now();
-	for (double i = 0; i < batch; i++)
+	for (uint64_t i = 0; i < batch; i++)
 		c->op(c->ctx);
 	return bench_now() - t0;
 }
 
 /* Batch size whose run lasts about BENCH_SLICE (at least one op).  The
  * growing trial batches double as warm-up: caches, page cache, CPU clock. */
-static double slice_batch(const bench_case *c)
+static uint64_t slice_batch(const bench_case *c)
 {
-	double batch = 1;
+	uint64_t batch = 1;
 	for (;;) {
 		double dt = run_batch(c, batch);
 		if (dt >= BENCH_SLICE)
 			return batch;
-		double next = dt > 0 ? batch * 1.2 * BENCH_SLICE / dt : batch * 100;
-		batch = next < 2 * batch ? 2 * batch : next > 100 * batch ? 100 * batch : next;
+		/* aim 20% past the slice, at least doubling, at most x100 */
+		double next = dt > 0 ? (double)batch * 1.2 * BENCH_SLICE / dt : (double)batch * 100;
+		if (next < 2.0 * (double)batch)
+			next = 2.0 * (double)batch;
+		if (next > 100.0 * (double)batch)
+			next = 100.0 * (double)batch;
+		batch = (uint64_t)next;
 	}
 }
 
@@ -81,7 +87,7 @@ int bench_rounds(void)
 
 /* One round: slices of every case in turn until each has run for
  * BENCH_MIN_SECONDS; returns nothing, raises .best where beaten. */
-static void round_robin(bench_case *cases, size_t n, const double *batch)
+static void round_robin(bench_case *cases, size_t n, const uint64_t *batch)
 {
 	double ops[64] = {0}, secs[64] = {0};
 	bool more = true;
@@ -91,7 +97,7 @@ static void round_robin(bench_case *cases, size_t n, const double *batch)
 			if (secs[i] >= BENCH_MIN_SECONDS)
 				continue;
 			secs[i] += run_batch(&cases[i], batch[i]);
-			ops[i] += batch[i];
+			ops[i] += (double)batch[i];
 			more |= secs[i] < BENCH_MIN_SECONDS;
 		}
 	}
@@ -102,7 +108,7 @@ static void round_robin(bench_case *cases, size_t n, const double *batch)
 
 void bench_run(bench_case *cases, size_t n)
 {
-	double batch[64];
+	uint64_t batch[64];
 	if (n > sizeof batch / sizeof batch[0])
 		bench_die("bench_run: too many cases");
 	for (size_t i = 0; i < n; i++) {
