@@ -136,8 +136,12 @@ void bench_spawn(char *const argv[])
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			bench_die("%s: waitpid: %s", argv[0], strerror(errno));
+	if (WIFSIGNALED(status))
+		bench_die("%s %s: killed by signal %d", argv[0], argv[1] ? argv[1] : "",
+		          WTERMSIG(status));
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		bench_die("%s %s: failed (status %d)", argv[0], argv[1] ? argv[1] : "", status);
+		bench_die("%s %s: exit status %d", argv[0], argv[1] ? argv[1] : "",
+		          WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
 void bench_spawn_op(void *ctx)

@@ -37,6 +37,9 @@ case $CHAIN_ROUNDS in '' | *[!0-9]*) die "EDS_BENCH_CHAIN_ROUNDS: want a number"
 mkdir -p "$DATA"
 : >"$ROWS"
 START=$(date +%s)
+# Other work on the machine slows every figure; the ratios hold up better
+# (cases are interleaved) but still wander, so the table says how busy it was.
+LOAD=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
 
 # ---- BLAKE3 -----------------------------------------------------------------
 B3_FILE=$DATA/blake3-${B3_MIB}MiB.bin
@@ -72,21 +75,29 @@ else
 	# a chain made by an older generator may no longer match the format
 	if [ ! -s "$CHAIN" ] || [ ! -s "$CHAIN.pub" ] || [ "$BIN/bench_gen_chain" -nt "$CHAIN" ]; then
 		note "making $CHAIN (cached for later runs)"
-		"$BIN/bench_gen_chain" "$CHAIN" "$CHAIN_N" >"$CHAIN.pub.tmp"
-		mv "$CHAIN.pub.tmp" "$CHAIN.pub"
+		rm -f "$CHAIN.pub"
+		if "$BIN/bench_gen_chain" "$CHAIN" "$CHAIN_N" >"$CHAIN.pub.tmp"; then
+			mv "$CHAIN.pub.tmp" "$CHAIN.pub"
+		fi
 	fi
 	BASE=$(awk -v r="$(cat "$DATA/verify-rate")" -v c="$CORES" 'BEGIN { printf "%.0f", r * c }')
 	note "verify-chain ($CHAIN_ROUNDS timed run(s) of the whole chain)"
-	EDS_BENCH_ROUNDS=$CHAIN_ROUNDS "$BIN/bench_cmd" "$CHAIN_WHAT" "$CHAIN_N" "k records/s" 1e3 \
-		"libsodium verify, 1 core x $CORES cores" "$BASE" ">= 0.8" -- \
-		"$BUILD/eds" verify-chain "$CHAIN" --public-key "$(cat "$CHAIN.pub")" >>"$ROWS"
+	# A failure here costs this row only, never the rest of the table.
+	if [ ! -s "$CHAIN.pub" ]; then
+		skip_row "$CHAIN_WHAT" "bench_gen_chain failed (message above)" ">= 0.8"
+	elif ! EDS_BENCH_ROUNDS=$CHAIN_ROUNDS "$BIN/bench_cmd" "$CHAIN_WHAT" "$CHAIN_N" \
+		"k records/s" 1e3 "libsodium verify, 1 core x $CORES cores" "$BASE" ">= 0.8" -- \
+		"$BUILD/eds" verify-chain "$CHAIN" --public-key "$(cat "$CHAIN.pub")" >>"$ROWS"; then
+		skip_row "$CHAIN_WHAT" "eds verify-chain failed on $CHAIN (message above; delete it to regenerate)" ">= 0.8"
+	fi
 fi
 
 # ---- the table ---------------------------------------------------------------
 echo
 echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $CORES cores;" \
 	"$(b3sum --version); eds $("$BUILD/eds" --version | cut -d' ' -f2);" \
-	"$(date -u +%Y-%m-%d); $(($(date +%s) - START)) s"
+	"$(date -u +%Y-%m-%d); $(($(date +%s) - START)) s;" \
+	"1-min load average at start: $LOAD"
 echo "Each figure: CLOCK_MONOTONIC, >= 0.5 s per measurement, best of" \
 	"${EDS_BENCH_ROUNDS:-3} rounds with the cases of a program interleaved in ~20 ms" \
 	"slices; verify-chain: best of $CHAIN_ROUNDS whole-chain run(s)."
