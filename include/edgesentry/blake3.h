@@ -72,7 +72,8 @@ void eds_blake3(uint8_t out[EDS_BLAKE3_OUT_LEN], const void *in, size_t len);
  * Absorb everything readable from fd until end of file (a pipe, a socket
  * or a file).  name is only used in the error detail.  When size is not
  * NULL it receives the byte count on success.  On error the hasher holds
- * the bytes read so far.  Errors: EDS_E_ARG, EDS_E_IO (detail names name).
+ * the bytes read so far.  Reads through a 16 KiB stack buffer.
+ * Errors: EDS_E_ARG, EDS_E_IO (detail names name).
  */
 eds_status eds_blake3_update_fd(eds_blake3_hasher *h, int fd, const char *name, uint64_t *size);
 
