@@ -80,13 +80,13 @@ int bench_rounds(void)
 	if (s == NULL || s[0] == '\0')
 		return BENCH_ROUNDS;
 	long v = strtol(s, &end, 10);
-	if (*end != '\0' || v < 1 || v > 20)
-		bench_die("EDS_BENCH_ROUNDS: want 1 .. 20, got '%s'", s);
+	if (*end != '\0' || v < 1 || v > BENCH_MAX_ROUNDS)
+		bench_die("EDS_BENCH_ROUNDS: want 1 .. %d, got '%s'", BENCH_MAX_ROUNDS, s);
 	return (int)v;
 }
 
 /* One round: slices of every case in turn until each has run for
- * BENCH_MIN_SECONDS; returns nothing, raises .best where beaten. */
+ * BENCH_MIN_SECONDS; appends each case's rate. */
 static void round_robin(bench_case *cases, size_t n, const uint64_t *batch)
 {
 	double ops[64] = {0}, secs[64] = {0};
@@ -101,9 +101,12 @@ static void round_robin(bench_case *cases, size_t n, const uint64_t *batch)
 			more |= secs[i] < BENCH_MIN_SECONDS;
 		}
 	}
-	for (size_t i = 0; i < n; i++)
-		if (ops[i] / secs[i] > cases[i].best)
-			cases[i].best = ops[i] / secs[i];
+	for (size_t i = 0; i < n; i++) {
+		double rate = ops[i] / secs[i];
+		cases[i].rate[cases[i].rounds++] = rate;
+		if (rate > cases[i].best)
+			cases[i].best = rate;
+	}
 }
 
 void bench_run(bench_case *cases, size_t n)
@@ -113,10 +116,29 @@ void bench_run(bench_case *cases, size_t n)
 		bench_die("bench_run: too many cases");
 	for (size_t i = 0; i < n; i++) {
 		cases[i].best = 0;
+		cases[i].rounds = 0;
 		batch[i] = slice_batch(&cases[i]);
 	}
 	for (int r = bench_rounds(); r > 0; r--)
 		round_robin(cases, n, batch);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+double bench_ratio(const bench_case *a, double a_units, const bench_case *b, double b_units)
+{
+	double r[BENCH_MAX_ROUNDS];
+	int n = a->rounds < b->rounds ? a->rounds : b->rounds;
+	if (n == 0)
+		bench_die("bench_ratio: no rounds measured");
+	for (int i = 0; i < n; i++)
+		r[i] = (a->rate[i] * a_units) / (b->rate[i] * b_units);
+	qsort(r, (size_t)n, sizeof r[0], cmp_double);
+	return n % 2 ? r[n / 2] : (r[n / 2 - 1] + r[n / 2]) / 2;
 }
 
 void bench_spawn(char *const argv[])
@@ -150,13 +172,16 @@ void bench_spawn_op(void *ctx)
 }
 
 void bench_row(const char *what, double value, double scale, const char *unit, const char *baseline,
-               double base, const char *target)
+               double base, double ratio, const char *target)
 {
-	if (base < 0) {
-		printf("%s\t%.3g %s\t%s\tn/a\tn/a\t%s\n", what, value / scale, unit, baseline,
-		       target);
-		return;
-	}
 	printf("%s\t%.3g %s\t%s\t%.3g %s\t%.2f\t%s\n", what, value / scale, unit, baseline,
-	       base / scale, unit, value / base, target);
+	       base / scale, unit, ratio, target);
+}
+
+void bench_row_cases(const char *what, const bench_case *a, double a_units, const char *baseline,
+                     const bench_case *b, double b_units, double scale, const char *unit,
+                     const char *target)
+{
+	bench_row(what, a->best * a_units, scale, unit, baseline, b->best * b_units,
+	          bench_ratio(a, a_units, b, b_units), target);
 }

@@ -93,38 +93,40 @@ int main(int argc, char **argv)
 	mem_ctx s_act = {active, buf, 64}, s_port = {&eds_blake3_portable_ops, buf, 64};
 
 	bench_case c[N_CASES] = {
-	    [B3SUM] = {bench_spawn_op, b3sum_argv, 0},
-	    [B3SUM_READ] = {bench_spawn_op, b3sum_read_argv, 0},
-	    [EDS_HASH] = {bench_spawn_op, eds_argv, 0},
-	    [EDS_FILE] = {hash_file, path, 0},
-	    [MIB_ACTIVE] = {hash_mem, &m_act, 0},
-	    [MIB_PORTABLE] = {hash_mem, &m_port, 0},
-	    [B64_ACTIVE] = {hash_mem, &s_act, 0},
-	    [B64_PORTABLE] = {hash_mem, &s_port, 0},
+	    [B3SUM] = {.op = bench_spawn_op, .ctx = b3sum_argv},
+	    [B3SUM_READ] = {.op = bench_spawn_op, .ctx = b3sum_read_argv},
+	    [EDS_HASH] = {.op = bench_spawn_op, .ctx = eds_argv},
+	    [EDS_FILE] = {.op = hash_file, .ctx = path},
+	    [MIB_ACTIVE] = {.op = hash_mem, .ctx = &m_act},
+	    [MIB_PORTABLE] = {.op = hash_mem, .ctx = &m_port},
+	    [B64_ACTIVE] = {.op = hash_mem, .ctx = &s_act},
+	    [B64_PORTABLE] = {.op = hash_mem, .ctx = &s_port},
 	};
 	bench_run(c, N_CASES);
 	eds_blake3_set_ops(NULL);
 
-	double b3 = c[B3SUM].best * size, b3_read = c[B3SUM_READ].best * size;
 	int mb = (int)(size / (1 << 20));
+	double m = (double)mib;
 	snprintf(base_label, sizeof base_label, "b3sum --num-threads 1, same %d MiB file", mb);
 	snprintf(read_label, sizeof read_label,
 	         "b3sum --no-mmap (read, 1 thread), same %d MiB file", mb);
 	snprintf(label, sizeof label, "BLAKE3 %d MiB file, eds hash (process)", mb);
-	bench_row(label, c[EDS_HASH].best * size, 1e9, "GB/s", base_label, b3, ">= 0.9");
-	bench_row(label, c[EDS_HASH].best * size, 1e9, "GB/s", read_label, b3_read, "none");
+	bench_row_cases(label, &c[EDS_HASH], size, base_label, &c[B3SUM], size, 1e9, "GB/s",
+	                ">= 0.9");
+	bench_row_cases(label, &c[EDS_HASH], size, read_label, &c[B3SUM_READ], size, 1e9, "GB/s",
+	                "none");
 	snprintf(label, sizeof label, "BLAKE3 %d MiB file, eds_blake3_file (%s)", mb, active->name);
-	bench_row(label, c[EDS_FILE].best * size, 1e9, "GB/s", base_label, b3, ">= 0.9");
+	bench_row_cases(label, &c[EDS_FILE], size, base_label, &c[B3SUM], size, 1e9, "GB/s",
+	                ">= 0.9");
 	snprintf(label, sizeof label, "BLAKE3 1 MiB in memory, eds_blake3 (%s)", active->name);
-	bench_row(label, c[MIB_ACTIVE].best * (double)mib, 1e9, "GB/s",
-	          "b3sum --no-mmap, file rate above", b3_read, ">= 0.9");
-	bench_row(label, c[MIB_ACTIVE].best * (double)mib, 1e9, "GB/s",
-	          "eds_blake3, portable back end", c[MIB_PORTABLE].best * (double)mib,
-	          "1.00 until SIMD");
+	bench_row_cases(label, &c[MIB_ACTIVE], m, "b3sum --no-mmap, file rate above",
+	                &c[B3SUM_READ], size, 1e9, "GB/s", ">= 0.9");
+	bench_row_cases(label, &c[MIB_ACTIVE], m, "eds_blake3, portable back end", &c[MIB_PORTABLE],
+	                m, 1e9, "GB/s", "1.00 until SIMD");
 	snprintf(label, sizeof label, "BLAKE3 64 B, eds_blake3 (%s)", active->name);
-	bench_row(label, c[B64_ACTIVE].best, 1e6, "M hash/s",
-	          "eds_blake3, portable back end (b3sum: n/a in-process)", c[B64_PORTABLE].best,
-	          "1.00 until SIMD");
+	bench_row_cases(label, &c[B64_ACTIVE], 1,
+	                "eds_blake3, portable back end (b3sum: n/a in-process)", &c[B64_PORTABLE],
+	                1, 1e6, "M hash/s", "1.00 until SIMD");
 	free(buf);
 	return 0;
 }

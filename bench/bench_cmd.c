@@ -32,12 +32,13 @@ int main(int argc, char **argv)
 	double base = number("BASE_RATE", argv[6]);
 	/* A run of the tool is long (a whole chain), so no warm-up run and no
 	 * slices: each round is one bench_measure, best round kept. */
-	bench_case c = {bench_spawn_op, argv + 9, 0};
+	bench_case c = {.op = bench_spawn_op, .ctx = argv + 9};
 	for (int r = bench_rounds(); r > 0; r--) {
 		double rate = bench_measure(&c);
 		if (rate > c.best)
 			c.best = rate;
 	}
-	bench_row(argv[1], c.best * items, scale, argv[3], argv[5], base, argv[7]);
+	bench_row(argv[1], c.best * items, scale, argv[3], argv[5], base, c.best * items / base,
+	          argv[7]);
 	return 0;
 }
