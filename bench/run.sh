@@ -4,7 +4,8 @@
 # same run.  `make bench` builds BUILD (Release) and calls this.
 #
 # Timing: CLOCK_MONOTONIC; each measurement repeats its operation until it
-# lasts >= 0.5 s; best of 3 rounds, cases of a round interleaved.
+# lasts >= 0.5 s; best of 3 rounds, cases of a round interleaved; a ratio is
+# the median of the same-round ratios (see bench/bench.h).
 # Environment:
 #   EDS_BENCH_ROUNDS         rounds per measurement (default 3)
 #   EDS_BENCH_B3_MIB         size of the BLAKE3 data file in MiB (default 256)
@@ -100,7 +101,8 @@ echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $CORES cores;" \
 	"1-min load average at start: $LOAD"
 echo "Each figure: CLOCK_MONOTONIC, >= 0.5 s per measurement, best of" \
 	"${EDS_BENCH_ROUNDS:-3} rounds with the cases of a program interleaved in ~20 ms" \
-	"slices; verify-chain: best of $CHAIN_ROUNDS whole-chain run(s)."
+	"slices; ratio: median of the same-round ratios (so it can differ a little from" \
+	"result / baseline result); verify-chain: best of $CHAIN_ROUNDS whole-chain run(s)."
 echo
 awk -F'\t' '
 BEGIN {
