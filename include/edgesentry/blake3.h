@@ -18,8 +18,8 @@
 extern "C" {
 #endif
 
-#define EDS_BLAKE3_OUT_LEN 32
-#define EDS_BLAKE3_KEY_LEN 32
+#define EDS_BLAKE3_OUT_LEN   32
+#define EDS_BLAKE3_KEY_LEN   32
 #define EDS_BLAKE3_BLOCK_LEN 64
 #define EDS_BLAKE3_CHUNK_LEN 1024
 #define EDS_BLAKE3_MAX_DEPTH 54
@@ -27,13 +27,15 @@ extern "C" {
 /** Streaming state.  Private fields: use only through the functions. */
 typedef struct eds_blake3_hasher {
 	uint32_t key[8];
-	uint32_t cv[8];           /* chaining value of the current chunk */
+	uint32_t cv[8]; /* chaining value of the current chunk */
 	uint64_t chunk_counter;
 	uint8_t buf[EDS_BLAKE3_BLOCK_LEN];
 	uint8_t buf_len;
 	uint8_t blocks_compressed;
 	uint8_t flags;
 	uint8_t cv_stack_len;
+	/* one slot above the deepest tree (2^64 bytes): a new CV is put on
+	 * top before it merges with those below */
 	uint8_t cv_stack[(EDS_BLAKE3_MAX_DEPTH + 1) * EDS_BLAKE3_OUT_LEN];
 } eds_blake3_hasher;
 
@@ -65,6 +67,22 @@ void eds_blake3_finalize_seek(const eds_blake3_hasher *h, uint64_t seek, uint8_t
 
 /** One-shot 32-byte hash of in[0..len). */
 void eds_blake3(uint8_t out[EDS_BLAKE3_OUT_LEN], const void *in, size_t len);
+
+/**
+ * Absorb everything readable from fd until end of file (a pipe, a socket
+ * or a file).  name is only used in the error detail.  When size is not
+ * NULL it receives the byte count on success.  On error the hasher holds
+ * the bytes read so far.  Reads through a 16 KiB stack buffer.
+ * Errors: EDS_E_ARG, EDS_E_IO (detail names name).
+ */
+eds_status eds_blake3_update_fd(eds_blake3_hasher *h, int fd, const char *name, uint64_t *size);
+
+/**
+ * Absorb the whole file at path in constant memory.  size as for
+ * eds_blake3_update_fd.  Errors: EDS_E_ARG, EDS_E_IO (detail names path;
+ * a directory is EISDIR).
+ */
+eds_status eds_blake3_update_file(eds_blake3_hasher *h, const char *path, uint64_t *size);
 
 /**
  * Hash a whole file in constant memory.  Errors: EDS_E_ARG, EDS_E_IO

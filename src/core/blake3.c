@@ -1,6 +1,7 @@
 /*
  * blake3.c - BLAKE3 streaming hash: chunk state, the chaining-value stack
- * that builds the binary tree incrementally, and root output (XOF).
+ * that builds the binary tree incrementally, root output (XOF), and the
+ * choice of compression back end.
  *
  * Follows section 5.1 of the BLAKE3 specification: a completed chunk is
  * only turned into a chaining value when more input arrives, because the
@@ -8,12 +9,55 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "blake3_impl.h"
 #include "edgesentry/blake3.h"
 #include "internal.h"
+
+/* ---- back-end selection ---------------------------------------------------- */
+
+/* Preferred first: SIMD back ends go before the portable one, which every
+ * CPU supports and so ends the search. */
+static const eds_blake3_ops *const backends[] = {
+    &eds_blake3_portable_ops,
+};
+enum { N_BACKENDS = sizeof backends / sizeof backends[0] };
+
+/* NULL until the first hash; a race between two first hashes is harmless
+ * because both store the same choice. */
+static _Atomic(const eds_blake3_ops *) active_ops;
+
+const eds_blake3_ops *eds_blake3_active_ops(void)
+{
+	const eds_blake3_ops *ops = atomic_load_explicit(&active_ops, memory_order_acquire);
+	if (ops != NULL)
+		return ops;
+	for (size_t i = 0; i < N_BACKENDS && ops == NULL; i++)
+		if (backends[i]->supported())
+			ops = backends[i];
+	atomic_store_explicit(&active_ops, ops, memory_order_release);
+	return ops;
+}
+
+void eds_blake3_set_ops(const eds_blake3_ops *ops)
+{
+	atomic_store_explicit(&active_ops, ops, memory_order_release);
+}
+
+const eds_blake3_ops *eds_blake3_backend_at(size_t i)
+{
+	return i < N_BACKENDS ? backends[i] : NULL;
+}
+
+const char *eds_blake3_backend(void)
+{
+	return eds_blake3_active_ops()->name;
+}
+
+/* ---- tree logic -------------------------------------------------------------- */
 
 /* The node whose output is still open: everything needed to compress it
  * either as a chaining value or, at the root, as output blocks. */
@@ -42,21 +86,17 @@ static void bytes_from_words(uint8_t b[32], const uint32_t w[8])
 	}
 }
 
+/* Only the fields the logic reads before writing are set: clearing the
+ * whole ~1.9 KB struct would cost more than hashing a short input. */
 static void hasher_init_base(eds_blake3_hasher *h, const uint32_t key[8], uint8_t flags)
 {
-	memset(h, 0, sizeof *h);
 	memcpy(h->key, key, sizeof h->key);
 	memcpy(h->cv, key, sizeof h->cv);
-	h->flags = flags;
-}
-
-static void chunk_reset(eds_blake3_hasher *h, uint64_t counter)
-{
-	memcpy(h->cv, h->key, sizeof h->cv);
-	h->chunk_counter = counter;
+	h->chunk_counter = 0;
 	h->buf_len = 0;
 	h->blocks_compressed = 0;
-	memset(h->buf, 0, sizeof h->buf);
+	h->flags = flags;
+	h->cv_stack_len = 0;
 }
 
 static size_t chunk_len(const eds_blake3_hasher *h)
@@ -69,72 +109,131 @@ static uint8_t chunk_start_flag(const eds_blake3_hasher *h)
 	return h->blocks_compressed == 0 ? B3_CHUNK_START : 0;
 }
 
-static void chunk_update(eds_blake3_hasher *h, const uint8_t *in, size_t len)
+/*
+ * Absorb up to the rest of the current chunk; return the bytes taken.
+ * A full block is compressed only once more input follows (the chunk's
+ * last block needs CHUNK_END), so the buffer always keeps 1..64 bytes of a
+ * non-empty chunk; whole blocks in the middle are compressed straight from
+ * the input without copying.
+ */
+static size_t chunk_update(eds_blake3_hasher *h, const eds_blake3_ops *ops, const uint8_t *in,
+                           size_t len)
 {
-	while (len > 0) {
-		if (h->buf_len == EDS_BLAKE3_BLOCK_LEN) {
-			eds_blake3_compress_in_place_portable(h->cv, h->buf, EDS_BLAKE3_BLOCK_LEN,
-			                                      h->chunk_counter,
-			                                      h->flags | chunk_start_flag(h));
-			h->blocks_compressed++;
-			h->buf_len = 0;
-			memset(h->buf, 0, sizeof h->buf);
-		}
-		size_t take = EDS_BLAKE3_BLOCK_LEN - h->buf_len;
-		if (take > len)
-			take = len;
-		memcpy(h->buf + h->buf_len, in, take);
-		h->buf_len = (uint8_t)(h->buf_len + take);
-		in += take;
-		len -= take;
+	size_t room = EDS_BLAKE3_CHUNK_LEN - chunk_len(h);
+	size_t taken = len < room ? len : room;
+	len = taken;
+	if (h->buf_len > 0) {
+		size_t fill = EDS_BLAKE3_BLOCK_LEN - h->buf_len;
+		if (fill > len)
+			fill = len;
+		memcpy(h->buf + h->buf_len, in, fill);
+		h->buf_len = (uint8_t)(h->buf_len + fill);
+		in += fill;
+		len -= fill;
+		if (len == 0)
+			return taken;
+		ops->compress_in_place(h->cv, h->buf, EDS_BLAKE3_BLOCK_LEN, h->chunk_counter,
+		                       h->flags | chunk_start_flag(h));
+		h->blocks_compressed++;
 	}
+	while (len > EDS_BLAKE3_BLOCK_LEN) {
+		ops->compress_in_place(h->cv, in, EDS_BLAKE3_BLOCK_LEN, h->chunk_counter,
+		                       h->flags | chunk_start_flag(h));
+		h->blocks_compressed++;
+		in += EDS_BLAKE3_BLOCK_LEN;
+		len -= EDS_BLAKE3_BLOCK_LEN;
+	}
+	memcpy(h->buf, in, len);
+	h->buf_len = (uint8_t)len;
+	return taken;
 }
 
 static output_node chunk_output(const eds_blake3_hasher *h)
 {
 	output_node o;
 	memcpy(o.cv, h->cv, sizeof o.cv);
-	memcpy(o.block, h->buf, sizeof o.block);
+	/* The spec pads a short last block with zeros; the buffer past buf_len
+	 * holds stale bytes, so the padding is written here, once. */
+	memcpy(o.block, h->buf, h->buf_len);
+	memset(o.block + h->buf_len, 0, sizeof o.block - h->buf_len);
 	o.counter = h->chunk_counter;
 	o.block_len = h->buf_len;
 	o.flags = h->flags | chunk_start_flag(h) | B3_CHUNK_END;
 	return o;
 }
 
-static output_node parent_output(const uint8_t left[32], const uint8_t right[32],
-                                 const uint32_t key[8], uint8_t flags)
+static output_node parent_output(const uint8_t block[64], const uint32_t key[8], uint8_t flags)
 {
 	output_node o;
 	memcpy(o.cv, key, sizeof o.cv);
-	memcpy(o.block, left, 32);
-	memcpy(o.block + 32, right, 32);
+	memcpy(o.block, block, sizeof o.block);
 	o.counter = 0;
 	o.block_len = EDS_BLAKE3_BLOCK_LEN;
 	o.flags = flags | B3_PARENT;
 	return o;
 }
 
-static void output_cv(const output_node *o, uint8_t out[32])
+static void output_cv(const eds_blake3_ops *ops, const output_node *o, uint8_t out[32])
 {
 	uint32_t cv[8];
 	memcpy(cv, o->cv, sizeof cv);
-	eds_blake3_compress_in_place_portable(cv, o->block, o->block_len, o->counter, o->flags);
+	ops->compress_in_place(cv, o->block, o->block_len, o->counter, o->flags);
 	bytes_from_words(out, cv);
 }
 
-/* Merge completed subtrees: after total_chunks chunks, the stack holds one
- * CV per 1 bit of total_chunks, so merge once per trailing zero bit. */
-static void push_chunk_cv(eds_blake3_hasher *h, uint8_t cv[32], uint64_t total_chunks)
+/*
+ * Push the CV of a finished, non-root chunk.  After total_chunks chunks the
+ * stack holds one CV per 1 bit of total_chunks, so merge once per trailing
+ * zero bit.  The new CV goes on top first: each merge's left and right CVs
+ * are then already adjacent, forming the parent block in place.
+ */
+static void push_chunk_cv(eds_blake3_hasher *h, const eds_blake3_ops *ops, const uint8_t cv[32],
+                          uint64_t total_chunks)
 {
+	size_t top = h->cv_stack_len;
+	memcpy(h->cv_stack + 32 * top, cv, 32);
 	while ((total_chunks & 1) == 0) {
-		h->cv_stack_len--;
-		output_node p = parent_output(h->cv_stack + 32 * h->cv_stack_len, cv, h->key, h->flags);
-		output_cv(&p, cv);
+		top--;
+		output_node p = parent_output(h->cv_stack + 32 * top, h->key, h->flags);
+		output_cv(ops, &p, h->cv_stack + 32 * top);
 		total_chunks >>= 1;
 	}
-	memcpy(h->cv_stack + 32 * h->cv_stack_len, cv, 32);
-	h->cv_stack_len++;
+	h->cv_stack_len = (uint8_t)(top + 1);
 }
+
+/* The current chunk is full and more input follows, so it is not the root. */
+static void finish_chunk(eds_blake3_hasher *h, const eds_blake3_ops *ops)
+{
+	uint8_t cv[32];
+	output_node o = chunk_output(h);
+	output_cv(ops, &o, cv);
+	push_chunk_cv(h, ops, cv, h->chunk_counter + 1);
+	memcpy(h->cv, h->key, sizeof h->cv);
+	h->chunk_counter++;
+	h->buf_len = 0;
+	h->blocks_compressed = 0;
+}
+
+/*
+ * With an empty chunk state and more than a chunk of input, hash whole
+ * chunks straight from the input, as many as the back end does at once.
+ * At least one byte is left over: the last chunk may be the root.
+ */
+static size_t hash_whole_chunks(eds_blake3_hasher *h, const eds_blake3_ops *ops, const uint8_t *in,
+                                size_t len)
+{
+	uint8_t cvs[EDS_BLAKE3_MAX_DEGREE * 32];
+	size_t n = (len - 1) / EDS_BLAKE3_CHUNK_LEN;
+	if (n > ops->degree)
+		n = ops->degree;
+	ops->hash_chunks(in, n, h->key, h->chunk_counter, h->flags, cvs);
+	for (size_t i = 0; i < n; i++)
+		push_chunk_cv(h, ops, cvs + 32 * i, h->chunk_counter + i + 1);
+	h->chunk_counter += n;
+	return n * EDS_BLAKE3_CHUNK_LEN;
+}
+
+/* ---- public API ------------------------------------------------------------------ */
 
 void eds_blake3_init(eds_blake3_hasher *h)
 {
@@ -168,41 +267,38 @@ void eds_blake3_init_derive_key(eds_blake3_hasher *h, const char *context)
 
 void eds_blake3_update(eds_blake3_hasher *h, const void *in, size_t len)
 {
+	const eds_blake3_ops *ops = eds_blake3_active_ops();
 	const uint8_t *p = in;
 	while (len > 0) {
-		if (chunk_len(h) == EDS_BLAKE3_CHUNK_LEN) {
-			uint8_t cv[32];
-			output_node o = chunk_output(h);
-			output_cv(&o, cv);
-			uint64_t total = h->chunk_counter + 1;
-			push_chunk_cv(h, cv, total);
-			chunk_reset(h, total);
-		}
-		size_t take = EDS_BLAKE3_CHUNK_LEN - chunk_len(h);
-		if (take > len)
-			take = len;
-		chunk_update(h, p, take);
-		p += take;
-		len -= take;
+		size_t n;
+		if (chunk_len(h) == EDS_BLAKE3_CHUNK_LEN)
+			finish_chunk(h, ops);
+		if (chunk_len(h) == 0 && len > EDS_BLAKE3_CHUNK_LEN)
+			n = hash_whole_chunks(h, ops, p, len);
+		else
+			n = chunk_update(h, ops, p, len);
+		p += n;
+		len -= n;
 	}
 }
 
 void eds_blake3_finalize_seek(const eds_blake3_hasher *h, uint64_t seek, uint8_t *out,
                               size_t out_len)
 {
+	const eds_blake3_ops *ops = eds_blake3_active_ops();
 	output_node o = chunk_output(h);
 	for (size_t i = h->cv_stack_len; i > 0; i--) {
-		uint8_t right[32];
-		output_cv(&o, right);
-		o = parent_output(h->cv_stack + 32 * (i - 1), right, h->key, h->flags);
+		uint8_t block[64];
+		memcpy(block, h->cv_stack + 32 * (i - 1), 32);
+		output_cv(ops, &o, block + 32);
+		o = parent_output(block, h->key, h->flags);
 	}
 
 	uint64_t counter = seek / 64;
 	size_t offset = (size_t)(seek % 64);
 	while (out_len > 0) {
 		uint8_t block[64];
-		eds_blake3_compress_xof_portable(o.cv, o.block, o.block_len, counter,
-		                                 o.flags | B3_ROOT, block);
+		ops->compress_xof(o.cv, o.block, o.block_len, counter, o.flags | B3_ROOT, block);
 		size_t take = 64 - offset;
 		if (take > out_len)
 			take = out_len;
@@ -227,40 +323,52 @@ void eds_blake3(uint8_t out[EDS_BLAKE3_OUT_LEN], const void *in, size_t len)
 	eds_blake3_finalize(&h, out, EDS_BLAKE3_OUT_LEN);
 }
 
-eds_status eds_blake3_file(uint8_t out[EDS_BLAKE3_OUT_LEN], const char *path, uint64_t *size)
+eds_status eds_blake3_update_fd(eds_blake3_hasher *h, int fd, const char *name, uint64_t *size)
 {
-	uint8_t buf[65536];
-	eds_blake3_hasher h;
+	/* 16 KiB: a syscall per 16 chunks costs little next to hashing them,
+	 * and keeps the frame small for threads with modest stacks. */
+	uint8_t buf[16384];
 	uint64_t total = 0;
 
-	if (out == NULL || path == NULL)
-		return eds_fail(EDS_E_ARG, "blake3: NULL argument");
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return eds_fail(EDS_E_IO, "%s: %s", path, strerror(errno));
-	eds_blake3_init(&h);
+	if (h == NULL || name == NULL || fd < 0)
+		return eds_fail(EDS_E_ARG, "blake3: NULL argument or bad descriptor");
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof buf);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			int e = errno;
-			close(fd);
-			return eds_fail(EDS_E_IO, "%s: %s", path, strerror(e));
-		}
+		if (n < 0)
+			return eds_fail(EDS_E_IO, "%s: %s", name, strerror(errno));
 		if (n == 0)
 			break;
-		eds_blake3_update(&h, buf, (size_t)n);
+		eds_blake3_update(h, buf, (size_t)n);
 		total += (uint64_t)n;
 	}
-	close(fd);
-	eds_blake3_finalize(&h, out, EDS_BLAKE3_OUT_LEN);
 	if (size != NULL)
 		*size = total;
 	return EDS_OK;
 }
 
-const char *eds_blake3_backend(void)
+eds_status eds_blake3_update_file(eds_blake3_hasher *h, const char *path, uint64_t *size)
 {
-	return "portable";
+	if (h == NULL || path == NULL)
+		return eds_fail(EDS_E_ARG, "blake3: NULL argument");
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return eds_fail(EDS_E_IO, "%s: %s", path, strerror(errno));
+	eds_status st = eds_blake3_update_fd(h, fd, path, size);
+	close(fd);
+	return st;
+}
+
+eds_status eds_blake3_file(uint8_t out[EDS_BLAKE3_OUT_LEN], const char *path, uint64_t *size)
+{
+	eds_blake3_hasher h;
+
+	if (out == NULL)
+		return eds_fail(EDS_E_ARG, "blake3: NULL argument");
+	eds_blake3_init(&h);
+	eds_status st = eds_blake3_update_file(&h, path, size);
+	if (st == EDS_OK)
+		eds_blake3_finalize(&h, out, EDS_BLAKE3_OUT_LEN);
+	return st;
 }

@@ -1,14 +1,20 @@
 /*
  * blake3_impl.h - the compression back-end interface of BLAKE3.
  *
- * The streaming logic in blake3.c is written against these two functions
- * only, so SIMD back ends (SSE4.1, AVX2, NEON) slot in by providing faster
- * versions and a dispatcher, without touching the tree logic.
+ * The streaming logic in blake3.c calls the compression function only
+ * through an eds_blake3_ops table, so SIMD back ends (SSE4.1, AVX2, NEON)
+ * slot in by adding a table to the list in blake3.c, without touching the
+ * tree logic.  A back end's hash_chunks is where SIMD pays: it hashes up
+ * to `degree` independent whole chunks at once.
  */
 #ifndef EDS_CORE_BLAKE3_IMPL_H
 #define EDS_CORE_BLAKE3_IMPL_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "edgesentry/error.h"
 
 enum {
 	B3_CHUNK_START = 1 << 0,
@@ -20,16 +26,49 @@ enum {
 	B3_DERIVE_KEY_MATERIAL = 1 << 6,
 };
 
+/** Upper bound of any back end's degree (AVX-512 hashes 16 chunks at once). */
+#define EDS_BLAKE3_MAX_DEGREE 16
+
 extern const uint32_t eds_blake3_iv[8];
 
-/** Compress one 64-byte block into cv (the chaining-value update). */
-void eds_blake3_compress_in_place_portable(uint32_t cv[8], const uint8_t block[64],
-                                           uint8_t block_len, uint64_t counter,
-                                           uint8_t flags);
+typedef struct eds_blake3_ops {
+	/** Short name reported by eds_blake3_backend(): "portable", "sse41", ... */
+	const char *name;
+	/** How many chunks hash_chunks processes in parallel (1 when it cannot);
+	 * at most EDS_BLAKE3_MAX_DEGREE. */
+	size_t degree;
+	/** Whether this CPU can run the back end (checked once, at selection). */
+	bool (*supported)(void);
+	/** Compress one 64-byte block into cv (the chaining-value update).
+	 * Bytes of block past block_len must be zero. */
+	void (*compress_in_place)(uint32_t cv[8], const uint8_t block[64], uint8_t block_len,
+	                          uint64_t counter, uint8_t flags);
+	/** Compress one block and write the full 64-byte output (root / XOF). */
+	void (*compress_xof)(const uint32_t cv[8], const uint8_t block[64], uint8_t block_len,
+	                     uint64_t counter, uint8_t flags, uint8_t out[64]);
+	/**
+	 * Hash n (1 <= n <= degree) whole, non-root chunks in[0 .. n*1024),
+	 * chunk i with counter + i, writing chunk i's chaining value to
+	 * out[32*i .. 32*i+32) (little-endian words).
+	 */
+	void (*hash_chunks)(const uint8_t *in, size_t n, const uint32_t key[8], uint64_t counter,
+	                    uint8_t flags, uint8_t *out);
+} eds_blake3_ops;
 
-/** Compress one block and write the full 64-byte output (root / XOF). */
-void eds_blake3_compress_xof_portable(const uint32_t cv[8], const uint8_t block[64],
-                                      uint8_t block_len, uint64_t counter, uint8_t flags,
-                                      uint8_t out[64]);
+extern const eds_blake3_ops eds_blake3_portable_ops;
+
+/** The back end in use: the first supported one in preference order. */
+const eds_blake3_ops *eds_blake3_active_ops(void);
+
+/**
+ * Use ops from now on; NULL returns to the automatic choice.  For tests and
+ * benchmarks comparing back ends; the caller makes sure the CPU supports
+ * ops.  Safe while other threads hash: every back end computes the same
+ * function, so a hasher may even switch back ends between calls.
+ */
+void eds_blake3_set_ops(const eds_blake3_ops *ops);
+
+/** The i-th compiled-in back end (preferred first), NULL past the last. */
+const eds_blake3_ops *eds_blake3_backend_at(size_t i);
 
 #endif

@@ -1,10 +1,20 @@
 /*
  * blake3_portable.c - the BLAKE3 compression function in portable C, written
- * from section 2.2 of the BLAKE3 specification.
+ * from section 2.2 of the BLAKE3 specification.  The reference for every
+ * other back end: it runs everywhere and degree 1 keeps it simple.
  */
 #include <string.h>
 
 #include "blake3_impl.h"
+#include "edgesentry/blake3.h"
+
+/* The rounds must be inlined with constant indices for the state to live in
+ * registers; -O2's size heuristics otherwise keep round_fn out of line. */
+#if defined(__GNUC__) || defined(__clang__)
+#define B3_INLINE static inline __attribute__((always_inline))
+#else
+#define B3_INLINE static inline
+#endif
 
 const uint32_t eds_blake3_iv[8] = {0x6A09E667u, 0xBB67AE85u, 0x3C6EF372u, 0xA54FF53Au,
                                    0x510E527Fu, 0x9B05688Cu, 0x1F83D9ABu, 0x5BE0CD19u};
@@ -12,13 +22,13 @@ const uint32_t eds_blake3_iv[8] = {0x6A09E667u, 0xBB67AE85u, 0x3C6EF372u, 0xA54F
 /* Message word order for each of the seven rounds: round r uses the
  * permutation applied r times, precomputed so no words are shuffled. */
 static const uint8_t schedule[7][16] = {
-	{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
-	{2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8},
-	{3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1},
-	{10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6},
-	{12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4},
-	{9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7},
-	{11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13},
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+    {2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8},
+    {3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1},
+    {10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6},
+    {12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4},
+    {9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7},
+    {11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13},
 };
 
 static inline uint32_t rotr32(uint32_t w, unsigned c)
@@ -39,7 +49,7 @@ static inline void store32(uint8_t *p, uint32_t w)
 	p[3] = (uint8_t)(w >> 24);
 }
 
-static inline void g(uint32_t *s, int a, int b, int c, int d, uint32_t x, uint32_t y)
+B3_INLINE void g(uint32_t *s, int a, int b, int c, int d, uint32_t x, uint32_t y)
 {
 	s[a] = s[a] + s[b] + x;
 	s[d] = rotr32(s[d] ^ s[a], 16);
@@ -51,8 +61,23 @@ static inline void g(uint32_t *s, int a, int b, int c, int d, uint32_t x, uint32
 	s[b] = rotr32(s[b] ^ s[c], 7);
 }
 
-static void compress_rounds(uint32_t s[16], const uint32_t cv[8], const uint8_t block[64],
-                            uint8_t block_len, uint64_t counter, uint8_t flags)
+/* Called with a constant r from compress_rounds so that, once inlined, the
+ * schedule lookups fold into fixed register choices. */
+B3_INLINE void round_fn(uint32_t s[16], const uint32_t m[16], int r)
+{
+	const uint8_t *o = schedule[r];
+	g(s, 0, 4, 8, 12, m[o[0]], m[o[1]]);
+	g(s, 1, 5, 9, 13, m[o[2]], m[o[3]]);
+	g(s, 2, 6, 10, 14, m[o[4]], m[o[5]]);
+	g(s, 3, 7, 11, 15, m[o[6]], m[o[7]]);
+	g(s, 0, 5, 10, 15, m[o[8]], m[o[9]]);
+	g(s, 1, 6, 11, 12, m[o[10]], m[o[11]]);
+	g(s, 2, 7, 8, 13, m[o[12]], m[o[13]]);
+	g(s, 3, 4, 9, 14, m[o[14]], m[o[15]]);
+}
+
+B3_INLINE void compress_rounds(uint32_t s[16], const uint32_t cv[8], const uint8_t block[64],
+                               uint8_t block_len, uint64_t counter, uint8_t flags)
 {
 	uint32_t m[16];
 	for (int i = 0; i < 16; i++)
@@ -63,22 +88,17 @@ static void compress_rounds(uint32_t s[16], const uint32_t cv[8], const uint8_t 
 	s[13] = (uint32_t)(counter >> 32);
 	s[14] = block_len;
 	s[15] = flags;
-	for (int r = 0; r < 7; r++) {
-		const uint8_t *o = schedule[r];
-		g(s, 0, 4, 8, 12, m[o[0]], m[o[1]]);
-		g(s, 1, 5, 9, 13, m[o[2]], m[o[3]]);
-		g(s, 2, 6, 10, 14, m[o[4]], m[o[5]]);
-		g(s, 3, 7, 11, 15, m[o[6]], m[o[7]]);
-		g(s, 0, 5, 10, 15, m[o[8]], m[o[9]]);
-		g(s, 1, 6, 11, 12, m[o[10]], m[o[11]]);
-		g(s, 2, 7, 8, 13, m[o[12]], m[o[13]]);
-		g(s, 3, 4, 9, 14, m[o[14]], m[o[15]]);
-	}
+	round_fn(s, m, 0);
+	round_fn(s, m, 1);
+	round_fn(s, m, 2);
+	round_fn(s, m, 3);
+	round_fn(s, m, 4);
+	round_fn(s, m, 5);
+	round_fn(s, m, 6);
 }
 
-void eds_blake3_compress_in_place_portable(uint32_t cv[8], const uint8_t block[64],
-                                           uint8_t block_len, uint64_t counter,
-                                           uint8_t flags)
+static void compress_in_place(uint32_t cv[8], const uint8_t block[64], uint8_t block_len,
+                              uint64_t counter, uint8_t flags)
 {
 	uint32_t s[16];
 	compress_rounds(s, cv, block, block_len, counter, flags);
@@ -86,9 +106,8 @@ void eds_blake3_compress_in_place_portable(uint32_t cv[8], const uint8_t block[6
 		cv[i] = s[i] ^ s[i + 8];
 }
 
-void eds_blake3_compress_xof_portable(const uint32_t cv[8], const uint8_t block[64],
-                                      uint8_t block_len, uint64_t counter, uint8_t flags,
-                                      uint8_t out[64])
+static void compress_xof(const uint32_t cv[8], const uint8_t block[64], uint8_t block_len,
+                         uint64_t counter, uint8_t flags, uint8_t out[64])
 {
 	uint32_t s[16];
 	compress_rounds(s, cv, block, block_len, counter, flags);
@@ -97,3 +116,38 @@ void eds_blake3_compress_xof_portable(const uint32_t cv[8], const uint8_t block[
 		store32(out + 4 * (i + 8), s[i + 8] ^ cv[i]);
 	}
 }
+
+static void hash_chunks(const uint8_t *in, size_t n, const uint32_t key[8], uint64_t counter,
+                        uint8_t flags, uint8_t *out)
+{
+	enum { BLOCKS = EDS_BLAKE3_CHUNK_LEN / EDS_BLAKE3_BLOCK_LEN };
+	for (size_t c = 0; c < n; c++) {
+		uint32_t cv[8];
+		memcpy(cv, key, sizeof cv);
+		for (int b = 0; b < BLOCKS; b++) {
+			uint8_t f = flags;
+			if (b == 0)
+				f |= B3_CHUNK_START;
+			if (b == BLOCKS - 1)
+				f |= B3_CHUNK_END;
+			compress_in_place(cv, in, EDS_BLAKE3_BLOCK_LEN, counter + c, f);
+			in += EDS_BLAKE3_BLOCK_LEN;
+		}
+		for (int i = 0; i < 8; i++)
+			store32(out + 32 * c + 4 * i, cv[i]);
+	}
+}
+
+static bool always_supported(void)
+{
+	return true;
+}
+
+const eds_blake3_ops eds_blake3_portable_ops = {
+    .name = "portable",
+    .degree = 1,
+    .supported = always_supported,
+    .compress_in_place = compress_in_place,
+    .compress_xof = compress_xof,
+    .hash_chunks = hash_chunks,
+};
