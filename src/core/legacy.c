@@ -256,7 +256,10 @@ static int is_zero(const uint8_t *p, size_t n)
 	return acc == 0;
 }
 
-/* The edgesentry-rs rule: genesis link, then sequence and link to the previous. */
+/*
+ * The edgesentry-rs rule, checked in its order (link, then sequence) so a
+ * failure gets the same name here as there.
+ */
 static eds_status check_link(const eds_legacy_chain *c, const eds_legacy_record *r)
 {
 	uint64_t i = c->records;
@@ -267,14 +270,15 @@ static eds_status check_link(const eds_legacy_chain *c, const eds_legacy_record 
 			    "record 0: prev_record_hash of the first record must be zero");
 		return EDS_OK;
 	}
-	if (c->last_sequence == UINT64_MAX || r->sequence != c->last_sequence + 1)
-		return eds_fail(EDS_E_SEQUENCE, "record %llu: sequence %llu does not follow %llu",
-		                (unsigned long long)i, (unsigned long long)r->sequence,
-		                (unsigned long long)c->last_sequence);
 	if (memcmp(r->prev_record_hash, c->head, EDS_LEGACY_HASH_LEN) != 0)
 		return eds_fail(EDS_E_PREV_HASH,
 		                "record %llu: prev_record_hash is not the hash of record %llu",
 		                (unsigned long long)i, (unsigned long long)(i - 1));
+	/* u64 overflow is a break here (edgesentry-rs would panic or wrap). */
+	if (c->last_sequence == UINT64_MAX || r->sequence != c->last_sequence + 1)
+		return eds_fail(EDS_E_SEQUENCE, "record %llu: sequence %llu does not follow %llu",
+		                (unsigned long long)i, (unsigned long long)r->sequence,
+		                (unsigned long long)c->last_sequence);
 	return EDS_OK;
 }
 

@@ -228,10 +228,18 @@ static void test_tampered_chains(void **state)
 	/* Record 2 stops at its broken link, so only record 0's signature counts. */
 	assert_int_equal(c.signatures_checked, 1);
 
-	assert_int_equal(run_chain(recs, reordered, 3, NULL, &at, &c), EDS_E_SEQUENCE);
+	/* Links are checked before sequences, as edgesentry-rs does. */
+	assert_int_equal(run_chain(recs, reordered, 3, NULL, &at, &c), EDS_E_PREV_HASH);
 	assert_int_equal(at, 1);
-	assert_int_equal(run_chain(recs, dropped, 2, NULL, &at, &c), EDS_E_SEQUENCE);
+	assert_int_equal(c.failed, 2);
+	assert_int_equal(run_chain(recs, dropped, 2, NULL, &at, &c), EDS_E_PREV_HASH);
 	assert_int_equal(at, 1);
+	/* A record re-sequenced but correctly linked fails on its sequence. */
+	memcpy(t, recs, sizeof t);
+	t[2].sequence = 4;
+	assert_int_equal(run_chain(t, straight, 3, NULL, &at, &c), EDS_E_SEQUENCE);
+	assert_int_equal(at, 2);
+	assert_non_null(strstr(eds_last_error(), "sequence 4 does not follow 2"));
 	/* A chain that starts mid-way has a non-zero first link. */
 	assert_int_equal(run_chain(recs, straight + 1, 2, NULL, &at, &c), EDS_E_PREV_HASH);
 	assert_int_equal(at, 0);
@@ -259,6 +267,7 @@ static void test_sequence_overflow(void **state)
 	eds_legacy_chain_init(&c, NULL);
 	assert_int_equal(eds_legacy_chain_add(&c, &a), EDS_OK);
 	assert_int_equal(eds_legacy_chain_add(&c, &b), EDS_E_SEQUENCE);
+	assert_int_equal(c.failed, 1);
 	assert_non_null(strstr(eds_last_error(), "record 1"));
 }
 
