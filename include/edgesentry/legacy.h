@@ -145,6 +145,10 @@ uint64_t eds_legacy_reader_index(const eds_legacy_reader *rd);
 /** 1-based line on which the record last returned starts. */
 uint64_t eds_legacy_reader_line(const eds_legacy_reader *rd);
 
+/** Bytes consumed so far and the file size (0 when unknown, e.g. a pipe). */
+uint64_t eds_legacy_reader_offset(const eds_legacy_reader *rd);
+uint64_t eds_legacy_reader_size(const eds_legacy_reader *rd);
+
 /** Close and free.  NULL is ignored. */
 void eds_legacy_reader_close(eds_legacy_reader *rd);
 
@@ -179,11 +183,13 @@ typedef struct eds_legacy_chain {
 void eds_legacy_chain_init(eds_legacy_chain *c, const eds_legacy_chain_options *opts);
 
 /**
- * Check the next record.  Returns EDS_OK, or the first check it fails:
- * EDS_E_PREV_HASH, EDS_E_SEQUENCE, EDS_E_SIGNATURE, EDS_E_NOT_FOUND (payload
- * file missing), EDS_E_PAYLOAD_MISMATCH (these count in c->failed), or
- * EDS_E_ARG / EDS_E_FIELD / EDS_E_IO (the record could not be checked).
- * The detail names the check and the record's index.
+ * Check the next record (its index is c->records).  Returns EDS_OK, or the
+ * first check it fails, in this order: EDS_E_PREV_HASH, EDS_E_SEQUENCE,
+ * EDS_E_SIGNATURE, EDS_E_NOT_FOUND (payload file missing),
+ * EDS_E_PAYLOAD_MISMATCH; these count in c->failed and the chain goes on.
+ * Any other status (EDS_E_ARG, EDS_E_FIELD, EDS_E_IO, EDS_E_LIMIT) means the
+ * record could not be checked; it is not counted and the chain is unchanged.
+ * The detail says what failed.
  */
 eds_status eds_legacy_chain_add(eds_legacy_chain *c, const eds_legacy_record *r);
 

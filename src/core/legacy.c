@@ -6,11 +6,16 @@
  * Nothing here allocates: postcard bytes go to a stack buffer of
  * EDS_LEGACY_POSTCARD_MAX bytes.
  */
+#include <errno.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "edgesentry/blake3.h"
 #include "edgesentry/ed25519.h"
+#include "edgesentry/encoding.h"
 #include "edgesentry/legacy.h"
+#include "edgesentry/payload.h"
 #include "internal.h"
 
 /* Postcard writes a [u8; 64] as a byte sequence: its length (varint 64), then the bytes. */
@@ -288,9 +293,31 @@ static eds_status check_signature(eds_legacy_chain *c, const eds_legacy_record *
 		return EDS_OK;
 	if (eds_legacy_record_verify(r, c->opts.public_key) != EDS_OK)
 		return eds_fail(EDS_E_SIGNATURE,
-		                "record %llu: signature over payload_hash does not verify",
-		                (unsigned long long)c->records);
+		                "signature over payload_hash does not verify with the given key");
 	c->signatures_checked++;
+	return EDS_OK;
+}
+
+static eds_status check_payload(eds_legacy_chain *c, const eds_legacy_record *r)
+{
+	char path[PATH_MAX], hex[2 * EDS_LEGACY_HASH_LEN + 1];
+	struct stat sb;
+	if (c->opts.payload_dir == NULL)
+		return EDS_OK;
+	eds_status st = eds_payload_path(path, sizeof path, c->opts.payload_dir, r->payload_hash);
+	if (st != EDS_OK)
+		return st;
+	eds_hex_encode(hex, r->payload_hash, EDS_LEGACY_HASH_LEN);
+	if (stat(path, &sb) != 0)
+		return eds_fail(errno == ENOENT ? EDS_E_NOT_FOUND : EDS_E_IO,
+		                "payload %s is missing from the payload directory: %s", hex,
+		                strerror(errno));
+	/* A legacy record states no size: hold the file to its own, so the
+	 * check is presence and hash. */
+	if ((st = eds_payload_check(c->opts.payload_dir, r->payload_hash, (uint64_t)sb.st_size)) !=
+	    EDS_OK)
+		return st;
+	c->payloads_checked++;
 	return EDS_OK;
 }
 
@@ -301,11 +328,14 @@ eds_status eds_legacy_chain_add(eds_legacy_chain *c, const eds_legacy_record *r)
 		return eds_fail(EDS_E_ARG, "legacy chain: NULL argument");
 	eds_status st = eds_legacy_record_compute_hash(r, hash);
 	if (st != EDS_OK)
-		return eds_fail_prefix(st, "record %llu", (unsigned long long)c->records);
+		return st;
 	st = check_link(c, r);
 	if (st == EDS_OK)
 		st = check_signature(c, r);
-	if (st == EDS_E_IO || st == EDS_E_ARG || st == EDS_E_NOMEM)
+	if (st == EDS_OK)
+		st = check_payload(c, r);
+	if (st != EDS_OK && st != EDS_E_PREV_HASH && st != EDS_E_SEQUENCE &&
+	    st != EDS_E_SIGNATURE && st != EDS_E_NOT_FOUND && st != EDS_E_PAYLOAD_MISMATCH)
 		return st;
 	/* Continue from this record whatever it failed, so the next record is
 	 * judged only by its own link. */

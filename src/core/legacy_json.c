@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "edgesentry/legacy.h"
 #include "internal.h"
@@ -198,6 +199,8 @@ struct eds_legacy_reader {
 	uint64_t line;      /* current line of the scanner, 1-based */
 	uint64_t index;     /* records returned */
 	uint64_t elem_line; /* line where the last returned element began */
+	uint64_t offset;    /* bytes read */
+	uint64_t size;      /* file size, 0 when unknown */
 	size_t len;         /* bytes in elem */
 	char elem[EDS_LEGACY_JSON_MAX];
 };
@@ -222,6 +225,9 @@ eds_status eds_legacy_reader_open(eds_legacy_reader **out, const char *path)
 		eds_legacy_reader_close(rd);
 		return st;
 	}
+	struct stat sb;
+	if (fstat(fileno(rd->f), &sb) == 0 && S_ISREG(sb.st_mode))
+		rd->size = (uint64_t)sb.st_size;
 	rd->line = 1;
 	*out = rd;
 	return EDS_OK;
@@ -247,6 +253,16 @@ uint64_t eds_legacy_reader_line(const eds_legacy_reader *rd)
 	return rd->elem_line;
 }
 
+uint64_t eds_legacy_reader_offset(const eds_legacy_reader *rd)
+{
+	return rd->offset;
+}
+
+uint64_t eds_legacy_reader_size(const eds_legacy_reader *rd)
+{
+	return rd->size;
+}
+
 /* Fail the reader for good, with "PATH:LINE: " in front of the detail. */
 static eds_status reader_fail(eds_legacy_reader *rd, eds_status st, uint64_t line, const char *what)
 {
@@ -261,6 +277,8 @@ static int next_char(eds_legacy_reader *rd)
 	int c = getc_unlocked(rd->f);
 	if (c == '\n')
 		rd->line++;
+	if (c != EOF)
+		rd->offset++;
 	return c;
 }
 

@@ -268,7 +268,7 @@ static void test_sequence_overflow(void **state)
 	assert_int_equal(eds_legacy_chain_add(&c, &a), EDS_OK);
 	assert_int_equal(eds_legacy_chain_add(&c, &b), EDS_E_SEQUENCE);
 	assert_int_equal(c.failed, 1);
-	assert_non_null(strstr(eds_last_error(), "record 1"));
+	assert_non_null(strstr(eds_last_error(), "does not follow 18446744073709551615"));
 }
 
 static void test_postcard_varints(void **state)
@@ -514,6 +514,12 @@ static void test_reader(void **state)
 	assert_int_equal(read_all(path, &n, &last), EDS_OK);
 	assert_int_equal(n, 3);
 	assert_memory_equal(&last, &recs[2], sizeof last);
+	assert_int_equal(eds_legacy_reader_open(&rd, path), EDS_OK);
+	assert_int_equal(eds_legacy_reader_size(rd), strlen(text));
+	while (eds_legacy_reader_next(rd, &last) == EDS_OK)
+		;
+	assert_int_equal(eds_legacy_reader_offset(rd), strlen(text));
+	eds_legacy_reader_close(rd);
 
 	/* Line numbers: the second record starts on the line of its '{'. */
 	assert_int_equal(eds_legacy_reader_open(&rd, path), EDS_OK);
@@ -546,6 +552,49 @@ static void test_reader_strings_with_brackets(void **state)
 	assert_int_equal(read_all(write_file("b1.json", text), &n, &last), EDS_OK);
 	assert_string_equal(last.object_ref, recs[1].object_ref);
 	free(text);
+}
+
+static void test_chain_payload_dir(void **state)
+{
+	(void)state;
+	eds_legacy_record recs[3];
+	eds_legacy_chain c;
+	eds_public_key pk;
+	eds_secret_key sk;
+	char dir[4200], path[4400];
+	const json_t *list =
+	    json_object_get(json_object_get(vectors, "lift_inspection_chain"), "records");
+	vector_key(&sk, &pk);
+	eds_secret_key_wipe(&sk);
+	vector_chain(recs);
+	snprintf(dir, sizeof dir, "%s/payloads", tmpdir);
+	for (size_t i = 0; i < 3; i++) {
+		const char *p = vstr(json_array_get(list, i), "payload_utf8");
+		assert_int_equal(eds_payload_put(dir, (const uint8_t *)p, strlen(p), NULL), EDS_OK);
+	}
+	eds_legacy_chain_options opts = {&pk, dir};
+	eds_legacy_chain_init(&c, &opts);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(eds_legacy_chain_add(&c, &recs[i]), EDS_OK);
+	assert_int_equal(c.payloads_checked, 3);
+	assert_int_equal(c.signatures_checked, 3);
+
+	/* Record 1's payload changed on disk, record 2's removed. */
+	assert_int_equal(eds_payload_path(path, sizeof path, dir, recs[1].payload_hash), EDS_OK);
+	FILE *f = fopen(path, "ab");
+	assert_non_null(f);
+	fputs("!", f);
+	fclose(f);
+	assert_int_equal(eds_payload_path(path, sizeof path, dir, recs[2].payload_hash), EDS_OK);
+	assert_int_equal(remove(path), 0);
+	eds_legacy_chain_init(&c, &opts);
+	assert_int_equal(eds_legacy_chain_add(&c, &recs[0]), EDS_OK);
+	assert_int_equal(eds_legacy_chain_add(&c, &recs[1]), EDS_E_PAYLOAD_MISMATCH);
+	assert_non_null(strstr(eds_last_error(), "hash differs"));
+	assert_int_equal(eds_legacy_chain_add(&c, &recs[2]), EDS_E_NOT_FOUND);
+	assert_int_equal(c.failed, 2);
+	assert_int_equal(c.records, 3);
+	assert_int_equal(c.payloads_checked, 1);
 }
 
 static void test_reader_errors(void **state)
@@ -638,6 +687,7 @@ int main(void)
 	    cmocka_unit_test(test_json_long_strings),
 	    cmocka_unit_test(test_reader),
 	    cmocka_unit_test(test_reader_strings_with_brackets),
+	    cmocka_unit_test(test_chain_payload_dir),
 	    cmocka_unit_test(test_reader_errors),
 	};
 	/* Resolve the vectors path first so a missing folder skips (exit 77). */
