@@ -267,22 +267,20 @@ static int is_zero(const uint8_t *p, size_t n)
  */
 static eds_status check_link(const eds_legacy_chain *c, const eds_legacy_record *r)
 {
-	uint64_t i = c->records;
-	if (i == 0) {
+	if (c->records == 0) {
 		if (!is_zero(r->prev_record_hash, EDS_LEGACY_HASH_LEN))
-			return eds_fail(
-			    EDS_E_PREV_HASH,
-			    "record 0: prev_record_hash of the first record must be zero");
+			return eds_fail(EDS_E_PREV_HASH,
+			                "prev_record_hash of the first record must be zero");
 		return EDS_OK;
 	}
 	if (memcmp(r->prev_record_hash, c->head, EDS_LEGACY_HASH_LEN) != 0)
 		return eds_fail(EDS_E_PREV_HASH,
-		                "record %llu: prev_record_hash is not the hash of record %llu",
-		                (unsigned long long)i, (unsigned long long)(i - 1));
+		                "prev_record_hash is not the hash of the previous record (#%llu)",
+		                (unsigned long long)(c->records - 1));
 	/* u64 overflow is a break here (edgesentry-rs would panic or wrap). */
 	if (c->last_sequence == UINT64_MAX || r->sequence != c->last_sequence + 1)
-		return eds_fail(EDS_E_SEQUENCE, "record %llu: sequence %llu does not follow %llu",
-		                (unsigned long long)i, (unsigned long long)r->sequence,
+		return eds_fail(EDS_E_SEQUENCE, "sequence %llu does not follow %llu",
+		                (unsigned long long)r->sequence,
 		                (unsigned long long)c->last_sequence);
 	return EDS_OK;
 }
@@ -308,10 +306,12 @@ static eds_status check_payload(eds_legacy_chain *c, const eds_legacy_record *r)
 	if (st != EDS_OK)
 		return st;
 	eds_hex_encode(hex, r->payload_hash, EDS_LEGACY_HASH_LEN);
-	if (stat(path, &sb) != 0)
-		return eds_fail(errno == ENOENT ? EDS_E_NOT_FOUND : EDS_E_IO,
-		                "payload %s is missing from the payload directory: %s", hex,
-		                strerror(errno));
+	if (stat(path, &sb) != 0) {
+		if (errno == ENOENT)
+			return eds_fail(EDS_E_NOT_FOUND,
+			                "payload %s is missing from the payload directory", hex);
+		return eds_fail(EDS_E_IO, "payload %s: %s", path, strerror(errno));
+	}
 	/* A legacy record states no size: hold the file to its own, so the
 	 * check is presence and hash. */
 	if ((st = eds_payload_check(c->opts.payload_dir, r->payload_hash, (uint64_t)sb.st_size)) !=
