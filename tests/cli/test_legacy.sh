@@ -11,23 +11,8 @@ PUB=$(jq -r .public_key_hex "$V")
 SEED=$(jq -r .seed_hex "$V")
 WARN="legacy (edgesentry-rs) signatures cover only the payload hash"
 
-# The chain as edgesentry-rs writes it: serde_json pretty-printed, byte
-# fields as arrays of integers, each prev_record_hash the vector record_hash
-# of the record before.
-cat >"$T/mk.jq" <<'EOF'
-def hexval: if . >= 97 then . - 87 elif . >= 65 then . - 55 else . - 48 end;
-def bytes: explode as $c
-  | [range(0; $c | length; 2) as $i | ($c[$i] | hexval) * 16 + ($c[$i + 1] | hexval)];
-.lift_inspection_chain as $ch
-| [range(0; $ch.records | length) as $i
-   | $ch.records[$i] as $r
-   | {device_id: $ch.device_id, sequence: $r.sequence, timestamp_ms: $r.timestamp_ms,
-      payload_hash: ($r.payload_hash | bytes), signature: ($r.signature | bytes),
-      prev_record_hash: (if $i == 0 then "00" * 32 else $ch.records[$i - 1].record_hash end
-                         | bytes),
-      object_ref: $r.object_ref}]
-EOF
-jq -f "$T/mk.jq" "$V" >"$T/chain.json" || { echo "jq failed"; exit 1; }
+# The chain as edgesentry-rs writes it, built by jq from the vectors (pretty-printed).
+jq -f "$(dirname "$0")/legacy_chain.jq" "$V" >"$T/chain.json" || { echo "jq failed"; exit 1; }
 tamper() { jq "$1" "$T/chain.json" >"$T/$2"; }
 verify() { expect_rc "$1" "$EDS" verify-chain --format legacy "${@:2}"; }
 
