@@ -85,6 +85,7 @@ eds_status eds_legacy_postcard_encode(const eds_legacy_record *r, uint8_t *out, 
  * must be minimal, so decode and encode are exact inverses.  Errors:
  * EDS_E_ARG, EDS_E_MALFORMED (truncated, overlong varint, trailing bytes,
  * signature length not 64), EDS_E_FIELD (string too long or not UTF-8).
+ * EDS_E_ARG also for in == NULL, even with len 0.
  */
 eds_status eds_legacy_postcard_decode(eds_legacy_record *r, const uint8_t *in, size_t len);
 

@@ -193,15 +193,18 @@ static int parse_args(int argc, char **argv, args *a)
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
+	/* Usage errors return the constant rather than cli_usage()'s result, so
+	 * the static analyser sees that --key and --out are set on success. */
 	memset(a, 0, sizeof *a);
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			if (strcmp(optarg, "legacy") != 0)
-				return cli_usage(CMD, "--format must be legacy, not '%s'", optarg);
-			break;
+			if (strcmp(optarg, "legacy") == 0)
+				break;
+			cli_usage(CMD, "--format must be legacy, not '%s'", optarg);
+			return EDS_EXIT_USAGE;
 		case 'k': a->key = optarg; break;
 		case 'o': a->out = optarg; break;
 		case 'P': a->public_key = optarg; break;
@@ -210,17 +213,23 @@ static int parse_args(int argc, char **argv, args *a)
 		case 'O': a->out_payload_dir = optarg; break;
 		case 'h': fputs(help_text, stdout); return -1;
 		default:
-			return cli_usage(CMD, "unknown option or missing value: '%s'",
-			                 argv[optind - 1]);
+			cli_usage(CMD, "unknown option or missing value: '%s'", argv[optind - 1]);
+			return EDS_EXIT_USAGE;
 		}
 	}
-	if (optind + 1 != argc)
-		return cli_usage(CMD, optind == argc ? "missing FILE" : "more than one FILE given");
+	if (optind + 1 != argc) {
+		cli_usage(CMD, optind == argc ? "missing FILE" : "more than one FILE given");
+		return EDS_EXIT_USAGE;
+	}
 	a->path = argv[optind];
-	if (a->key == NULL || a->out == NULL)
-		return cli_usage(CMD, "--key and --out are required");
-	if (a->device != NULL && eds_device_id_check(a->device, strlen(a->device)) != EDS_OK)
-		return cli_usage(CMD, "--device: %s", eds_last_error());
+	if (a->key == NULL || a->out == NULL) {
+		cli_usage(CMD, "--key and --out are required");
+		return EDS_EXIT_USAGE;
+	}
+	if (a->device != NULL && eds_device_id_check(a->device, strlen(a->device)) != EDS_OK) {
+		cli_usage(CMD, "--device: %s", eds_last_error());
+		return EDS_EXIT_USAGE;
+	}
 	return EDS_EXIT_OK;
 }
 

@@ -98,11 +98,11 @@ eds_status eds_legacy_postcard_encode(const eds_legacy_record *r, uint8_t *out, 
                                       size_t *len)
 {
 	uint8_t tmp[EDS_LEGACY_POSTCARD_MAX];
+	if (r == NULL || out == NULL || len == NULL)
+		return eds_fail(EDS_E_ARG, "legacy postcard: NULL argument");
 	eds_status st = eds_legacy_record_validate(r);
 	if (st != EDS_OK)
 		return st;
-	if (out == NULL || len == NULL)
-		return eds_fail(EDS_E_ARG, "legacy postcard: NULL argument");
 	/* Encode into a buffer that always suffices, so the exact size is known
 	 * before touching out. */
 	uint8_t *p = put_string(tmp, r->device_id, strlen(r->device_id));
@@ -164,7 +164,7 @@ static eds_status get_bytes(cursor *c, const char *field, void *dst, size_t n)
 
 static eds_status get_string(cursor *c, const char *field, char *dst, size_t cap)
 {
-	uint64_t n;
+	uint64_t n = 0;
 	eds_status st = get_varint(c, field, &n);
 	if (st != EDS_OK)
 		return st;
@@ -182,7 +182,7 @@ static eds_status get_string(cursor *c, const char *field, char *dst, size_t cap
 static eds_status decode_fields(eds_legacy_record *r, cursor *c)
 {
 	eds_status st;
-	uint64_t sig_len;
+	uint64_t sig_len = 0;
 	if ((st = get_string(c, "device_id", r->device_id, EDS_LEGACY_DEVICE_ID_MAX)) != EDS_OK ||
 	    (st = get_varint(c, "sequence", &r->sequence)) != EDS_OK ||
 	    (st = get_varint(c, "timestamp_ms", &r->timestamp_ms)) != EDS_OK ||
@@ -205,7 +205,7 @@ static eds_status decode_fields(eds_legacy_record *r, cursor *c)
 
 eds_status eds_legacy_postcard_decode(eds_legacy_record *r, const uint8_t *in, size_t len)
 {
-	if (r == NULL || (in == NULL && len > 0))
+	if (r == NULL || in == NULL)
 		return eds_fail(EDS_E_ARG, "legacy postcard: NULL argument");
 	cursor c = {in, in + len};
 	memset(r, 0, sizeof *r);
@@ -218,7 +218,7 @@ eds_status eds_legacy_postcard_decode(eds_legacy_record *r, const uint8_t *in, s
 eds_status eds_legacy_record_compute_hash(const eds_legacy_record *r, uint8_t out[32])
 {
 	uint8_t buf[EDS_LEGACY_POSTCARD_MAX];
-	size_t len;
+	size_t len = 0;
 	if (out == NULL)
 		return eds_fail(EDS_E_ARG, "legacy record hash: NULL argument");
 	eds_status st = eds_legacy_postcard_encode(r, buf, sizeof buf, &len);
@@ -324,7 +324,7 @@ static eds_status check_payload(eds_legacy_chain *c, const eds_legacy_record *r)
 eds_status eds_legacy_chain_add(eds_legacy_chain *c, const eds_legacy_record *r)
 {
 	uint8_t hash[EDS_LEGACY_HASH_LEN];
-	if (c == NULL)
+	if (c == NULL || r == NULL)
 		return eds_fail(EDS_E_ARG, "legacy chain: NULL argument");
 	eds_status st = eds_legacy_record_compute_hash(r, hash);
 	if (st != EDS_OK)
