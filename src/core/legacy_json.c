@@ -226,8 +226,13 @@ eds_status eds_legacy_reader_open(eds_legacy_reader **out, const char *path)
 		return st;
 	}
 	struct stat sb;
-	if (fstat(fileno(rd->f), &sb) == 0 && S_ISREG(sb.st_mode))
-		rd->size = (uint64_t)sb.st_size;
+	int bad = fstat(fileno(rd->f), &sb) != 0 ? errno : S_ISDIR(sb.st_mode) ? EISDIR : 0;
+	if (bad != 0) {
+		eds_status st = eds_fail(EDS_E_IO, "%s: %s", path, strerror(bad));
+		eds_legacy_reader_close(rd);
+		return st;
+	}
+	rd->size = S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0;
 	rd->line = 1;
 	*out = rd;
 	return EDS_OK;

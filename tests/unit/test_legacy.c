@@ -533,6 +533,7 @@ static void test_reader(void **state)
 	assert_int_equal(read_all(write_file("e.json", " [ ]\n"), &n, NULL), EDS_OK);
 	assert_int_equal(n, 0);
 	assert_int_equal(read_all("/nonexistent/chain.json", &n, NULL), EDS_E_NOT_FOUND);
+	assert_int_equal(read_all(tmpdir, &n, NULL), EDS_E_IO);
 	assert_int_equal(eds_legacy_reader_open(NULL, "x"), EDS_E_ARG);
 	eds_legacy_reader_close(NULL);
 }
