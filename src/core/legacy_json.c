@@ -73,6 +73,26 @@ static eds_status get_field(eds_legacy_record *r, size_t k, const json_t *v)
 	}
 }
 
+/*
+ * A key from the input, shown JSON-escaped in ASCII (jansson's own escaping),
+ * so a control character or odd byte cannot break the one-line message.
+ */
+static eds_status unknown_key(const char *key)
+{
+	json_t *k = json_string(key);
+	char *shown = k != NULL ? json_dumps(k, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
+	/* JSON escapes every control character but DEL. */
+	for (char *p = shown; p != NULL && *p != '\0'; p++)
+		if (*p == 0x7f)
+			*p = '?';
+	eds_status st =
+	    eds_fail(EDS_E_FIELD, "unknown key %.64s%s", shown != NULL ? shown : "(unprintable)",
+	             shown != NULL && strlen(shown) > 64 ? "..." : "");
+	free(shown);
+	json_decref(k);
+	return st;
+}
+
 static eds_status from_object(eds_legacy_record *r, const json_t *obj)
 {
 	const char *key;
@@ -85,7 +105,7 @@ static eds_status from_object(eds_legacy_record *r, const json_t *obj)
 		while (k < N_KEYS && strcmp(key, keys[k]) != 0)
 			k++;
 		if (k == N_KEYS)
-			return eds_fail(EDS_E_FIELD, "unknown key \"%.64s\"", key);
+			return unknown_key(key);
 	}
 	for (size_t k = 0; k < N_KEYS; k++) {
 		v = json_object_get(obj, keys[k]);
@@ -98,6 +118,26 @@ static eds_status from_object(eds_legacy_record *r, const json_t *obj)
 	return EDS_OK;
 }
 
+/*
+ * What a syntax error is, in our words: jansson's own text quotes the input
+ * around the error, raw, which may hold control characters.
+ */
+static const char *syntax_reason(const json_error_t *e)
+{
+	switch (json_error_code(e)) {
+	case json_error_out_of_memory: return "out of memory";
+	case json_error_stack_overflow: return "nested too deeply";
+	case json_error_invalid_utf8: return "invalid UTF-8";
+	case json_error_premature_end_of_input: return "the text ends too early";
+	case json_error_end_of_input_expected: return "data after the record";
+	case json_error_null_character:
+	case json_error_null_byte_in_key: return "a string holds \\u0000 (NUL)";
+	case json_error_duplicate_key: return "a key appears twice";
+	case json_error_numeric_overflow: return "an integer beyond the range 0 .. 2^63-1";
+	default: return "invalid JSON syntax";
+	}
+}
+
 /* Parse one element; *line gets the 1-based line of a syntax error within it (else 1). */
 static eds_status parse_record(eds_legacy_record *r, const char *json, size_t len, int *line)
 {
@@ -106,7 +146,9 @@ static eds_status parse_record(eds_legacy_record *r, const char *json, size_t le
 	json_t *obj = json_loadb(json, len, JSON_REJECT_DUPLICATES, &err);
 	if (obj == NULL) {
 		*line = err.line > 0 ? err.line : 1;
-		return eds_fail(EDS_E_MALFORMED, "legacy record: %s", err.text);
+		return eds_fail(EDS_E_MALFORMED,
+		                "legacy record: JSON: %s (record line %d, column %d)",
+		                syntax_reason(&err), *line, err.column);
 	}
 	memset(r, 0, sizeof *r);
 	eds_status st = from_object(r, obj);

@@ -403,6 +403,13 @@ static void test_json_strict(void **state)
 	assert_int_equal(parse_edited(g, "\"sequence\":1", "\"sequence\":1,\"extra\":0"),
 	                 EDS_E_FIELD);
 	assert_non_null(strstr(eds_last_error(), "unknown key"));
+	/* Input echoed in a detail is escaped: one printable line. */
+	assert_int_equal(parse_edited(g, "\"sequence\":1", "\"sequence\":1,\"a\\nb\\u0007\":0"),
+	                 EDS_E_FIELD);
+	assert_string_equal(eds_last_error(), "unknown key \"a\\nb\\u0007\"");
+	assert_int_equal(eds_legacy_record_from_json(&r, "{\"k\":\x01\x02}", 9), EDS_E_MALFORMED);
+	for (const char *p = eds_last_error(); *p != '\0'; p++)
+		assert_true((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f);
 	assert_int_equal(parse_edited(g, "\"sequence\":1", "\"sequence\":1,\"sequence\":1"),
 	                 EDS_E_MALFORMED);
 	assert_int_equal(parse_edited(g, "\"sequence\":1,", ""), EDS_E_FIELD);
