@@ -22,10 +22,10 @@
 extern "C" {
 #endif
 
-#define EDS_DEVICE_ID_MAX 128
+#define EDS_DEVICE_ID_MAX  128
 #define EDS_OBJECT_REF_MAX 1024
-#define EDS_HASH_LEN 32
-#define EDS_SIGNATURE_LEN 64
+#define EDS_HASH_LEN       32
+#define EDS_SIGNATURE_LEN  64
 /** Largest integer field value: 2^53-1, exact in double-based JSON readers. */
 #define EDS_INT_MAX 9007199254740991ULL
 /** Largest signed header: "ESR1" + 1 + 128 + 3*8 + 2*32 + 2 + 1024. */
@@ -86,7 +86,8 @@ eds_status eds_record_header_encode(const eds_record *r, uint8_t *out, size_t ca
  */
 eds_status eds_record_header_decode(eds_record *r, const uint8_t *in, size_t len);
 
-/** Sign r's header with sk, setting r->signature.  No allocation.  Errors: EDS_E_ARG, EDS_E_FIELD. */
+/** Sign r's header with sk, setting r->signature.  No allocation.  Errors: EDS_E_ARG, EDS_E_FIELD.
+ */
 eds_status eds_record_sign(eds_record *r, const eds_secret_key *sk);
 
 /**
@@ -103,8 +104,12 @@ eds_status eds_record_compute_hash(const eds_record *r, uint8_t out[EDS_HASH_LEN
  * record_hash; unknown and duplicate keys rejected; integers exact and in
  * range; hex of the right length; record_hash, when present, must equal the
  * recomputed hash (EDS_E_HASH_MISMATCH).  Errors: EDS_E_ARG, EDS_E_LIMIT
- * (len > EDS_RECORD_JSON_MAX), EDS_E_MALFORMED, EDS_E_FIELD,
- * EDS_E_HASH_MISMATCH; the detail names the field.
+ * (len > EDS_RECORD_JSON_MAX), EDS_E_MALFORMED (not JSON, not an object,
+ * duplicate keys, "\u0000" in a string, data after the object),
+ * EDS_E_FIELD (a missing, unknown or wrongly typed key, a value out of its
+ * range or rule, even an integer beyond 64 bits), EDS_E_HASH_MISMATCH; the
+ * detail names the field, e.g. "sequence: must be an integer 1 .. 2^53-1,
+ * got 0".  The signature is not checked (eds_record_verify does that).
  */
 eds_status eds_record_from_json(eds_record *r, const char *json, size_t len);
 

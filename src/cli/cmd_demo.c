@@ -42,9 +42,10 @@ static const char help_text[] =
     "\n"
     "Options:\n"
     "  --keep DIR   work in DIR (created; must not exist or be empty) and keep the\n"
-    "               files: keys/, registry.json, chain.jsonl, payloads/ and\n"
-    "               tamper/<case>/{chain.jsonl,payloads/}; default: a temporary\n"
-    "               directory, removed at the end\n"
+    "               files: keys/, registry.json, chain.jsonl, payloads/, and per\n"
+    "               tampering case tamper/<case>/chain.jsonl (plus payloads/ when\n"
+    "               the case edits payloads); default: a temporary directory,\n"
+    "               removed at the end\n"
     "  --json       print one JSON object on stdout instead of the text\n"
     "  -h, --help   show this help\n"
     "\n"
@@ -107,6 +108,7 @@ typedef struct tamper_case {
 	const char *note; /* an extra line, or NULL */
 	const char *device;
 	eds_status expect;
+	bool edits_payloads; /* works on its own payloads/ copy */
 	eds_status (*make)(demo *d, item *run, size_t *count, const char *payload_dir);
 } tamper_case;
 
@@ -215,29 +217,26 @@ static eds_status save_keys(const demo *d, const char *keydir, size_t i)
 	return eds_public_key_save(&pk, path);
 }
 
+/* FORMAT.md section 2; ids and hex need no JSON escaping. */
 static eds_status write_registry(demo *d)
 {
-	char path[PATH_MAX];
-	json_t *devices = json_array();
-	for (size_t i = 0; devices != NULL && i < DEVICES; i++) {
+	char path[PATH_MAX], text[256 * DEVICES + 64];
+	size_t n = (size_t)snprintf(text, sizeof text, "{\"devices\": [\n");
+	for (size_t i = 0; i < DEVICES; i++) {
 		eds_public_key pk;
 		char hex[65];
 		eds_secret_key_public(&d->keys[i], &pk);
 		eds_public_key_to_hex(&pk, hex);
-		json_array_append_new(devices,
-		                      json_pack("{s:s, s:[{s:s, s:i}], s:n}", "device_id",
-		                                device_ids[i], "keys", "public_key", hex,
-		                                "from_sequence", 1, "revoked_from_sequence"));
+		n += (size_t)snprintf(text + n, sizeof text - n,
+		                      "  {\"device_id\": \"%s\",\n   \"keys\": [{\"public_key\": "
+		                      "\"%s\", \"from_sequence\": 1}],\n"
+		                      "   \"revoked_from_sequence\": null}%s\n",
+		                      device_ids[i], hex, i + 1 < DEVICES ? "," : "");
 	}
-	json_t *root = json_pack("{s:o}", "devices", devices);
-	char *text = root != NULL ? json_dumps(root, JSON_INDENT(2)) : NULL;
-	json_decref(root);
-	if (text == NULL)
-		return eds_fail(EDS_E_NOMEM, "registry: out of memory");
+	n += (size_t)snprintf(text + n, sizeof text - n, "]}\n");
 	eds_status st = join(path, d->dir, "registry.json");
 	if (st == EDS_OK)
-		st = eds_write_file_atomic(path, text, strlen(text), 0644);
-	free(text);
+		st = eds_write_file_atomic(path, text, n, 0644);
 	if (st == EDS_OK)
 		st = eds_registry_load(&d->reg, path);
 	return st;
@@ -470,23 +469,23 @@ static eds_status tamper_replay(demo *d, item *run, size_t *count, const char *p
 static const tamper_case cases[CASES] = {
     {"1-payload-byte", "changed payload byte",
      "lift-02's stored brake-torque reading edited on disk, 352.0 -> 382.0 Nm (one byte)", NULL,
-     "lift-02", EDS_E_PAYLOAD_MISMATCH, tamper_payload_byte},
+     "lift-02", EDS_E_PAYLOAD_MISMATCH, true, tamper_payload_byte},
     {"2-reordered-pair", "reordered pair",
      "lift-01's leveling-accuracy and emergency-phone records swapped in the file", NULL, "lift-01",
-     EDS_E_SEQUENCE, tamper_reorder},
+     EDS_E_SEQUENCE, false, tamper_reorder},
     {"3-deleted-record", "deleted record", "lift-02's failed load test removed from the file", NULL,
-     "lift-02", EDS_E_SEQUENCE, tamper_delete},
+     "lift-02", EDS_E_SEQUENCE, false, tamper_delete},
     {"4-forged-signature", "forged signature",
      "lift-02's brake test rewritten as a pass (new payload, correct hashes), signed "
      "with a key that is not lift-02's",
-     NULL, "lift-02", EDS_E_SIGNATURE, tamper_forge},
+     NULL, "lift-02", EDS_E_SIGNATURE, true, tamper_forge},
     {"5-replayed-record", "record replayed under a new sequence",
      "lift-01's old passing door-cycle record appended again as sequence 9, prev_hash "
      "set to the chain head",
      "ESR1 signs every field, so the moved record's signature no longer verifies "
      "(edgesentry-rs legacy records sign only payload_hash: there this replay would pass "
      "the signature check)",
-     "lift-01", EDS_E_SIGNATURE, tamper_replay},
+     "lift-01", EDS_E_SIGNATURE, false, tamper_replay},
 };
 
 static bool found_expected(const cli_chain_result *res, const tamper_case *c)
@@ -510,9 +509,12 @@ static eds_status build_case(demo *d, const tamper_case *c, char chain[PATH_MAX]
 		st = make_dir(base);
 	if (st == EDS_OK)
 		st = make_subdir(cdir, base, c->name);
-	if (st == EDS_OK)
+	/* Only a case that changes payloads gets its own copy of the store. */
+	if (st == EDS_OK && c->edits_payloads)
 		st = make_subdir(payloads, cdir, "payloads");
-	if (st == EDS_OK)
+	else if (st == EDS_OK)
+		st = join(payloads, d->dir, "payloads");
+	if (st == EDS_OK && c->edits_payloads)
 		st = store_payloads(d, payloads);
 	memcpy(d->work, d->run, sizeof d->work);
 	if (st == EDS_OK)

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "chain_run.h"
 #include "cli.h"
@@ -60,7 +61,7 @@ static const char help_text[] =
     "  1  a chain failed (or a record's record_hash does not match its fields,\n"
     "     which stops reading: one line naming FILE:LINE on stderr)\n"
     "  2  usage error, unreadable or malformed FILE (one line naming FILE:LINE),\n"
-    "     unreadable key or registry\n";
+    "     unreadable key or registry, --payload-dir not a directory\n";
 
 typedef struct args {
 	const char *path, *public_key, *keys, *payload_dir;
@@ -134,6 +135,12 @@ int cli_chain_verify_file(const char *cmd, const char *path, const eds_chain_opt
 	return cli_report(cmd, st, NULL);
 }
 
+/* Line of failure i; 0 if unknown (the lists grow together, so only defensively). */
+static uint64_t failure_line(const cli_chain_result *res, size_t i)
+{
+	return i < res->line_count && res->lines != NULL ? res->lines[i] : 0;
+}
+
 void cli_chain_print_failures(FILE *out, const char *indent, const cli_chain_result *res)
 {
 	const eds_chain_failure *f;
@@ -142,7 +149,7 @@ void cli_chain_print_failures(FILE *out, const char *indent, const cli_chain_res
 		fprintf(out,
 		        "%sFAIL device=%s record=#%llu line=%llu sequence=%llu reason=%s: %s\n",
 		        indent, f[i].device_id, (unsigned long long)f[i].index,
-		        (unsigned long long)res->lines[i], (unsigned long long)f[i].sequence,
+		        (unsigned long long)failure_line(res, i), (unsigned long long)f[i].sequence,
 		        eds_chain_reason_code(f[i].reason), f[i].message);
 }
 
@@ -178,11 +185,11 @@ json_t *cli_chain_failures_json(const cli_chain_result *res)
 	json_t *list = json_array();
 	for (size_t i = 0; list != NULL && i < n; i++)
 		json_array_append_new(
-		    list,
-		    json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}", "device_id", f[i].device_id,
-		              "index", (json_int_t)f[i].index, "line", (json_int_t)res->lines[i],
-		              "sequence", (json_int_t)f[i].sequence, "reason",
-		              eds_chain_reason_code(f[i].reason), "message", f[i].message));
+		    list, json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}", "device_id", f[i].device_id,
+		                    "index", (json_int_t)f[i].index, "line",
+		                    (json_int_t)failure_line(res, i), "sequence",
+		                    (json_int_t)f[i].sequence, "reason",
+		                    eds_chain_reason_code(f[i].reason), "message", f[i].message));
 	return list;
 }
 
@@ -289,6 +296,10 @@ static int parse_args(int argc, char **argv, args *a)
 	a->path = argv[optind];
 	if (a->public_key != NULL && a->keys != NULL)
 		return cli_usage(CMD, "give --public-key or --keys, not both");
+	if ((a->public_key != NULL && a->public_key[0] == '\0') ||
+	    (a->keys != NULL && a->keys[0] == '\0') ||
+	    (a->payload_dir != NULL && a->payload_dir[0] == '\0'))
+		return cli_usage(CMD, "an option value is empty");
 	if (a->legacy && (a->keys != NULL || a->quiet))
 		return cli_usage(CMD, "--format legacy takes only --public-key, --payload-dir "
 		                      "and --json");
@@ -298,14 +309,15 @@ static int parse_args(int argc, char **argv, args *a)
 static int verify(const args *a, const eds_chain_options *opts)
 {
 	cli_chain_result res;
-	if (opts->public_key == NULL && opts->registry == NULL)
-		fprintf(stderr,
-		        "eds %s: warning: no --public-key or --keys: signatures were NOT checked, "
-		        "only sequences, links%s\n",
-		        CMD, a->payload_dir != NULL ? " and payloads" : "");
 	int rc = cli_chain_verify_file(CMD, a->path, opts, !a->quiet, &res);
 	if (rc != EDS_EXIT_OK)
 		return rc;
+	/* Only once the file was read, so an input error stays a one-line message. */
+	if (opts->public_key == NULL && opts->registry == NULL)
+		fprintf(stderr,
+		        "eds %s: warning: no --public-key or --keys: signatures were NOT checked, "
+		        "only sequences%s\n",
+		        CMD, a->payload_dir != NULL ? ", links and payloads" : " and links");
 	rc = report(a, &res);
 	cli_chain_result_free(&res);
 	return rc;
@@ -324,6 +336,12 @@ int cmd_verify_chain(int argc, char **argv)
 	eds_registry *reg = NULL;
 	eds_chain_options opts = {.payload_dir = a.payload_dir};
 	eds_status st = EDS_OK;
+	struct stat sb;
+	/* A mistyped directory would fail every record as "payload missing". */
+	if (a.payload_dir != NULL && (stat(a.payload_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
+		fprintf(stderr, "eds %s: --payload-dir: %s: not a directory\n", CMD, a.payload_dir);
+		return EDS_EXIT_USAGE;
+	}
 	if (a.public_key != NULL && (st = eds_public_key_load(&pk, a.public_key)) == EDS_OK)
 		opts.public_key = &pk;
 	if (a.keys != NULL && (st = eds_registry_load(&reg, a.keys)) == EDS_OK)

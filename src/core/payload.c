@@ -70,7 +70,7 @@ static eds_status ensure_dirs(const char *path)
 
 eds_status eds_payload_check(const char *root, const uint8_t hash[32], uint64_t size)
 {
-	char path[PATH_MAX], want[2 * HASH_LEN + 1], got[2 * HASH_LEN + 1];
+	char path[PATH_MAX];
 	uint8_t actual[HASH_LEN];
 	uint64_t actual_size;
 	struct stat sb;
@@ -89,6 +89,7 @@ eds_status eds_payload_check(const char *root, const uint8_t hash[32], uint64_t 
 	if ((st = eds_blake3_file(actual, path, &actual_size)) != EDS_OK)
 		return st;
 	if (actual_size != size || memcmp(actual, hash, HASH_LEN) != 0) {
+		char want[2 * HASH_LEN + 1], got[2 * HASH_LEN + 1];
 		eds_hex_encode(want, hash, HASH_LEN);
 		eds_hex_encode(got, actual, HASH_LEN);
 		return eds_fail(EDS_E_PAYLOAD_MISMATCH,

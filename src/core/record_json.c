@@ -18,9 +18,9 @@ enum kind { K_FORMAT, K_DEVICE_ID, K_INT, K_HEX, K_OBJECT_REF };
 
 typedef struct field {
 	const char *name;
-	enum kind kind;
 	size_t offset; /* of the destination within eds_record */
 	size_t size;   /* K_HEX: bytes; K_INT: smallest allowed value */
+	enum kind kind;
 	int required;
 } field;
 
@@ -28,16 +28,16 @@ typedef struct field {
 
 /* FORMAT.md order; the writer emits keys in this order too. */
 static const field fields[] = {
-    {"format", K_FORMAT, 0, 0, 1},
-    {"device_id", K_DEVICE_ID, AT(device_id), 0, 1},
-    {"sequence", K_INT, AT(sequence), 1, 1},
-    {"timestamp_ms", K_INT, AT(timestamp_ms), 0, 1},
-    {"payload_size", K_INT, AT(payload_size), 0, 1},
-    {"payload_hash", K_HEX, AT(payload_hash), EDS_HASH_LEN, 1},
-    {"prev_hash", K_HEX, AT(prev_hash), EDS_HASH_LEN, 1},
-    {"object_ref", K_OBJECT_REF, AT(object_ref), 0, 1},
-    {"signature", K_HEX, AT(signature), EDS_SIGNATURE_LEN, 1},
-    {"record_hash", K_HEX, 0, EDS_HASH_LEN, 0},
+    {"format", 0, 0, K_FORMAT, 1},
+    {"device_id", AT(device_id), 0, K_DEVICE_ID, 1},
+    {"sequence", AT(sequence), 1, K_INT, 1},
+    {"timestamp_ms", AT(timestamp_ms), 0, K_INT, 1},
+    {"payload_size", AT(payload_size), 0, K_INT, 1},
+    {"payload_hash", AT(payload_hash), EDS_HASH_LEN, K_HEX, 1},
+    {"prev_hash", AT(prev_hash), EDS_HASH_LEN, K_HEX, 1},
+    {"object_ref", AT(object_ref), 0, K_OBJECT_REF, 1},
+    {"signature", AT(signature), EDS_SIGNATURE_LEN, K_HEX, 1},
+    {"record_hash", 0, EDS_HASH_LEN, K_HEX, 0},
 };
 #define N_FIELDS          (sizeof fields / sizeof fields[0])
 #define RECORD_HASH_FIELD (&fields[N_FIELDS - 1])
@@ -81,11 +81,11 @@ static eds_status int_rule(const field *f, const char *got)
 
 static eds_status parse_int(const field *f, const json_t *v, eds_record *r)
 {
-	char got[32];
 	if (!json_is_integer(v))
 		return int_rule(f, json_type_name(v));
 	json_int_t n = json_integer_value(v);
 	if (n < (json_int_t)f->size || (unsigned long long)n > EDS_INT_MAX) {
+		char got[32];
 		snprintf(got, sizeof got, "%lld", (long long)n);
 		return int_rule(f, got);
 	}
@@ -235,6 +235,19 @@ static const field *field_before(const char *json, size_t pos)
 	return NULL;
 }
 
+/* Our wording for parser errors whose jansson text would be unclear. */
+static const char *plain_reason(const json_error_t *e)
+{
+	switch (json_error_code(e)) {
+	case json_error_null_character:
+	case json_error_null_byte_in_key:
+		return "a string holds \\u0000 (NUL), which no record may contain";
+	case json_error_end_of_input_expected:
+		return "unexpected data after the end of the first JSON value";
+	default: return NULL;
+	}
+}
+
 static eds_status syntax_error(const char *json, size_t len, const json_error_t *e)
 {
 	char text[JSON_ERROR_TEXT_LENGTH];
@@ -244,10 +257,13 @@ static eds_status syntax_error(const char *json, size_t len, const json_error_t 
 		if (f != NULL)
 			return int_rule(f, "a number beyond the range of 64-bit integers");
 	}
-	printable(text, sizeof text, e->text, strlen(e->text));
+	const char *reason = plain_reason(e);
+	if (reason == NULL)
+		reason = printable(text, sizeof text, e->text, strlen(e->text));
 	if (e->line <= 1)
-		return eds_fail(EDS_E_MALFORMED, "JSON: %s (column %d)", text, e->column);
-	return eds_fail(EDS_E_MALFORMED, "JSON: %s (line %d, column %d)", text, e->line, e->column);
+		return eds_fail(EDS_E_MALFORMED, "JSON: %s (column %d)", reason, e->column);
+	return eds_fail(EDS_E_MALFORMED, "JSON: %s (line %d, column %d)", reason, e->line,
+	                e->column);
 }
 
 json_t *eds_json_load_strict(const char *json, size_t len, eds_status *st)

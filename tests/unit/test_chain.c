@@ -335,6 +335,22 @@ static void test_invalid_field_and_add_result(void **state)
 	free(f);
 }
 
+/* A device_id without its NUL is a field failure of the (cut) id, not a read overrun. */
+static void test_unterminated_device_id(void **state)
+{
+	(void)state;
+	eds_record r;
+	char cut[EDS_DEVICE_ID_MAX + 1];
+	memset(&r, 0, sizeof r);
+	memset(r.device_id, 'a', sizeof r.device_id);
+	r.sequence = 1;
+	memset(cut, 'a', EDS_DEVICE_ID_MAX);
+	cut[EDS_DEVICE_ID_MAX] = '\0';
+	eds_chain_verifier *v = feed(&r, 1, NULL);
+	expect_one_failure(v, cut, 0, 1, EDS_E_FIELD, "device_id");
+	eds_chain_verifier_free(v);
+}
+
 static void test_arguments(void **state)
 {
 	(void)state;
@@ -346,6 +362,11 @@ static void test_arguments(void **state)
 	assert_int_equal(eds_chain_verifier_device_count(v), 0);
 	eds_chain_verifier_free(v);
 	eds_chain_verifier_free(NULL);
+	eds_chain_summary s;
+	memset(&s, 0xff, sizeof s);
+	eds_chain_verifier_summary(NULL, &s);
+	assert_int_equal(s.records, 0);
+	assert_int_equal(eds_chain_verifier_failures(NULL, NULL), 0);
 	assert_string_equal(eds_chain_reason_code(EDS_E_NOMEM), "error");
 }
 
@@ -546,6 +567,7 @@ int main(void)
 	    cmocka_unit_test(test_exact_duplicate_is_retry),
 	    cmocka_unit_test(test_bad_signatures),
 	    cmocka_unit_test(test_invalid_field_and_add_result),
+	    cmocka_unit_test(test_unterminated_device_id),
 	    cmocka_unit_test(test_arguments),
 	    cmocka_unit_test(test_registry_rotation),
 	    cmocka_unit_test(test_registry_revoked_and_unknown),
