@@ -8,11 +8,9 @@
  * re-encodes to exactly the same bytes (one record, one encoding); and every
  * refusal leaves a one-line printable detail.
  */
-#define _GNU_SOURCE /* memfd_create */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "edgesentry/error.h"
@@ -76,17 +74,26 @@ static void fuzz_postcard(const uint8_t *data, size_t size)
 		abort();
 }
 
-/* The chain-file reader takes a path: give it the input through a memfd. */
+/* The chain-file reader takes a path: the input goes to a file of this process. */
+static char path[64];
+
+static void remove_input(void)
+{
+	unlink(path);
+}
+
 static void fuzz_reader(const uint8_t *data, size_t size)
 {
-	char path[64];
 	eds_legacy_reader *rd = NULL;
 	eds_legacy_record r;
 	eds_status st;
-	int fd = memfd_create("fuzz_legacy", MFD_CLOEXEC);
-	if (fd < 0 || write(fd, data, size) != (ssize_t)size)
+	if (path[0] == '\0') {
+		snprintf(path, sizeof path, "/tmp/eds-fuzz-legacy-%ld", (long)getpid());
+		atexit(remove_input);
+	}
+	FILE *f = fopen(path, "wb");
+	if (f == NULL || fwrite(data, 1, size, f) != size || fclose(f) != 0)
 		abort();
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 	if (eds_legacy_reader_open(&rd, path) != EDS_OK)
 		abort();
 	while ((st = eds_legacy_reader_next(rd, &r)) == EDS_OK)
@@ -95,7 +102,6 @@ static void fuzz_reader(const uint8_t *data, size_t size)
 	if (st == EDS_DONE && eds_legacy_reader_offset(rd) != size)
 		abort(); /* DONE only after the whole input */
 	eds_legacy_reader_close(rd);
-	close(fd);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
