@@ -12,15 +12,6 @@
 #define EDS_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define EDS_PRINTF(f, a)
-/**
- * True when s[0..len) is well-formed UTF-8 (RFC 3629: no overlong forms,
- * no surrogates, nothing above U+10FFFF).
- */
-int eds_utf8_valid(const char *s, size_t len);
-
-/** True when s[0..len) contains a C0 control character or DEL (U+0000..U+001F, U+007F). */
-int eds_has_control(const char *s, size_t len);
-
 #endif
 
 /**
