@@ -26,6 +26,16 @@ eds_status eds_fail(eds_status status, const char *fmt, ...) EDS_PRINTF(2, 3);
  */
 eds_status eds_fail_prefix(eds_status status, const char *fmt, ...) EDS_PRINTF(2, 3);
 
+#ifdef __clang_analyzer__
+/*
+ * The analyzer sees one file at a time and cannot know that eds_fail returns
+ * its (negative) status, so it explores "failed, yet returned EDS_OK" paths
+ * and reports out-parameters as uninitialised.  Make the value visible to it.
+ */
+#define eds_fail(status, ...)        (eds_fail((status), __VA_ARGS__), (status))
+#define eds_fail_prefix(status, ...) (eds_fail_prefix((status), __VA_ARGS__), (status))
+#endif
+
 /** Read a whole (small) file into a new NUL-terminated buffer of at most max bytes. */
 eds_status eds_read_file(const char *path, size_t max, char **out, size_t *len);
 
