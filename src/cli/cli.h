@@ -13,9 +13,9 @@
 
 /* Exit codes, documented in `eds --help` and docs/cli.md. */
 enum {
-	EDS_EXIT_OK = 0,       /* success; for verification: everything valid */
-	EDS_EXIT_INVALID = 1,  /* verification ran and found a failure */
-	EDS_EXIT_USAGE = 2,    /* bad usage, unreadable or malformed input */
+	EDS_EXIT_OK = 0,      /* success; for verification: everything valid */
+	EDS_EXIT_INVALID = 1, /* verification ran and found a failure */
+	EDS_EXIT_USAGE = 2,   /* bad usage, unreadable or malformed input */
 };
 
 /**
