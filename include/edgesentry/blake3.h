@@ -18,8 +18,8 @@
 extern "C" {
 #endif
 
-#define EDS_BLAKE3_OUT_LEN 32
-#define EDS_BLAKE3_KEY_LEN 32
+#define EDS_BLAKE3_OUT_LEN   32
+#define EDS_BLAKE3_KEY_LEN   32
 #define EDS_BLAKE3_BLOCK_LEN 64
 #define EDS_BLAKE3_CHUNK_LEN 1024
 #define EDS_BLAKE3_MAX_DEPTH 54
@@ -27,7 +27,7 @@ extern "C" {
 /** Streaming state.  Private fields: use only through the functions. */
 typedef struct eds_blake3_hasher {
 	uint32_t key[8];
-	uint32_t cv[8];           /* chaining value of the current chunk */
+	uint32_t cv[8]; /* chaining value of the current chunk */
 	uint64_t chunk_counter;
 	uint8_t buf[EDS_BLAKE3_BLOCK_LEN];
 	uint8_t buf_len;

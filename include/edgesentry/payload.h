@@ -26,8 +26,7 @@ eds_status eds_payload_path(char *buf, size_t cap, const char *root, const uint8
  * the directory (durable on return).  An existing identical file is kept.
  * Errors: EDS_E_ARG, EDS_E_IO.
  */
-eds_status eds_payload_put(const char *root, const uint8_t *data, size_t len,
-                           uint8_t hash_out[32]);
+eds_status eds_payload_put(const char *root, const uint8_t *data, size_t len, uint8_t hash_out[32]);
 
 /** Like eds_payload_put, streaming from a file (constant memory). */
 eds_status eds_payload_put_file(const char *root, const char *src_path, uint8_t hash_out[32],

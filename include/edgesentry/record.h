@@ -22,10 +22,10 @@
 extern "C" {
 #endif
 
-#define EDS_DEVICE_ID_MAX 128
+#define EDS_DEVICE_ID_MAX  128
 #define EDS_OBJECT_REF_MAX 1024
-#define EDS_HASH_LEN 32
-#define EDS_SIGNATURE_LEN 64
+#define EDS_HASH_LEN       32
+#define EDS_SIGNATURE_LEN  64
 /** Largest integer field value: 2^53-1, exact in double-based JSON readers. */
 #define EDS_INT_MAX 9007199254740991ULL
 /** Largest signed header: "ESR1" + 1 + 128 + 3*8 + 2*32 + 2 + 1024. */
@@ -76,7 +76,8 @@ eds_status eds_record_header_encode(const eds_record *r, uint8_t *out, size_t ca
  */
 eds_status eds_record_header_decode(eds_record *r, const uint8_t *in, size_t len);
 
-/** Sign r's header with sk, setting r->signature.  No allocation.  Errors: EDS_E_ARG, EDS_E_FIELD. */
+/** Sign r's header with sk, setting r->signature.  No allocation.  Errors: EDS_E_ARG, EDS_E_FIELD.
+ */
 eds_status eds_record_sign(eds_record *r, const eds_secret_key *sk);
 
 /**

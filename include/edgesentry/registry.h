@@ -19,8 +19,8 @@ extern "C" {
 #endif
 
 /** Limits on registry input (explicit, documented in docs/format.md). */
-#define EDS_REGISTRY_FILE_MAX (16u * 1024u * 1024u)
-#define EDS_REGISTRY_MAX_DEVICES 1000000u
+#define EDS_REGISTRY_FILE_MAX            (16u * 1024u * 1024u)
+#define EDS_REGISTRY_MAX_DEVICES         1000000u
 #define EDS_REGISTRY_MAX_KEYS_PER_DEVICE 1024u
 
 typedef struct eds_registry eds_registry;
@@ -47,8 +47,8 @@ void eds_registry_free(eds_registry *reg);
  * (device absent), EDS_E_REVOKED (sequence >= revoked_from_sequence),
  * EDS_E_KEY (no key covers that sequence).
  */
-eds_status eds_registry_lookup(const eds_registry *reg, const char *device_id,
-                               uint64_t sequence, eds_public_key *pk);
+eds_status eds_registry_lookup(const eds_registry *reg, const char *device_id, uint64_t sequence,
+                               eds_public_key *pk);
 
 /** Number of devices. */
 size_t eds_registry_device_count(const eds_registry *reg);

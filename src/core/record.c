@@ -87,8 +87,7 @@ eds_status eds_record_validate(const eds_record *r)
 		return eds_fail(EDS_E_FIELD, "device_id: not NUL-terminated");
 	if (ref_end == NULL)
 		return eds_fail(EDS_E_FIELD, "object_ref: not NUL-terminated");
-	return check_fields(r, (size_t)(id_end - r->device_id),
-	                    (size_t)(ref_end - r->object_ref));
+	return check_fields(r, (size_t)(id_end - r->device_id), (size_t)(ref_end - r->object_ref));
 }
 
 eds_status eds_record_init(eds_record *r, const char *device_id, uint64_t sequence,
@@ -142,7 +141,8 @@ eds_status eds_record_header_encode(const eds_record *r, uint8_t *out, size_t ca
 	size_t id_len = strlen(r->device_id), ref_len = strlen(r->object_ref);
 	size_t need = 4 + 1 + id_len + 24 + 2 * EDS_HASH_LEN + 2 + ref_len;
 	if (cap < need)
-		return eds_fail(EDS_E_LIMIT, "record header: buffer of %zu bytes, need %zu", cap, need);
+		return eds_fail(EDS_E_LIMIT, "record header: buffer of %zu bytes, need %zu", cap,
+		                need);
 
 	uint8_t *p = out;
 	memcpy(p, magic, 4);
@@ -226,8 +226,8 @@ eds_status eds_record_verify(const eds_record *r, const eds_public_key *pk)
 		return st;
 	if (eds_ed25519_verify(r->signature, sh, len, pk->bytes) != EDS_OK)
 		return eds_fail(EDS_E_SIGNATURE,
-		                "signature: does not verify for device %s sequence %llu", r->device_id,
-		                (unsigned long long)r->sequence);
+		                "signature: does not verify for device %s sequence %llu",
+		                r->device_id, (unsigned long long)r->sequence);
 	return EDS_OK;
 }
 
