@@ -36,6 +36,28 @@ if(TARGET edgesentry_bridge)
           RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
 endif()
 
+# ---- dependencies --------------------------------------------------------------
+# The pkg-config modules the library links (its PkgConfig::<PREFIX> targets,
+# whatever later layers add) become Requires.private of edgesentry.pc and
+# are looked up again by edgesentryConfig.cmake for the exported targets.
+get_target_property(_eds_links edgesentry LINK_LIBRARIES)
+set(EDS_PC_REQUIRES "")
+set(EDS_CONFIG_PKG_DEPS "")
+foreach(lib IN LISTS _eds_links)
+  if(lib MATCHES "^PkgConfig::(.+)$")
+    set(_prefix ${CMAKE_MATCH_1})
+    set(_module "${${_prefix}_MODULE_NAME}")
+    if(_module STREQUAL "")
+      message(FATAL_ERROR "install.cmake: no pkg-config module name for ${lib} "
+              "(link one module per pkg_check_modules prefix)")
+    endif()
+    list(APPEND EDS_PC_REQUIRES ${_module})
+    list(APPEND EDS_CONFIG_PKG_DEPS "${_prefix}:${_module}")
+  endif()
+endforeach()
+list(REMOVE_DUPLICATES EDS_PC_REQUIRES)
+list(JOIN EDS_PC_REQUIRES " " EDS_PC_REQUIRES)
+
 # ---- pkg-config ------------------------------------------------------------------
 # Written at install time so that `cmake --install --prefix P` (and a
 # CMAKE_INSTALL_PREFIX changed after configuring) yields paths under P.
@@ -54,6 +76,7 @@ install(CODE "
   set(EDS_PC_INCLUDEDIR [==[${EDS_PC_INCLUDEDIR}]==])
   set(PROJECT_VERSION [==[${PROJECT_VERSION}]==])
   set(PROJECT_DESCRIPTION [==[${PROJECT_DESCRIPTION}]==])
+  set(EDS_PC_REQUIRES [==[${EDS_PC_REQUIRES}]==])
   set(EDS_PC_LIBS_PRIVATE [==[${CMAKE_THREAD_LIBS_INIT}]==])
   configure_file([==[${PROJECT_SOURCE_DIR}/cmake/edgesentry.pc.in]==] [==[${EDS_PC_FILE}]==] @ONLY)
 " COMPONENT dev)
