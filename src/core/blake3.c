@@ -128,8 +128,7 @@ static void push_chunk_cv(eds_blake3_hasher *h, uint8_t cv[32], uint64_t total_c
 {
 	while ((total_chunks & 1) == 0) {
 		h->cv_stack_len--;
-		output_node p =
-		    parent_output(h->cv_stack + 32 * h->cv_stack_len, cv, h->key, h->flags);
+		output_node p = parent_output(h->cv_stack + 32 * h->cv_stack_len, cv, h->key, h->flags);
 		output_cv(&p, cv);
 		total_chunks >>= 1;
 	}

@@ -24,7 +24,8 @@ extern const uint32_t eds_blake3_iv[8];
 
 /** Compress one 64-byte block into cv (the chaining-value update). */
 void eds_blake3_compress_in_place_portable(uint32_t cv[8], const uint8_t block[64],
-                                           uint8_t block_len, uint64_t counter, uint8_t flags);
+                                           uint8_t block_len, uint64_t counter,
+                                           uint8_t flags);
 
 /** Compress one block and write the full 64-byte output (root / XOF). */
 void eds_blake3_compress_xof_portable(const uint32_t cv[8], const uint8_t block[64],
