@@ -26,15 +26,17 @@ install(TARGETS edgesentry edgesentry_static EXPORT edgesentryTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
 install(TARGETS eds RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
 
-# The edgesentry-rs C bridge (src/bridge) is a separate library for programs
-# written against edgesentry_bridge.h.  It is installed without joining the
-# export set so that however it is linked, the package config stays valid.
-if(TARGET edgesentry_bridge)
-  install(TARGETS edgesentry_bridge
-          LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime NAMELINK_COMPONENT dev
-          ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev
-          RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
-endif()
+# The edgesentry-rs C bridge (src/bridge): libedgesentry_bridge.so and .a for
+# programs written against edgesentry_bridge.h.  Installed without joining
+# the export set, so that however it is linked the package config stays valid.
+foreach(bridge edgesentry_bridge edgesentry_bridge_static)
+  if(TARGET ${bridge})
+    install(TARGETS ${bridge}
+            LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime NAMELINK_COMPONENT dev
+            ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev
+            RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
+  endif()
+endforeach()
 
 # ---- dependencies --------------------------------------------------------------
 # The pkg-config modules the library links (its PkgConfig::<PREFIX> targets,

@@ -24,6 +24,11 @@ enum {
  */
 int cli_usage(const char *cmd, const char *fmt, ...) EDS_PRINTF(2, 3);
 
+#ifdef __clang_analyzer__
+/* As for eds_fail (internal.h): show the analyzer that this never returns 0. */
+#define cli_usage(...) (cli_usage(__VA_ARGS__), EDS_EXIT_USAGE)
+#endif
+
 /**
  * Print one line "eds CMD: <context>: <eds_last_error()>" on stderr and
  * return the exit code for status: EDS_EXIT_INVALID for verification
