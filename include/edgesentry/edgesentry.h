@@ -12,6 +12,7 @@
 #include "edgesentry/encoding.h"
 #include "edgesentry/error.h"
 #include "edgesentry/key.h"
+#include "edgesentry/legacy.h"
 #include "edgesentry/payload.h"
 #include "edgesentry/record.h"
 #include "edgesentry/record_file.h"
