@@ -1,0 +1,184 @@
+/*
+ * ledger.c - the back-end-neutral half of the ledger: argument checks and
+ * rules that must not depend on the storage engine (which key verifies
+ * which sequence), then a call through the back end's function table.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "edgesentry/ledger.h"
+#include "internal.h"
+#include "ledger_internal.h"
+
+struct eds_ledger {
+	const eds_ledger_ops *ops;
+	void *impl;
+	int durable;
+	char payload_dir[];
+};
+
+eds_status eds_ledger_wrap(eds_ledger **out, const eds_ledger_ops *ops, void *impl,
+                           const char *payload_dir, int durable)
+{
+	if (out == NULL || ops == NULL || impl == NULL || payload_dir == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	size_t n = strlen(payload_dir) + 1;
+	eds_ledger *l = malloc(sizeof *l + n);
+	if (l == NULL)
+		return eds_fail(EDS_E_NOMEM, "ledger: out of memory");
+	l->ops = ops;
+	l->impl = impl;
+	l->durable = durable;
+	memcpy(l->payload_dir, payload_dir, n);
+	*out = l;
+	return EDS_OK;
+}
+
+void eds_ledger_close(eds_ledger *l)
+{
+	if (l == NULL)
+		return;
+	l->ops->close(l->impl);
+	free(l);
+}
+
+const char *eds_ledger_payload_dir(const eds_ledger *l)
+{
+	return l->payload_dir;
+}
+
+int eds_ledger_durable(const eds_ledger *l)
+{
+	return l->durable;
+}
+
+eds_status eds_ledger_check_id(const char *device_id)
+{
+	if (device_id == NULL)
+		return eds_fail(EDS_E_ARG, "device_id: NULL");
+	/* The record validator owns the device_id rule; reuse it on a minimal record. */
+	eds_record r;
+	memset(&r, 0, sizeof r);
+	size_t n = strnlen(device_id, EDS_DEVICE_ID_MAX + 1);
+	if (n > EDS_DEVICE_ID_MAX)
+		return eds_fail(EDS_E_FIELD, "device_id: must be 1..%d bytes, got more",
+		                EDS_DEVICE_ID_MAX);
+	memcpy(r.device_id, device_id, n);
+	r.sequence = 1;
+	return eds_record_validate(&r);
+}
+
+eds_status eds_ledger_device_add(eds_ledger *l, const char *device_id, const eds_public_key *pk)
+{
+	if (l == NULL || pk == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	eds_status st = eds_ledger_check_id(device_id);
+	if (st != EDS_OK)
+		return st;
+	return l->ops->device_add(l->impl, device_id, pk, eds_now_ms());
+}
+
+eds_status eds_ledger_device_rotate(eds_ledger *l, const char *device_id, const eds_public_key *pk,
+                                    uint64_t from_sequence)
+{
+	if (l == NULL || pk == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	eds_status st = eds_ledger_check_id(device_id);
+	if (st == EDS_OK && from_sequence > EDS_INT_MAX)
+		st = eds_fail(EDS_E_FIELD, "from_sequence: must be at most 2^53-1");
+	if (st != EDS_OK)
+		return st;
+	return l->ops->device_rotate(l->impl, device_id, pk, from_sequence, eds_now_ms());
+}
+
+eds_status eds_ledger_device_revoke(eds_ledger *l, const char *device_id, uint64_t from_sequence)
+{
+	if (l == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	eds_status st = eds_ledger_check_id(device_id);
+	if (st == EDS_OK && from_sequence > EDS_INT_MAX)
+		st = eds_fail(EDS_E_FIELD, "from_sequence: must be at most 2^53-1");
+	if (st != EDS_OK)
+		return st;
+	return l->ops->device_revoke(l->impl, device_id, from_sequence, eds_now_ms());
+}
+
+eds_status eds_ledger_device_get(eds_ledger *l, const char *device_id, eds_ledger_device *out)
+{
+	if (l == NULL || out == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	eds_status st = eds_ledger_check_id(device_id);
+	if (st != EDS_OK)
+		return st;
+	return l->ops->device_get(l->impl, device_id, out);
+}
+
+eds_status eds_ledger_device_foreach(eds_ledger *l, eds_ledger_device_fn fn, void *ctx)
+{
+	if (l == NULL || fn == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	return l->ops->device_foreach(l->impl, fn, ctx);
+}
+
+eds_status eds_ledger_device_key(const eds_ledger_device *d, uint64_t sequence, eds_public_key *pk)
+{
+	if (d == NULL || pk == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	if (d->revoked_from_sequence != 0 && sequence >= d->revoked_from_sequence)
+		return eds_fail(EDS_E_REVOKED, "device %s: revoked from sequence %llu",
+		                d->device_id, (unsigned long long)d->revoked_from_sequence);
+	/* Keys are kept in ascending from_sequence: the last one that starts at or before wins. */
+	for (size_t i = d->key_count; i > 0; i--) {
+		if (d->keys[i - 1].from_sequence <= sequence) {
+			*pk = d->keys[i - 1].public_key;
+			return EDS_OK;
+		}
+	}
+	return eds_fail(EDS_E_KEY, "device %s: no key covers sequence %llu", d->device_id,
+	                (unsigned long long)sequence);
+}
+
+eds_status eds_ledger_record_get(eds_ledger *l, const char *device_id, uint64_t sequence,
+                                 eds_ledger_record *out)
+{
+	if (l == NULL || device_id == NULL || out == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	return l->ops->record_get(l->impl, device_id, sequence, out);
+}
+
+eds_status eds_ledger_record_foreach(eds_ledger *l, eds_ledger_record_fn fn, void *ctx)
+{
+	if (l == NULL || fn == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	return l->ops->record_foreach(l->impl, fn, ctx);
+}
+
+eds_status eds_ledger_payload_lookup(eds_ledger *l, const uint8_t hash[EDS_HASH_LEN],
+                                     uint64_t *size, int *stored)
+{
+	if (l == NULL || hash == NULL || size == NULL || stored == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	return l->ops->payload_lookup(l->impl, hash, size, stored);
+}
+
+eds_status eds_ledger_commit(eds_ledger *l, const eds_ledger_batch *batch)
+{
+	if (l == NULL || batch == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	return l->ops->commit(l->impl, batch);
+}
+
+eds_status eds_ledger_changed(eds_ledger *l, int *changed)
+{
+	if (l == NULL || changed == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	return l->ops->changed(l->impl, changed);
+}
+
+eds_status eds_ledger_stats_get(eds_ledger *l, eds_ledger_stats *out)
+{
+	if (l == NULL || out == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	memset(out, 0, sizeof *out);
+	return l->ops->stats(l->impl, out);
+}
