@@ -10,6 +10,16 @@
  * never to the number of records.  The first failure of each device is kept
  * (later records of a failed device are counted, not checked).
  *
+ * Checks per record, in this order: field rules (eds_record_validate);
+ * sequence (the first record of a device must be 1, each next one the
+ * previous + 1); prev_hash against the previous record_hash; signature;
+ * payload file.  A record identical to its device's previous record (same
+ * record_hash) is an idempotent retry (FORMAT.md 1.3): it is counted in
+ * `duplicates`, neither a failure nor a new chain position.  Only the
+ * previous record is remembered, so a record whose sequence is lower than
+ * the chain head is reported as EDS_E_SEQUENCE (reordered or replayed),
+ * even if it equals an older record.
+ *
  * A verifier is not thread-safe; use one per input.
  */
 #ifndef EDGESENTRY_CHAIN_H
@@ -47,7 +57,11 @@ typedef struct eds_chain_summary {
 	uint64_t devices_failed;     /**< devices with a failure */
 	uint64_t signatures_checked; /**< signatures verified successfully */
 	uint64_t payloads_checked;   /**< payload files verified successfully */
+	uint64_t duplicates;         /**< exact retries of a device's previous record */
 } eds_chain_summary;
+
+/** Most distinct devices one verifier tracks (more is EDS_E_LIMIT). */
+#define EDS_CHAIN_MAX_DEVICES (1u << 22)
 
 /** Per-device state, as reported after (or during) verification. */
 typedef struct eds_chain_device {
@@ -85,6 +99,15 @@ size_t eds_chain_verifier_failures(const eds_chain_verifier *v, const eds_chain_
 /** Number of devices seen and the state of device i (in first-seen order). */
 size_t eds_chain_verifier_device_count(const eds_chain_verifier *v);
 eds_status eds_chain_verifier_device(const eds_chain_verifier *v, size_t i, eds_chain_device *out);
+
+/**
+ * Stable short code of a failure reason, for machine-readable output; the
+ * names follow the ingest API's error codes (FORMAT.md 4): "invalid_field",
+ * "sequence_gap", "prev_hash_mismatch", "fork", "bad_signature",
+ * "unknown_device", "revoked_device", "no_key", "payload_mismatch",
+ * "payload_missing", "io_error"; "error" for anything else.  Never NULL.
+ */
+const char *eds_chain_reason_code(eds_status reason);
 
 /** Free.  NULL is ignored. */
 void eds_chain_verifier_free(eds_chain_verifier *v);

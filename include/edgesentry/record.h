@@ -47,7 +47,7 @@ typedef struct eds_record {
 /**
  * Check every field rule of FORMAT.md 1.1 (device_id charset and length,
  * not "." or "..", integer ranges, object_ref UTF-8 without control
- * characters, prev_hash zero exactly when sequence is 1).
+ * characters, prev_hash 32 zero bytes when sequence is 1).
  * Errors: EDS_E_ARG, EDS_E_FIELD with a detail naming the field.
  */
 eds_status eds_record_validate(const eds_record *r);
@@ -61,6 +61,16 @@ eds_status eds_record_validate(const eds_record *r);
 eds_status eds_record_init(eds_record *r, const char *device_id, uint64_t sequence,
                            uint64_t timestamp_ms, const uint8_t *payload, size_t payload_len,
                            const uint8_t prev_hash[EDS_HASH_LEN], const char *object_ref);
+
+/**
+ * Like eds_record_init for a payload already hashed (e.g. a large file
+ * hashed with eds_blake3_file): payload_hash and payload_size are taken as
+ * given.  Errors: EDS_E_ARG, EDS_E_FIELD.
+ */
+eds_status eds_record_init_hashed(eds_record *r, const char *device_id, uint64_t sequence,
+                                  uint64_t timestamp_ms, const uint8_t payload_hash[EDS_HASH_LEN],
+                                  uint64_t payload_size, const uint8_t prev_hash[EDS_HASH_LEN],
+                                  const char *object_ref);
 
 /**
  * Encode the signed header (FORMAT.md 1.2) into out[0..cap).  *len receives

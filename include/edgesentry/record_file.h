@@ -53,6 +53,16 @@ uint64_t eds_record_reader_size(const eds_record_reader *rd);
 void eds_record_reader_close(eds_record_reader *rd);
 
 /**
+ * Read a file holding exactly one record: one JSON object (compact or
+ * pretty-printed, optionally followed by a newline, i.e. a one-line JSON
+ * Lines file) or a JSON array of one record.  "-" reads standard input.
+ * The file may be at most EDS_RECORD_LINE_MAX bytes.  Errors as
+ * eds_record_from_json plus EDS_E_IO, EDS_E_NOT_FOUND, EDS_E_LIMIT and
+ * EDS_E_MALFORMED for more than one record; the detail starts with the path.
+ */
+eds_status eds_record_load(eds_record *r, const char *path);
+
+/**
  * Append r as one JSON line to path (created 0644 if absent), then fsync.
  * A file that does not end in a newline gets one first, so a torn last
  * line never merges with the new record.  Errors: EDS_E_ARG, EDS_E_IO,

@@ -17,6 +17,12 @@
 
 eds_status eds_read_file(const char *path, size_t max, char **out, size_t *len)
 {
+	return eds_read_file_mode(path, max, out, len, NULL);
+}
+
+eds_status eds_read_file_mode(const char *path, size_t max, char **out, size_t *len,
+                              unsigned *mode)
+{
 	struct stat st;
 	if (path == NULL || out == NULL)
 		return eds_fail(EDS_E_ARG, "read file: NULL argument");
@@ -54,6 +60,8 @@ eds_status eds_read_file(const char *path, size_t max, char **out, size_t *len)
 	}
 	buf[n] = '\0';
 	*out = buf;
+	if (mode != NULL)
+		*mode = (unsigned)st.st_mode & 07777u;
 	if (len != NULL)
 		*len = n;
 	return EDS_OK;
@@ -72,6 +80,11 @@ static eds_status write_all(int fd, const void *data, size_t len, const char *pa
 		len -= (size_t)n;
 	}
 	return EDS_OK;
+}
+
+eds_status eds_write_all(int fd, const void *data, size_t len, const char *path)
+{
+	return write_all(fd, data, len, path);
 }
 
 eds_status eds_fsync_dir_of(const char *path)
@@ -95,10 +108,29 @@ eds_status eds_fsync_dir_of(const char *path)
 	return EDS_OK;
 }
 
+typedef struct mem_source {
+	const void *data;
+	size_t len;
+} mem_source;
+
+static eds_status write_mem(int fd, void *ctx, const char *tmp_path)
+{
+	const mem_source *m = ctx;
+	return write_all(fd, m->data, m->len, tmp_path);
+}
+
 eds_status eds_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode)
 {
-	char tmp[PATH_MAX];
+	mem_source m = {data, len};
 	if (path == NULL || (data == NULL && len > 0))
+		return eds_fail(EDS_E_ARG, "write file: NULL argument");
+	return eds_write_file_atomic_fn(path, mode, write_mem, &m);
+}
+
+eds_status eds_write_file_atomic_fn(const char *path, unsigned mode, eds_write_fn fill, void *ctx)
+{
+	char tmp[PATH_MAX];
+	if (path == NULL || fill == NULL)
 		return eds_fail(EDS_E_ARG, "write file: NULL argument");
 	if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
 		return eds_fail(EDS_E_LIMIT, "%s: path too long", path);
@@ -109,7 +141,7 @@ eds_status eds_write_file_atomic(const char *path, const void *data, size_t len,
 	if (fchmod(fd, (mode_t)mode) != 0)
 		st = eds_fail(EDS_E_IO, "%s: %s", tmp, strerror(errno));
 	if (st == EDS_OK)
-		st = write_all(fd, data, len, tmp);
+		st = fill(fd, ctx, tmp);
 	if (st == EDS_OK && fsync(fd) != 0)
 		st = eds_fail(EDS_E_IO, "fsync %s: %s", tmp, strerror(errno));
 	close(fd);
@@ -117,6 +149,32 @@ eds_status eds_write_file_atomic(const char *path, const void *data, size_t len,
 		st = eds_fail(EDS_E_IO, "rename to %s: %s", path, strerror(errno));
 	if (st != EDS_OK) {
 		unlink(tmp);
+		return st;
+	}
+	return eds_fsync_dir_of(path);
+}
+
+eds_status eds_write_file_new(const char *path, const void *data, size_t len, unsigned mode)
+{
+	if (path == NULL || (data == NULL && len > 0))
+		return eds_fail(EDS_E_ARG, "write file: NULL argument");
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+	if (fd < 0)
+		return eds_fail(errno == EEXIST ? EDS_E_EXISTS : EDS_E_IO, "%s: %s", path,
+		                errno == EEXIST ? "already exists, refusing to overwrite it"
+		                                : strerror(errno));
+	/* The umask may have removed bits from mode; the caller asked for exactly mode. */
+	eds_status st = EDS_OK;
+	if (fchmod(fd, (mode_t)mode) != 0)
+		st = eds_fail(EDS_E_IO, "%s: %s", path, strerror(errno));
+	if (st == EDS_OK)
+		st = write_all(fd, data, len, path);
+	if (st == EDS_OK && fsync(fd) != 0)
+		st = eds_fail(EDS_E_IO, "fsync %s: %s", path, strerror(errno));
+	if (close(fd) != 0 && st == EDS_OK)
+		st = eds_fail(EDS_E_IO, "close %s: %s", path, strerror(errno));
+	if (st != EDS_OK) {
+		unlink(path);
 		return st;
 	}
 	return eds_fsync_dir_of(path);

@@ -35,8 +35,25 @@ eds_status eds_fail(eds_status status, const char *fmt, ...) EDS_PRINTF(2, 3);
  */
 eds_status eds_fail_prefix(eds_status status, const char *fmt, ...) EDS_PRINTF(2, 3);
 
+/**
+ * Check a device id against FORMAT.md 1.1: 1..EDS_DEVICE_ID_MAX bytes of
+ * A-Z a-z 0-9 . _ : -, and not "." or "..".  Errors: EDS_E_FIELD.
+ */
+eds_status eds_device_id_check(const char *id, size_t len);
+
 /** Read a whole (small) file into a new NUL-terminated buffer of at most max bytes. */
 eds_status eds_read_file(const char *path, size_t max, char **out, size_t *len);
+
+/** eds_read_file that also gives the file's permission bits (st_mode & 07777) of the file read. */
+eds_status eds_read_file_mode(const char *path, size_t max, char **out, size_t *len,
+                              unsigned *mode);
+
+/**
+ * Write data to a new file: created with O_EXCL (an existing file or symlink
+ * is never replaced: EDS_E_EXISTS), chmod to exactly mode, fsynced, then the
+ * directory fsynced.  A partly written file is removed.
+ */
+eds_status eds_write_file_new(const char *path, const void *data, size_t len, unsigned mode);
 
 /** Write data to path atomically: temp file in the same directory, fsync, rename, fsync dir. */
 eds_status eds_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
@@ -52,5 +69,18 @@ int eds_utf8_valid(const char *s, size_t len);
 
 /** True when s[0..len) contains a C0 control character or DEL (U+0000..U+001F, U+007F). */
 int eds_has_control(const char *s, size_t len);
+
+/** Write all of data[0..len) to fd, retrying short writes; path names fd in errors. */
+eds_status eds_write_all(int fd, const void *data, size_t len, const char *path);
+
+/** Writes a new file's contents to fd (tmp_path names it in errors). */
+typedef eds_status (*eds_write_fn)(int fd, void *ctx, const char *tmp_path);
+
+/**
+ * eds_write_file_atomic with the contents produced by fill (e.g. streamed
+ * from another file): temp file, fill, fsync, rename, fsync dir.  When fill
+ * fails the temp file is removed and path is untouched.
+ */
+eds_status eds_write_file_atomic_fn(const char *path, unsigned mode, eds_write_fn fill, void *ctx);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * key.c - Ed25519 device keys: generation, raw forms and hex.
- * (PEM and key files: key_pem.c / key_file.c.)
+ * (PEM: key_pem.c; key files: key_file.c; edgesentry-rs key JSON: key_json.c.)
  */
 #include <sodium.h>
 #include <string.h>

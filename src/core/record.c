@@ -14,32 +14,12 @@
 
 static const uint8_t magic[4] = {'E', 'S', 'R', '1'};
 
-static int is_id_char(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '.' || c == '_' || c == ':' || c == '-';
-}
-
 static int is_zero(const uint8_t *p, size_t n)
 {
 	uint8_t acc = 0;
 	for (size_t i = 0; i < n; i++)
 		acc |= p[i];
 	return acc == 0;
-}
-
-static eds_status check_device_id(const char *id, size_t len)
-{
-	if (len == 0 || len > EDS_DEVICE_ID_MAX)
-		return eds_fail(EDS_E_FIELD, "device_id: must be 1..%d bytes, got %zu",
-		                EDS_DEVICE_ID_MAX, len);
-	for (size_t i = 0; i < len; i++)
-		if (!is_id_char(id[i]))
-			return eds_fail(EDS_E_FIELD,
-			                "device_id: byte %zu is not one of A-Z a-z 0-9 . _ : -", i);
-	if ((len == 1 && id[0] == '.') || (len == 2 && id[0] == '.' && id[1] == '.'))
-		return eds_fail(EDS_E_FIELD, "device_id: must not be \".\" or \"..\"");
-	return EDS_OK;
 }
 
 static eds_status check_object_ref(const char *ref, size_t len)
@@ -66,7 +46,7 @@ static eds_status check_int(const char *field, uint64_t v, uint64_t min)
 static eds_status check_fields(const eds_record *r, size_t id_len, size_t ref_len)
 {
 	eds_status st;
-	if ((st = check_device_id(r->device_id, id_len)) != EDS_OK ||
+	if ((st = eds_device_id_check(r->device_id, id_len)) != EDS_OK ||
 	    (st = check_int("sequence", r->sequence, 1)) != EDS_OK ||
 	    (st = check_int("timestamp_ms", r->timestamp_ms, 0)) != EDS_OK ||
 	    (st = check_int("payload_size", r->payload_size, 0)) != EDS_OK ||
@@ -87,20 +67,31 @@ eds_status eds_record_validate(const eds_record *r)
 		return eds_fail(EDS_E_FIELD, "device_id: not NUL-terminated");
 	if (ref_end == NULL)
 		return eds_fail(EDS_E_FIELD, "object_ref: not NUL-terminated");
-	return check_fields(r, (size_t)(id_end - r->device_id),
-	                    (size_t)(ref_end - r->object_ref));
+	return check_fields(r, (size_t)(id_end - r->device_id), (size_t)(ref_end - r->object_ref));
 }
 
 eds_status eds_record_init(eds_record *r, const char *device_id, uint64_t sequence,
                            uint64_t timestamp_ms, const uint8_t *payload, size_t payload_len,
                            const uint8_t prev_hash[EDS_HASH_LEN], const char *object_ref)
 {
-	if (r == NULL || device_id == NULL || object_ref == NULL ||
-	    (payload == NULL && payload_len > 0))
+	uint8_t hash[EDS_HASH_LEN];
+	if (payload == NULL && payload_len > 0)
+		return eds_fail(EDS_E_ARG, "record: NULL argument");
+	eds_blake3(hash, payload, payload_len);
+	return eds_record_init_hashed(r, device_id, sequence, timestamp_ms, hash,
+	                              (uint64_t)payload_len, prev_hash, object_ref);
+}
+
+eds_status eds_record_init_hashed(eds_record *r, const char *device_id, uint64_t sequence,
+                                  uint64_t timestamp_ms, const uint8_t payload_hash[EDS_HASH_LEN],
+                                  uint64_t payload_size, const uint8_t prev_hash[EDS_HASH_LEN],
+                                  const char *object_ref)
+{
+	if (r == NULL || device_id == NULL || object_ref == NULL || payload_hash == NULL)
 		return eds_fail(EDS_E_ARG, "record: NULL argument");
 	size_t id_len = strlen(device_id), ref_len = strlen(object_ref);
 	if (id_len > EDS_DEVICE_ID_MAX)
-		return check_device_id(device_id, id_len);
+		return eds_device_id_check(device_id, id_len);
 	if (ref_len > EDS_OBJECT_REF_MAX)
 		return check_object_ref(object_ref, ref_len);
 
@@ -109,8 +100,8 @@ eds_status eds_record_init(eds_record *r, const char *device_id, uint64_t sequen
 	memcpy(r->object_ref, object_ref, ref_len);
 	r->sequence = sequence;
 	r->timestamp_ms = timestamp_ms;
-	r->payload_size = (uint64_t)payload_len;
-	eds_blake3(r->payload_hash, payload, payload_len);
+	r->payload_size = payload_size;
+	memcpy(r->payload_hash, payload_hash, EDS_HASH_LEN);
 	if (prev_hash != NULL)
 		memcpy(r->prev_hash, prev_hash, EDS_HASH_LEN);
 	return check_fields(r, id_len, ref_len);
@@ -142,7 +133,8 @@ eds_status eds_record_header_encode(const eds_record *r, uint8_t *out, size_t ca
 	size_t id_len = strlen(r->device_id), ref_len = strlen(r->object_ref);
 	size_t need = 4 + 1 + id_len + 24 + 2 * EDS_HASH_LEN + 2 + ref_len;
 	if (cap < need)
-		return eds_fail(EDS_E_LIMIT, "record header: buffer of %zu bytes, need %zu", cap, need);
+		return eds_fail(EDS_E_LIMIT, "record header: buffer of %zu bytes, need %zu", cap,
+		                need);
 
 	uint8_t *p = out;
 	memcpy(p, magic, 4);
@@ -170,8 +162,10 @@ eds_status eds_record_header_decode(eds_record *r, const uint8_t *in, size_t len
 		return eds_fail(EDS_E_ARG, "record header: NULL argument");
 	/* Fixed part after the device id: 3 integers, 2 hashes, ref length. */
 	const size_t fixed = 24 + 2 * EDS_HASH_LEN + 2;
-	if (len < 5 || memcmp(in, magic, 4) != 0)
+	if (len < 4 || memcmp(in, magic, 4) != 0)
 		return eds_fail(EDS_E_MALFORMED, "record header: does not start with \"ESR1\"");
+	if (len < 5)
+		return eds_fail(EDS_E_MALFORMED, "record header: truncated (%zu bytes)", len);
 	size_t id_len = in[4];
 	if (len < 5 + id_len + fixed)
 		return eds_fail(EDS_E_MALFORMED, "record header: truncated (%zu bytes)", len);
@@ -182,7 +176,7 @@ eds_status eds_record_header_decode(eds_record *r, const uint8_t *in, size_t len
 		                "record header: %zu bytes, object_ref length implies %zu", len,
 		                5 + id_len + fixed + ref_len);
 	if (id_len > EDS_DEVICE_ID_MAX)
-		return check_device_id((const char *)in + 5, id_len);
+		return eds_device_id_check((const char *)in + 5, id_len);
 	if (ref_len > EDS_OBJECT_REF_MAX)
 		return check_object_ref((const char *)p + fixed, ref_len);
 
@@ -226,8 +220,8 @@ eds_status eds_record_verify(const eds_record *r, const eds_public_key *pk)
 		return st;
 	if (eds_ed25519_verify(r->signature, sh, len, pk->bytes) != EDS_OK)
 		return eds_fail(EDS_E_SIGNATURE,
-		                "signature: does not verify for device %s sequence %llu", r->device_id,
-		                (unsigned long long)r->sequence);
+		                "signature: does not verify for device %s sequence %llu",
+		                r->device_id, (unsigned long long)r->sequence);
 	return EDS_OK;
 }
 

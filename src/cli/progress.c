@@ -1,0 +1,71 @@
+/*
+ * progress.c - see progress.h.
+ */
+#include <stdio.h>
+#include <time.h>
+
+#include "cli.h"
+#include "progress.h"
+
+#define REDRAW_SECONDS 0.1
+/* Look at the clock only every this many items, so updating costs nothing. */
+#define CLOCK_EVERY 256u
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void cli_progress_begin(cli_progress *p, const char *label, const char *unit, uint64_t total_bytes,
+                        bool allowed)
+{
+	p->label = label;
+	p->unit = unit;
+	p->total = total_bytes;
+	p->enabled = allowed && cli_stderr_is_tty() &&
+	             (total_bytes == 0 || total_bytes >= CLI_PROGRESS_MIN_BYTES);
+	p->shown = false;
+	p->start = p->enabled ? now_seconds() : 0;
+	p->last_draw = 0;
+}
+
+static void draw(const cli_progress *p, uint64_t done_bytes, uint64_t items, double now)
+{
+	double elapsed = now - p->start;
+	double rate = elapsed > 0 ? (double)items / elapsed : 0;
+	if (p->total > 0) {
+		double pct = 100.0 * (double)done_bytes / (double)p->total;
+		fprintf(stderr, "\r%s: %5.1f%%  %llu %s  %.0f %s/s\033[K", p->label,
+		        pct > 100 ? 100 : pct, (unsigned long long)items, p->unit, rate, p->unit);
+	} else {
+		fprintf(stderr, "\r%s: %llu %s (%.1f MiB)  %.0f %s/s\033[K", p->label,
+		        (unsigned long long)items, p->unit, (double)done_bytes / (1024.0 * 1024.0),
+		        rate, p->unit);
+	}
+	fflush(stderr);
+}
+
+void cli_progress_update(cli_progress *p, uint64_t done_bytes, uint64_t items)
+{
+	if (!p->enabled || items % CLOCK_EVERY != 0)
+		return;
+	if (p->total == 0 && items < CLI_PROGRESS_MIN_ITEMS)
+		return;
+	double now = now_seconds();
+	if (p->shown && now - p->last_draw < REDRAW_SECONDS)
+		return;
+	draw(p, done_bytes, items, now);
+	p->shown = true;
+	p->last_draw = now;
+}
+
+void cli_progress_end(cli_progress *p)
+{
+	if (!p->shown)
+		return;
+	fputs("\r\033[K", stderr);
+	fflush(stderr);
+	p->shown = false;
+}

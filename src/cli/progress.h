@@ -1,0 +1,39 @@
+/*
+ * progress.h - a one-line progress display on stderr for long-running
+ * commands (percentage, count, rate), shown only on a terminal and only for
+ * large inputs, so pipes, logs and tests never see it.
+ */
+#ifndef EDS_CLI_PROGRESS_H
+#define EDS_CLI_PROGRESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Inputs of known size are shown from this many bytes on. */
+#define CLI_PROGRESS_MIN_BYTES (8u * 1024u * 1024u)
+/* Inputs of unknown size (pipes) are shown once this many items are done. */
+#define CLI_PROGRESS_MIN_ITEMS 50000u
+
+typedef struct cli_progress {
+	const char *label; /* e.g. "verify-chain" */
+	const char *unit;  /* e.g. "records" */
+	uint64_t total;    /* input bytes, 0 when unknown */
+	bool enabled;      /* stderr is a terminal and the caller allows it */
+	bool shown;        /* a line is currently drawn */
+	double start, last_draw;
+} cli_progress;
+
+/*
+ * Prepare p.  allowed = false (e.g. --quiet) turns it off; so does a stderr
+ * that is not a terminal.  label and unit are borrowed.
+ */
+void cli_progress_begin(cli_progress *p, const char *label, const char *unit, uint64_t total_bytes,
+                        bool allowed);
+
+/* Report progress; redraws at most 10 times a second, cheap to call per item. */
+void cli_progress_update(cli_progress *p, uint64_t done_bytes, uint64_t items);
+
+/* Erase the line, if one was drawn.  Call before printing results. */
+void cli_progress_end(cli_progress *p);
+
+#endif

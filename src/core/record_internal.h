@@ -1,0 +1,28 @@
+/*
+ * record_internal.h - record JSON helpers shared inside the library (the
+ * record file reader, and any module that receives a record nested in a
+ * larger JSON document, e.g. the ingest API body).  Not installed.
+ */
+#ifndef EDS_CORE_RECORD_INTERNAL_H
+#define EDS_CORE_RECORD_INTERNAL_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "edgesentry/record.h"
+
+/**
+ * Parse JSON text with the record rules every EdgeSentry reader applies:
+ * duplicate keys and NUL inside strings refused.  Returns the document, or
+ * NULL with *st set (EDS_E_MALFORMED, or EDS_E_FIELD naming an integer field
+ * whose value is beyond 64 bits).  The caller json_decref()s the result.
+ */
+json_t *eds_json_load_strict(const char *json, size_t len, eds_status *st);
+
+/**
+ * eds_record_from_json for an already parsed object (the caller parsed it
+ * with eds_json_load_strict or equivalent flags).  Same errors.
+ */
+eds_status eds_record_from_jansson(eds_record *r, const json_t *obj);
+
+#endif
