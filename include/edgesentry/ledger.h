@@ -179,6 +179,16 @@ eds_status eds_ledger_device_get(eds_ledger *l, const char *device_id, eds_ledge
 eds_status eds_ledger_device_foreach(eds_ledger *l, eds_ledger_device_fn fn, void *ctx);
 
 /**
+ * The key of a key history (ascending from_sequence) that must verify
+ * record `sequence`: the largest from_sequence <= sequence.  device_id only
+ * names the device in the detail.  Errors: EDS_E_REVOKED (sequence >=
+ * revoked_from_sequence, when that is nonzero), EDS_E_KEY (no key).
+ */
+eds_status eds_ledger_key_for(const eds_ledger_key *keys, size_t key_count,
+                              uint64_t revoked_from_sequence, const char *device_id,
+                              uint64_t sequence, eds_public_key *pk);
+
+/**
  * The key that must verify record `sequence` of d: the largest
  * from_sequence <= sequence.  Errors: EDS_E_REVOKED, EDS_E_KEY (no key).
  */

@@ -56,16 +56,7 @@ eds_status eds_ledger_check_id(const char *device_id)
 {
 	if (device_id == NULL)
 		return eds_fail(EDS_E_ARG, "device_id: NULL");
-	/* The record validator owns the device_id rule; reuse it on a minimal record. */
-	eds_record r;
-	memset(&r, 0, sizeof r);
-	size_t n = strnlen(device_id, EDS_DEVICE_ID_MAX + 1);
-	if (n > EDS_DEVICE_ID_MAX)
-		return eds_fail(EDS_E_FIELD, "device_id: must be 1..%d bytes, got more",
-		                EDS_DEVICE_ID_MAX);
-	memcpy(r.device_id, device_id, n);
-	r.sequence = 1;
-	return eds_record_validate(&r);
+	return eds_device_id_check(device_id, strnlen(device_id, EDS_DEVICE_ID_MAX + 1));
 }
 
 eds_status eds_ledger_device_add(eds_ledger *l, const char *device_id, const eds_public_key *pk)
@@ -120,22 +111,32 @@ eds_status eds_ledger_device_foreach(eds_ledger *l, eds_ledger_device_fn fn, voi
 	return l->ops->device_foreach(l->impl, fn, ctx);
 }
 
-eds_status eds_ledger_device_key(const eds_ledger_device *d, uint64_t sequence, eds_public_key *pk)
+eds_status eds_ledger_key_for(const eds_ledger_key *keys, size_t key_count,
+                              uint64_t revoked_from_sequence, const char *device_id,
+                              uint64_t sequence, eds_public_key *pk)
 {
-	if (d == NULL || pk == NULL)
+	if ((keys == NULL && key_count > 0) || pk == NULL)
 		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
-	if (d->revoked_from_sequence != 0 && sequence >= d->revoked_from_sequence)
-		return eds_fail(EDS_E_REVOKED, "device %s: revoked from sequence %llu",
-		                d->device_id, (unsigned long long)d->revoked_from_sequence);
+	if (revoked_from_sequence != 0 && sequence >= revoked_from_sequence)
+		return eds_fail(EDS_E_REVOKED, "device %s is revoked from sequence %llu", device_id,
+		                (unsigned long long)revoked_from_sequence);
 	/* Keys are kept in ascending from_sequence: the last one that starts at or before wins. */
-	for (size_t i = d->key_count; i > 0; i--) {
-		if (d->keys[i - 1].from_sequence <= sequence) {
-			*pk = d->keys[i - 1].public_key;
+	for (size_t i = key_count; i > 0; i--) {
+		if (keys[i - 1].from_sequence <= sequence) {
+			*pk = keys[i - 1].public_key;
 			return EDS_OK;
 		}
 	}
-	return eds_fail(EDS_E_KEY, "device %s: no key covers sequence %llu", d->device_id,
+	return eds_fail(EDS_E_KEY, "device %s has no key for sequence %llu", device_id,
 	                (unsigned long long)sequence);
+}
+
+eds_status eds_ledger_device_key(const eds_ledger_device *d, uint64_t sequence, eds_public_key *pk)
+{
+	if (d == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	return eds_ledger_key_for(d->keys, d->key_count, d->revoked_from_sequence, d->device_id,
+	                          sequence, pk);
 }
 
 eds_status eds_ledger_record_get(eds_ledger *l, const char *device_id, uint64_t sequence,
