@@ -124,6 +124,9 @@ typedef struct eds_ledger_options {
 	 * every fsync off - only for benchmarks and throw-away test ledgers.
 	 */
 	int durable;
+	/** Nonzero: refuse (EDS_E_NOT_FOUND) a directory without a ledger instead of creating one.
+	 */
+	int must_exist;
 } eds_ledger_options;
 
 /**
@@ -225,6 +228,13 @@ eds_status eds_ledger_commit(eds_ledger *l, const eds_ledger_batch *batch);
 eds_status eds_ledger_changed(eds_ledger *l, int *changed);
 
 eds_status eds_ledger_stats_get(eds_ledger *l, eds_ledger_stats *out);
+
+/**
+ * The device registry as key registry JSON (FORMAT.md 2), for verifiers:
+ * *out is a new NUL-terminated string (free() it).  Errors: EDS_E_NOMEM,
+ * EDS_E_IO.
+ */
+eds_status eds_ledger_registry_json(eds_ledger *l, char **out);
 
 /**
  * Write a payload file under root without fsync (temporary name, rename);

@@ -3,6 +3,7 @@
  * rules that must not depend on the storage engine (which key verifies
  * which sequence), then a call through the back end's function table.
  */
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,4 +183,43 @@ eds_status eds_ledger_stats_get(eds_ledger *l, eds_ledger_stats *out)
 		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
 	memset(out, 0, sizeof *out);
 	return l->ops->stats(l->impl, out);
+}
+
+static eds_status add_registry_device(void *ctx, const eds_ledger_device *d)
+{
+	json_t *keys = json_array(), *dev = json_object();
+	int bad = keys == NULL || dev == NULL;
+	for (size_t i = 0; !bad && i < d->key_count; i++) {
+		char hex[65];
+		eds_public_key_to_hex(&d->keys[i].public_key, hex);
+		bad = json_array_append_new(keys, json_pack("{s:s, s:I}", "public_key", hex,
+		                                            "from_sequence",
+		                                            (json_int_t)d->keys[i].from_sequence));
+	}
+	json_t *revoked = d->revoked_from_sequence
+	                      ? json_integer((json_int_t)d->revoked_from_sequence)
+	                      : json_null();
+	bad = bad || json_object_set_new(dev, "device_id", json_string(d->device_id)) ||
+	      json_object_set(dev, "keys", keys) ||
+	      json_object_set_new(dev, "revoked_from_sequence", revoked) ||
+	      json_array_append(ctx, dev);
+	json_decref(keys);
+	json_decref(dev);
+	return bad ? eds_fail(EDS_E_NOMEM, "registry JSON: out of memory") : EDS_OK;
+}
+
+eds_status eds_ledger_registry_json(eds_ledger *l, char **out)
+{
+	if (l == NULL || out == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	json_t *devices = json_array();
+	if (devices == NULL)
+		return eds_fail(EDS_E_NOMEM, "registry JSON: out of memory");
+	eds_status st = eds_ledger_device_foreach(l, add_registry_device, devices);
+	json_t *root = st == EDS_OK ? json_pack("{s:O}", "devices", devices) : NULL;
+	if (st == EDS_OK && (root == NULL || (*out = json_dumps(root, JSON_INDENT(1))) == NULL))
+		st = eds_fail(EDS_E_NOMEM, "registry JSON: out of memory");
+	json_decref(root);
+	json_decref(devices);
+	return st;
 }

@@ -235,6 +235,11 @@ eds_status eds_ledger_open(eds_ledger **out, const char *dir, const eds_ledger_o
 	char payloads[PATH_MAX];
 	if ((size_t)snprintf(payloads, sizeof payloads, "%s/payloads", dir) >= sizeof payloads)
 		return eds_fail(EDS_E_ARG, "%s: ledger path too long", dir);
+	struct stat sb;
+	char db[PATH_MAX + 16];
+	snprintf(db, sizeof db, "%s/ledger.sqlite", dir);
+	if (opts != NULL && opts->must_exist && stat(db, &sb) != 0)
+		return eds_fail(EDS_E_NOT_FOUND, "%s: no ledger here (no ledger.sqlite)", dir);
 	eds_status st = make_dir(dir);
 	if (st == EDS_OK)
 		st = make_dir(payloads);
