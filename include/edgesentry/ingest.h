@@ -146,6 +146,9 @@ eds_status eds_ingest_head(eds_ingest *s, const char *device_id, uint64_t *seque
 /** A snapshot of the counters. */
 void eds_ingest_stats_get(eds_ingest *s, eds_ingest_stats *out);
 
+/** Statistics of the service's ledger (for metrics). */
+eds_status eds_ingest_ledger_stats(eds_ingest *s, eds_ledger_stats *out);
+
 /** Nonzero while the last commit succeeded (for /healthz). */
 int eds_ingest_healthy(eds_ingest *s);
 

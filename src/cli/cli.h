@@ -51,6 +51,7 @@ int cmd_migrate(int argc, char **argv);
 /* Server side (ingest branch). */
 int cmd_device(int argc, char **argv);
 int cmd_ledger(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /*
  * `eds verify-chain --format legacy`: verification of an edgesentry-rs

@@ -845,6 +845,11 @@ void eds_ingest_stats_get(eds_ingest *s, eds_ingest_stats *out)
 	pthread_mutex_unlock(&s->statlock);
 }
 
+eds_status eds_ingest_ledger_stats(eds_ingest *s, eds_ledger_stats *out)
+{
+	return eds_ledger_stats_get(s->ledger, out);
+}
+
 int eds_ingest_healthy(eds_ingest *s)
 {
 	pthread_mutex_lock(&s->statlock);
