@@ -57,16 +57,23 @@ void eds_secret_key_wipe(eds_secret_key *sk);
 eds_status eds_secret_key_to_pem(const eds_secret_key *sk, char *buf, size_t cap, size_t *len);
 
 /**
- * Parse a PKCS#8 PEM Ed25519 secret key.  Errors: EDS_E_MALFORMED (bad
- * armour, base64 or DER; detail says which), EDS_E_KEY (not Ed25519),
- * EDS_E_LIMIT (text longer than EDS_KEY_FILE_MAX).
+ * Parse a PKCS#8 PEM Ed25519 secret key: the 48-byte RFC 8410 (version 1)
+ * form OpenSSL writes.  CRLF line ends, trailing blanks, blank lines after
+ * the END line and base64 wrapped at any width are accepted; anything else
+ * is refused with a detail naming the line and column.  Errors:
+ * EDS_E_MALFORMED (bad armour, label or base64), EDS_E_KEY (not an Ed25519
+ * key, an encrypted key, or the RFC 5958 version 2 form, which OpenSSL 3.0
+ * neither writes nor reads), EDS_E_LIMIT (text longer than EDS_KEY_FILE_MAX).
  */
 eds_status eds_secret_key_from_pem(eds_secret_key *sk, const char *pem, size_t len);
 
 /** SPKI PEM of pk into buf.  Errors as eds_secret_key_to_pem. */
 eds_status eds_public_key_to_pem(const eds_public_key *pk, char *buf, size_t cap, size_t *len);
 
-/** Parse an SPKI PEM Ed25519 public key.  Errors as eds_secret_key_from_pem. */
+/**
+ * Parse an SPKI PEM Ed25519 public key (the 44-byte RFC 8410 form).  Errors
+ * as eds_secret_key_from_pem; EDS_E_KEY also for an invalid curve point.
+ */
 eds_status eds_public_key_from_pem(eds_public_key *pk, const char *pem, size_t len);
 
 /** Lowercase hex of pk into out (65 bytes with the NUL). */
@@ -79,22 +86,29 @@ void eds_public_key_to_hex(const eds_public_key *pk, char out[65]);
 eds_status eds_public_key_from_hex(eds_public_key *pk, const char *hex, size_t len);
 
 /**
- * Read a secret key file: PKCS#8 PEM, or edgesentry-rs key JSON.  Refuses
- * (EDS_E_PERM) a file that group or others can read.  Errors: EDS_E_IO,
- * EDS_E_PERM, EDS_E_LIMIT, EDS_E_MALFORMED, EDS_E_KEY; the detail names path.
+ * Read a secret key file: PKCS#8 PEM, or edgesentry-rs key JSON (whose
+ * public_key_hex must be the seed's public key, else EDS_E_KEY).  Refuses
+ * (EDS_E_PERM, detail says "chmod 600 PATH") a file that group or others
+ * have any permission on (mode & 077).  Errors: EDS_E_NOT_FOUND, EDS_E_IO,
+ * EDS_E_PERM, EDS_E_LIMIT, EDS_E_MALFORMED, EDS_E_KEY (also for a public
+ * key file); the detail names path.  sk is wiped on EDS_E_PERM.
  */
 eds_status eds_secret_key_load(eds_secret_key *sk, const char *path);
 
 /**
- * Write sk as PKCS#8 PEM to a new file created with mode 0600 (O_EXCL: an
- * existing file is never overwritten, EDS_E_EXISTS), fsynced.
+ * Write sk as PKCS#8 PEM to a new file created with mode 0600 whatever the
+ * umask (O_EXCL: an existing file or symlink is never overwritten,
+ * EDS_E_EXISTS), fsynced, directory fsynced.  Errors: EDS_E_EXISTS, EDS_E_IO.
  */
 eds_status eds_secret_key_save(const eds_secret_key *sk, const char *path);
 
 /**
  * Resolve a public key "spec": 64 hex characters, or the path of an SPKI
  * PEM file, a PKCS#8 secret key file (its public half), or an edgesentry-rs
- * key JSON file.  Errors as eds_secret_key_load plus EDS_E_NOT_FOUND.
+ * key JSON file.  A file holding a secret key is refused like
+ * eds_secret_key_load refuses it (EDS_E_PERM) when group or others can read
+ * it (FORMAT.md 2: every reader refuses).  Errors as eds_secret_key_load;
+ * EDS_E_NOT_FOUND when spec is neither 64 hex characters nor a file.
  */
 eds_status eds_public_key_load(eds_public_key *pk, const char *spec);
 

@@ -49,6 +49,13 @@ uint64_t eds_record_reader_line(const eds_record_reader *rd);
 uint64_t eds_record_reader_offset(const eds_record_reader *rd);
 uint64_t eds_record_reader_size(const eds_record_reader *rd);
 
+/**
+ * Nonzero when the input is a JSON array rather than JSON Lines (known once
+ * eds_record_reader_next has been called; a writer must not append lines to
+ * an array file).
+ */
+int eds_record_reader_is_array(const eds_record_reader *rd);
+
 /** Close and free.  NULL is ignored. */
 void eds_record_reader_close(eds_record_reader *rd);
 

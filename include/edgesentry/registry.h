@@ -19,8 +19,8 @@ extern "C" {
 #endif
 
 /** Limits on registry input (explicit, documented in docs/format.md). */
-#define EDS_REGISTRY_FILE_MAX (16u * 1024u * 1024u)
-#define EDS_REGISTRY_MAX_DEVICES 1000000u
+#define EDS_REGISTRY_FILE_MAX            (16u * 1024u * 1024u)
+#define EDS_REGISTRY_MAX_DEVICES         1000000u
 #define EDS_REGISTRY_MAX_KEYS_PER_DEVICE 1024u
 
 typedef struct eds_registry eds_registry;
@@ -29,9 +29,19 @@ typedef struct eds_registry eds_registry;
  * Parse registry JSON.  Rejects unknown and duplicate keys, duplicate
  * device ids, keys whose from_sequence is not strictly increasing or does
  * not start at >= 1, invalid hex or curve points, and sizes over the limits.
- * On success *out owns a new registry (free with eds_registry_free).
- * Errors: EDS_E_ARG, EDS_E_NOMEM, EDS_E_MALFORMED, EDS_E_FIELD, EDS_E_KEY,
- * EDS_E_LIMIT; the detail names the device index and field.
+ * Every device needs "device_id" (the record rules of FORMAT.md 1.1) and
+ * "keys" (1 .. EDS_REGISTRY_MAX_KEYS_PER_DEVICE entries, each with
+ * "public_key" and "from_sequence" 1 .. 2^53-1); "revoked_from_sequence" is
+ * optional (absent means null, else 1 .. 2^53-1).  An empty "devices" list
+ * is a valid registry.  On success *out owns a new registry (free with
+ * eds_registry_free); on failure *out is NULL.
+ * Errors: EDS_E_ARG, EDS_E_NOMEM, EDS_E_MALFORMED (JSON syntax, unknown or
+ * missing member, wrong type), EDS_E_FIELD (a value breaks its rule,
+ * duplicate device id), EDS_E_KEY (invalid public key), EDS_E_LIMIT; the
+ * detail names the JSON path, e.g. "devices[3].keys[1].from_sequence".
+ * Cost: each key is checked with a full curve-point validation (about as
+ * costly as one signature verification), so loading is linear in the number
+ * of keys; lookups are binary searches.
  */
 eds_status eds_registry_parse(eds_registry **out, const char *json, size_t len);
 
@@ -47,8 +57,8 @@ void eds_registry_free(eds_registry *reg);
  * (device absent), EDS_E_REVOKED (sequence >= revoked_from_sequence),
  * EDS_E_KEY (no key covers that sequence).
  */
-eds_status eds_registry_lookup(const eds_registry *reg, const char *device_id,
-                               uint64_t sequence, eds_public_key *pk);
+eds_status eds_registry_lookup(const eds_registry *reg, const char *device_id, uint64_t sequence,
+                               eds_public_key *pk);
 
 /** Number of devices. */
 size_t eds_registry_device_count(const eds_registry *reg);

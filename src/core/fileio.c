@@ -20,13 +20,13 @@ eds_status eds_read_file(const char *path, size_t max, char **out, size_t *len)
 	return eds_read_file_mode(path, max, out, len, NULL);
 }
 
-eds_status eds_read_file_mode(const char *path, size_t max, char **out, size_t *len,
-                              unsigned *mode)
+eds_status eds_read_file_mode(const char *path, size_t max, char **out, size_t *len, unsigned *mode)
 {
 	struct stat st;
 	if (path == NULL || out == NULL)
 		return eds_fail(EDS_E_ARG, "read file: NULL argument");
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not hang; it is refused as not regular below. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return eds_fail(errno == ENOENT ? EDS_E_NOT_FOUND : EDS_E_IO, "%s: %s", path,
 		                strerror(errno));

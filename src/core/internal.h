@@ -44,7 +44,10 @@ eds_status eds_device_id_check(const char *id, size_t len);
 /** Read a whole (small) file into a new NUL-terminated buffer of at most max bytes. */
 eds_status eds_read_file(const char *path, size_t max, char **out, size_t *len);
 
-/** eds_read_file that also gives the file's permission bits (st_mode & 07777) of the file read. */
+/**
+ * eds_read_file that also gives the permission bits (st_mode & 07777) of the
+ * file it read, taken from the same open file (no stat-then-open race).
+ */
 eds_status eds_read_file_mode(const char *path, size_t max, char **out, size_t *len,
                               unsigned *mode);
 

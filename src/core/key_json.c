@@ -77,7 +77,7 @@ static bool span_is(span s, const char *str)
 /* One "name": "value" member into the slot its name selects. */
 static eds_status read_member(cursor *c, span *seed_hex, span *public_hex)
 {
-	span name, value;
+	span name = {NULL, 0}, value = {NULL, 0};
 	eds_status st;
 	if ((st = read_string(c, &name)) != EDS_OK || (st = expect_char(c, ':')) != EDS_OK ||
 	    (st = read_string(c, &value)) != EDS_OK)

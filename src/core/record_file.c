@@ -337,6 +337,11 @@ uint64_t eds_record_reader_size(const eds_record_reader *rd)
 	return rd != NULL ? rd->size : 0;
 }
 
+int eds_record_reader_is_array(const eds_record_reader *rd)
+{
+	return rd != NULL && rd->mode == MODE_ARRAY;
+}
+
 void eds_record_reader_close(eds_record_reader *rd)
 {
 	if (rd == NULL)

@@ -235,6 +235,19 @@ static const field *field_before(const char *json, size_t pos)
 	return NULL;
 }
 
+/* Our wording for parser errors whose jansson text would be unclear. */
+static const char *plain_reason(const json_error_t *e)
+{
+	switch (json_error_code(e)) {
+	case json_error_null_character:
+	case json_error_null_byte_in_key:
+		return "a string holds \\u0000 (NUL), which no record may contain";
+	case json_error_end_of_input_expected:
+		return "unexpected data after the end of the first JSON value";
+	default: return NULL;
+	}
+}
+
 static eds_status syntax_error(const char *json, size_t len, const json_error_t *e)
 {
 	char text[JSON_ERROR_TEXT_LENGTH];
@@ -244,10 +257,13 @@ static eds_status syntax_error(const char *json, size_t len, const json_error_t 
 		if (f != NULL)
 			return int_rule(f, "a number beyond the range of 64-bit integers");
 	}
-	printable(text, sizeof text, e->text, strlen(e->text));
+	const char *reason = plain_reason(e);
+	if (reason == NULL)
+		reason = printable(text, sizeof text, e->text, strlen(e->text));
 	if (e->line <= 1)
-		return eds_fail(EDS_E_MALFORMED, "JSON: %s (column %d)", text, e->column);
-	return eds_fail(EDS_E_MALFORMED, "JSON: %s (line %d, column %d)", text, e->line, e->column);
+		return eds_fail(EDS_E_MALFORMED, "JSON: %s (column %d)", reason, e->column);
+	return eds_fail(EDS_E_MALFORMED, "JSON: %s (line %d, column %d)", reason, e->line,
+	                e->column);
 }
 
 json_t *eds_json_load_strict(const char *json, size_t len, eds_status *st)

@@ -53,7 +53,7 @@ typedef struct {
 static bool printable_ascii(const char *s, size_t max)
 {
 	size_t i = 0;
-	for (; s[i] != '\0' && i < max; i++)
+	for (; i < max && s[i] != '\0'; i++)
 		if (s[i] < 0x20 || s[i] > 0x7e)
 			return false;
 	return s[i] == '\0';
@@ -331,8 +331,7 @@ size_t eds_registry_device_count(const eds_registry *reg)
 
 static const reg_device *find_device(const eds_registry *reg, const char *id)
 {
-	reg_device probe;
-	probe.id = id;
+	reg_device probe = {id, 0, 0, 0, 0};
 	return bsearch(&probe, reg->devices, reg->ndevices, sizeof *reg->devices, compare_devices);
 }
 
