@@ -7,7 +7,9 @@
  * is kept per record, so any number of records verifies in memory
  * proportional to the number of devices.
  */
+#include <limits.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -261,18 +263,32 @@ static eds_status check_signature(eds_chain_verifier *v, const record_view *rv)
 	return EDS_OK;
 }
 
+/* A one-line reason naming the payload by hash, not by its (long) path. */
+static eds_status payload_failure(eds_status st, const char *dir, const uint8_t *hash)
+{
+	char hex[2 * EDS_HASH_LEN + 1], path[PATH_MAX], why[256];
+	eds_hex_encode(hex, hash, EDS_HASH_LEN);
+	if (st == EDS_E_NOT_FOUND)
+		return eds_fail(st, "payload %s is missing from the payload directory", hex);
+	/* payload.c's detail is "payload PATH: what"; keep the what. */
+	const char *detail = eds_last_error();
+	if (eds_payload_path(path, sizeof path, dir, hash) == EDS_OK) {
+		size_t n = strlen(path);
+		if (strncmp(detail, "payload ", 8) == 0 && strncmp(detail + 8, path, n) == 0 &&
+		    strncmp(detail + 8 + n, ": ", 2) == 0)
+			detail += 8 + n + 2;
+	}
+	snprintf(why, sizeof why, "%s", detail);
+	return eds_fail(st, "payload %.16s...: %s", hex, why);
+}
+
 static eds_status check_payload(eds_chain_verifier *v, const record_view *rv)
 {
 	if (v->payload_dir == NULL)
 		return EDS_OK;
 	eds_status st = eds_payload_check(v->payload_dir, rv->r->payload_hash, rv->r->payload_size);
-	if (st == EDS_E_NOT_FOUND) {
-		char hex[2 * EDS_HASH_LEN + 1];
-		eds_hex_encode(hex, rv->r->payload_hash, EDS_HASH_LEN);
-		return eds_fail(st, "payload %s is missing from the payload directory", hex);
-	}
 	if (st != EDS_OK)
-		return st;
+		return payload_failure(st, v->payload_dir, rv->r->payload_hash);
 	v->sum.payloads_checked++;
 	return EDS_OK;
 }
