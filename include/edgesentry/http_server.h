@@ -22,19 +22,19 @@ extern "C" {
 #endif
 
 typedef struct eds_server_options {
-	const char *listen;         /**< "ADDR:PORT", "[V6]:PORT"; port 0 picks a free one */
-	size_t max_body;            /**< bytes; 0: 1 MiB */
-	size_t max_batch;           /**< items per batch request; 0: 1000 */
-	unsigned max_connections;   /**< 0: 256 */
-	unsigned timeout_s;         /**< idle connection timeout; 0: 15 */
-	double source_rate;         /**< requests/s per source address; 0: no limit */
-	double source_burst;        /**< bucket size; 0: 2 x rate (at least 1) */
-	double device_rate;         /**< records/s per device; 0: no limit */
-	double device_burst;        /**< bucket size; 0: 2 x rate (at least 1) */
-	const char *tls_cert;       /**< PEM text of the certificate chain; NULL: plain HTTP */
-	const char *tls_key;        /**< PEM text of its private key */
-	const char *tls_client_ca;  /**< PEM text of CAs for client certificates; NULL: none */
-	FILE *log;                  /**< JSON Lines decision log; NULL: none */
+	const char *listen;        /**< "ADDR:PORT", "[V6]:PORT"; port 0 picks a free one */
+	size_t max_body;           /**< bytes; 0: 1 MiB */
+	size_t max_batch;          /**< items per batch request; 0: 1000 */
+	unsigned max_connections;  /**< 0: 256 */
+	unsigned timeout_s;        /**< idle connection timeout; 0: 15 */
+	double source_rate;        /**< requests/s per source address; 0: no limit */
+	double source_burst;       /**< bucket size; 0: 2 x rate (at least 1) */
+	double device_rate;        /**< records/s per device; 0: no limit */
+	double device_burst;       /**< bucket size; 0: 2 x rate (at least 1) */
+	const char *tls_cert;      /**< PEM text of the certificate chain; NULL: plain HTTP */
+	const char *tls_key;       /**< PEM text of its private key */
+	const char *tls_client_ca; /**< PEM text of CAs for client certificates; NULL: none */
+	FILE *log;                 /**< JSON Lines decision log; NULL: none */
 } eds_server_options;
 
 typedef struct eds_server eds_server;

@@ -20,17 +20,34 @@
 static const char *const cmd = "serve";
 
 enum opt {
-	O_LEDGER, O_LISTEN, O_ALLOW, O_MAX_BODY, O_MAX_BATCH, O_MAX_CONN, O_TIMEOUT,
-	O_SOURCE_RATE, O_SOURCE_BURST, O_DEVICE_RATE, O_DEVICE_BURST, O_MAX_SKEW,
-	O_COMMIT_BATCH, O_COMMIT_WAIT, O_TLS_CERT, O_TLS_KEY, O_TLS_CA, O_LOG, O_PORT_FILE,
-	O_DURABLE, O_COUNT
+	O_LEDGER,
+	O_LISTEN,
+	O_ALLOW,
+	O_MAX_BODY,
+	O_MAX_BATCH,
+	O_MAX_CONN,
+	O_TIMEOUT,
+	O_SOURCE_RATE,
+	O_SOURCE_BURST,
+	O_DEVICE_RATE,
+	O_DEVICE_BURST,
+	O_MAX_SKEW,
+	O_COMMIT_BATCH,
+	O_COMMIT_WAIT,
+	O_TLS_CERT,
+	O_TLS_KEY,
+	O_TLS_CA,
+	O_LOG,
+	O_PORT_FILE,
+	O_DURABLE,
+	O_COUNT
 };
 
 static const char *const names[O_COUNT] = {
-	"ledger", "listen", "allow", "max-body", "max-batch", "max-connections", "timeout",
-	"source-rate", "source-burst", "device-rate", "device-burst", "max-skew-ms",
-	"commit-batch", "commit-wait-us", "tls-cert", "tls-key", "tls-client-ca", "log",
-	"port-file", "durable"};
+    "ledger",          "listen",        "allow",        "max-body",       "max-batch",
+    "max-connections", "timeout",       "source-rate",  "source-burst",   "device-rate",
+    "device-burst",    "max-skew-ms",   "commit-batch", "commit-wait-us", "tls-cert",
+    "tls-key",         "tls-client-ca", "log",          "port-file",      "durable"};
 
 static void help(void)
 {
@@ -139,8 +156,8 @@ static int load_config(conf *c, const char *path)
 		if (i < 0)
 			return cli_usage(cmd, "--config %s: unknown key \"%s\"", path, k);
 		if ((c->owned[i] = config_text(v)) == NULL)
-			return cli_usage(cmd, "--config %s: \"%s\": want a string, number or list", path,
-			                 k);
+			return cli_usage(cmd, "--config %s: \"%s\": want a string, number or list",
+			                 path, k);
 		c->v[i] = c->owned[i];
 	}
 	return EDS_EXIT_OK;
@@ -176,8 +193,9 @@ static int parse(int argc, char **argv, conf *c)
 static int num(const conf *c, int k, uint64_t min, uint64_t max, uint64_t *out)
 {
 	if (c->v[k] != NULL && cli_u64(c->v[k], min, max, out) != 0)
-		return cli_usage(cmd, "--%s must be a whole number in %llu..%llu, not '%s'", names[k],
-		                 (unsigned long long)min, (unsigned long long)max, c->v[k]);
+		return cli_usage(cmd, "--%s must be a whole number in %llu..%llu, not '%s'",
+		                 names[k], (unsigned long long)min, (unsigned long long)max,
+		                 c->v[k]);
 	return EDS_EXIT_OK;
 }
 
@@ -188,7 +206,8 @@ static int rate(const conf *c, int k, double *out)
 		return EDS_EXIT_OK;
 	*out = strtod(c->v[k], &end);
 	if (*c->v[k] == '\0' || *end != '\0' || !(*out > 0) || *out > 1e9)
-		return cli_usage(cmd, "--%s must be a positive number, not '%s'", names[k], c->v[k]);
+		return cli_usage(cmd, "--%s must be a positive number, not '%s'", names[k],
+		                 c->v[k]);
 	return EDS_EXIT_OK;
 }
 
@@ -296,8 +315,9 @@ static int serve(const conf *c, settings *s, eds_netpolicy *policy)
 	if (!rc && (st = eds_server_start(&srv, svc, policy, &s->srv)) != EDS_OK)
 		rc = cli_report(cmd, st, "--listen");
 	if (!rc) {
-		fprintf(s->srv.log, "{\"event\":\"listening\",\"listen\":\"%s\",\"port\":%u,"
-		                    "\"tls\":%s,\"durable\":%s}\n",
+		fprintf(s->srv.log,
+		        "{\"event\":\"listening\",\"listen\":\"%s\",\"port\":%u,"
+		        "\"tls\":%s,\"durable\":%s}\n",
 		        s->srv.listen, eds_server_port(srv), t.cert ? "true" : "false",
 		        s->durable ? "true" : "false");
 		fflush(s->srv.log);

@@ -604,9 +604,11 @@ static void log_jobs(eds_ingest *s, job *jobs)
 	for (job *j = jobs; j != NULL; j = j->next)
 		for (size_t i = 0; i < j->n && k < s->events.n; i++)
 			if (j->kind == JOB_PAYLOAD || j->pending[i]) {
-				eds_ledger_event ev = evs[k++];
-				fill_event(&ev, j->ctx, ev.device_id, ev.sequence,
-				           j->results[i].outcome, ev.record_hash);
+				/* Re-made, not copied: a failed commit changed the outcome. */
+				const eds_ledger_event *src = &evs[k++];
+				eds_ledger_event ev;
+				fill_event(&ev, j->ctx, src->device_id, src->sequence,
+				           j->results[i].outcome, src->record_hash);
 				log_decision(s, &ev, j->results[i].message);
 			}
 }

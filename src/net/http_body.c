@@ -98,8 +98,8 @@ static eds_status shape_error(char *msg, size_t cap, eds_status st, const char *
 	return eds_fail(st, "%s", text);
 }
 
-eds_status eds_http_parse_records(const char *body, size_t len, size_t max_items,
-                                  eds_http_batch *b, char *msg, size_t cap)
+eds_status eds_http_parse_records(const char *body, size_t len, size_t max_items, eds_http_batch *b,
+                                  char *msg, size_t cap)
 {
 	memset(b, 0, sizeof *b);
 	json_error_t err;
@@ -119,7 +119,8 @@ eds_status eds_http_parse_records(const char *body, size_t len, size_t max_items
 			st = shape_error(msg, cap, EDS_E_MALFORMED,
 			                 "A batch is {\"items\": [...]} with 1 or more items.");
 		else if (n > max_items)
-			st = shape_error(msg, cap, EDS_E_LIMIT, "The batch has more items than allowed.");
+			st = shape_error(msg, cap, EDS_E_LIMIT,
+			                 "The batch has more items than allowed.");
 		else if ((st = alloc_batch(b, n)) == EDS_OK)
 			for (size_t i = 0; i < n; i++)
 				parse_item(json_array_get(items, i), b, i);
@@ -148,8 +149,8 @@ eds_status eds_http_submit(eds_ingest *svc, const eds_ingest_context *ctx, eds_h
 			items[k] = b->items[i];
 			where[k++] = i;
 		} else {
-			eds_ingest_reject(svc, ctx, r->device_id, r->sequence, b->results[i].outcome,
-			                  b->results[i].message,
+			eds_ingest_reject(svc, ctx, r->device_id, r->sequence,
+			                  b->results[i].outcome, b->results[i].message,
 			                  b->results[i].outcome == EDS_INGEST_MALFORMED);
 		}
 	}

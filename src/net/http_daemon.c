@@ -28,7 +28,8 @@ eds_status eds_http_parse_listen(const char *text, struct sockaddr_storage *out)
 		port = strtoul(colon + 1, &end, 10);
 	size_t hl = colon ? (size_t)(colon - text) : 0;
 	if (colon == NULL || end == NULL || *end != '\0' || port > 65535 || hl >= sizeof host)
-		return eds_fail(EDS_E_ARG, "listen address '%s': want ADDR:PORT or [V6]:PORT", text);
+		return eds_fail(EDS_E_ARG, "listen address '%s': want ADDR:PORT or [V6]:PORT",
+		                text);
 	memcpy(host, text, hl);
 	host[hl] = '\0';
 	struct sockaddr_in *s4 = (struct sockaddr_in *)out;
@@ -59,10 +60,12 @@ eds_status eds_http_start_daemon(struct MHD_Daemon **d, const struct sockaddr_st
                                  const eds_server_options *o, MHD_AccessHandlerCallback handler,
                                  void *hcls, MHD_RequestCompletedCallback done, void *dcls)
 {
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC;
+	unsigned flags =
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC;
 	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)addr;
 	if (addr->ss_family == AF_INET6)
-		flags |= IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+		flags |=
+		    IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
 	struct MHD_OptionItem ops[16];
 	int n = 0;
 #define OPT(k, v, p) ops[n++] = (struct MHD_OptionItem){(k), (intptr_t)(v), (void *)(p)}
@@ -89,8 +92,8 @@ eds_status eds_http_start_daemon(struct MHD_Daemon **d, const struct sockaddr_st
 	*d = MHD_start_daemon(flags, 0, NULL, NULL, handler, hcls, MHD_OPTION_ARRAY, ops,
 	                      MHD_OPTION_END);
 	if (*d == NULL)
-		return eds_fail(o->tls_cert ? EDS_E_KEY : EDS_E_IO,
-		                "cannot listen on %s%s", o->listen ? o->listen : "127.0.0.1:8080",
+		return eds_fail(o->tls_cert ? EDS_E_KEY : EDS_E_IO, "cannot listen on %s%s",
+		                o->listen ? o->listen : "127.0.0.1:8080",
 		                o->tls_cert ? " (address in use, or TLS certificate/key unusable)"
 		                            : " (address in use or not local?)");
 	return EDS_OK;
@@ -108,7 +111,8 @@ static int peer_cn(gnutls_session_t sess, char *out, size_t cap, char *why, size
 	size_t size = cap;
 	int rc = gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER);
 	if (rc == 0)
-		rc = gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, out, &size);
+		rc = gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, out,
+		                                   &size);
 	gnutls_x509_crt_deinit(crt);
 	if (rc != 0 || size == 0 || strlen(out) != size) {
 		snprintf(why, whycap, "The client certificate has no usable subject CN.");
@@ -129,7 +133,8 @@ int eds_tls_client_identity(struct MHD_Connection *c, char *out, size_t cap, cha
 	}
 	gnutls_session_t sess = (gnutls_session_t)ci->tls_session;
 	int rc = gnutls_certificate_verify_peers2(sess, &status);
-	if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND || gnutls_certificate_get_peers(sess, NULL) == NULL) {
+	if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND ||
+	    gnutls_certificate_get_peers(sess, NULL) == NULL) {
 		snprintf(why, whycap, "A client certificate is required.");
 		return -1;
 	}

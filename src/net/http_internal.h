@@ -16,7 +16,7 @@
 
 /** A parsed POST /api/v1/records body. */
 typedef struct eds_http_batch {
-	int is_batch;  /**< {"items": [...]} rather than one item */
+	int is_batch; /**< {"items": [...]} rather than one item */
 	size_t n;
 	eds_ingest_item *items;
 	/** Pre-set per item: MALFORMED (with message) or ACCEPTED meaning "submit it". */
@@ -63,8 +63,7 @@ typedef struct eds_textbuf {
 	int oom;
 } eds_textbuf;
 
-void eds_textbuf_printf(eds_textbuf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void eds_textbuf_printf(eds_textbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /** Prometheus text exposition of the counters; ls may be NULL (ledger unreadable). */
 void eds_metrics_format(eds_textbuf *b, const eds_ingest_stats *st, const uint64_t *lat,

@@ -34,7 +34,7 @@
 
 #define LATENCY_BUCKETS 14
 static const double latency_bounds[LATENCY_BUCKETS - 1] = {
-	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 
 struct eds_server {
 	struct MHD_Daemon *d;
@@ -99,8 +99,8 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json
 	json_decref(body);
 	if (text == NULL)
 		return send_text(c, 500, "application/json", "{}", 2, 0, 1);
-	enum MHD_Result rc = send_text(c, status, "application/json", text, strlen(text),
-	                               retry_after, close);
+	enum MHD_Result rc =
+	    send_text(c, status, "application/json", text, strlen(text), retry_after, close);
 	free(text);
 	return rc;
 }
@@ -120,9 +120,8 @@ json_t *eds_http_result_json(const eds_ingest_result *res)
 }
 
 /* An error decided here (not by the gate): logged, counted, answered. */
-static enum MHD_Result refuse(eds_server *s, struct MHD_Connection *c, req *q,
-                              eds_ingest_outcome o, const char *msg, unsigned retry_after,
-                              int close)
+static enum MHD_Result refuse(eds_server *s, struct MHD_Connection *c, req *q, eds_ingest_outcome o,
+                              const char *msg, unsigned retry_after, int close)
 {
 	eds_ingest_result res = {.outcome = o};
 	snprintf(res.message, sizeof res.message, "%s", msg);
@@ -143,11 +142,11 @@ static void log_event(void *ctx, const eds_ledger_event *ev, const char *message
 	char hex[2 * EDS_HASH_LEN + 1] = "";
 	if (memcmp(ev->record_hash, zero, EDS_HASH_LEN) != 0)
 		eds_hex_encode(hex, ev->record_hash, EDS_HASH_LEN);
-	json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "time_ms",
-	                      (json_int_t)ev->time_ms, "source", ev->source, "device_id",
-	                      ev->device_id, "sequence", (json_int_t)ev->sequence, "decision",
-	                      ev->decision, "reason", ev->reason, "record_hash", hex, "message",
-	                      message ? message : "");
+	json_t *o =
+	    json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "time_ms",
+	              (json_int_t)ev->time_ms, "source", ev->source, "device_id", ev->device_id,
+	              "sequence", (json_int_t)ev->sequence, "decision", ev->decision, "reason",
+	              ev->reason, "record_hash", hex, "message", message ? message : "");
 	char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (line == NULL)
@@ -202,11 +201,12 @@ static enum MHD_Result post_records(eds_server *s, struct MHD_Connection *c, req
 {
 	eds_http_batch batch;
 	char msg[192];
-	eds_status st = eds_http_parse_records(q->buf, q->len, s->opt.max_batch, &batch, msg,
-	                                       sizeof msg);
+	eds_status st =
+	    eds_http_parse_records(q->buf, q->len, s->opt.max_batch, &batch, msg, sizeof msg);
 	if (st != EDS_OK)
-		return refuse(s, c, q, st == EDS_E_LIMIT ? EDS_INGEST_TOO_LARGE : EDS_INGEST_MALFORMED,
-		              msg, 0, 0);
+		return refuse(s, c, q,
+		              st == EDS_E_LIMIT ? EDS_INGEST_TOO_LARGE : EDS_INGEST_MALFORMED, msg,
+		              0, 0);
 	/* Per-device rate limit, item by item; limited items never reach the gate. */
 	unsigned retry = 0;
 	for (size_t i = 0; i < batch.n; i++) {
@@ -241,8 +241,7 @@ static enum MHD_Result post_records(eds_server *s, struct MHD_Connection *c, req
 	return rc;
 }
 
-static enum MHD_Result put_payload(eds_server *s, struct MHD_Connection *c, req *q,
-                                   const char *hex)
+static enum MHD_Result put_payload(eds_server *s, struct MHD_Connection *c, req *q, const char *hex)
 {
 	uint8_t hash[EDS_HASH_LEN];
 	if (strlen(hex) != 2 * EDS_HASH_LEN ||
@@ -253,8 +252,8 @@ static enum MHD_Result put_payload(eds_server *s, struct MHD_Connection *c, req 
 	if (eds_ingest_put_payload(s->svc, &q->ctx, hash, (const uint8_t *)q->buf, q->len, &res) !=
 	    EDS_OK)
 		return refuse(s, c, q, EDS_INGEST_STORAGE, "The server is shutting down.", 0, 1);
-	return send_json(c, (unsigned)eds_ingest_http_status(res.outcome), eds_http_result_json(&res),
-	                 0, 0);
+	return send_json(c, (unsigned)eds_ingest_http_status(res.outcome),
+	                 eds_http_result_json(&res), 0, 0);
 }
 
 static enum MHD_Result get_head(eds_server *s, struct MHD_Connection *c, req *q, const char *id)
@@ -266,11 +265,12 @@ static enum MHD_Result get_head(eds_server *s, struct MHD_Connection *c, req *q,
 	if (st == EDS_E_NOT_FOUND)
 		return send_json(c, 404,
 		                 json_pack("{s:s, s:s, s:s}", "status", "rejected", "error",
-		                           "unknown_device", "message", "This device is not registered."),
+		                           "unknown_device", "message",
+		                           "This device is not registered."),
 		                 0, 0);
 	if (st == EDS_E_FIELD)
-		return refuse(s, c, q, EDS_INGEST_MALFORMED, "The device id in the URL is invalid.", 0,
-		              0);
+		return refuse(s, c, q, EDS_INGEST_MALFORMED, "The device id in the URL is invalid.",
+		              0, 0);
 	if (st != EDS_OK)
 		return refuse(s, c, q, EDS_INGEST_STORAGE, "The ledger is unavailable.", 0, 0);
 	eds_hex_encode(hex, hash, EDS_HASH_LEN);
@@ -293,17 +293,20 @@ static enum MHD_Result not_found(struct MHD_Connection *c, unsigned status)
 static enum MHD_Result route(eds_server *s, struct MHD_Connection *c, req *q, const char *url,
                              const char *method)
 {
-	static const char head_prefix[] = "/api/v1/devices/", payload_prefix[] = "/api/v1/payloads/";
+	static const char head_prefix[] = "/api/v1/devices/",
+	                  payload_prefix[] = "/api/v1/payloads/";
 	int get = strcmp(method, "GET") == 0;
 	if (strcmp(url, "/api/v1/records") == 0)
 		return strcmp(method, "POST") == 0 ? post_records(s, c, q) : not_found(c, 405);
 	if (strncmp(url, payload_prefix, sizeof payload_prefix - 1) == 0)
-		return strcmp(method, "PUT") == 0 ? put_payload(s, c, q, url + sizeof payload_prefix - 1)
-		                                  : not_found(c, 405);
+		return strcmp(method, "PUT") == 0
+		           ? put_payload(s, c, q, url + sizeof payload_prefix - 1)
+		           : not_found(c, 405);
 	if (strcmp(url, "/healthz") == 0 && get)
 		return eds_ingest_healthy(s->svc)
 		           ? send_text(c, 200, "application/json", "{\"status\":\"ok\"}", 15, 0, 0)
-		           : refuse(s, c, q, EDS_INGEST_STORAGE, "The ledger is not writable.", 0, 0);
+		           : refuse(s, c, q, EDS_INGEST_STORAGE, "The ledger is not writable.", 0,
+		                    0);
 	if (strcmp(url, "/metrics") == 0 && get)
 		return send_metrics(s, c);
 	size_t n = strlen(url);
@@ -312,7 +315,8 @@ static enum MHD_Result route(eds_server *s, struct MHD_Connection *c, req *q, co
 		char id[EDS_DEVICE_ID_MAX + 2];
 		size_t idlen = n - 5 - (sizeof head_prefix - 1);
 		if (idlen >= sizeof id)
-			return refuse(s, c, q, EDS_INGEST_MALFORMED, "The device id is too long.", 0, 0);
+			return refuse(s, c, q, EDS_INGEST_MALFORMED, "The device id is too long.",
+			              0, 0);
 		memcpy(id, url + sizeof head_prefix - 1, idlen);
 		id[idlen] = '\0';
 		return get_head(s, c, q, id);
@@ -328,12 +332,13 @@ static void peer_text(struct MHD_Connection *c, char *out, size_t cap)
 	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	char a[INET6_ADDRSTRLEN] = "?";
 	if (ci != NULL && ci->client_addr->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr,
-		          a, sizeof a);
+		inet_ntop(AF_INET,
+		          &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr, a,
+		          sizeof a);
 	else if (ci != NULL && ci->client_addr->sa_family == AF_INET6)
 		inet_ntop(AF_INET6,
-		          &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr, a,
-		          sizeof a);
+		          &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr,
+		          a, sizeof a);
 	snprintf(out, cap, "%s", a);
 }
 
@@ -360,19 +365,21 @@ static enum MHD_Result first_call(eds_server *s, struct MHD_Connection *c, void 
 		              "This source address is not allowed.", 0, 1);
 	if (s->client_certs) {
 		char why[128];
-		if (eds_tls_client_identity(c, q->identity, sizeof q->identity, why, sizeof why) != 0)
+		if (eds_tls_client_identity(c, q->identity, sizeof q->identity, why, sizeof why) !=
+		    0)
 			return refuse(s, c, q, EDS_INGEST_FORBIDDEN_SOURCE, why, 0, 1);
 		q->ctx.identity = q->identity;
 	}
 	unsigned retry = 0;
-	if (s->source_rl != NULL && !eds_ratelimit_take(s->source_rl, q->source, 1, mono_ns(), &retry))
+	if (s->source_rl != NULL &&
+	    !eds_ratelimit_take(s->source_rl, q->source, 1, mono_ns(), &retry))
 		return refuse(s, c, q, EDS_INGEST_RATE_LIMITED,
 		              "Too many requests from this source address.", retry, 0);
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 	if (cl != NULL && strtoull(cl, NULL, 10) > s->opt.max_body) {
 		q->too_large = 1;
-		return refuse(s, c, q, EDS_INGEST_TOO_LARGE, "The request body is over the limit.", 0,
-		              1);
+		return refuse(s, c, q, EDS_INGEST_TOO_LARGE, "The request body is over the limit.",
+		              0, 1);
 	}
 	return MHD_YES;
 }
@@ -380,7 +387,8 @@ static enum MHD_Result first_call(eds_server *s, struct MHD_Connection *c, void 
 static void append_body(eds_server *s, req *q, const char *data, size_t n)
 {
 	if (q->too_large || q->len + n > s->opt.max_body) {
-		/* Chunked bodies have no declared length: discard the rest, answer 413 at the end. */
+		/* Chunked bodies have no declared length: discard the rest, answer 413 at the end.
+		 */
 		q->too_large = 1;
 		return;
 	}
@@ -414,10 +422,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	enum MHD_Result rc =
-	    q->too_large ? refuse(s, c, q, EDS_INGEST_TOO_LARGE, "The request body is over the limit.",
-	                          0, 1)
-	                 : route(s, c, q, url, method);
+	enum MHD_Result rc = q->too_large ? refuse(s, c, q, EDS_INGEST_TOO_LARGE,
+	                                           "The request body is over the limit.", 0, 1)
+	                                  : route(s, c, q, url, method);
 	return rc;
 }
 
@@ -444,13 +451,13 @@ static eds_status make_limiters(eds_server *s)
 	eds_status st = EDS_OK;
 	const eds_server_options *o = &s->opt;
 	if (o->source_rate > 0)
-		st = eds_ratelimit_new(&s->source_rl, o->source_rate,
-		                       o->source_burst > 0 ? o->source_burst : 2 * o->source_rate + 1,
-		                       1u << 16);
+		st = eds_ratelimit_new(
+		    &s->source_rl, o->source_rate,
+		    o->source_burst > 0 ? o->source_burst : 2 * o->source_rate + 1, 1u << 16);
 	if (st == EDS_OK && o->device_rate > 0)
-		st = eds_ratelimit_new(&s->device_rl, o->device_rate,
-		                       o->device_burst > 0 ? o->device_burst : 2 * o->device_rate + 1,
-		                       1u << 20);
+		st = eds_ratelimit_new(
+		    &s->device_rl, o->device_rate,
+		    o->device_burst > 0 ? o->device_burst : 2 * o->device_rate + 1, 1u << 20);
 	return st;
 }
 
@@ -477,7 +484,8 @@ eds_status eds_server_start(eds_server **out, eds_ingest *svc, const eds_netpoli
 	if (out == NULL || svc == NULL || policy == NULL || opts == NULL)
 		return eds_fail(EDS_E_ARG, "server: NULL argument");
 	struct sockaddr_storage addr;
-	eds_status st = eds_http_parse_listen(opts->listen ? opts->listen : "127.0.0.1:8080", &addr);
+	eds_status st =
+	    eds_http_parse_listen(opts->listen ? opts->listen : "127.0.0.1:8080", &addr);
 	if (st != EDS_OK)
 		return st;
 	eds_server *s = calloc(1, sizeof *s);

@@ -39,10 +39,11 @@ static void outcomes(eds_textbuf *b, const eds_ingest_stats *st)
 	eds_textbuf_printf(b, "# HELP eds_ingest_decisions_total Ingest decisions by outcome.\n"
 	                      "# TYPE eds_ingest_decisions_total counter\n");
 	for (int o = 0; o < EDS_INGEST_OUTCOME_COUNT; o++)
-		eds_textbuf_printf(b, "eds_ingest_decisions_total{outcome=\"%s\",result=\"%s\"} %llu\n",
-		                   eds_ingest_code((eds_ingest_outcome)o),
-		                   eds_ingest_ok((eds_ingest_outcome)o) ? "accepted" : "rejected",
-		                   (unsigned long long)st->outcomes[o]);
+		eds_textbuf_printf(
+		    b, "eds_ingest_decisions_total{outcome=\"%s\",result=\"%s\"} %llu\n",
+		    eds_ingest_code((eds_ingest_outcome)o),
+		    eds_ingest_ok((eds_ingest_outcome)o) ? "accepted" : "rejected",
+		    (unsigned long long)st->outcomes[o]);
 }
 
 static void batches(eds_textbuf *b, const eds_ingest_stats *st)
@@ -55,11 +56,12 @@ static void batches(eds_textbuf *b, const eds_ingest_stats *st)
 		eds_textbuf_printf(b, "eds_ingest_batch_records_bucket{le=\"%d\"} %llu\n", 1 << i,
 		                   (unsigned long long)cum);
 	}
-	eds_textbuf_printf(b,
-	                   "eds_ingest_batch_records_bucket{le=\"+Inf\"} %llu\n"
-	                   "eds_ingest_batch_records_sum %llu\neds_ingest_batch_records_count %llu\n",
-	                   (unsigned long long)st->commits, (unsigned long long)st->batch_records,
-	                   (unsigned long long)st->commits);
+	eds_textbuf_printf(
+	    b,
+	    "eds_ingest_batch_records_bucket{le=\"+Inf\"} %llu\n"
+	    "eds_ingest_batch_records_sum %llu\neds_ingest_batch_records_count %llu\n",
+	    (unsigned long long)st->commits, (unsigned long long)st->batch_records,
+	    (unsigned long long)st->commits);
 }
 
 void eds_metrics_format(eds_textbuf *b, const eds_ingest_stats *st, const uint64_t *lat,
@@ -94,5 +96,6 @@ void eds_metrics_format(eds_textbuf *b, const eds_ingest_stats *st, const uint64
 	                   "# TYPE eds_ledger_pending_payloads gauge\n"
 	                   "eds_ledger_pending_payloads %llu\n",
 	                   (unsigned long long)ls->bytes, (unsigned long long)ls->records,
-	                   (unsigned long long)ls->devices, (unsigned long long)ls->pending_payloads);
+	                   (unsigned long long)ls->devices,
+	                   (unsigned long long)ls->pending_payloads);
 }
