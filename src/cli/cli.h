@@ -52,6 +52,7 @@ int cmd_migrate(int argc, char **argv);
 int cmd_device(int argc, char **argv);
 int cmd_ledger(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_push(int argc, char **argv);
 
 /*
  * `eds verify-chain --format legacy`: verification of an edgesentry-rs

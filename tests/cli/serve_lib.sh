@@ -5,6 +5,13 @@
 # $PORT/$URL of the last started server and remembers its pid in $T/NAME.pid.
 need_cmd curl
 need_cmd jq
+# A failing script must not leave servers behind (they would hold ctest's pipes open).
+kill_servers() {
+	local f
+	for f in "$T"/*.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done
+	return 0
+}
+trap 'kill_servers; rm -rf "$T"' EXIT
 
 start_server() {
 	local name=$1; shift
@@ -27,6 +34,7 @@ stop_server() {
 	local pid; pid=$(cat "$T/$1.pid")
 	kill -TERM "$pid"
 	if wait "$pid"; then pass; else fail "server $1 exited with $? after SIGTERM"; fi
+	rm -f "$T/$1.pid"
 }
 
 # req METHOD PATH [curl args...]: body in $T/body, status in $CODE, headers in $T/hdr.
