@@ -30,6 +30,7 @@ typedef struct eds_push_summary {
 	uint64_t accepted;   /**< stored by the server now */
 	uint64_t duplicates; /**< the server already had them (a retried request) */
 	uint64_t requests;   /**< HTTP requests made */
+	int refused;         /**< nonzero when the push stopped at a record the server refused */
 } eds_push_summary;
 
 /**

@@ -78,8 +78,5 @@ int cmd_push(int argc, char **argv)
 	if (st == EDS_OK)
 		return EDS_EXIT_OK;
 	cli_report(cmd, st, chain);
-	return st == EDS_E_IO || st == EDS_E_ARG || st == EDS_E_MALFORMED || st == EDS_E_NOMEM ||
-	               st == EDS_E_LIMIT || st == EDS_E_NOT_FOUND || st == EDS_E_INTERNAL
-	           ? EDS_EXIT_USAGE
-	           : EDS_EXIT_INVALID;
+	return s.refused || st == EDS_E_UNKNOWN_DEVICE ? EDS_EXIT_INVALID : EDS_EXIT_USAGE;
 }

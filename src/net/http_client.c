@@ -115,7 +115,8 @@ static eds_status get_head(pusher *p, const char *id, head **out)
 	return EDS_OK;
 }
 
-static eds_status refusal(const eds_record *r, const char *code, const char *msg)
+/* The server refused record r: the push stops there, naming it. */
+static eds_status refusal(pusher *p, const eds_record *r, const char *code, const char *msg)
 {
 	static const struct {
 		const char *code;
@@ -128,6 +129,7 @@ static eds_status refusal(const eds_record *r, const char *code, const char *msg
 	           {"revoked_device", EDS_E_REVOKED},
 	           {"payload_mismatch", EDS_E_PAYLOAD_MISMATCH}};
 	eds_status st = EDS_E_IO;
+	p->sum->refused = 1;
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
 		if (strcmp(map[i].code, code) == 0)
 			st = map[i].st;
@@ -159,9 +161,9 @@ static eds_status check_results(pusher *p, long status)
 		else if (s != NULL && strcmp(s, "duplicate") == 0)
 			p->sum->duplicates++;
 		else
-			st =
-			    refusal(&p->pending[i], text_or(json_object_get(r, "error"), "refused"),
-			            text_or(json_object_get(r, "message"), ""));
+			st = refusal(p, &p->pending[i],
+			             text_or(json_object_get(r, "error"), "refused"),
+			             text_or(json_object_get(r, "message"), ""));
 	}
 	json_decref(j);
 	return st;
