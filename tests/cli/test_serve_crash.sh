@@ -37,7 +37,13 @@ client() {
 for round in 1 2 3; do
 	start_server s$round --ledger L
 	for d in $(seq 1 $DEVICES); do client $d & done
-	sleep 0.$((3 + round * 2))
+	# kill mid-stream: once this round has had a few acknowledgements (slow under ASan)
+	before=$(cat acked* 2>/dev/null | wc -l)
+	for _ in $(seq 1 200); do
+		[ "$(cat acked* 2>/dev/null | wc -l)" -ge $((before + 3 * round)) ] && break
+		sleep 0.05
+	done
+	sleep 0.$((round * 2))
 	kill -9 "$(cat "$T/s$round.pid")"
 	wait 2>/dev/null
 	rm -f "$T/s$round.pid"
