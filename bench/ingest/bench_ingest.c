@@ -52,8 +52,8 @@ static void make_records(bench *b, const eds_secret_key *sk)
 			payload[0] = (uint8_t)i;
 			payload[1] = (uint8_t)(i >> 8);
 			payload[2] = (uint8_t)d;
-			eds_record_init(&it->record, id, i + 1, 1700000000000ULL + i, payload, PAYLOAD,
-			                i ? prev : NULL, "bench");
+			eds_record_init(&it->record, id, i + 1, 1700000000000ULL + i, payload,
+			                PAYLOAD, i ? prev : NULL, "bench");
 			eds_record_sign(&it->record, sk);
 			eds_record_compute_hash(&it->record, prev);
 			uint8_t *p = malloc(PAYLOAD);
@@ -85,7 +85,8 @@ static void *inproc(void *arg)
 			eds_ingest_submit(b->svc, NULL, buf, n, res);
 			for (size_t k = 0; k < n; k++)
 				if (res[k].outcome != EDS_INGEST_ACCEPTED)
-					fprintf(stderr, "rejected: %s\n", eds_ingest_code(res[k].outcome));
+					fprintf(stderr, "rejected: %s\n",
+					        eds_ingest_code(res[k].outcome));
 		}
 	}
 	free(res);
@@ -111,8 +112,9 @@ static char *body_of(bench *b, size_t d, size_t i, size_t n)
 		eds_record_to_json(&it->record, json, sizeof json, NULL);
 		sodium_bin2base64(b64, sizeof b64, it->payload, it->payload_len,
 		                  sodium_base64_VARIANT_ORIGINAL);
-		len += (size_t)snprintf(out + len, cap - len, "%s{\"record\":%s,\"payload\":\"%s\"}",
-		                        k ? "," : "", json, b64);
+		len +=
+		    (size_t)snprintf(out + len, cap - len, "%s{\"record\":%s,\"payload\":\"%s\"}",
+		                     k ? "," : "", json, b64);
 	}
 	snprintf(out + len, cap - len, "]}");
 	return out;
@@ -185,11 +187,12 @@ static void run_case(const char *mode, int durable, size_t devices, size_t n, si
 	double dt = now_s() - t0;
 	eds_ingest_stats st;
 	eds_ingest_stats_get(b.svc, &st);
-	printf("%-7s durable=%d devices=%-5zu batch=%-4zu threads=%zu records=%zu  %8.0f records/s  "
-	       "(%llu commits, %.1f records/commit)\n",
-	       mode, durable, devices, batch, threads, b.per * devices, (double)(b.per * devices) / dt,
-	       (unsigned long long)st.commits,
-	       st.commits ? (double)st.batch_records / (double)st.commits : 0.0);
+	printf(
+	    "%-7s durable=%d devices=%-5zu batch=%-4zu threads=%zu records=%zu  %8.0f records/s  "
+	    "(%llu commits, %.1f records/commit)\n",
+	    mode, durable, devices, batch, threads, b.per * devices, (double)(b.per * devices) / dt,
+	    (unsigned long long)st.commits,
+	    st.commits ? (double)st.batch_records / (double)st.commits : 0.0);
 	fflush(stdout);
 	eds_server_stop(srv, 1000);
 	eds_netpolicy_free(pol);
