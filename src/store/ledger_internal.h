@@ -13,6 +13,13 @@
 /** Check a device id against FORMAT.md 1.1.  Errors: EDS_E_ARG, EDS_E_FIELD. */
 eds_status eds_ledger_check_id(const char *device_id);
 
+/**
+ * Create the 256 two-hex subdirectories of a payload root (FORMAT.md 3) that
+ * are missing and fsync root once, so staging a payload never creates a
+ * directory.  Errors: EDS_E_IO, EDS_E_LIMIT.
+ */
+eds_status eds_payload_stage_dirs(const char *root);
+
 /** Wall-clock time in Unix milliseconds (receive times, log events). */
 static inline uint64_t eds_now_ms(void)
 {

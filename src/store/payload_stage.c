@@ -3,11 +3,19 @@
  *
  * eds_payload_put makes each file durable on its own (two fsyncs, about a
  * millisecond each here).  The ingest writer instead stages every payload of
- * a batch (temporary name, rename, no fsync) and then makes them all durable
- * with one syncfs() of the payload file system before the ledger
- * transaction that refers to them commits.  syncfs writes back all dirty
- * data and metadata of that file system, renames and new directories
- * included, and reports write-back errors (Linux >= 5.8).
+ * a batch (no fsync) and then makes them all durable with one syncfs() of
+ * the payload file system before the ledger transaction that refers to them
+ * commits.  syncfs writes back all dirty data and metadata of that file
+ * system, links and new directories included, and reports write-back errors
+ * (Linux >= 5.8).
+ *
+ * Staging writes the bytes into an anonymous O_TMPFILE inode and links it
+ * under its final name only when complete: one directory operation per
+ * payload instead of create + rename, and no temporary name that a crash
+ * could leave behind.  linkat() goes through /proc/self/fd so no privilege is
+ * needed; where O_TMPFILE or /proc is missing, the temporary name + rename of
+ * FORMAT.md section 3 is used.  Either way a file appears under its final
+ * name only complete.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,12 +29,18 @@
 #include "edgesentry/ledger.h"
 #include "edgesentry/payload.h"
 #include "internal.h"
+#include "ledger_internal.h"
+
+/* Length of "<root>/xx" inside a payload path "<root>/xx/<62 hex>". */
+static size_t dir_len(const char *path)
+{
+	return (size_t)(strrchr(path, '/') - path);
+}
 
 static eds_status subdir(const char *path)
 {
 	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	size_t n = (size_t)(slash - path);
+	size_t n = dir_len(path);
 	memcpy(dir, path, n);
 	dir[n] = '\0';
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
@@ -34,20 +48,33 @@ static eds_status subdir(const char *path)
 	return EDS_OK;
 }
 
-eds_status eds_payload_stage(const char *root, const uint8_t hash[EDS_HASH_LEN],
-                             const uint8_t *data, size_t len)
+eds_status eds_payload_stage_dirs(const char *root)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 32];
+	static const char hex[] = "0123456789abcdef";
+	char dir[PATH_MAX];
+	int n = snprintf(dir, sizeof dir, "%s/xx", root);
+	if (n < 0 || (size_t)n >= sizeof dir)
+		return eds_fail(EDS_E_LIMIT, "%s: payload path too long", root);
+	int made = 0;
+	for (int i = 0; i < 256; i++) {
+		dir[n - 2] = hex[i >> 4];
+		dir[n - 1] = hex[i & 15];
+		if (mkdir(dir, 0755) == 0)
+			made = 1;
+		else if (errno != EEXIST)
+			return eds_fail(EDS_E_IO, "%s: %s", dir, strerror(errno));
+	}
+	/* New entries of root made durable once here, not per payload. */
+	return made ? eds_fsync_dir_of(dir) : EDS_OK;
+}
+
+/* The classic way: temporary name, write, rename over the final name. */
+static eds_status stage_renamed(const char *path, const uint8_t *data, size_t len)
+{
 	static unsigned long counter;
-	if (root == NULL || hash == NULL || (data == NULL && len > 0))
-		return eds_fail(EDS_E_ARG, "payload stage: NULL argument");
-	eds_status st = eds_payload_path(path, sizeof path, root, hash);
+	char tmp[PATH_MAX + 32];
+	eds_status st = subdir(path);
 	if (st != EDS_OK)
-		return st;
-	/* Content-addressed: a correct file under the name is already this payload. */
-	if (eds_payload_check(root, hash, len) == EDS_OK)
-		return EDS_OK;
-	if ((st = subdir(path)) != EDS_OK)
 		return st;
 	snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lu", path, (long)getpid(),
 	         __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
@@ -62,6 +89,61 @@ eds_status eds_payload_stage(const char *root, const uint8_t hash[EDS_HASH_LEN],
 	if (st != EDS_OK)
 		unlink(tmp);
 	return st;
+}
+
+/* Open an anonymous file in path's directory; -1 when that is impossible here. */
+static int open_anonymous(const char *path)
+{
+	char dir[PATH_MAX];
+	size_t n = dir_len(path);
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == ENOENT && mkdir(dir, 0755) == 0)
+		fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	return fd;
+}
+
+/*
+ * Stage through O_TMPFILE.  EDS_DONE: not possible here (no O_TMPFILE, no
+ * /proc) or the name is taken by a damaged file; the caller renames instead.
+ */
+static eds_status stage_linked(const char *root, const uint8_t hash[EDS_HASH_LEN], const char *path,
+                               const uint8_t *data, size_t len)
+{
+	int fd = open_anonymous(path);
+	if (fd < 0)
+		return EDS_DONE;
+	char self[64];
+	snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+	eds_status st = eds_write_all(fd, data, len, path);
+	int rc = st == EDS_OK ? linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) : 0;
+	int e = errno;
+	close(fd); /* an unlinked anonymous inode is freed by the kernel */
+	if (st != EDS_OK || rc == 0)
+		return st;
+	/* Content-addressed: a correct file under the name is already this payload. */
+	if (e == EEXIST)
+		return eds_payload_check(root, hash, len) == EDS_OK ? EDS_OK : EDS_DONE;
+	if (e == ENOENT || e == EXDEV || e == EPERM || e == EOPNOTSUPP)
+		return EDS_DONE;
+	return eds_fail(EDS_E_IO, "%s: link: %s", path, strerror(e));
+}
+
+eds_status eds_payload_stage(const char *root, const uint8_t hash[EDS_HASH_LEN],
+                             const uint8_t *data, size_t len)
+{
+	char path[PATH_MAX];
+	if (root == NULL || hash == NULL || (data == NULL && len > 0))
+		return eds_fail(EDS_E_ARG, "payload stage: NULL argument");
+	eds_status st = eds_payload_path(path, sizeof path, root, hash);
+	if (st == EDS_OK)
+		st = stage_linked(root, hash, path, data, len);
+	if (st != EDS_DONE)
+		return st;
+	if (eds_payload_check(root, hash, len) == EDS_OK)
+		return EDS_OK;
+	return stage_renamed(path, data, len);
 }
 
 eds_status eds_payload_sync(const char *root)

@@ -3,6 +3,7 @@
  * batch commits that move heads only forward by one, payload bookkeeping,
  * persistence across close/open, and change detection across handles.
  */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -243,6 +244,48 @@ static void test_open_refuses_a_file_as_directory(void **state)
 	assert_non_null(strstr(eds_last_error(), "ledger.sqlite"));
 }
 
+/* Count directory entries of dir whose name contains part (leftover temporary files). */
+static int count_named(const char *dir, const char *part)
+{
+	int n = 0;
+	DIR *dp = opendir(dir);
+	assert_non_null(dp);
+	for (struct dirent *e; (e = readdir(dp)) != NULL;)
+		n += strstr(e->d_name, part) != NULL;
+	closedir(dp);
+	return n;
+}
+
+static void test_payload_staging(void **state)
+{
+	fx *f = *state;
+	const char *root = eds_ledger_payload_dir(f->l);
+	uint8_t data[256], hash[32];
+	char path[4200], sub[4200];
+	memset(data, 0xa5, sizeof data);
+	eds_blake3(hash, data, sizeof data);
+	assert_int_equal(eds_payload_path(path, sizeof path, root, hash), EDS_OK);
+	/* A missing subdirectory is created on demand. */
+	assert_int_equal(eds_payload_stage(root, hash, data, sizeof data), EDS_OK);
+	assert_int_equal(eds_payload_check(root, hash, sizeof data), EDS_OK);
+	/* Staging it again keeps the identical file (content-addressed). */
+	assert_int_equal(eds_payload_stage(root, hash, data, sizeof data), EDS_OK);
+	/* A damaged file under the name (same size, other bytes) is replaced. */
+	FILE *fp = fopen(path, "wb");
+	assert_non_null(fp);
+	memset(data, 0, 16);
+	fwrite(data, 1, sizeof data, fp);
+	fclose(fp);
+	memset(data, 0xa5, 16);
+	assert_int_not_equal(eds_payload_check(root, hash, sizeof data), EDS_OK);
+	assert_int_equal(eds_payload_stage(root, hash, data, sizeof data), EDS_OK);
+	assert_int_equal(eds_payload_check(root, hash, sizeof data), EDS_OK);
+	assert_int_equal(eds_payload_sync(root), EDS_OK);
+	snprintf(sub, sizeof sub, "%.*s", (int)(strrchr(path, '/') - path), path);
+	assert_int_equal(count_named(sub, ".tmp"), 0);
+	assert_int_equal(count_named(sub, "") - 2, 1); /* just the payload, plus . and .. */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -251,6 +294,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_payloads_and_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_persistence_and_change_detection, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_refuses_a_file_as_directory, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_payload_staging, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
