@@ -31,6 +31,10 @@ enum {
 
 extern const uint32_t eds_blake3_iv[8];
 
+/** Message word order of each of the seven rounds (the permutation applied
+ * r times), shared by every back end. */
+extern const uint8_t eds_blake3_schedule[7][16];
+
 typedef struct eds_blake3_ops {
 	/** Short name reported by eds_blake3_backend(): "portable", "sse41", ... */
 	const char *name;
@@ -53,9 +57,39 @@ typedef struct eds_blake3_ops {
 	 */
 	void (*hash_chunks)(const uint8_t *in, size_t n, const uint32_t key[8], uint64_t counter,
 	                    uint8_t flags, uint8_t *out);
+	/**
+	 * Compress n (1 <= n <= degree) non-root parent blocks in[64*i ..
+	 * 64*i+64) (left CV then right CV) with key, writing parent i's CV to
+	 * out[32*i ..).  out may equal in: the tree is reduced in place.
+	 */
+	void (*hash_parents)(const uint8_t *in, size_t n, const uint32_t key[8], uint8_t flags,
+	                     uint8_t *out);
 } eds_blake3_ops;
 
 extern const eds_blake3_ops eds_blake3_portable_ops;
+/* The scalar single-block compression.  It is also the AVX2 back end's: one
+ * block has only four independent G columns, and as a chain of dependent
+ * vector steps (the SSE4.1 rows) it measured about 1.7x slower than the
+ * scalar code, whose four columns overlap, on this project's AVX2 machine
+ * (docs/performance.md). */
+void eds_blake3_portable_compress_in_place(uint32_t cv[8], const uint8_t block[64],
+                                           uint8_t block_len, uint64_t counter, uint8_t flags);
+void eds_blake3_portable_compress_xof(const uint32_t cv[8], const uint8_t block[64],
+                                      uint8_t block_len, uint64_t counter, uint8_t flags,
+                                      uint8_t out[64]);
+#if defined(__x86_64__) || defined(__i386__)
+extern const eds_blake3_ops eds_blake3_sse41_ops;
+extern const eds_blake3_ops eds_blake3_avx2_ops;
+/* AVX2 reuses the SSE4.1 single-block compression (one block has only four
+ * independent G columns, too few for eight lanes). */
+void eds_blake3_sse41_compress_in_place(uint32_t cv[8], const uint8_t block[64], uint8_t block_len,
+                                        uint64_t counter, uint8_t flags);
+void eds_blake3_sse41_compress_xof(const uint32_t cv[8], const uint8_t block[64], uint8_t block_len,
+                                   uint64_t counter, uint8_t flags, uint8_t out[64]);
+#endif
+#if defined(__aarch64__) || defined(__ARM_NEON)
+extern const eds_blake3_ops eds_blake3_neon_ops;
+#endif
 
 /** The back end in use: the first supported one in preference order. */
 const eds_blake3_ops *eds_blake3_active_ops(void);
