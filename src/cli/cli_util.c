@@ -20,8 +20,7 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 int cli_exit_code(eds_status status)
 {
 	switch (status) {
-	case EDS_STATUS_OK:
-		return EDS_EXIT_OK;
+	case EDS_STATUS_OK: return EDS_EXIT_OK;
 	case EDS_E_SIGNATURE:
 	case EDS_E_HASH_MISMATCH:
 	case EDS_E_PAYLOAD_MISMATCH:
@@ -29,10 +28,8 @@ int cli_exit_code(eds_status status)
 	case EDS_E_PREV_HASH:
 	case EDS_E_FORK:
 	case EDS_E_UNKNOWN_DEVICE:
-	case EDS_E_REVOKED:
-		return EDS_EXIT_INVALID;
-	default:
-		return EDS_EXIT_USAGE;
+	case EDS_E_REVOKED: return EDS_EXIT_INVALID;
+	default: return EDS_EXIT_USAGE;
 	}
 }
 
@@ -51,4 +48,20 @@ int cli_report(const char *cmd, eds_status status, const char *context)
 bool cli_stderr_is_tty(void)
 {
 	return isatty(STDERR_FILENO) == 1;
+}
+
+int cli_parse_threads(const char *cmd, const char *s, unsigned *out)
+{
+	unsigned long v = 0;
+	bool ok = s[0] != '\0';
+	for (const char *p = s; ok && *p != '\0'; p++) {
+		ok = *p >= '0' && *p <= '9';
+		v = v * 10 + (unsigned long)(*p - '0');
+		ok = ok && v <= CLI_THREADS_MAX;
+	}
+	if (!ok)
+		return cli_usage(cmd, "--threads: must be an integer 0 .. %u, got '%s'",
+		                 CLI_THREADS_MAX, s);
+	*out = (unsigned)v;
+	return EDS_EXIT_OK;
 }
