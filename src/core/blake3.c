@@ -298,6 +298,53 @@ static size_t hash_whole_chunks(eds_blake3_hasher *h, const eds_blake3_ops *ops,
 	return (size_t)n * EDS_BLAKE3_CHUNK_LEN;
 }
 
+/* ---- for blake3_parallel.c (blake3_impl.h) -------------------------------------------- */
+
+void eds_blake3_subtree_cv(const eds_blake3_ops *ops, const uint8_t *in, uint64_t n,
+                           const uint32_t key[8], uint64_t counter, uint8_t flags, uint8_t out[32])
+{
+	if (n <= SUBTREE_MAX) {
+		subtree_cv(ops, in, (size_t)n, key, counter, flags, out);
+		return;
+	}
+	/* A bigger subtree: its SUBTREE_MAX-chunk parts through a private CV stack,
+	 * which ends with the one CV because n is a power of two. */
+	eds_blake3_hasher t;
+	hasher_init_base(&t, key, flags);
+	for (uint64_t j = 0; j < n / SUBTREE_MAX; j++) {
+		uint8_t cv[32];
+		subtree_cv(ops, in + j * SUBTREE_MAX * EDS_BLAKE3_CHUNK_LEN, SUBTREE_MAX, key,
+		           counter + j * SUBTREE_MAX, flags, cv);
+		push_chunk_cv(&t, ops, cv, j + 1);
+	}
+	memcpy(out, t.cv_stack, 32);
+}
+
+void eds_blake3_push_subtree(eds_blake3_hasher *h, const uint8_t cv[32], uint64_t n)
+{
+	push_subtree_cv(h, eds_blake3_active_ops(), cv, n);
+}
+
+size_t eds_blake3_update_to_boundary(eds_blake3_hasher *h, const uint8_t *in, size_t len,
+                                     uint64_t n)
+{
+	uint64_t done = h->chunk_counter * EDS_BLAKE3_CHUNK_LEN + chunk_len(h);
+	uint64_t unit = n * EDS_BLAKE3_CHUNK_LEN;
+	uint64_t need = (unit - done % unit) % unit;
+	size_t take = need < len ? (size_t)need : len;
+	eds_blake3_update(h, in, take);
+	/* At the boundary a full chunk is still open; more input follows, so
+	 * it is not the root and can be closed. */
+	if (take < len && chunk_len(h) == EDS_BLAKE3_CHUNK_LEN)
+		finish_chunk(h, eds_blake3_active_ops());
+	return take;
+}
+
+uint64_t eds_blake3_absorbed(const eds_blake3_hasher *h)
+{
+	return h->chunk_counter * EDS_BLAKE3_CHUNK_LEN + chunk_len(h);
+}
+
 /* ---- public API ------------------------------------------------------------------ */
 
 void eds_blake3_init(eds_blake3_hasher *h)

@@ -105,4 +105,28 @@ void eds_blake3_set_ops(const eds_blake3_ops *ops);
 /** The i-th compiled-in back end (preferred first), NULL past the last. */
 const eds_blake3_ops *eds_blake3_backend_at(size_t i);
 
+/* ---- subtrees, for multi-threaded hashing (blake3_parallel.c) ---- */
+
+struct eds_blake3_hasher;
+
+/** CV of the non-root subtree of n chunks (a power of two) at chunk counter. */
+void eds_blake3_subtree_cv(const eds_blake3_ops *ops, const uint8_t *in, uint64_t n,
+                           const uint32_t key[8], uint64_t counter, uint8_t flags, uint8_t out[32]);
+
+/**
+ * Absorb in[0 .. len) up to the next multiple of n chunks (n a power of
+ * two) and return the bytes taken.  When input is left (the return value
+ * is below len), the hasher then stands exactly on that boundary with no
+ * open chunk, ready for eds_blake3_push_subtree.
+ */
+size_t eds_blake3_update_to_boundary(struct eds_blake3_hasher *h, const uint8_t *in, size_t len,
+                                     uint64_t n);
+
+/** Append the CV of the next n chunks (a power of two; the hasher on a
+ * multiple of n chunks and more input to follow). */
+void eds_blake3_push_subtree(struct eds_blake3_hasher *h, const uint8_t cv[32], uint64_t n);
+
+/** Bytes absorbed so far. */
+uint64_t eds_blake3_absorbed(const struct eds_blake3_hasher *h);
+
 #endif
