@@ -27,7 +27,7 @@ static const eds_blake3_ops *const backends[] = {
     &eds_blake3_avx2_ops,
     &eds_blake3_sse41_ops,
 #endif
-#if defined(__aarch64__) || defined(__ARM_NEON)
+#if defined(EDS_BLAKE3_NEON)
     &eds_blake3_neon_ops,
 #endif
     &eds_blake3_portable_ops,

@@ -87,7 +87,9 @@ void eds_blake3_sse41_compress_in_place(uint32_t cv[8], const uint8_t block[64],
 void eds_blake3_sse41_compress_xof(const uint32_t cv[8], const uint8_t block[64], uint8_t block_len,
                                    uint64_t counter, uint8_t flags, uint8_t out[64]);
 #endif
-#if defined(__aarch64__) || defined(__ARM_NEON)
+/* NEON: every AArch64 CPU has it; the kernel assumes little-endian words. */
+#if defined(__ARM_NEON) && defined(__aarch64__) && !defined(__ARM_BIG_ENDIAN)
+#define EDS_BLAKE3_NEON 1
 extern const eds_blake3_ops eds_blake3_neon_ops;
 #endif
 
