@@ -105,7 +105,7 @@ eds_status eds_blake3_update_parallel(eds_blake3_hasher *h, const void *in, size
 /**
  * eds_blake3_update_file on `threads` threads (0: one per online CPU): a
  * regular file over 2 MiB is read with pread in 1 MiB subtrees by each
- * thread (up to 256 MiB in flight, one 1 MiB buffer per thread range) into
+ * thread (64 MiB per round, one 1 MiB buffer per thread range) into
  * a hasher that has absorbed nothing yet; anything else (a pipe, a small
  * file, a hasher with input, threads 1) is read as eds_blake3_update_file
  * does.  The file is hashed up to the size it had when opened.  size as

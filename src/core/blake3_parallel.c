@@ -26,8 +26,10 @@
  * little, small enough to spread a few MiB over two cores. */
 #define PIECE_CHUNKS 1024u
 #define PIECE_BYTES  ((size_t)PIECE_CHUNKS * EDS_BLAKE3_CHUNK_LEN)
-/* Pieces per window: 256 MiB of input, 8 KiB of CVs. */
-#define WINDOW 256u
+/* Pieces per window: 64 MiB of input in flight, 2 KiB of CVs; a window
+ * keeps each thread busy for tens of milliseconds, so the pause between
+ * windows costs little. */
+#define WINDOW 64u
 
 typedef struct job {
 	const eds_blake3_hasher *h; /* key, flags */
