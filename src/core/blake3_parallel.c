@@ -137,8 +137,8 @@ eds_status eds_blake3_update_parallel(eds_blake3_hasher *h, const void *in, size
                                       unsigned threads)
 {
 	const uint8_t *p = in;
-	job *j;
-	eds_pool *pool;
+	job *j = NULL;
+	eds_pool *pool = NULL;
 	if (h == NULL || (in == NULL && len > 0))
 		return eds_fail(EDS_E_ARG, "blake3: NULL argument");
 	size_t head = eds_blake3_update_to_boundary(h, p, len, PIECE_CHUNKS);
@@ -188,8 +188,8 @@ static eds_status update_tail(eds_blake3_hasher *h, int fd, const char *name, ui
 static eds_status hash_fd_pieces(eds_blake3_hasher *h, int fd, const char *name, uint64_t size,
                                  unsigned threads)
 {
-	job *j;
-	eds_pool *pool;
+	job *j = NULL;
+	eds_pool *pool = NULL;
 	/* the same cut as in memory: a fresh hasher is on a piece boundary */
 	uint64_t pieces = (size - 1) / PIECE_BYTES;
 	eds_status st = job_start(&j, &pool, threads, h, name);
