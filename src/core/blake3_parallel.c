@@ -212,8 +212,10 @@ eds_status eds_blake3_update_file_parallel(eds_blake3_hasher *h, const char *pat
 	struct stat sb;
 	if (h == NULL || path == NULL)
 		return eds_fail(EDS_E_ARG, "blake3: NULL argument");
-	/* Subtrees need a hasher on a piece boundary; only a fresh one surely is. */
-	if (eds_blake3_absorbed(h) != 0 || threads == 1)
+	/* Subtrees need a hasher on a piece boundary; only a fresh one surely is.
+	 * One thread takes the piece path too: 1 MiB reads hashed as wide
+	 * subtrees beat 16 KiB reads (bench: 0.87 -> see docs/performance.md). */
+	if (eds_blake3_absorbed(h) != 0)
 		return eds_blake3_update_file(h, path, size);
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
