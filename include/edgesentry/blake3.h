@@ -85,7 +85,8 @@ eds_status eds_blake3_update_fd(eds_blake3_hasher *h, int fd, const char *name, 
 eds_status eds_blake3_update_file(eds_blake3_hasher *h, const char *path, uint64_t *size);
 
 /**
- * Hash a whole file in constant memory.  Errors: EDS_E_ARG, EDS_E_IO
+ * Hash a whole file in constant memory (a 1 MiB heap buffer for a regular
+ * file over 2 MiB, read on the calling thread).  Errors: EDS_E_ARG, EDS_E_IO
  * (detail names the path).  When size is not NULL it receives the byte count.
  */
 eds_status eds_blake3_file(uint8_t out[EDS_BLAKE3_OUT_LEN], const char *path, uint64_t *size);
