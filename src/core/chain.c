@@ -8,8 +8,8 @@
  * proportional to the number of devices.
  */
 #include <limits.h>
-#include <stdbool.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
