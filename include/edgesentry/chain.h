@@ -41,6 +41,10 @@ typedef struct eds_chain_options {
 	const eds_public_key *public_key; /**< one key for all devices, or NULL */
 	const eds_registry *registry;     /**< per-device keys, or NULL */
 	const char *payload_dir;          /**< payload store to check, or NULL */
+	/** Threads checking the signatures of eds_chain_verifier_add_batch, the
+	 * caller's included: 0 = one per online CPU, 1 = the caller only.
+	 * eds_chain_verifier_add always runs on the caller alone. */
+	unsigned threads;
 } eds_chain_options;
 
 typedef struct eds_chain_failure {
@@ -86,6 +90,21 @@ eds_status eds_chain_verifier_new(eds_chain_verifier **out, const eds_chain_opti
  * is also recorded.  EDS_E_NOMEM / EDS_E_LIMIT are fatal for the verifier.
  */
 eds_status eds_chain_verifier_add(eds_chain_verifier *v, const eds_record *r);
+
+/** Most records in one eds_chain_verifier_add_batch call. */
+#define EDS_CHAIN_BATCH_MAX 65536u
+
+/**
+ * Feed records[0 .. n) in order, exactly as n calls of
+ * eds_chain_verifier_add would (same failures, indexes, messages and
+ * totals), but with the records' signatures (and hashes) checked in
+ * parallel by the verifier's threads (eds_chain_options.threads; the pool
+ * starts at the first batch).  Per-record verdicts are in the failure
+ * list.  Returns EDS_OK, or EDS_E_ARG / EDS_E_NOMEM / EDS_E_LIMIT, fatal
+ * for the verifier; EDS_E_IO when threads cannot start.  Memory: one
+ * prepared header per record of the largest batch (about 700 bytes each).
+ */
+eds_status eds_chain_verifier_add_batch(eds_chain_verifier *v, const eds_record *records, size_t n);
 
 /** Totals so far. */
 void eds_chain_verifier_summary(const eds_chain_verifier *v, eds_chain_summary *s);

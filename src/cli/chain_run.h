@@ -12,6 +12,8 @@
 #include <jansson.h>
 
 #include "edgesentry/chain.h"
+#include "edgesentry/record_file.h"
+#include "progress.h"
 
 typedef struct cli_chain_result {
 	eds_chain_verifier *v;
@@ -26,12 +28,23 @@ typedef struct cli_chain_result {
  * stderr and returns its exit code (2 for unreadable or malformed input,
  * 1 for a record whose stated record_hash does not match its fields); res
  * is then empty.  progress allows a progress bar (a terminal and a large
- * file are needed too).  Free res with cli_chain_result_free.
+ * file are needed too).  opts->threads other than 1 verifies signatures on
+ * that many threads (0: every core), with the same outcome.  Free res with cli_chain_result_free.
  */
 int cli_chain_verify_file(const char *cmd, const char *path, const eds_chain_options *opts,
                           bool progress, cli_chain_result *res);
 
 void cli_chain_result_free(cli_chain_result *res);
+
+/* Remember the file line of the failure just recorded in res->v. */
+eds_status cli_chain_remember_line(cli_chain_result *res, uint64_t line);
+
+/*
+ * Read every record of rd into res->v with a reader thread and the
+ * verifier's batches (chain_parallel.c): same outcome as the sequential
+ * read.  Returns EDS_OK at the end of the input, else the error (detail set).
+ */
+eds_status cli_chain_read_parallel(eds_record_reader *rd, cli_chain_result *res, cli_progress *bar);
 
 /*
  * One line per failure, after indent:

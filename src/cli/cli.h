@@ -40,6 +40,13 @@ int cli_report(const char *cmd, eds_status status, const char *context);
 /** Exit code cli_report would use for status. */
 int cli_exit_code(eds_status status);
 
+/** Largest --threads value (0 means one thread per core). */
+#define CLI_THREADS_MAX 256
+
+/** Parse a --threads value (decimal 0 .. CLI_THREADS_MAX) into *out; on a bad
+ * value print the usage error and return EDS_EXIT_USAGE. */
+int cli_parse_threads(const char *cmd, const char *s, unsigned *out);
+
 /** True when stderr is a terminal (progress bars go only there). */
 bool cli_stderr_is_tty(void);
 

@@ -52,3 +52,19 @@ bool cli_stderr_is_tty(void)
 {
 	return isatty(STDERR_FILENO) == 1;
 }
+
+int cli_parse_threads(const char *cmd, const char *s, unsigned *out)
+{
+	unsigned long v = 0;
+	bool ok = s[0] != '\0';
+	for (const char *p = s; ok && *p != '\0'; p++) {
+		ok = *p >= '0' && *p <= '9';
+		v = v * 10 + (unsigned long)(*p - '0');
+		ok = ok && v <= CLI_THREADS_MAX;
+	}
+	if (!ok)
+		return cli_usage(cmd, "--threads: must be an integer 0 .. %u, got '%s'",
+		                 CLI_THREADS_MAX, s);
+	*out = (unsigned)v;
+	return EDS_EXIT_OK;
+}

@@ -16,7 +16,7 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: eds hash [--length N] [FILE]...\n"
+	        "usage: eds hash [--length N] [--threads N] [FILE]...\n"
 	        "\n"
 	        "Print the BLAKE3 hash of each FILE as '<hex>  <name>', one line per file,\n"
 	        "in the format of b3sum.  With no FILE, or when FILE is -, read standard\n"
@@ -27,6 +27,8 @@ static void usage(FILE *out)
 	        "Options:\n"
 	        "  -l, --length N  output N bytes (0 .. %u; default 32) before hex encoding;\n"
 	        "                  longer outputs extend shorter ones (BLAKE3 XOF)\n"
+	        "  --threads N     hash each large regular FILE on N threads (0: one per\n"
+	        "                  core; default 1; at most %u); the hash is the same\n"
 	        "  -h, --help      print this help and exit\n"
 	        "  --              end of options: every later argument is a FILE\n"
 	        "\n"
@@ -36,7 +38,7 @@ static void usage(FILE *out)
 	        "Exit codes:\n"
 	        "  0  every FILE was hashed\n"
 	        "  2  usage error, or at least one FILE could not be read (b3sum exits 1)\n",
-	        HASH_LENGTH_MAX);
+	        HASH_LENGTH_MAX, CLI_THREADS_MAX);
 }
 
 /* Strict decimal: digits only, no sign or spaces, within the cap. */
@@ -126,7 +128,7 @@ static void print_hex(const eds_blake3_hasher *h, size_t out_len)
 	}
 }
 
-static int hash_one(const char *name, size_t out_len)
+static int hash_one(const char *name, size_t out_len, unsigned threads)
 {
 	eds_blake3_hasher h;
 	eds_status st;
@@ -135,7 +137,7 @@ static int hash_one(const char *name, size_t out_len)
 	if (strcmp(name, "-") == 0)
 		st = eds_blake3_update_fd(&h, STDIN_FILENO, "standard input", NULL);
 	else
-		st = eds_blake3_update_file(&h, name, NULL);
+		st = eds_blake3_update_file_parallel(&h, name, threads, NULL);
 	if (st != EDS_OK) {
 		/* keep the error after the lines of the files before it */
 		fflush(stdout);
@@ -155,7 +157,7 @@ static int hash_one(const char *name, size_t out_len)
 
 /* Option parsing moves FILE arguments to the front of argv; returns their
  * count, or -1 after printing the error (or -2 after --help). */
-static int parse_args(int argc, char **argv, size_t *out_len)
+static int parse_args(int argc, char **argv, size_t *out_len, unsigned *threads)
 {
 	int nfiles = 0;
 	bool options = true;
@@ -176,6 +178,15 @@ static int parse_args(int argc, char **argv, size_t *out_len)
 			val = argv[++i];
 		} else if (strncmp(a, "--length=", 9) == 0) {
 			val = a + 9;
+		} else if (strcmp(a, "--threads") == 0 || strncmp(a, "--threads=", 10) == 0) {
+			const char *t = a[9] == '=' ? a + 10 : i + 1 < argc ? argv[++i] : NULL;
+			if (t == NULL) {
+				cli_usage("hash", "%s needs a value", a);
+				return -1;
+			}
+			if (cli_parse_threads("hash", t, threads) != EDS_EXIT_OK)
+				return -1;
+			continue;
 		} else {
 			cli_usage("hash", "unknown option '%s'", a);
 			return -1;
@@ -194,9 +205,10 @@ int cmd_hash(int argc, char **argv)
 	static char stdin_name[] = "-";
 	char *only_stdin[] = {stdin_name};
 	size_t out_len = EDS_BLAKE3_OUT_LEN;
+	unsigned threads = 1;
 	int rc = EDS_EXIT_OK;
 
-	int nfiles = parse_args(argc, argv, &out_len);
+	int nfiles = parse_args(argc, argv, &out_len, &threads);
 	if (nfiles == -2)
 		return EDS_EXIT_OK;
 	if (nfiles < 0)
@@ -205,7 +217,7 @@ int cmd_hash(int argc, char **argv)
 	if (nfiles == 0)
 		nfiles = 1;
 	for (int i = 0; i < nfiles; i++)
-		if (hash_one(files[i], out_len) != EDS_EXIT_OK)
+		if (hash_one(files[i], out_len, threads) != EDS_EXIT_OK)
 			rc = EDS_EXIT_USAGE;
 	errno = 0;
 	if (fflush(stdout) != 0 || ferror(stdout)) {

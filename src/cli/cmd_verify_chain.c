@@ -17,7 +17,7 @@
 static const char help_text[] =
     "usage: eds verify-chain FILE [--public-key KEY|HEX | --keys REGISTRY]\n"
     "                             [--payload-dir DIR] [--json] [--quiet]\n"
-    "                             [--format esr1|legacy]\n"
+    "                             [--format esr1|legacy] [--threads N]\n"
     "\n"
     "Verify every device chain in FILE (JSON Lines or one JSON array of ESR1\n"
     "records; '-' reads standard input), streaming, in memory proportional to the\n"
@@ -47,6 +47,9 @@ static const char help_text[] =
     "  --quiet               print only failures: no summary, no progress bar\n"
     "  --format FORMAT       esr1 (default) or legacy: an edgesentry-rs chain file\n"
     "                        (only --public-key, --payload-dir and --json apply)\n"
+    "  --threads N           check signatures on N threads (0, the default: one\n"
+    "                        per core; 1: no extra thread; at most 256); the\n"
+    "                        report is the same for every N\n"
     "  -h, --help            show this help\n"
     "\n"
     "Output: one line per failed device,\n"
@@ -66,6 +69,7 @@ static const char help_text[] =
 typedef struct args {
 	const char *path, *public_key, *keys, *payload_dir;
 	bool json, quiet, legacy;
+	unsigned threads;
 } args;
 
 /* ---- the shared verification run (chain_run.h) ----------------------------- */
@@ -77,7 +81,7 @@ void cli_chain_result_free(cli_chain_result *res)
 	memset(res, 0, sizeof *res);
 }
 
-static eds_status remember_line(cli_chain_result *res, uint64_t line)
+eds_status cli_chain_remember_line(cli_chain_result *res, uint64_t line)
 {
 	if (res->line_count == res->line_cap) {
 		size_t cap = res->line_cap == 0 ? 16 : 2 * res->line_cap;
@@ -97,16 +101,22 @@ static eds_status feed_record(cli_chain_result *res, const eds_record *r, uint64
 	size_t before = eds_chain_verifier_failures(res->v, NULL);
 	eds_status st = eds_chain_verifier_add(res->v, r);
 	if (eds_chain_verifier_failures(res->v, NULL) > before)
-		return remember_line(res, line);
+		return cli_chain_remember_line(res, line);
 	return st == EDS_E_NOMEM || st == EDS_E_LIMIT || st == EDS_E_ARG ? st : EDS_OK;
 }
 
-static eds_status read_all(eds_record_reader *rd, cli_chain_result *res, bool progress)
+static eds_status read_all(eds_record_reader *rd, cli_chain_result *res, bool progress,
+                           unsigned threads)
 {
 	cli_progress bar;
 	eds_record r;
 	eds_status st;
 	cli_progress_begin(&bar, CMD, "records", eds_record_reader_size(rd), progress);
+	if (threads != 1) {
+		st = cli_chain_read_parallel(rd, res, &bar);
+		cli_progress_end(&bar);
+		return st;
+	}
 	while ((st = eds_record_reader_next(rd, &r)) == EDS_OK) {
 		st = feed_record(res, &r, eds_record_reader_line(rd));
 		if (st != EDS_OK)
@@ -127,7 +137,7 @@ int cli_chain_verify_file(const char *cmd, const char *path, const eds_chain_opt
 	if (st == EDS_OK)
 		st = eds_record_reader_open(&rd, path);
 	if (st == EDS_OK)
-		st = read_all(rd, res, progress);
+		st = read_all(rd, res, progress, opts != NULL ? opts->threads : 1);
 	eds_record_reader_close(rd);
 	if (st == EDS_OK)
 		return EDS_EXIT_OK;
@@ -265,6 +275,7 @@ static int parse_args(int argc, char **argv, args *a)
 	    {"json", no_argument, NULL, 'j'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"format", required_argument, NULL, 'f'},
+	    {"threads", required_argument, NULL, 't'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -280,6 +291,10 @@ static int parse_args(int argc, char **argv, args *a)
 		case 'j': a->json = true; break;
 		case 'q': a->quiet = true; break;
 		case 'h': fputs(help_text, stdout); return -1;
+		case 't':
+			if (cli_parse_threads(CMD, optarg, &a->threads) != EDS_EXIT_OK)
+				return EDS_EXIT_USAGE;
+			break;
 		case 'f':
 			if (strcmp(optarg, "legacy") != 0 && strcmp(optarg, "esr1") != 0)
 				return cli_usage(CMD, "--format must be esr1 or legacy, not '%s'",
@@ -334,7 +349,7 @@ int cmd_verify_chain(int argc, char **argv)
 
 	eds_public_key pk;
 	eds_registry *reg = NULL;
-	eds_chain_options opts = {.payload_dir = a.payload_dir};
+	eds_chain_options opts = {.payload_dir = a.payload_dir, .threads = a.threads};
 	eds_status st = EDS_OK;
 	struct stat sb;
 	/* A mistyped directory would fail every record as "payload missing". */

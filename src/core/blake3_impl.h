@@ -31,6 +31,10 @@ enum {
 
 extern const uint32_t eds_blake3_iv[8];
 
+/** Message word order of each of the seven rounds (the permutation applied
+ * r times), shared by every back end. */
+extern const uint8_t eds_blake3_schedule[7][16];
+
 typedef struct eds_blake3_ops {
 	/** Short name reported by eds_blake3_backend(): "portable", "sse41", ... */
 	const char *name;
@@ -53,9 +57,41 @@ typedef struct eds_blake3_ops {
 	 */
 	void (*hash_chunks)(const uint8_t *in, size_t n, const uint32_t key[8], uint64_t counter,
 	                    uint8_t flags, uint8_t *out);
+	/**
+	 * Compress n (1 <= n <= degree) non-root parent blocks in[64*i ..
+	 * 64*i+64) (left CV then right CV) with key, writing parent i's CV to
+	 * out[32*i ..).  out may equal in: the tree is reduced in place.
+	 */
+	void (*hash_parents)(const uint8_t *in, size_t n, const uint32_t key[8], uint8_t flags,
+	                     uint8_t *out);
 } eds_blake3_ops;
 
 extern const eds_blake3_ops eds_blake3_portable_ops;
+/* The scalar single-block compression.  It is also the AVX2 back end's: one
+ * block has only four independent G columns, and as a chain of dependent
+ * vector steps (the SSE4.1 rows) it measured about 1.7x slower than the
+ * scalar code, whose four columns overlap, on this project's AVX2 machine
+ * (docs/performance.md). */
+void eds_blake3_portable_compress_in_place(uint32_t cv[8], const uint8_t block[64],
+                                           uint8_t block_len, uint64_t counter, uint8_t flags);
+void eds_blake3_portable_compress_xof(const uint32_t cv[8], const uint8_t block[64],
+                                      uint8_t block_len, uint64_t counter, uint8_t flags,
+                                      uint8_t out[64]);
+#if defined(__x86_64__) || defined(__i386__)
+extern const eds_blake3_ops eds_blake3_sse41_ops;
+extern const eds_blake3_ops eds_blake3_avx2_ops;
+/* AVX2 reuses the SSE4.1 single-block compression (one block has only four
+ * independent G columns, too few for eight lanes). */
+void eds_blake3_sse41_compress_in_place(uint32_t cv[8], const uint8_t block[64], uint8_t block_len,
+                                        uint64_t counter, uint8_t flags);
+void eds_blake3_sse41_compress_xof(const uint32_t cv[8], const uint8_t block[64], uint8_t block_len,
+                                   uint64_t counter, uint8_t flags, uint8_t out[64]);
+#endif
+/* NEON: every AArch64 CPU has it; the kernel assumes little-endian words. */
+#if defined(__ARM_NEON) && defined(__aarch64__) && !defined(__ARM_BIG_ENDIAN)
+#define EDS_BLAKE3_NEON 1
+extern const eds_blake3_ops eds_blake3_neon_ops;
+#endif
 
 /** The back end in use: the first supported one in preference order. */
 const eds_blake3_ops *eds_blake3_active_ops(void);
@@ -70,5 +106,29 @@ void eds_blake3_set_ops(const eds_blake3_ops *ops);
 
 /** The i-th compiled-in back end (preferred first), NULL past the last. */
 const eds_blake3_ops *eds_blake3_backend_at(size_t i);
+
+/* ---- subtrees, for multi-threaded hashing (blake3_parallel.c) ---- */
+
+struct eds_blake3_hasher;
+
+/** CV of the non-root subtree of n chunks (a power of two) at chunk counter. */
+void eds_blake3_subtree_cv(const eds_blake3_ops *ops, const uint8_t *in, uint64_t n,
+                           const uint32_t key[8], uint64_t counter, uint8_t flags, uint8_t out[32]);
+
+/**
+ * Absorb in[0 .. len) up to the next multiple of n chunks (n a power of
+ * two) and return the bytes taken.  When input is left (the return value
+ * is below len), the hasher then stands exactly on that boundary with no
+ * open chunk, ready for eds_blake3_push_subtree.
+ */
+size_t eds_blake3_update_to_boundary(struct eds_blake3_hasher *h, const uint8_t *in, size_t len,
+                                     uint64_t n);
+
+/** Append the CV of the next n chunks (a power of two; the hasher on a
+ * multiple of n chunks and more input to follow). */
+void eds_blake3_push_subtree(struct eds_blake3_hasher *h, const uint8_t cv[32], uint64_t n);
+
+/** Bytes absorbed so far. */
+uint64_t eds_blake3_absorbed(const struct eds_blake3_hasher *h);
 
 #endif

@@ -21,7 +21,7 @@ const uint32_t eds_blake3_iv[8] = {0x6A09E667u, 0xBB67AE85u, 0x3C6EF372u, 0xA54F
 
 /* Message word order for each of the seven rounds: round r uses the
  * permutation applied r times, precomputed so no words are shuffled. */
-static const uint8_t schedule[7][16] = {
+const uint8_t eds_blake3_schedule[7][16] = {
     {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
     {2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8},
     {3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1},
@@ -65,7 +65,7 @@ B3_INLINE void g(uint32_t *s, int a, int b, int c, int d, uint32_t x, uint32_t y
  * schedule lookups fold into fixed register choices. */
 B3_INLINE void round_fn(uint32_t s[16], const uint32_t m[16], int r)
 {
-	const uint8_t *o = schedule[r];
+	const uint8_t *o = eds_blake3_schedule[r];
 	g(s, 0, 4, 8, 12, m[o[0]], m[o[1]]);
 	g(s, 1, 5, 9, 13, m[o[2]], m[o[3]]);
 	g(s, 2, 6, 10, 14, m[o[4]], m[o[5]]);
@@ -97,8 +97,8 @@ B3_INLINE void compress_rounds(uint32_t s[16], const uint32_t cv[8], const uint8
 	round_fn(s, m, 6);
 }
 
-static void compress_in_place(uint32_t cv[8], const uint8_t block[64], uint8_t block_len,
-                              uint64_t counter, uint8_t flags)
+void eds_blake3_portable_compress_in_place(uint32_t cv[8], const uint8_t block[64],
+                                           uint8_t block_len, uint64_t counter, uint8_t flags)
 {
 	uint32_t s[16];
 	compress_rounds(s, cv, block, block_len, counter, flags);
@@ -106,8 +106,9 @@ static void compress_in_place(uint32_t cv[8], const uint8_t block[64], uint8_t b
 		cv[i] = s[i] ^ s[i + 8];
 }
 
-static void compress_xof(const uint32_t cv[8], const uint8_t block[64], uint8_t block_len,
-                         uint64_t counter, uint8_t flags, uint8_t out[64])
+void eds_blake3_portable_compress_xof(const uint32_t cv[8], const uint8_t block[64],
+                                      uint8_t block_len, uint64_t counter, uint8_t flags,
+                                      uint8_t out[64])
 {
 	uint32_t s[16];
 	compress_rounds(s, cv, block, block_len, counter, flags);
@@ -130,11 +131,26 @@ static void hash_chunks(const uint8_t *in, size_t n, const uint32_t key[8], uint
 				f |= B3_CHUNK_START;
 			if (b == BLOCKS - 1)
 				f |= B3_CHUNK_END;
-			compress_in_place(cv, in, EDS_BLAKE3_BLOCK_LEN, counter + c, f);
+			eds_blake3_portable_compress_in_place(cv, in, EDS_BLAKE3_BLOCK_LEN,
+			                                      counter + c, f);
 			in += EDS_BLAKE3_BLOCK_LEN;
 		}
 		for (int i = 0; i < 8; i++)
 			store32(out + 32 * c + 4 * i, cv[i]);
+	}
+}
+
+static void hash_parents(const uint8_t *in, size_t n, const uint32_t key[8], uint8_t flags,
+                         uint8_t *out)
+{
+	/* Parent i is written after reading it, below any later parent's input. */
+	for (size_t i = 0; i < n; i++) {
+		uint32_t cv[8];
+		memcpy(cv, key, sizeof cv);
+		eds_blake3_portable_compress_in_place(cv, in + 64 * i, EDS_BLAKE3_BLOCK_LEN, 0,
+		                                      flags | B3_PARENT);
+		for (int w = 0; w < 8; w++)
+			store32(out + 32 * i + 4 * w, cv[w]);
 	}
 }
 
@@ -147,7 +163,8 @@ const eds_blake3_ops eds_blake3_portable_ops = {
     .name = "portable",
     .degree = 1,
     .supported = always_supported,
-    .compress_in_place = compress_in_place,
-    .compress_xof = compress_xof,
+    .compress_in_place = eds_blake3_portable_compress_in_place,
+    .compress_xof = eds_blake3_portable_compress_xof,
     .hash_chunks = hash_chunks,
+    .hash_parents = hash_parents,
 };

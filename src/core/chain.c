@@ -9,6 +9,7 @@
  */
 #include <limits.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "edgesentry/encoding.h"
 #include "edgesentry/payload.h"
 #include "internal.h"
+#include "work_pool.h"
 
 /* A slot holds a device's index + 1; 0 marks an empty slot. */
 #define EMPTY_SLOT 0u
@@ -29,13 +31,21 @@ typedef struct device {
 	uint64_t head_index; /* input index of the record whose hash is pub.head */
 } device;
 
-/* What one record contributes, computed once: its signed header and hash. */
+/*
+ * What one record contributes, computed once and independent of every
+ * other record (so a batch is prepared in parallel): its signed header,
+ * hash, and the verdict of its signature.  A verdict only counts when the
+ * sequential checks reach the signature step, so the outcome is the same
+ * as checking one record at a time.
+ */
 typedef struct record_view {
 	const eds_record *r;
 	uint64_t index;
 	uint8_t header[EDS_HEADER_MAX];
 	size_t header_len;
 	uint8_t hash[EDS_HASH_LEN];
+	eds_status header_st, sig_st;
+	char detail[256]; /* the error detail of the failed step above */
 } record_view;
 
 struct eds_chain_verifier {
@@ -52,6 +62,10 @@ struct eds_chain_verifier {
 	size_t failure_count, failure_cap;
 	eds_chain_summary sum;
 	eds_status fatal; /* EDS_OK until out of memory or over a limit */
+	unsigned threads; /* for batches; the pool starts at the first one */
+	eds_pool *pool;
+	record_view *views;
+	size_t view_cap;
 };
 
 const char *eds_chain_reason_code(eds_status reason)
@@ -86,6 +100,7 @@ eds_status eds_chain_verifier_new(eds_chain_verifier **out, const eds_chain_opti
 	if (opts != NULL) {
 		v->public_key = opts->public_key;
 		v->registry = opts->registry;
+		v->threads = opts->threads;
 		if (opts->payload_dir != NULL &&
 		    (v->payload_dir = strdup(opts->payload_dir)) == NULL) {
 			free(v);
@@ -101,6 +116,8 @@ void eds_chain_verifier_free(eds_chain_verifier *v)
 {
 	if (v == NULL)
 		return;
+	eds_pool_free(v->pool);
+	free(v->views);
 	free(v->payload_dir);
 	free(v->devices);
 	free(v->slots);
@@ -242,16 +259,10 @@ static eds_status signing_key(const eds_chain_verifier *v, const eds_record *r, 
 	}
 }
 
-/*
- * Everything about a signature lives here (key choice, verification,
- * counting), and it needs only the record and its encoded header, so a
- * worker pool can later run this step for a batch of records in parallel.
- */
-static eds_status check_signature(eds_chain_verifier *v, const record_view *rv)
+/* The signature verdict: pure, so worker threads run it for a batch. */
+static eds_status verify_signature(const eds_chain_verifier *v, const record_view *rv)
 {
 	eds_public_key pk;
-	if (v->public_key == NULL && v->registry == NULL)
-		return EDS_OK;
 	eds_status st = signing_key(v, rv->r, &pk);
 	if (st != EDS_OK)
 		return st;
@@ -259,8 +270,51 @@ static eds_status check_signature(eds_chain_verifier *v, const record_view *rv)
 		return eds_fail(EDS_E_SIGNATURE, "signature does not verify with %s",
 		                v->registry != NULL ? "the registry key for this sequence"
 		                                    : "the given public key");
-	v->sum.signatures_checked++;
 	return EDS_OK;
+}
+
+static bool keyed(const eds_chain_verifier *v)
+{
+	return v->public_key != NULL || v->registry != NULL;
+}
+
+/* Keep a failed step's status and detail in the view (the detail is per thread). */
+static eds_status keep_detail(record_view *rv, eds_status st)
+{
+	if (st != EDS_OK)
+		snprintf(rv->detail, sizeof rv->detail, "%s", eds_last_error());
+	return st;
+}
+
+/* Header, hash and signature verdict of one record: thread-safe. */
+static void prepare_view(const eds_chain_verifier *v, record_view *rv)
+{
+	rv->sig_st = EDS_OK;
+	rv->header_st = keep_detail(
+	    rv, eds_record_header_encode(rv->r, rv->header, sizeof rv->header, &rv->header_len));
+	if (rv->header_st != EDS_OK)
+		return;
+	eds_blake3_hasher h;
+	eds_blake3_init(&h);
+	eds_blake3_update(&h, rv->header, rv->header_len);
+	eds_blake3_update(&h, rv->r->signature, EDS_SIGNATURE_LEN);
+	eds_blake3_finalize(&h, rv->hash, EDS_HASH_LEN);
+	if (keyed(v))
+		rv->sig_st = keep_detail(rv, verify_signature(v, rv));
+}
+
+/* A prepared step's failure, raised again on the verifier's thread. */
+static eds_status replay(eds_status st, const record_view *rv)
+{
+	return st == EDS_OK ? EDS_OK : eds_fail(st, "%s", rv->detail);
+}
+
+static eds_status check_signature(eds_chain_verifier *v, const record_view *rv)
+{
+	eds_status st = replay(rv->sig_st, rv);
+	if (st == EDS_OK && keyed(v))
+		v->sum.signatures_checked++;
+	return st;
 }
 
 /* A one-line reason naming the payload by hash, not by its (long) path. */
@@ -294,18 +348,11 @@ static eds_status check_payload(eds_chain_verifier *v, const record_view *rv)
 }
 
 /* EDS_OK: the record extends the chain; EDS_DONE: an exact retry; else the failure. */
-static eds_status check_record(eds_chain_verifier *v, const device *d, record_view *rv)
+static eds_status check_record(eds_chain_verifier *v, const device *d, const record_view *rv)
 {
-	eds_status st =
-	    eds_record_header_encode(rv->r, rv->header, sizeof rv->header, &rv->header_len);
+	eds_status st = replay(rv->header_st, rv);
 	if (st != EDS_OK)
 		return st;
-	eds_blake3_hasher h;
-	eds_blake3_init(&h);
-	eds_blake3_update(&h, rv->header, rv->header_len);
-	eds_blake3_update(&h, rv->r->signature, EDS_SIGNATURE_LEN);
-	eds_blake3_finalize(&h, rv->hash, EDS_HASH_LEN);
-
 	if ((st = check_sequence(d, rv)) != EDS_OK || (st = check_link(d, rv)) != EDS_OK ||
 	    (st = check_signature(v, rv)) != EDS_OK)
 		return st;
@@ -345,12 +392,11 @@ static void device_key(const eds_record *r, char id[EDS_DEVICE_ID_MAX + 1])
 	id[len] = '\0';
 }
 
-eds_status eds_chain_verifier_add(eds_chain_verifier *v, const eds_record *r)
+/* Feed one record whose view is prepared, or is prepared here (view NULL). */
+static eds_status add_record(eds_chain_verifier *v, const eds_record *r, record_view *prepared)
 {
 	char id[EDS_DEVICE_ID_MAX + 1];
-	record_view rv;
-	if (v == NULL || r == NULL)
-		return eds_fail(EDS_E_ARG, "chain verifier: NULL argument");
+	record_view local;
 	if (v->fatal != EDS_OK)
 		return eds_fail(v->fatal, "chain verifier: stopped by an earlier error");
 	device_key(r, id);
@@ -361,22 +407,82 @@ eds_status eds_chain_verifier_add(eds_chain_verifier *v, const eds_record *r)
 			return v->fatal = st;
 	}
 	device *d = &v->devices[i];
-	rv.r = r;
-	rv.index = v->sum.records++;
+	record_view *rv = prepared != NULL ? prepared : &local;
+	rv->r = r;
+	rv->index = v->sum.records++;
 	d->pub.records++;
 	if (d->pub.failed)
 		return EDS_OK;
+	if (prepared == NULL)
+		prepare_view(v, rv);
 
-	eds_status st = check_record(v, d, &rv);
+	eds_status st = check_record(v, d, rv);
 	if (st == EDS_DONE) {
 		v->sum.duplicates++;
 		return EDS_OK;
 	}
 	if (st != EDS_OK)
-		return record_failure(v, d, &rv, st);
+		return record_failure(v, d, rv, st);
 	d->pub.last_sequence = r->sequence;
-	memcpy(d->pub.head, rv.hash, EDS_HASH_LEN);
-	d->head_index = rv.index;
+	memcpy(d->pub.head, rv->hash, EDS_HASH_LEN);
+	d->head_index = rv->index;
+	return EDS_OK;
+}
+
+eds_status eds_chain_verifier_add(eds_chain_verifier *v, const eds_record *r)
+{
+	if (v == NULL || r == NULL)
+		return eds_fail(EDS_E_ARG, "chain verifier: NULL argument");
+	return add_record(v, r, NULL);
+}
+
+static void prepare_range(void *ctx, size_t begin, size_t end)
+{
+	eds_chain_verifier *v = ctx;
+	for (size_t i = begin; i < end; i++)
+		prepare_view(v, &v->views[i]);
+}
+
+static eds_status batch_setup(eds_chain_verifier *v, size_t n)
+{
+	if (v->pool == NULL) {
+		eds_status st = eds_pool_new(&v->pool, v->threads);
+		if (st != EDS_OK)
+			return st;
+	}
+	if (n > v->view_cap) {
+		record_view *views = realloc(v->views, n * sizeof *views);
+		if (views == NULL)
+			return eds_fail(EDS_E_NOMEM,
+			                "chain verifier: out of memory for a batch of %zu", n);
+		v->views = views;
+		v->view_cap = n;
+	}
+	return EDS_OK;
+}
+
+eds_status eds_chain_verifier_add_batch(eds_chain_verifier *v, const eds_record *records, size_t n)
+{
+	if (v == NULL || (records == NULL && n > 0))
+		return eds_fail(EDS_E_ARG, "chain verifier: NULL argument");
+	if (v->fatal != EDS_OK)
+		return eds_fail(v->fatal, "chain verifier: stopped by an earlier error");
+	if (n > EDS_CHAIN_BATCH_MAX)
+		return eds_fail(EDS_E_ARG, "chain verifier: batch of %zu records, at most %u", n,
+		                EDS_CHAIN_BATCH_MAX);
+	eds_status st = batch_setup(v, n);
+	if (st != EDS_OK)
+		return st;
+	for (size_t i = 0; i < n; i++)
+		v->views[i].r = &records[i];
+	/* Small ranges: signature checks cost alike, but other load on the
+	 * machine may stall one thread. */
+	eds_pool_run(v->pool, prepare_range, v, n, 16);
+	for (size_t i = 0; i < n; i++) {
+		st = add_record(v, &records[i], &v->views[i]);
+		if (st == EDS_E_NOMEM || st == EDS_E_LIMIT)
+			return st;
+	}
 	return EDS_OK;
 }
 

@@ -1,0 +1,199 @@
+/*
+ * test_chain_batch.c - eds_chain_verifier_add_batch gives exactly what
+ * feeding the same records one by one with eds_chain_verifier_add gives
+ * (failures with index, sequence, reason and message; totals; device
+ * states), on interleaved multi-device chains corrupted at random positions
+ * (fixed seed) in every way a chain can break, for several thread counts
+ * and batch sizes that cut the input anywhere.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edgesentry/chain.h"
+#include "edgesentry/key.h"
+#include "edgesentry/record.h"
+
+#define DEVICES    4
+#define PER_DEVICE 60
+#define TOTAL      (DEVICES * PER_DEVICE)
+
+static eds_secret_key keys[DEVICES];
+static eds_public_key pub;
+static eds_record clean[TOTAL];
+
+static uint64_t rng = 0x9E3779B97F4A7C15u;
+static size_t failures_seen;
+
+static uint64_t next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* Devices interleaved round-robin; device 0's key signs everything, except
+ * device 3 which uses its own key (so its signatures fail under pub). */
+static int make_chains(void **state)
+{
+	(void)state;
+	uint8_t seed[32], heads[DEVICES][EDS_HASH_LEN];
+	for (int d = 0; d < DEVICES; d++) {
+		memset(seed, 0x30 + d, sizeof seed);
+		if (eds_secret_key_from_seed(&keys[d], seed) != EDS_OK)
+			return -1;
+	}
+	eds_secret_key_public(&keys[0], &pub);
+	for (size_t i = 0; i < TOTAL; i++) {
+		int d = (int)(i % DEVICES);
+		uint64_t seq = i / DEVICES + 1;
+		char id[32], payload[32];
+		snprintf(id, sizeof id, "dev-%d", d);
+		int n = snprintf(payload, sizeof payload, "p%zu", i);
+		eds_record *r = &clean[i];
+		if (eds_record_init(r, id, seq, 1000 + i, (const uint8_t *)payload, (size_t)n,
+		                    seq == 1 ? NULL : heads[d], "ref") != EDS_OK ||
+		    eds_record_sign(r, &keys[d == 3 ? 3 : 0]) != EDS_OK ||
+		    eds_record_compute_hash(r, heads[d]) != EDS_OK)
+			return -1;
+	}
+	return 0;
+}
+
+/* One random corruption of recs[0 .. *n). */
+static void corrupt(eds_record *recs, size_t *n)
+{
+	size_t i = (size_t)(next_rand() % *n), j = (size_t)(next_rand() % *n);
+	switch (next_rand() % 7) {
+	case 0: recs[i].signature[next_rand() % EDS_SIGNATURE_LEN] ^= 1; break;
+	case 1: recs[i].prev_hash[3] ^= 0x80; break;
+	case 2: recs[i].sequence += 1 + next_rand() % 3; break;
+	case 3: { /* swap two records */
+		eds_record t = recs[i];
+		recs[i] = recs[j];
+		recs[j] = t;
+		break;
+	}
+	case 4: /* delete */
+		memmove(&recs[i], &recs[i + 1], (*n - i - 1) * sizeof *recs);
+		(*n)--;
+		break;
+	case 5: /* duplicate right after itself (a retry), or elsewhere (a replay) */
+		if (*n < TOTAL + 8) {
+			memmove(&recs[i + 1], &recs[i], (*n - i) * sizeof *recs);
+			(*n)++;
+			if (next_rand() % 2)
+				recs[i + 1] = recs[j];
+		}
+		break;
+	default: recs[i].device_id[0] = '\0'; break; /* invalid field */
+	}
+}
+
+static void assert_same(eds_chain_verifier *a, eds_chain_verifier *b)
+{
+	eds_chain_summary sa, sb;
+	const eds_chain_failure *fa, *fb;
+	eds_chain_verifier_summary(a, &sa);
+	eds_chain_verifier_summary(b, &sb);
+	assert_memory_equal(&sa, &sb, sizeof sa);
+	size_t n = eds_chain_verifier_failures(a, &fa);
+	assert_int_equal(eds_chain_verifier_failures(b, &fb), n);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(fa[i].device_id, fb[i].device_id);
+		assert_int_equal(fa[i].index, fb[i].index);
+		assert_int_equal(fa[i].sequence, fb[i].sequence);
+		assert_int_equal(fa[i].reason, fb[i].reason);
+		assert_string_equal(fa[i].message, fb[i].message);
+	}
+	size_t nd = eds_chain_verifier_device_count(a);
+	assert_int_equal(eds_chain_verifier_device_count(b), nd);
+	for (size_t i = 0; i < nd; i++) {
+		eds_chain_device da, db;
+		assert_int_equal(eds_chain_verifier_device(a, i, &da), EDS_OK);
+		assert_int_equal(eds_chain_verifier_device(b, i, &db), EDS_OK);
+		assert_memory_equal(&da, &db, sizeof da);
+	}
+}
+
+/* Feed recs one by one into a fresh verifier and in batches into another. */
+static void compare(const eds_record *recs, size_t n, unsigned threads, size_t batch)
+{
+	eds_chain_options opts = {.public_key = &pub, .threads = 1};
+	eds_chain_verifier *one, *many;
+	assert_int_equal(eds_chain_verifier_new(&one, &opts), EDS_OK);
+	opts.threads = threads;
+	assert_int_equal(eds_chain_verifier_new(&many, &opts), EDS_OK);
+	for (size_t i = 0; i < n; i++)
+		eds_chain_verifier_add(one, &recs[i]);
+	for (size_t i = 0; i < n; i += batch)
+		assert_int_equal(
+		    eds_chain_verifier_add_batch(many, &recs[i], n - i < batch ? n - i : batch),
+		    EDS_OK);
+	assert_same(one, many);
+	failures_seen += eds_chain_verifier_failures(one, NULL);
+	eds_chain_verifier_free(one);
+	eds_chain_verifier_free(many);
+}
+
+static void test_clean_chain(void **state)
+{
+	(void)state;
+	compare(clean, TOTAL, 2, 64);
+	compare(clean, TOTAL, 0, TOTAL);
+}
+
+static void test_random_corruptions(void **state)
+{
+	(void)state;
+	failures_seen = 0;
+	static const unsigned threads[] = {1, 2, 3};
+	static const size_t batches[] = {1, 7, 64, TOTAL};
+	static eds_record recs[TOTAL + 8];
+	for (int trial = 0; trial < 12; trial++) {
+		size_t n = TOTAL;
+		memcpy(recs, clean, sizeof clean);
+		for (int k = 0; k <= trial % 5; k++)
+			corrupt(recs, &n);
+		compare(recs, n, threads[trial % 3], batches[trial % 4]);
+	}
+	/* device 3's foreign key fails every trial; the corruptions add more */
+	assert_true(failures_seen > 12 + 6);
+}
+
+static void test_bad_arguments(void **state)
+{
+	(void)state;
+	eds_chain_verifier *v;
+	assert_int_equal(eds_chain_verifier_new(&v, NULL), EDS_OK);
+	assert_int_equal(eds_chain_verifier_add_batch(NULL, clean, 1), EDS_E_ARG);
+	assert_int_equal(eds_chain_verifier_add_batch(v, NULL, 1), EDS_E_ARG);
+	assert_int_equal(eds_chain_verifier_add_batch(v, NULL, 0), EDS_OK);
+	assert_int_equal(eds_chain_verifier_add_batch(v, clean, EDS_CHAIN_BATCH_MAX + 1),
+	                 EDS_E_ARG);
+	/* without a key: links only, still the same as one by one */
+	assert_int_equal(eds_chain_verifier_add_batch(v, clean, TOTAL), EDS_OK);
+	eds_chain_summary s;
+	eds_chain_verifier_summary(v, &s);
+	assert_int_equal(s.records, TOTAL);
+	assert_int_equal(s.devices_failed, 0);
+	assert_int_equal(s.signatures_checked, 0);
+	eds_chain_verifier_free(v);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_clean_chain),
+	    cmocka_unit_test(test_random_corruptions),
+	    cmocka_unit_test(test_bad_arguments),
+	};
+	return cmocka_run_group_tests(tests, make_chains, NULL);
+}
