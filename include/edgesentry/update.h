@@ -30,17 +30,17 @@
 extern "C" {
 #endif
 
-#define EDS_UPDATE_PACKAGE_MAX  128   /**< package id: 1..128 of A-Z a-z 0-9 . _ : - / */
-#define EDS_UPDATE_VERSION_MAX  64    /**< semantic version 2.0.0, 5..64 bytes */
-#define EDS_UPDATE_TARGET_MAX   64    /**< hardware id: 1..64 of A-Z a-z 0-9 . _ : - */
-#define EDS_UPDATE_TARGETS_MAX  16    /**< 1..16 distinct targets */
-#define EDS_UPDATE_SIGS_MAX     16    /**< 0..16 signatures in a file */
-#define EDS_UPDATE_KEYS_MAX     16    /**< 1..16 distinct keys in a trust policy */
-#define EDS_UPDATE_JSON_MAX     16384 /**< largest manifest or trust JSON text */
+#define EDS_UPDATE_PACKAGE_MAX 128   /**< package id: 1..128 of A-Z a-z 0-9 . _ : - / */
+#define EDS_UPDATE_VERSION_MAX 64    /**< semantic version 2.0.0, 5..64 bytes */
+#define EDS_UPDATE_TARGET_MAX  64    /**< hardware id: 1..64 of A-Z a-z 0-9 . _ : - */
+#define EDS_UPDATE_TARGETS_MAX 16    /**< 1..16 distinct targets */
+#define EDS_UPDATE_SIGS_MAX    16    /**< 0..16 signatures in a file */
+#define EDS_UPDATE_KEYS_MAX    16    /**< 1..16 distinct keys in a trust policy */
+#define EDS_UPDATE_JSON_MAX    16384 /**< largest manifest or trust JSON text */
 /** Largest canonical manifest. */
 #define EDS_UPDATE_CANON_MAX                                                                       \
-	(8 + 1 + EDS_UPDATE_PACKAGE_MAX + 1 + EDS_UPDATE_VERSION_MAX + 8 + 8 + 32 + 8 + 1 + 8 + 1 +     \
-	 EDS_UPDATE_TARGETS_MAX * (1 + EDS_UPDATE_TARGET_MAX))
+	(8 + 1 + EDS_UPDATE_PACKAGE_MAX + 1 + EDS_UPDATE_VERSION_MAX + 8 + 8 + 32 + 8 + 1 + 8 +    \
+	 1 + EDS_UPDATE_TARGETS_MAX * (1 + EDS_UPDATE_TARGET_MAX))
 /** Largest canonical trust policy. */
 #define EDS_UPDATE_TRUST_CANON_MAX (8 + 8 + 32 + 1 + 1 + EDS_UPDATE_KEYS_MAX * 32)
 
@@ -65,12 +65,12 @@ typedef struct eds_update_manifest {
 } eds_update_manifest;
 
 typedef struct eds_update_trust {
-	uint64_t serial;         /**< 1 for a root policy; successor = serial + 1 */
-	uint8_t previous[32];    /**< hash of the predecessor; zeros for a root */
-	unsigned threshold;      /**< 1 .. n_keys */
+	uint64_t serial;      /**< 1 for a root policy; successor = serial + 1 */
+	uint8_t previous[32]; /**< hash of the predecessor; zeros for a root */
+	unsigned threshold;   /**< 1 .. n_keys */
 	size_t n_keys;
 	eds_public_key keys[EDS_UPDATE_KEYS_MAX];
-	size_t n_signatures;     /**< by keys of the PREVIOUS policy; 0 for a root */
+	size_t n_signatures; /**< by keys of the PREVIOUS policy; 0 for a root */
 	eds_update_signature signatures[EDS_UPDATE_SIGS_MAX];
 } eds_update_trust;
 
@@ -144,16 +144,15 @@ eds_status eds_update_trust_hash(const eds_update_trust *t, uint8_t out[32]);
 /** Add a signature (by a key of the previous policy).  Errors as manifest_sign. */
 eds_status eds_update_trust_sign(eds_update_trust *t, const eds_secret_key *sk);
 eds_status eds_update_trust_from_json(eds_update_trust *t, const char *json, size_t len);
-eds_status eds_update_trust_to_json(const eds_update_trust *t, char *buf, size_t cap,
-                                    size_t *len);
+eds_status eds_update_trust_to_json(const eds_update_trust *t, char *buf, size_t cap, size_t *len);
 eds_status eds_update_trust_load(eds_update_trust *t, const char *path);
 
 /** Signatures over msg counted against a key set. */
 typedef struct eds_update_sig_count {
-	unsigned valid;      /**< distinct trusted keys with a valid signature */
-	unsigned duplicate;  /**< further signatures by a key already counted */
-	unsigned unknown;    /**< by keys outside the set (ignored) */
-	unsigned invalid;    /**< by a trusted key but not verifying */
+	unsigned valid;     /**< distinct trusted keys with a valid signature */
+	unsigned duplicate; /**< further signatures by a key already counted */
+	unsigned unknown;   /**< by keys outside the set (ignored) */
+	unsigned invalid;   /**< by a trusted key but not verifying */
 } eds_update_sig_count;
 
 /**

@@ -20,6 +20,7 @@ static const command commands[] = {
 	{"verify-chain", cmd_verify_chain, "check whole chains: sequence, links, signatures, payloads"},
 	{"record", cmd_record, "inspect records (e.g. print signed-header bytes)"},
 	{"migrate", cmd_migrate, "carry an edgesentry-rs chain into a signed ESR1 chain"},
+	{"update", cmd_update, "sign, inspect and verify software updates (threshold, anti-rollback)"},
 	{"demo", cmd_demo, "sign, verify and tamper with a lift-inspection run"},
 };
 

@@ -51,7 +51,8 @@ static eds_status check_semver(const char *v)
 {
 	size_t len = strnlen(v, EDS_UPDATE_VERSION_MAX + 1), i = 0, n;
 	if (len > EDS_UPDATE_VERSION_MAX)
-		return eds_fail(EDS_E_FIELD, "version: longer than %d bytes", EDS_UPDATE_VERSION_MAX);
+		return eds_fail(EDS_E_FIELD, "version: longer than %d bytes",
+		                EDS_UPDATE_VERSION_MAX);
 	for (int part = 0; part < 3; part++) {
 		if ((n = numeric_id(v + i)) == 0 || n > 15)
 			goto bad;
@@ -76,8 +77,7 @@ bad:
 
 static eds_status check_int(const char *field, uint64_t v)
 {
-	return v <= EDS_INT_MAX ? EDS_OK
-	                        : eds_fail(EDS_E_FIELD, "%s: must be 0 .. 2^53-1", field);
+	return v <= EDS_INT_MAX ? EDS_OK : eds_fail(EDS_E_FIELD, "%s: must be 0 .. 2^53-1", field);
 }
 
 /* Every rule except "at least one target" (init builds the list later). */
@@ -104,11 +104,13 @@ static eds_status check_fields(const eds_update_manifest *m)
 	for (size_t i = 0; i < m->n_targets; i++) {
 		if (strnlen(m->targets[i], sizeof m->targets[i]) == sizeof m->targets[i])
 			return eds_fail(EDS_E_FIELD, "targets[%zu]: not NUL-terminated", i);
-		if ((st = upd_check_id("targets[]", m->targets[i], EDS_UPDATE_TARGET_MAX, 0)) != EDS_OK)
+		if ((st = upd_check_id("targets[]", m->targets[i], EDS_UPDATE_TARGET_MAX, 0)) !=
+		    EDS_OK)
 			return st;
 		for (size_t k = 0; k < i; k++)
 			if (strcmp(m->targets[k], m->targets[i]) == 0)
-				return eds_fail(EDS_E_FIELD, "targets: \"%s\" given twice", m->targets[i]);
+				return eds_fail(EDS_E_FIELD, "targets: \"%s\" given twice",
+				                m->targets[i]);
 	}
 	return EDS_OK;
 }
@@ -154,7 +156,8 @@ eds_status eds_update_manifest_add_target(eds_update_manifest *m, const char *hw
 	if ((st = upd_check_id("targets", hw, EDS_UPDATE_TARGET_MAX, 0)) != EDS_OK)
 		return st;
 	if (m->n_targets >= EDS_UPDATE_TARGETS_MAX)
-		return eds_fail(EDS_E_LIMIT, "targets: limit of %d reached", EDS_UPDATE_TARGETS_MAX);
+		return eds_fail(EDS_E_LIMIT, "targets: limit of %d reached",
+		                EDS_UPDATE_TARGETS_MAX);
 	for (size_t i = 0; i < m->n_targets; i++)
 		if (strcmp(m->targets[i], hw) == 0)
 			return eds_fail(EDS_E_FIELD, "targets: \"%s\" given twice", hw);
@@ -184,7 +187,8 @@ eds_status eds_update_manifest_encode(const eds_update_manifest *m, uint8_t *out
 	for (size_t i = 0; i < m->n_targets; i++)
 		upd_put_str8(&b, m->targets[i]);
 	if (b.bad)
-		return eds_fail(EDS_E_LIMIT, "manifest: canonical form does not fit in %zu bytes", cap);
+		return eds_fail(EDS_E_LIMIT, "manifest: canonical form does not fit in %zu bytes",
+		                cap);
 	*len = b.len;
 	return EDS_OK;
 }
@@ -223,7 +227,8 @@ static eds_status get_targets(const json_t *root, eds_update_manifest *m)
 		const json_t *v = json_array_get(arr, i);
 		if (!json_is_string(v) || json_string_length(v) > EDS_UPDATE_TARGET_MAX ||
 		    strlen(json_string_value(v)) != json_string_length(v))
-			return eds_fail(EDS_E_FIELD, "targets[%zu]: must be a hardware id string", i);
+			return eds_fail(EDS_E_FIELD, "targets[%zu]: must be a hardware id string",
+			                i);
 		eds_status st = eds_update_manifest_add_target(m, json_string_value(v));
 		if (st != EDS_OK)
 			return st;
@@ -233,10 +238,9 @@ static eds_status get_targets(const json_t *root, eds_update_manifest *m)
 
 static eds_status from_jansson(eds_update_manifest *m, const json_t *root)
 {
-	static const char *const keys[] = {"format",     "package",   "version",
-	                                   "security_version", "image_size", "image_blake3",
-	                                   "issued_ms",  "expires_ms", "targets",
-	                                   "signatures", NULL};
+	static const char *const keys[] = {
+	    "format",    "package",    "version", "security_version", "image_size", "image_blake3",
+	    "issued_ms", "expires_ms", "targets", "signatures",       NULL};
 	char format[16];
 	eds_status st;
 	if (!json_is_object(root))
@@ -310,7 +314,8 @@ eds_status eds_update_manifest_to_json(const eds_update_manifest *m, char *buf, 
 	bad = bad || json_object_set_new(o, "format", json_string("EDSUPD1")) ||
 	      json_object_set_new(o, "package", json_string(m->package)) ||
 	      json_object_set_new(o, "version", json_string(m->version)) ||
-	      json_object_set_new(o, "security_version", json_integer((json_int_t)m->security_version)) ||
+	      json_object_set_new(o, "security_version",
+	                          json_integer((json_int_t)m->security_version)) ||
 	      json_object_set_new(o, "image_size", json_integer((json_int_t)m->image_size)) ||
 	      json_object_set_new(o, "image_blake3", upd_hex(m->image_hash, 32)) ||
 	      json_object_set_new(o, "issued_ms", json_integer((json_int_t)m->issued_ms)) ||

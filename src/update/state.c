@@ -38,8 +38,8 @@ static eds_status get_pending(const json_t *root, eds_update_state *s)
 
 static eds_status state_from(const json_t *root, eds_update_state *s)
 {
-	static const char *const keys[] = {"format", "hardware_id", "min_security_version",
-	                                   "last_issued_ms", "pending", NULL};
+	static const char *const keys[] = {"format",         "hardware_id", "min_security_version",
+	                                   "last_issued_ms", "pending",     NULL};
 	char format[16];
 	eds_status st;
 	if (!json_is_object(root))
@@ -51,7 +51,8 @@ static eds_status state_from(const json_t *root, eds_update_state *s)
 		return eds_fail(EDS_E_UNSUPPORTED, "format: must be \"EDSUPDSTATE1\"");
 	if ((st = upd_get_str(root, "hardware_id", s->hardware_id, EDS_UPDATE_TARGET_MAX)) !=
 	        EDS_OK ||
-	    (st = upd_check_id("hardware_id", s->hardware_id, EDS_UPDATE_TARGET_MAX, 0)) != EDS_OK ||
+	    (st = upd_check_id("hardware_id", s->hardware_id, EDS_UPDATE_TARGET_MAX, 0)) !=
+	        EDS_OK ||
 	    (st = upd_get_int(root, "min_security_version", &s->min_security_version)) != EDS_OK ||
 	    (st = upd_get_int(root, "last_issued_ms", &s->last_issued_ms)) != EDS_OK)
 		return st;
@@ -78,17 +79,20 @@ eds_status eds_update_state_load(eds_update_state *s, const char *dir)
 static json_t *state_json(const eds_update_state *s)
 {
 	json_t *o = json_object(), *p = NULL;
-	int bad = o == NULL || json_object_set_new(o, "format", json_string("EDSUPDSTATE1")) ||
-	          json_object_set_new(o, "hardware_id", json_string(s->hardware_id)) ||
-	          json_object_set_new(o, "min_security_version",
-	                              json_integer((json_int_t)s->min_security_version)) ||
-	          json_object_set_new(o, "last_issued_ms", json_integer((json_int_t)s->last_issued_ms));
+	int bad =
+	    o == NULL || json_object_set_new(o, "format", json_string("EDSUPDSTATE1")) ||
+	    json_object_set_new(o, "hardware_id", json_string(s->hardware_id)) ||
+	    json_object_set_new(o, "min_security_version",
+	                        json_integer((json_int_t)s->min_security_version)) ||
+	    json_object_set_new(o, "last_issued_ms", json_integer((json_int_t)s->last_issued_ms));
 	if (!bad && s->has_pending) {
 		p = json_object();
-		bad = p == NULL || json_object_set_new(p, "manifest_hash", upd_hex(s->pending_hash, 32)) ||
+		bad = p == NULL ||
+		      json_object_set_new(p, "manifest_hash", upd_hex(s->pending_hash, 32)) ||
 		      json_object_set_new(p, "security_version",
 		                          json_integer((json_int_t)s->pending_security_version)) ||
-		      json_object_set_new(p, "issued_ms", json_integer((json_int_t)s->pending_issued_ms)) ||
+		      json_object_set_new(p, "issued_ms",
+		                          json_integer((json_int_t)s->pending_issued_ms)) ||
 		      json_object_set(o, "pending", p);
 		json_decref(p);
 	}
@@ -107,7 +111,8 @@ eds_status eds_update_state_save(const eds_update_state *s, const char *dir)
 	if (s == NULL)
 		return eds_fail(EDS_E_ARG, "update state: NULL argument");
 	if ((st = path_in(path, sizeof path, dir, "update-state.json")) != EDS_OK ||
-	    (st = upd_check_id("hardware_id", s->hardware_id, EDS_UPDATE_TARGET_MAX, 0)) != EDS_OK ||
+	    (st = upd_check_id("hardware_id", s->hardware_id, EDS_UPDATE_TARGET_MAX, 0)) !=
+	        EDS_OK ||
 	    (st = upd_dump(state_json(s), text, sizeof text, &len)) != EDS_OK)
 		return st;
 	return eds_write_file_atomic(path, text, len, 0644);
@@ -161,9 +166,9 @@ eds_status eds_update_trust_pin(const char *dir, const eds_update_trust *offered
 	if (memcmp(h_pinned, h_offered, 32) == 0)
 		return EDS_OK;
 	if (offered->serial <= out->serial)
-		return eds_fail(EDS_E_SEQUENCE,
-		                "trust serial %llu is not newer than the pinned serial %llu",
-		                (unsigned long long)offered->serial, (unsigned long long)out->serial);
+		return eds_fail(
+		    EDS_E_SEQUENCE, "trust serial %llu is not newer than the pinned serial %llu",
+		    (unsigned long long)offered->serial, (unsigned long long)out->serial);
 	if ((st = eds_update_trust_check_successor(out, offered, NULL)) != EDS_OK)
 		return st;
 	*changed = 1;

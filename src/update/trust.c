@@ -36,7 +36,8 @@ eds_status eds_update_trust_validate(const eds_update_trust *t)
 			return eds_fail(EDS_E_KEY, "keys[%zu]: not a valid Ed25519 public key", i);
 		for (size_t k = 0; k < i; k++)
 			if (memcmp(t->keys[k].bytes, t->keys[i].bytes, 32) == 0)
-				return eds_fail(EDS_E_FIELD, "keys[%zu]: same key as keys[%zu]", i, k);
+				return eds_fail(EDS_E_FIELD, "keys[%zu]: same key as keys[%zu]", i,
+				                k);
 	}
 	return EDS_OK;
 }
@@ -48,7 +49,8 @@ eds_status eds_update_trust_init(eds_update_trust *t, const eds_public_key *keys
 		return eds_fail(EDS_E_ARG, "trust: NULL argument");
 	memset(t, 0, sizeof *t);
 	if (n > EDS_UPDATE_KEYS_MAX)
-		return eds_fail(EDS_E_LIMIT, "keys: %zu given, limit is %d", n, EDS_UPDATE_KEYS_MAX);
+		return eds_fail(EDS_E_LIMIT, "keys: %zu given, limit is %d", n,
+		                EDS_UPDATE_KEYS_MAX);
 	t->serial = 1;
 	t->threshold = threshold;
 	t->n_keys = n;
@@ -73,8 +75,7 @@ eds_status eds_update_trust_follow(eds_update_trust *t, const eds_update_trust *
 	return eds_update_trust_validate(t);
 }
 
-eds_status eds_update_trust_encode(const eds_update_trust *t, uint8_t *out, size_t cap,
-                                   size_t *len)
+eds_status eds_update_trust_encode(const eds_update_trust *t, uint8_t *out, size_t cap, size_t *len)
 {
 	eds_status st;
 	if (out == NULL || len == NULL)
@@ -90,7 +91,8 @@ eds_status eds_update_trust_encode(const eds_update_trust *t, uint8_t *out, size
 	for (size_t i = 0; i < t->n_keys; i++)
 		upd_put(&b, t->keys[i].bytes, 32);
 	if (b.bad)
-		return eds_fail(EDS_E_LIMIT, "trust: canonical form does not fit in %zu bytes", cap);
+		return eds_fail(EDS_E_LIMIT, "trust: canonical form does not fit in %zu bytes",
+		                cap);
 	*len = b.len;
 	return EDS_OK;
 }
@@ -133,7 +135,8 @@ eds_status eds_update_trust_check_successor(const eds_update_trust *cur,
 		                "trust serial %llu does not follow the pinned serial %llu",
 		                (unsigned long long)next->serial, (unsigned long long)cur->serial);
 	if (memcmp(next->previous, h, 32) != 0)
-		return eds_fail(EDS_E_PREV_HASH, "trust: previous is not the hash of the pinned policy");
+		return eds_fail(EDS_E_PREV_HASH,
+		                "trust: previous is not the hash of the pinned policy");
 	upd_count_sigs(cur->keys, cur->n_keys, next->signatures, next->n_signatures, buf, len, &c);
 	if (count != NULL)
 		*count = c;
@@ -142,8 +145,8 @@ eds_status eds_update_trust_check_successor(const eds_update_trust *cur,
 		                "trust serial %llu: %u valid signature(s) by keys of serial %llu, "
 		                "%u required (%u unknown, %u invalid, %u duplicate)",
 		                (unsigned long long)next->serial, c.valid,
-		                (unsigned long long)cur->serial, cur->threshold, c.unknown, c.invalid,
-		                c.duplicate);
+		                (unsigned long long)cur->serial, cur->threshold, c.unknown,
+		                c.invalid, c.duplicate);
 	return EDS_OK;
 }
 
@@ -203,7 +206,8 @@ eds_status eds_update_trust_from_json(eds_update_trust *t, const char *json, siz
 	if (t == NULL || json == NULL)
 		return eds_fail(EDS_E_ARG, "trust: NULL argument");
 	if (len > EDS_UPDATE_JSON_MAX)
-		return eds_fail(EDS_E_LIMIT, "trust: %zu bytes, limit is %d", len, EDS_UPDATE_JSON_MAX);
+		return eds_fail(EDS_E_LIMIT, "trust: %zu bytes, limit is %d", len,
+		                EDS_UPDATE_JSON_MAX);
 	memset(t, 0, sizeof *t);
 	json_t *root = eds_json_load_strict(json, len, &st);
 	if (root == NULL)
@@ -227,8 +231,7 @@ eds_status eds_update_trust_load(eds_update_trust *t, const char *path)
 	return st == EDS_OK ? st : eds_fail_prefix(st, "%s", path);
 }
 
-eds_status eds_update_trust_to_json(const eds_update_trust *t, char *buf, size_t cap,
-                                    size_t *len)
+eds_status eds_update_trust_to_json(const eds_update_trust *t, char *buf, size_t cap, size_t *len)
 {
 	eds_status st;
 	if (buf == NULL)

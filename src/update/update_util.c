@@ -53,8 +53,9 @@ eds_status upd_check_id(const char *field, const char *s, size_t max, int slash)
 		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
 		    c == '.' || c == '_' || c == ':' || c == '-' || (slash && c == '/'))
 			continue;
-		return eds_fail(EDS_E_FIELD, "%s: character %zu is not one of A-Z a-z 0-9 . _ : -%s",
-		                field, i + 1, slash ? " /" : "");
+		return eds_fail(EDS_E_FIELD,
+		                "%s: character %zu is not one of A-Z a-z 0-9 . _ : -%s", field,
+		                i + 1, slash ? " /" : "");
 	}
 	return EDS_OK;
 }
@@ -204,7 +205,8 @@ json_t *upd_sigs_json(const eds_update_signature *sigs, size_t n)
 	json_t *arr = json_array();
 	for (size_t i = 0; arr != NULL && i < n; i++) {
 		json_t *o = json_object();
-		if (o == NULL || json_object_set_new(o, "public_key", upd_hex(sigs[i].key.bytes, 32)) ||
+		if (o == NULL ||
+		    json_object_set_new(o, "public_key", upd_hex(sigs[i].key.bytes, 32)) ||
 		    json_object_set_new(o, "signature", upd_hex(sigs[i].sig, 64)) ||
 		    json_array_append_new(arr, o)) {
 			json_decref(arr);
@@ -258,7 +260,8 @@ eds_status upd_add_sig(eds_update_signature *sigs, size_t *n, const eds_secret_k
 		if (memcmp(sigs[i].key.bytes, pk.bytes, 32) == 0)
 			return eds_fail(EDS_E_EXISTS, "signatures: this key has already signed");
 	if (*n >= EDS_UPDATE_SIGS_MAX)
-		return eds_fail(EDS_E_LIMIT, "signatures: limit of %d reached", EDS_UPDATE_SIGS_MAX);
+		return eds_fail(EDS_E_LIMIT, "signatures: limit of %d reached",
+		                EDS_UPDATE_SIGS_MAX);
 	eds_status st = eds_ed25519_sign(sigs[*n].sig, msg, len, sk->bytes);
 	if (st != EDS_OK)
 		return st;

@@ -14,8 +14,8 @@
 
 const char *eds_update_reason_name(eds_update_reason r)
 {
-	static const char *const names[] = {"accept",  "threshold", "target", "rollback",
-	                                    "stale",   "expired",   "size",   "hash"};
+	static const char *const names[] = {"accept", "threshold", "target", "rollback",
+	                                    "stale",  "expired",   "size",   "hash"};
 	return (unsigned)r < sizeof names / sizeof names[0] ? names[r] : "unknown";
 }
 
@@ -67,7 +67,8 @@ static void check_metadata(const eds_update_manifest *m, const eds_update_trust 
 		decide(res, EDS_UPDATE_TARGET, "hardware id %s is not among the %zu target(s)",
 		       p->hardware_id, m->n_targets);
 	else if (m->security_version < p->min_security_version)
-		decide(res, EDS_UPDATE_ROLLBACK, "security_version %llu is below the device minimum %llu",
+		decide(res, EDS_UPDATE_ROLLBACK,
+		       "security_version %llu is below the device minimum %llu",
 		       (unsigned long long)m->security_version,
 		       (unsigned long long)p->min_security_version);
 	else if (m->issued_ms < p->last_issued_ms)
@@ -90,7 +91,8 @@ static eds_status check_image(const eds_update_manifest *m, const char *path,
 		return st;
 	if (res->image_size != m->image_size)
 		return decide(res, EDS_UPDATE_SIZE, "image is %llu bytes, the manifest says %llu",
-		              (unsigned long long)res->image_size, (unsigned long long)m->image_size);
+		              (unsigned long long)res->image_size,
+		              (unsigned long long)m->image_size);
 	if (memcmp(h, m->image_hash, 32) != 0)
 		return decide(res, EDS_UPDATE_HASH, "image BLAKE3 differs from image_blake3");
 	return decide(res, EDS_UPDATE_ACCEPT, "accepted");
@@ -113,8 +115,9 @@ eds_status eds_update_verify(const eds_update_manifest *m, const eds_update_trus
 		return st;
 	check_metadata(m, trust, policy, res);
 	if (res->reason != EDS_UPDATE_ACCEPT || image_path == NULL)
-		return res->reason != EDS_UPDATE_ACCEPT ? EDS_OK
-		                                        : decide(res, EDS_UPDATE_ACCEPT, "accepted");
+		return res->reason != EDS_UPDATE_ACCEPT
+		           ? EDS_OK
+		           : decide(res, EDS_UPDATE_ACCEPT, "accepted");
 	return check_image(m, image_path, res);
 }
 
@@ -131,7 +134,8 @@ eds_status eds_update_verify_legacy(const char *image_path, const uint8_t hash[3
 		return eds_fail(EDS_E_HASH_MISMATCH, "%s: BLAKE3 differs from the stated hash",
 		                image_path);
 	if (eds_ed25519_verify(sig, hash, 32, pk->bytes) != EDS_OK)
-		return eds_fail(EDS_E_SIGNATURE,
-		                "signature is not a valid Ed25519 signature of the hash by the key");
+		return eds_fail(
+		    EDS_E_SIGNATURE,
+		    "signature is not a valid Ed25519 signature of the hash by the key");
 	return EDS_OK;
 }
