@@ -29,7 +29,8 @@ static const char help_add[] =
 static const char help_inspect[] =
     "eds update inspect M [--json]\n"
     "  Print the manifest's fields, its manifest hash (BLAKE3 of the canonical\n"
-    "  bytes) and the keys that signed it (signatures are not checked here).\n";
+    "  bytes) and the keys that signed it (signatures are not checked here).\n"
+    "  --json: {manifest_hash, signed_bytes (hex of the canonical bytes), manifest}.\n";
 static const char help_trust[] =
     "eds update trust --key PUB [--key PUB2 ...] --threshold K --out TRUST\n"
     "                 [--previous OLD [--sign-key SK ...]]\n"
@@ -380,13 +381,19 @@ static void print_hex_line(const char *label, const uint8_t *b, size_t n)
 
 static int inspect_json(const eds_update_manifest *m, const uint8_t h[32])
 {
-	char text[EDS_UPDATE_JSON_MAX], hex[65];
+	char text[EDS_UPDATE_JSON_MAX], hex[65], canon_hex[2 * EDS_UPDATE_CANON_MAX + 1];
+	uint8_t canon[EDS_UPDATE_CANON_MAX];
+	size_t len;
 	eds_status st = eds_update_manifest_to_json(m, text, sizeof text, NULL);
+	if (st == EDS_OK)
+		st = eds_update_manifest_encode(m, canon, sizeof canon, &len);
 	if (st != EDS_OK)
 		return cli_report("update inspect", st, NULL);
 	eds_hex_encode(hex, h, 32);
+	eds_hex_encode(canon_hex, canon, len);
 	/* The manifest text is our own canonical JSON: embed it verbatim. */
-	printf("{\"manifest_hash\": \"%s\", \"manifest\": %s}\n", hex, text);
+	printf("{\"manifest_hash\": \"%s\", \"signed_bytes\": \"%s\", \"manifest\": %s}\n", hex,
+	       canon_hex, text);
 	return EDS_EXIT_OK;
 }
 

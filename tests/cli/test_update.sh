@@ -4,6 +4,8 @@
 # into an evidence chain that eds verify-chain accepts, the legacy check.
 . "$(dirname "$0")/lib.sh"
 cd "$T" || exit 1
+need_cmd openssl
+need_cmd b3sum
 for k in a b c d dev; do "$EDS" keygen --out "$k" >/dev/null || fail "keygen $k"; done
 head -c 300000 /dev/urandom >img.bin
 I0=1700000000000
@@ -180,8 +182,22 @@ f=pd/${h:0:2}/${h:2}
 expect_rc 0 "$EDS" verify-chain ev2.jsonl --public-key dev.pub --payload-dir pd
 verify_rc 2 "--key without --evidence-chain" m7.json trust2.json --evidence-chain ""
 
+# --- outside tools: the signed bytes hash to the manifest hash (b3sum) and
+#     each signature verifies over them (openssl) ---
+run "$EDS" update inspect m7.json --json
+jq -r .signed_bytes "$T/out" | xxd -r -p >signed.bin
+[ "$(b3sum --no-names signed.bin)" = "$(jq -r .manifest_hash "$T/out")" ] && pass \
+	|| fail "b3sum of signed_bytes is not manifest_hash"
+[ "$(head -c 8 signed.bin | xxd -p)" = "4544535550443100" ] && pass || fail "domain prefix"
+for i in 0 1; do
+	jq -r ".signatures[$i].signature" m7.json | xxd -r -p >s.bin
+	k=$(jq -r ".signatures[$i].public_key" m7.json)
+	for p in b d; do [ "$("$EDS" pubkey $p.pub)" = "$k" ] && pub=$p.pub; done
+	openssl pkeyutl -verify -pubin -inkey "$pub" -rawin -in signed.bin -sigfile s.bin \
+		>/dev/null && pass || fail "openssl rejects signature $i"
+done
+
 # --- legacy (edgesentry-rs): Ed25519 over the raw 32-byte BLAKE3 hash ---
-need_cmd openssl
 H=$(b3sum --no-names img.bin)
 printf '%s' "$H" | xxd -r -p >hash.bin
 openssl pkeyutl -sign -inkey a.key -rawin -in hash.bin -out sig.bin || fail "openssl sign"
