@@ -1,12 +1,21 @@
-# EdgeSentry top-level Makefile: thin wrapper over CMake + ctest.
-#   make demo   install deps, build, run the end-to-end demo
-#   make test   install deps, build (normal + ASan/UBSan), run every test
-#   make bench  build optimised, run the benchmarks
+# EdgeSentry top-level Makefile: a thin wrapper over CMake + ctest.
+#   make demo     install missing packages, build, run the end-to-end demo
+#   make test     build normally and under ASan + UBSan, run every test in both
+#   make bench    optimised build, run the benchmarks
+#   make fuzz     libFuzzer build (clang), each target FUZZ_SECONDS over its corpus
+#   make lint     clang-format, cppcheck, clang-tidy (scripts/lint.sh)
+#   make install  cmake --install (PREFIX=DIR to choose where)
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
+BENCH_BUILD ?= build-bench
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 20
 CMAKE_ARGS ?=
+# cmake --build runs make underneath: keep its "Entering directory" noise out.
+MAKEFLAGS += --no-print-directory
+# ctest: fail when no test was found; a log per build for the summary line.
+CTEST = ctest --output-on-failure --no-tests=error -j$(JOBS)
 
 .PHONY: all deps build asan-build demo test test-fast test-asan bench fuzz fuzz-build \
         install format lint clean
@@ -27,29 +36,31 @@ asan-build: deps
 demo: build
 	./$(BUILD)/eds demo
 
-# The whole suite, then the whole suite again under ASan + UBSan.
+# The whole suite, then the whole suite again under ASan + UBSan; the last
+# line counts both runs.
 test: test-fast test-asan
+	@bash scripts/test-summary.sh $(BUILD)/ctest.log $(ASAN_BUILD)/ctest.log
 
 test-fast: build
-	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+	cd $(BUILD) && $(CTEST) --output-log ctest.log
 
 test-asan: asan-build
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j$(JOBS)
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(CTEST) --output-log ctest.log
 
 bench: deps
-	@cmake -S . -B $(BUILD)-bench -DCMAKE_BUILD_TYPE=Release -DEDS_BUILD_TESTS=OFF $(CMAKE_ARGS) >/dev/null
-	@cmake --build $(BUILD)-bench -j$(JOBS)
-	bash bench/run.sh $(BUILD)-bench
+	@cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DEDS_BUILD_TESTS=OFF $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BENCH_BUILD) -j$(JOBS)
+	bash bench/run.sh $(BENCH_BUILD)
 
 fuzz-build: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DEDS_FUZZ=ON \
 	  -DEDS_BUILD_TESTS=OFF $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j$(JOBS)
 
-# Each fuzz target runs briefly over its kept corpus (FUZZ_SECONDS each).
+# Each fuzz target runs FUZZ_SECONDS over a copy of its kept corpus.
 fuzz: fuzz-build
-	bash fuzz/run.sh $(FUZZ_BUILD) $${FUZZ_SECONDS:-20}
+	bash fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 install: build
 	cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX),)
@@ -61,4 +72,4 @@ lint: build
 	bash scripts/lint.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(BUILD)-bench
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(BENCH_BUILD)

@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
 # install-deps.sh - install exactly the Debian 12 packages EdgeSentry needs to
-# build, test, benchmark and fuzz.  Idempotent: when every package is already
-# installed it does nothing (no apt-get update, no network).
+# build, test, benchmark, fuzz and lint.  Idempotent: when every package is
+# already installed it does nothing (no apt-get update, no network).
+#
+# Tools every Debian system has (Essential: coreutils, sed, grep, findutils,
+# diffutils, bsdutils for `script`) are not listed.
 set -euo pipefail
 
 PACKAGES=(
-	# build
-	gcc g++ make cmake pkg-config
-	# libraries (ARCHITECTURE.md, "Dependencies")
+	# build: C and C++ compilers with the C library headers (also the static
+	# libc.a that tests/cli/test_install.sh links against), make, CMake
+	gcc g++ libc6-dev make cmake pkg-config
+	# libraries (docs/architecture.md, "Dependencies")
 	libsodium-dev libjansson-dev
-	# tests: unit framework, outside reference tools
-	libcmocka-dev b3sum openssl jq
-	# sanitizers and fuzzing (clang's libFuzzer runtime)
+	# server side (issue 3): embedded ledger, HTTP(S) server with GnuTLS for
+	# TLS, HTTP client for eds push; curl is the outside client in the tests
+	libsqlite3-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev curl
+	# tests: unit framework; outside reference tools the tests compare with
+	# (openssl for keys and Ed25519, b3sum for BLAKE3, jq to read JSON output)
+	libcmocka-dev openssl b3sum jq
+	# fuzzing: clang and its libFuzzer/sanitizer runtimes
 	clang libclang-rt-14-dev
-	# style and static analysis run by .ci/run
-	clang-format clang-tidy cppcheck
+	# lint (make lint, .ci/run): style, static analysis, tracked-file list
+	clang-format clang-tidy cppcheck git
 )
 
 missing=()
@@ -31,9 +39,12 @@ fi
 echo "install-deps: installing ${missing[*]}"
 SUDO=()
 if [ "$(id -u)" -ne 0 ]; then
-	command -v sudo >/dev/null 2>&1 || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+	command -v sudo >/dev/null 2>&1 || {
+		echo "install-deps: need root or sudo to install: ${missing[*]}" >&2
+		exit 1
+	}
 	SUDO=(sudo)
 fi
 export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -q
-"${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+"${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null

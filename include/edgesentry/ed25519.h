@@ -19,10 +19,10 @@
 extern "C" {
 #endif
 
-#define EDS_ED25519_SEED_LEN 32
+#define EDS_ED25519_SEED_LEN   32
 #define EDS_ED25519_PUBLIC_LEN 32
 #define EDS_ED25519_SECRET_LEN 64
-#define EDS_ED25519_SIG_LEN 64
+#define EDS_ED25519_SIG_LEN    64
 
 /** Derive a key pair from a 32-byte seed.  Errors: EDS_E_ARG. */
 eds_status eds_ed25519_keypair_seed(uint8_t pk[EDS_ED25519_PUBLIC_LEN],

@@ -25,28 +25,28 @@ extern "C" {
 
 /** Status codes.  Values are part of the ABI: never renumber, only append. */
 typedef enum eds_status {
-	EDS_STATUS_OK = 0,           /**< same value as EDS_OK */
-	EDS_DONE = 1,                /**< iterator exhausted (not an error) */
-	EDS_E_ARG = -1,              /**< invalid argument (NULL, bad size) */
-	EDS_E_NOMEM = -2,            /**< out of memory */
-	EDS_E_IO = -3,               /**< a file or stream operation failed */
-	EDS_E_MALFORMED = -4,        /**< bad syntax: JSON, PEM, hex, base64 */
-	EDS_E_FIELD = -5,            /**< a field breaks its rule (range, charset) */
-	EDS_E_LIMIT = -6,            /**< input larger than an explicit limit */
-	EDS_E_KEY = -7,              /**< key invalid or not usable */
-	EDS_E_PERM = -8,             /**< unsafe file permissions (secret key) */
-	EDS_E_SIGNATURE = -9,        /**< signature does not verify */
-	EDS_E_HASH_MISMATCH = -10,   /**< stated record_hash differs from computed */
-	EDS_E_PAYLOAD_MISMATCH = -11,/**< payload bytes differ in hash or size */
-	EDS_E_SEQUENCE = -12,        /**< sequence not the next one (gap, reorder) */
-	EDS_E_PREV_HASH = -13,       /**< prev_hash does not link to previous */
-	EDS_E_FORK = -14,            /**< different record for a used sequence */
-	EDS_E_UNKNOWN_DEVICE = -15,  /**< device not in the key registry */
-	EDS_E_REVOKED = -16,         /**< device revoked at this sequence */
-	EDS_E_NOT_FOUND = -17,       /**< named thing does not exist */
-	EDS_E_EXISTS = -18,          /**< refused to overwrite an existing thing */
-	EDS_E_UNSUPPORTED = -19,     /**< feature or format not supported */
-	EDS_E_INTERNAL = -20         /**< library bug or crypto init failure */
+	EDS_STATUS_OK = 0,            /**< same value as EDS_OK */
+	EDS_DONE = 1,                 /**< iterator exhausted (not an error) */
+	EDS_E_ARG = -1,               /**< invalid argument (NULL, bad size) */
+	EDS_E_NOMEM = -2,             /**< out of memory */
+	EDS_E_IO = -3,                /**< a file or stream operation failed */
+	EDS_E_MALFORMED = -4,         /**< bad syntax: JSON, PEM, hex, base64 */
+	EDS_E_FIELD = -5,             /**< a field breaks its rule (range, charset) */
+	EDS_E_LIMIT = -6,             /**< input larger than an explicit limit */
+	EDS_E_KEY = -7,               /**< key invalid or not usable */
+	EDS_E_PERM = -8,              /**< unsafe file permissions (secret key) */
+	EDS_E_SIGNATURE = -9,         /**< signature does not verify */
+	EDS_E_HASH_MISMATCH = -10,    /**< stated record_hash differs from computed */
+	EDS_E_PAYLOAD_MISMATCH = -11, /**< payload bytes differ in hash or size */
+	EDS_E_SEQUENCE = -12,         /**< sequence not the next one (gap, reorder) */
+	EDS_E_PREV_HASH = -13,        /**< prev_hash does not link to previous */
+	EDS_E_FORK = -14,             /**< different record for a used sequence */
+	EDS_E_UNKNOWN_DEVICE = -15,   /**< device not in the key registry */
+	EDS_E_REVOKED = -16,          /**< device revoked at this sequence */
+	EDS_E_NOT_FOUND = -17,        /**< named thing does not exist */
+	EDS_E_EXISTS = -18,           /**< refused to overwrite an existing thing */
+	EDS_E_UNSUPPORTED = -19,      /**< feature or format not supported */
+	EDS_E_INTERNAL = -20          /**< library bug or crypto init failure */
 } eds_status;
 
 /**

@@ -6,6 +6,9 @@
 
 #include "cli.h"
 
+/* cli.h's analyzer-only macro would rename the definition below. */
+#undef cli_usage
+
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
@@ -20,8 +23,7 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 int cli_exit_code(eds_status status)
 {
 	switch (status) {
-	case EDS_STATUS_OK:
-		return EDS_EXIT_OK;
+	case EDS_STATUS_OK: return EDS_EXIT_OK;
 	case EDS_E_SIGNATURE:
 	case EDS_E_HASH_MISMATCH:
 	case EDS_E_PAYLOAD_MISMATCH:
@@ -29,10 +31,8 @@ int cli_exit_code(eds_status status)
 	case EDS_E_PREV_HASH:
 	case EDS_E_FORK:
 	case EDS_E_UNKNOWN_DEVICE:
-	case EDS_E_REVOKED:
-		return EDS_EXIT_INVALID;
-	default:
-		return EDS_EXIT_USAGE;
+	case EDS_E_REVOKED: return EDS_EXIT_INVALID;
+	default: return EDS_EXIT_USAGE;
 	}
 }
 

@@ -12,23 +12,28 @@ typedef struct {
 } command;
 
 static const command commands[] = {
-	{"keygen", cmd_keygen, "make a device key pair (PREFIX.key, PREFIX.pub)"},
-	{"pubkey", cmd_pubkey, "print the public key hex of a key file"},
-	{"hash", cmd_hash, "BLAKE3 hash of files, printed like b3sum"},
-	{"sign", cmd_sign, "append a device's next signed record to a chain file"},
-	{"verify", cmd_verify, "check one record's signature and hash"},
-	{"verify-chain", cmd_verify_chain, "check whole chains: sequence, links, signatures, payloads"},
-	{"record", cmd_record, "inspect records (e.g. print signed-header bytes)"},
-	{"migrate", cmd_migrate, "carry an edgesentry-rs chain into a signed ESR1 chain"},
-	{"update", cmd_update, "sign, inspect and verify software updates (threshold, anti-rollback)"},
-	{"demo", cmd_demo, "sign, verify and tamper with a lift-inspection run"},
+    {"keygen", cmd_keygen, "make a device key pair (PREFIX.key, PREFIX.pub)"},
+    {"pubkey", cmd_pubkey, "print the public key hex of a key file"},
+    {"hash", cmd_hash, "BLAKE3 hash of files, printed like b3sum"},
+    {"sign", cmd_sign, "append a device's next signed record to a chain file"},
+    {"verify", cmd_verify, "check one record's signature and hash"},
+    {"verify-chain", cmd_verify_chain, "check whole chains: sequence, links, signatures, payloads"},
+    {"record", cmd_record, "inspect records (e.g. print signed-header bytes)"},
+    {"migrate", cmd_migrate, "carry an edgesentry-rs chain into a signed ESR1 chain"},
+    {"serve", cmd_serve, "run the ingest server (HTTP/HTTPS) in front of a ledger"},
+    {"push", cmd_push, "send a chain file's records and payloads to an ingest server"},
+    {"device", cmd_device, "register, rotate, revoke and list a ledger's devices"},
+    {"ledger", cmd_ledger, "verify a server ledger or export an auditor's copy"},
+    {"update", cmd_update, "sign, inspect and verify software updates (threshold, anti-rollback)"},
+    {"demo", cmd_demo, "sign, verify and tamper with a lift-inspection run"},
 };
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: eds COMMAND [OPTIONS]   (eds COMMAND --help for details)\n\n"
-	             "EdgeSentry %s: tamper-evident audit records for IoT devices.\n\n"
-	             "Commands:\n",
+	fprintf(out,
+	        "usage: eds COMMAND [OPTIONS]   (eds COMMAND --help for details)\n\n"
+	        "EdgeSentry %s: tamper-evident audit records for IoT devices.\n\n"
+	        "Commands:\n",
 	        eds_version());
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].summary);

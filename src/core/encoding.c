@@ -29,7 +29,8 @@ eds_status eds_hex_decode(uint8_t *out, size_t len, const char *hex, size_t hex_
 {
 	if (out == NULL || hex == NULL)
 		return eds_fail(EDS_E_ARG, "hex: NULL argument");
-	if (hex_len != 2 * len)
+	/* len > SIZE_MAX / 2 would wrap 2 * len and let a short string through. */
+	if (len > SIZE_MAX / 2 || hex_len != 2 * len)
 		return eds_fail(EDS_E_MALFORMED, "expected %zu hex characters, got %zu", 2 * len,
 		                hex_len);
 	for (size_t i = 0; i < len; i++) {

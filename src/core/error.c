@@ -8,6 +8,10 @@
 #include "edgesentry/error.h"
 #include "internal.h"
 
+/* internal.h's analyzer-only macros would rename the definitions below. */
+#undef eds_fail
+#undef eds_fail_prefix
+
 #define DETAIL_MAX 512
 
 static _Thread_local char detail[DETAIL_MAX];

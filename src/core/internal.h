@@ -55,6 +55,17 @@ eds_status eds_write_file_atomic(const char *path, const void *data, size_t len,
 /** fsync the directory containing path (or the directory itself when is_dir). */
 eds_status eds_fsync_dir_of(const char *path);
 
+#ifdef __clang_analyzer__
+/*
+ * The analyzer sees one file at a time and cannot know that eds_fail returns
+ * its (negative) status, so it explores "failed, yet returned EDS_OK" paths
+ * and reports out-parameters as uninitialised: make the value visible to it.
+ * (Defined after the declarations, which the macros would otherwise rename.)
+ */
+#define eds_fail(status, ...)        (eds_fail((status), __VA_ARGS__), (status))
+#define eds_fail_prefix(status, ...) (eds_fail_prefix((status), __VA_ARGS__), (status))
+#endif
+
 /**
  * True when s[0..len) is well-formed UTF-8 (RFC 3629: no overlong forms,
  * no surrogates, nothing above U+10FFFF).

@@ -1,0 +1,231 @@
+/*
+ * bench_ingest.c - records/s through the ingest service in-process, and
+ * over HTTP keep-alive (libcurl against eds_server in the same process),
+ * durable (group commit, fsync) and not durable, 1 and 1,000 devices,
+ * 256-byte payloads.  Records are signed before the clock starts.
+ *
+ * usage: bench_ingest [RECORDS] [THREADS]   (defaults 20000, 8)
+ * Prints one line per case: mode durable devices batch records/s.
+ */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "edgesentry/edgesentry.h"
+#include "edgesentry/http_server.h"
+#include "edgesentry/ingest.h"
+#include "edgesentry/ledger.h"
+
+#define PAYLOAD 256
+
+typedef struct bench {
+	eds_ingest_item *items; /* device-major: device d's records are items[d*per ...] */
+	size_t n, devices, per, threads, batch;
+	eds_ingest *svc;
+	uint16_t port;
+	char **bodies; /* HTTP: pre-built request bodies per (thread, request) */
+} bench;
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint8_t payload[PAYLOAD];
+
+static void make_records(bench *b, const eds_secret_key *sk)
+{
+	b->items = calloc(b->n, sizeof *b->items);
+	b->per = b->n / b->devices;
+	for (size_t d = 0; d < b->devices; d++) {
+		uint8_t prev[32];
+		char id[32];
+		snprintf(id, sizeof id, "dev-%zu", d);
+		for (size_t i = 0; i < b->per; i++) {
+			eds_ingest_item *it = &b->items[d * b->per + i];
+			payload[0] = (uint8_t)i;
+			payload[1] = (uint8_t)(i >> 8);
+			payload[2] = (uint8_t)d;
+			eds_record_init(&it->record, id, i + 1, 1700000000000ULL + i, payload,
+			                PAYLOAD, i ? prev : NULL, "bench");
+			eds_record_sign(&it->record, sk);
+			eds_record_compute_hash(&it->record, prev);
+			uint8_t *p = malloc(PAYLOAD);
+			memcpy(p, payload, PAYLOAD);
+			it->payload = p;
+			it->payload_len = PAYLOAD;
+		}
+	}
+}
+
+/* Thread t owns devices t, t+T, ...; it sends each device's records in order, round robin. */
+typedef struct worker {
+	bench *b;
+	size_t t;
+	CURL *curl;
+} worker;
+
+static void *inproc(void *arg)
+{
+	worker *w = arg;
+	bench *b = w->b;
+	eds_ingest_result *res = calloc(b->batch, sizeof *res);
+	eds_ingest_item *buf = calloc(b->batch, sizeof *buf);
+	for (size_t i = 0; i < b->per; i += b->batch) {
+		for (size_t d = w->t; d < b->devices; d += b->threads) {
+			size_t n = 0;
+			for (size_t k = i; k < i + b->batch && k < b->per; k++)
+				buf[n++] = b->items[d * b->per + k];
+			eds_ingest_submit(b->svc, NULL, buf, n, res);
+			for (size_t k = 0; k < n; k++)
+				if (res[k].outcome != EDS_INGEST_ACCEPTED)
+					fprintf(stderr, "rejected: %s\n",
+					        eds_ingest_code(res[k].outcome));
+		}
+	}
+	free(res);
+	free(buf);
+	return NULL;
+}
+
+static size_t sink(char *p, size_t s, size_t n, void *ctx)
+{
+	(void)p;
+	(void)ctx;
+	return s * n;
+}
+
+static char *body_of(bench *b, size_t d, size_t i, size_t n)
+{
+	size_t cap = n * (EDS_RECORD_JSON_MAX + 512) + 32, len = 0;
+	char *out = malloc(cap);
+	len += (size_t)snprintf(out, cap, "{\"items\":[");
+	for (size_t k = 0; k < n; k++) {
+		const eds_ingest_item *it = &b->items[d * b->per + i + k];
+		char json[EDS_RECORD_JSON_MAX], b64[512];
+		eds_record_to_json(&it->record, json, sizeof json, NULL);
+		sodium_bin2base64(b64, sizeof b64, it->payload, it->payload_len,
+		                  sodium_base64_VARIANT_ORIGINAL);
+		len +=
+		    (size_t)snprintf(out + len, cap - len, "%s{\"record\":%s,\"payload\":\"%s\"}",
+		                     k ? "," : "", json, b64);
+	}
+	snprintf(out + len, cap - len, "]}");
+	return out;
+}
+
+static void *over_http(void *arg)
+{
+	worker *w = arg;
+	bench *b = w->b;
+	char url[64];
+	snprintf(url, sizeof url, "http://127.0.0.1:%u/api/v1/records", b->port);
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+	for (size_t i = 0; i < b->per; i += b->batch) {
+		for (size_t d = w->t; d < b->devices; d += b->threads) {
+			size_t n = b->per - i < b->batch ? b->per - i : b->batch;
+			char *body = body_of(b, d, i, n);
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+			long code = 0;
+			if (curl_easy_perform(c) != CURLE_OK ||
+			    (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code), code != 200))
+				fprintf(stderr, "http request failed (%ld)\n", code);
+			free(body);
+		}
+	}
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return NULL;
+}
+
+static void run_case(const char *mode, int durable, size_t devices, size_t n, size_t threads,
+                     size_t batch, const eds_secret_key *sk, const eds_public_key *pk)
+{
+	char dir[] = "/var/tmp/eds-bench-XXXXXX";
+	if (mkdtemp(dir) == NULL)
+		return;
+	eds_ledger *l;
+	eds_ledger_options lo = {.durable = durable};
+	eds_ledger_open(&l, dir, &lo);
+	for (size_t d = 0; d < devices; d++) {
+		char id[32];
+		snprintf(id, sizeof id, "dev-%zu", d);
+		eds_ledger_device_add(l, id, pk);
+	}
+	bench b = {.n = n, .devices = devices, .threads = threads, .batch = batch};
+	make_records(&b, sk);
+	eds_ingest_new(&b.svc, l, NULL);
+	eds_server *srv = NULL;
+	eds_netpolicy *pol = NULL;
+	int http = strcmp(mode, "http") == 0;
+	if (http) {
+		eds_netpolicy_new(&pol);
+		eds_netpolicy_add(pol, "127.0.0.1");
+		eds_server_options so = {.listen = "127.0.0.1:0"};
+		eds_server_start(&srv, b.svc, pol, &so);
+		b.port = eds_server_port(srv);
+	}
+	pthread_t th[64];
+	worker w[64];
+	double t0 = now_s();
+	for (size_t t = 0; t < threads; t++) {
+		w[t] = (worker){&b, t, NULL};
+		pthread_create(&th[t], NULL, http ? over_http : inproc, &w[t]);
+	}
+	for (size_t t = 0; t < threads; t++)
+		pthread_join(th[t], NULL);
+	double dt = now_s() - t0;
+	eds_ingest_stats st;
+	eds_ingest_stats_get(b.svc, &st);
+	printf(
+	    "%-7s durable=%d devices=%-5zu batch=%-4zu threads=%zu records=%zu  %8.0f records/s  "
+	    "(%llu commits, %.1f records/commit)\n",
+	    mode, durable, devices, batch, threads, b.per * devices, (double)(b.per * devices) / dt,
+	    (unsigned long long)st.commits,
+	    st.commits ? (double)st.batch_records / (double)st.commits : 0.0);
+	fflush(stdout);
+	eds_server_stop(srv, 1000);
+	eds_netpolicy_free(pol);
+	eds_ingest_free(b.svc);
+	eds_ledger_close(l);
+	for (size_t i = 0; i < b.n; i++)
+		free((void *)b.items[i].payload);
+	free(b.items);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
+int main(int argc, char **argv)
+{
+	size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 20000;
+	size_t threads = argc > 2 ? strtoul(argv[2], NULL, 10) : 8;
+	if (eds_init() != EDS_OK || threads == 0 || threads > 64 || n < 1000)
+		return 2;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	eds_secret_key sk;
+	eds_public_key pk;
+	uint8_t seed[32] = {42};
+	eds_secret_key_from_seed(&sk, seed);
+	eds_secret_key_public(&sk, &pk);
+	for (int durable = 1; durable >= 0; durable--) {
+		run_case("inproc", durable, 1, n, 1, 100, &sk, &pk);
+		run_case("inproc", durable, 1000, n, threads, 10, &sk, &pk);
+		run_case("http", durable, 1, n, 1, 100, &sk, &pk);
+		run_case("http", durable, 1000, n, threads, 10, &sk, &pk);
+		run_case("http", durable, 1000, n / 4, threads, 1, &sk, &pk);
+	}
+	curl_global_cleanup();
+	return 0;
+}

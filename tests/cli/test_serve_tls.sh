@@ -1,0 +1,55 @@
+#!/bin/bash
+# test_serve_tls.sh - HTTPS with certificates made by openssl here: TLS 1.2
+# and 1.3 accepted, 1.1 refused; with --tls-client-ca a client must present a
+# certificate from that CA whose subject CN is the record's device_id.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/serve_lib.sh"
+need_cmd openssl
+cd "$T" || exit 1
+
+ossl() { openssl "$@" >/dev/null 2>&1 || fail "openssl $*"; }
+ossl req -x509 -newkey ed25519 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca
+mkcert() { # NAME CN: NAME.key + NAME.pem signed by the CA
+	ossl req -newkey ed25519 -nodes -keyout "$1.key" -out "$1.csr" -subj "/CN=$2"
+	printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$1.ext"
+	ossl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+		-extfile "$1.ext" -out "$1.pem"
+}
+mkcert server localhost
+mkcert lift01 lift-01
+mkcert other lift-02
+# a client certificate from a CA the server does not trust
+ossl req -x509 -newkey ed25519 -nodes -keyout rogue.key -out rogue.pem -days 2 -subj /CN=lift-01
+
+"$EDS" keygen --out k >/dev/null
+echo "r1" >p1; echo "r2" >p2
+"$EDS" sign --key k.key --device lift-01 --chain c.jsonl --payload p1 --payload-dir P >/dev/null
+"$EDS" sign --key k.key --device lift-01 --chain c.jsonl --payload p2 --payload-dir P >/dev/null
+"$EDS" device add --ledger L --id lift-01 --public-key k.pub >/dev/null
+
+start_server tls --ledger L --tls-cert server.pem --tls-key server.key
+URL="https://127.0.0.1:$PORT"
+req GET /healthz --cacert ca.pem --tlsv1.3; expect_code 200
+req GET /healthz --cacert ca.pem --tlsv1.2 --tls-max 1.2; expect_code 200
+req GET /healthz --cacert ca.pem --tlsv1.1 --tls-max 1.1; [ "$CODE" = 000 ] && pass || fail "TLS 1.1 answered $CODE"
+req GET /healthz; [ "$CODE" = 000 ] && pass || fail "untrusted server certificate accepted"
+expect_rc 0 "$EDS" push --url "$URL" c.jsonl --payload-dir P --cacert ca.pem
+expect_out "2 accepted"
+stop_server tls
+
+start_server mtls --ledger L --tls-cert server.pem --tls-key server.key --tls-client-ca ca.pem
+URL="https://127.0.0.1:$PORT"
+req GET /api/v1/devices/lift-01/head --cacert ca.pem; expect_code 403 forbidden_source
+req GET /api/v1/devices/lift-01/head --cacert ca.pem --cert rogue.pem --key rogue.key
+[ "$CODE" = 403 ] || [ "$CODE" = 000 ] && pass || fail "rogue client certificate answered $CODE"
+# a certificate naming another device is refused for lift-01's records
+"$EDS" sign --key k.key --device lift-01 --chain c.jsonl --payload p1 --payload-dir P >/dev/null
+expect_rc 1 "$EDS" push --url "$URL" c.jsonl --payload-dir P --cacert ca.pem --cert other.pem --key other.key
+expect_err "identity_mismatch"
+expect_rc 0 "$EDS" push --url "$URL" c.jsonl --payload-dir P --cacert ca.pem --cert lift01.pem --key lift01.key
+expect_out "2 skipped, 1 accepted"
+stop_server mtls
+expect_rc 2 "$EDS" serve --ledger L --tls-cert server.pem
+expect_one_line_err
+expect_rc 0 "$EDS" ledger verify --ledger L
+finish
