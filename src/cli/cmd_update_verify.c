@@ -95,7 +95,7 @@ static int load_state(const upd_args *a, eds_update_state *s)
 		if (strlen(a->hardware) > EDS_UPDATE_TARGET_MAX)
 			return cli_usage(a->cmd, "--hardware: at most %d characters",
 			                 EDS_UPDATE_TARGET_MAX);
-		strcpy(s->hardware_id, a->hardware);
+		memcpy(s->hardware_id, a->hardware, strlen(a->hardware) + 1);
 		if (mkdir(a->state, 0700) != 0 && errno != EEXIST)
 			st = eds_fail(EDS_E_IO, "%s: %s", a->state, strerror(errno));
 		else

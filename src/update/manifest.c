@@ -137,8 +137,9 @@ eds_status eds_update_manifest_init(eds_update_manifest *m, const char *package,
 	if ((st = upd_check_id("package", package, EDS_UPDATE_PACKAGE_MAX, 1)) != EDS_OK ||
 	    (st = check_semver(version)) != EDS_OK)
 		return st;
-	strcpy(m->package, package);
-	strcpy(m->version, version);
+	/* Lengths were checked against the buffers above. */
+	memcpy(m->package, package, strlen(package) + 1);
+	memcpy(m->version, version, strlen(version) + 1);
 	m->security_version = security_version;
 	m->image_size = image_size;
 	memcpy(m->image_hash, image_hash, 32);
@@ -161,7 +162,7 @@ eds_status eds_update_manifest_add_target(eds_update_manifest *m, const char *hw
 	for (size_t i = 0; i < m->n_targets; i++)
 		if (strcmp(m->targets[i], hw) == 0)
 			return eds_fail(EDS_E_FIELD, "targets: \"%s\" given twice", hw);
-	strcpy(m->targets[m->n_targets++], hw);
+	memcpy(m->targets[m->n_targets++], hw, strlen(hw) + 1);
 	return EDS_OK;
 }
 
