@@ -135,26 +135,31 @@ static void report_accept(const upd_args *a, const eds_update_manifest *m,
 	       a->state);
 }
 
-/* After a decision: remember an accepted manifest as pending, print, record evidence. */
+/*
+ * After a decision: record it, then remember an accepted manifest as
+ * pending.  An accept that could not be recorded as evidence is not acted
+ * on (the device must not install what its audit chain does not show).
+ */
 static int conclude(const upd_args *a, const eds_update_manifest *m, eds_update_state *s,
                     const eds_update_result *res, const eds_update_policy *p)
 {
 	const char *reason = eds_update_reason_name(res->reason);
-	if (res->reason == EDS_UPDATE_ACCEPT) {
-		s->has_pending = 1;
-		memcpy(s->pending_hash, res->manifest_hash, 32);
-		s->pending_security_version = m->security_version;
-		s->pending_issued_ms = m->issued_ms;
-		eds_status st = eds_update_state_save(s, a->state);
-		if (st != EDS_OK)
-			return cli_report(a->cmd, st, NULL);
-		report_accept(a, m, res, p);
-	}
 	int rc = record_decision(a, m, reason, res->manifest_hash);
-	if (res->reason == EDS_UPDATE_ACCEPT)
+	if (res->reason != EDS_UPDATE_ACCEPT) {
+		fprintf(stderr, "eds %s: rejected (%s): %s\n", a->cmd, reason, res->detail);
+		return 10 + (int)res->reason;
+	}
+	if (rc != EDS_EXIT_OK)
 		return rc;
-	fprintf(stderr, "eds %s: rejected (%s): %s\n", a->cmd, reason, res->detail);
-	return 10 + (int)res->reason;
+	s->has_pending = 1;
+	memcpy(s->pending_hash, res->manifest_hash, 32);
+	s->pending_security_version = m->security_version;
+	s->pending_issued_ms = m->issued_ms;
+	eds_status st = eds_update_state_save(s, a->state);
+	if (st != EDS_OK)
+		return cli_report(a->cmd, st, NULL);
+	report_accept(a, m, res, p);
+	return EDS_EXIT_OK;
 }
 
 /* Pin or rotate the trust policy; a refusal is a decision too (exit 18). */

@@ -181,6 +181,14 @@ f=pd/${h:0:2}/${h:2}
 	&& pass || fail "decision payload names the manifest hash"
 expect_rc 0 "$EDS" verify-chain ev2.jsonl --public-key dev.pub --payload-dir pd
 verify_rc 2 "--key without --evidence-chain" m7.json trust2.json --evidence-chain ""
+# an accept that cannot be recorded (broken evidence chain) is not acted on
+cp st/update-state.json before.json
+jq -c '.sequence = 99' ev2.jsonl >>ev2.jsonl
+run "$EDS" update verify --manifest m7.json --image img.bin --trust trust2.json --state st \
+	--evidence-chain ev2.jsonl --key dev.key --device dev-1
+[ "$RC" -eq 1 ] && pass || fail "accept with a broken evidence chain: exit $RC, want 1"
+expect_err "ev2.jsonl"
+cmp -s before.json st/update-state.json && pass || fail "state changed without evidence"
 
 # --- outside tools: the signed bytes hash to the manifest hash (b3sum) and
 #     each signature verifies over them (openssl) ---
