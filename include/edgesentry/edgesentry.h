@@ -17,6 +17,7 @@
 #include "edgesentry/record.h"
 #include "edgesentry/record_file.h"
 #include "edgesentry/registry.h"
+#include "edgesentry/update.h"
 #include "edgesentry/version.h"
 
 #endif

@@ -50,6 +50,16 @@ int cli_parse_threads(const char *cmd, const char *s, unsigned *out);
 /** True when stderr is a terminal (progress bars go only there). */
 bool cli_stderr_is_tty(void);
 
+/**
+ * Append r as device r->device_id's next record to the JSON Lines chain
+ * file (created 0644 if absent) under an exclusive lock: sequence and
+ * prev_hash are set from the device's last record there, then r is signed
+ * with sk.  Nothing is appended when the device's records do not form a
+ * valid chain (exit 1).  Errors are reported as "eds CMD: ...".  Returns an
+ * exit code.
+ */
+int cli_chain_append(const char *cmd, const char *chain, eds_record *r, const eds_secret_key *sk);
+
 /* Command entry points: argv[0] is the command name; return an exit code. */
 int cmd_keygen(int argc, char **argv);
 int cmd_pubkey(int argc, char **argv);
@@ -60,6 +70,7 @@ int cmd_verify_chain(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
+int cmd_update(int argc, char **argv);
 /* Server side (ingest branch). */
 int cmd_device(int argc, char **argv);
 int cmd_ledger(int argc, char **argv);

@@ -2,13 +2,9 @@
  * cmd_sign.c - `eds sign`: append a device's next signed record to a chain
  * file (JSON Lines), storing the payload in a payload directory if asked.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <string.h>
-#include <sys/file.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cli.h"
 
@@ -112,51 +108,6 @@ static int parse_args(int argc, char **argv, sign_args *a)
 	return EDS_EXIT_OK;
 }
 
-/*
- * The device's last record in the chain file: *last_seq (0 when it has none)
- * and its hash.  Fails with EDS_E_SEQUENCE / EDS_E_PREV_HASH when the
- * device's records there are not a valid chain.
- */
-static eds_status chain_head(const char *path, const char *device, uint64_t *last_seq,
-                             uint8_t last_hash[EDS_HASH_LEN])
-{
-	eds_record_reader *rd;
-	eds_record r;
-	eds_status st = eds_record_reader_open(&rd, path);
-	*last_seq = 0;
-	if (st != EDS_OK)
-		return st;
-	while ((st = eds_record_reader_next(rd, &r)) == EDS_OK) {
-		if (strcmp(r.device_id, device) != 0)
-			continue;
-		unsigned long long line = (unsigned long long)eds_record_reader_line(rd);
-		if (r.sequence != *last_seq + 1) {
-			st = eds_fail(EDS_E_SEQUENCE,
-			              "%s:%llu: device %s: sequence %llu where %llu was expected",
-			              path, line, device, (unsigned long long)r.sequence,
-			              (unsigned long long)*last_seq + 1);
-			break;
-		}
-		if (*last_seq > 0 && memcmp(r.prev_hash, last_hash, EDS_HASH_LEN) != 0) {
-			st = eds_fail(EDS_E_PREV_HASH,
-			              "%s:%llu: device %s sequence %llu: prev_hash is not the "
-			              "record_hash of sequence %llu",
-			              path, line, device, (unsigned long long)r.sequence,
-			              (unsigned long long)*last_seq);
-			break;
-		}
-		*last_seq = r.sequence;
-		if ((st = eds_record_compute_hash(&r, last_hash)) != EDS_OK)
-			break;
-	}
-	if (st == EDS_DONE && eds_record_reader_is_array(rd))
-		st = eds_fail(EDS_E_UNSUPPORTED,
-		              "%s: is a JSON array; eds sign appends only to JSON Lines files",
-		              path);
-	eds_record_reader_close(rd);
-	return st == EDS_DONE ? EDS_OK : st;
-}
-
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -184,41 +135,18 @@ static eds_status hash_payload(const sign_args *a, eds_record *r)
 	return eds_blake3_file(r->payload_hash, a->payload, &r->payload_size);
 }
 
-/* Under the chain lock: link r to the device's head, sign, append, print. */
-static int sign_locked(const sign_args *a, eds_record *r, const eds_secret_key *sk)
+/* Link r to the device's head in the chain, sign, append, print. */
+static int sign_append(const sign_args *a, eds_record *r, const eds_secret_key *sk)
 {
-	uint64_t last;
 	char json[EDS_RECORD_JSON_MAX];
-	eds_status st = chain_head(a->chain, a->device, &last, r->prev_hash);
-	if (st == EDS_E_SEQUENCE || st == EDS_E_PREV_HASH)
-		return cli_report("sign", st, "refusing to append to a broken chain");
+	int rc = cli_chain_append("sign", a->chain, r, sk);
+	if (rc != EDS_EXIT_OK)
+		return rc;
+	eds_status st = eds_record_to_json(r, json, sizeof json, NULL);
 	if (st != EDS_OK)
-		return cli_report("sign", st, NULL);
-	if (last >= EDS_INT_MAX)
-		return cli_report("sign", eds_fail(EDS_E_LIMIT, "sequence: 2^53-1 reached"), NULL);
-	r->sequence = last + 1;
-	if ((st = eds_record_sign(r, sk)) != EDS_OK ||
-	    (st = eds_record_append(a->chain, r)) != EDS_OK ||
-	    (st = eds_record_to_json(r, json, sizeof json, NULL)) != EDS_OK)
 		return cli_report("sign", st, NULL);
 	printf("%s\n", json);
 	return fflush(stdout) == 0 ? EDS_EXIT_OK : EDS_EXIT_USAGE;
-}
-
-/* Lock the chain file (creating it) so concurrent signers cannot fork the chain. */
-static int lock_chain(const char *path)
-{
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		cli_report("sign", eds_fail(EDS_E_IO, "%s: %s", path, strerror(errno)), NULL);
-		return -1;
-	}
-	if (flock(fd, LOCK_EX) != 0) {
-		cli_report("sign", eds_fail(EDS_E_IO, "lock %s: %s", path, strerror(errno)), NULL);
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 static int run(const sign_args *a, eds_record *r)
@@ -231,11 +159,7 @@ static int run(const sign_args *a, eds_record *r)
 	if ((st = hash_payload(a, r)) != EDS_OK) {
 		rc = cli_report("sign", st, NULL);
 	} else {
-		int lock = lock_chain(a->chain);
-		if (lock >= 0) {
-			rc = sign_locked(a, r, &sk);
-			close(lock);
-		}
+		rc = sign_append(a, r, &sk);
 	}
 	eds_secret_key_wipe(&sk);
 	return rc;
