@@ -48,6 +48,10 @@ int cmd_verify_chain(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
+/* Server side (ingest branch). */
+int cmd_device(int argc, char **argv);
+int cmd_ledger(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /*
  * `eds verify-chain --format legacy`: verification of an edgesentry-rs

@@ -20,6 +20,9 @@ static const command commands[] = {
 	{"verify-chain", cmd_verify_chain, "check whole chains: sequence, links, signatures, payloads"},
 	{"record", cmd_record, "inspect records (e.g. print signed-header bytes)"},
 	{"migrate", cmd_migrate, "carry an edgesentry-rs chain into a signed ESR1 chain"},
+	{"serve", cmd_serve, "run the ingest server (HTTP/HTTPS) in front of a ledger"},
+	{"device", cmd_device, "register, rotate, revoke and list a ledger's devices"},
+	{"ledger", cmd_ledger, "verify a server ledger or export an auditor's copy"},
 	{"demo", cmd_demo, "sign, verify and tamper with a lift-inspection run"},
 };
 

@@ -1,0 +1,257 @@
+/*
+ * edgesentry/ledger.h - the server's durable state: device registry with key
+ * history, accepted records, chain heads and the operation log of every
+ * decision, plus the content-addressed payload directory (FORMAT.md 3).
+ *
+ * A ledger is a back end behind a table of function pointers (eds_ledger_ops)
+ * and an opaque handle, so a PostgreSQL ledger can be added next to the
+ * embedded SQLite one without touching the ingest gate.  The eds_ledger_*
+ * wrappers are what every caller uses.
+ *
+ * Thread-safety: an eds_ledger may be used from several threads at once; the
+ * back end serialises as it needs.  Several processes may open the same
+ * SQLite ledger (e.g. `eds device add` while `eds serve` runs).
+ */
+#ifndef EDGESENTRY_LEDGER_H
+#define EDGESENTRY_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edgesentry/error.h"
+#include "edgesentry/key.h"
+#include "edgesentry/record.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Longest source address text kept per record / event ("[v6]:port" fits). */
+#define EDS_SOURCE_MAX 64
+/** Most keys one device may have over its history in a ledger. */
+#define EDS_LEDGER_MAX_KEYS 64
+
+typedef struct eds_ledger eds_ledger;
+
+typedef struct eds_ledger_key {
+	eds_public_key public_key;
+	uint64_t from_sequence;
+	uint64_t added_ms;
+} eds_ledger_key;
+
+/** A registered device: key history (ascending from_sequence) and chain head. */
+typedef struct eds_ledger_device {
+	char device_id[EDS_DEVICE_ID_MAX + 1];
+	uint64_t revoked_from_sequence; /**< 0: not revoked */
+	uint64_t head_sequence;         /**< 0: no record yet */
+	uint8_t head_hash[EDS_HASH_LEN];
+	size_t key_count;
+	eds_ledger_key keys[EDS_LEDGER_MAX_KEYS];
+} eds_ledger_device;
+
+/** One stored record with what the server knows about its arrival. */
+typedef struct eds_ledger_record {
+	eds_record record;
+	uint8_t record_hash[EDS_HASH_LEN];
+	uint64_t received_ms;
+	char source[EDS_SOURCE_MAX];
+	int payload_stored; /**< 0: payload still pending (PUT not yet received) */
+} eds_ledger_record;
+
+/** One line of the operation log. */
+typedef struct eds_ledger_event {
+	uint64_t time_ms;
+	char source[EDS_SOURCE_MAX];
+	char device_id[EDS_DEVICE_ID_MAX + 1]; /**< "" when unknown (malformed input) */
+	uint64_t sequence;                     /**< 0 when unknown */
+	char decision[16];                     /**< accepted, duplicate, rejected, payload */
+	char reason[32];                       /**< error code of FORMAT.md 4, or "" */
+	uint8_t record_hash[EDS_HASH_LEN];     /**< zero when unknown */
+} eds_ledger_event;
+
+/**
+ * What one transaction writes: new records (each also moves its device's
+ * head), payloads that became stored, and log events.  All or nothing.
+ */
+typedef struct eds_ledger_batch {
+	const eds_ledger_record *records;
+	size_t record_count;
+	const uint8_t
+	    *stored_payloads; /**< stored_payload_count hashes of 32 bytes, back to back */
+	size_t stored_payload_count;
+	const eds_ledger_event *events;
+	size_t event_count;
+} eds_ledger_batch;
+
+typedef struct eds_ledger_stats {
+	uint64_t devices;
+	uint64_t records;
+	uint64_t pending_payloads;
+	uint64_t events;
+	uint64_t bytes; /**< size of the back end's storage (database + WAL) */
+} eds_ledger_stats;
+
+/** Iteration callbacks: return EDS_OK to go on; anything else stops and is returned. */
+typedef eds_status (*eds_ledger_device_fn)(void *ctx, const eds_ledger_device *d);
+typedef eds_status (*eds_ledger_record_fn)(void *ctx, const eds_ledger_record *r);
+
+/** A back end.  Every function gets the back end's own handle first. */
+typedef struct eds_ledger_ops {
+	const char *name;
+	void (*close)(void *impl);
+	eds_status (*device_add)(void *impl, const char *device_id, const eds_public_key *pk,
+	                         uint64_t now_ms);
+	eds_status (*device_rotate)(void *impl, const char *device_id, const eds_public_key *pk,
+	                            uint64_t from_sequence, uint64_t now_ms);
+	eds_status (*device_revoke)(void *impl, const char *device_id, uint64_t from_sequence,
+	                            uint64_t now_ms);
+	eds_status (*device_get)(void *impl, const char *device_id, eds_ledger_device *out);
+	eds_status (*device_foreach)(void *impl, eds_ledger_device_fn fn, void *ctx);
+	eds_status (*record_get)(void *impl, const char *device_id, uint64_t sequence,
+	                         eds_ledger_record *out);
+	eds_status (*record_foreach)(void *impl, eds_ledger_record_fn fn, void *ctx);
+	eds_status (*payload_lookup)(void *impl, const uint8_t hash[EDS_HASH_LEN], uint64_t *size,
+	                             int *stored);
+	eds_status (*commit)(void *impl, const eds_ledger_batch *batch);
+	eds_status (*changed)(void *impl, int *changed);
+	eds_status (*stats)(void *impl, eds_ledger_stats *out);
+} eds_ledger_ops;
+
+typedef struct eds_ledger_options {
+	/**
+	 * Nonzero (the default): a commit returns only when the transaction and
+	 * every payload file written before it are on stable storage.  Zero turns
+	 * every fsync off - only for benchmarks and throw-away test ledgers.
+	 */
+	int durable;
+	/** Nonzero: refuse (EDS_E_NOT_FOUND) a directory without a ledger instead of creating one.
+	 */
+	int must_exist;
+} eds_ledger_options;
+
+/**
+ * Open (creating when absent) the embedded SQLite ledger in directory dir:
+ * dir/ledger.sqlite (WAL, synchronous=FULL) and dir/payloads/.  opts may be
+ * NULL (durable).  Errors: EDS_E_ARG, EDS_E_IO (detail names the file and
+ * the SQLite message), EDS_E_NOMEM, EDS_E_UNSUPPORTED (newer schema).
+ */
+eds_status eds_ledger_open(eds_ledger **out, const char *dir, const eds_ledger_options *opts);
+
+/**
+ * Wrap another back end.  payload_dir is where payload files live.  The
+ * ledger takes ownership of impl (ops->close runs on eds_ledger_close).
+ */
+eds_status eds_ledger_wrap(eds_ledger **out, const eds_ledger_ops *ops, void *impl,
+                           const char *payload_dir, int durable);
+
+/** Close and free.  NULL is ignored. */
+void eds_ledger_close(eds_ledger *l);
+
+/** The payload directory (FORMAT.md 3) of this ledger. */
+const char *eds_ledger_payload_dir(const eds_ledger *l);
+
+/** Nonzero when commits are durable (see eds_ledger_options). */
+int eds_ledger_durable(const eds_ledger *l);
+
+/**
+ * Register a device with its first key (from_sequence 1).
+ * Errors: EDS_E_FIELD (bad device_id), EDS_E_EXISTS, EDS_E_IO.
+ */
+eds_status eds_ledger_device_add(eds_ledger *l, const char *device_id, const eds_public_key *pk);
+
+/**
+ * New key for records from from_sequence on (0: the record after the
+ * current head).  from_sequence must be above the last key's and above the
+ * head (records already stored keep their key).  Errors: EDS_E_NOT_FOUND,
+ * EDS_E_FIELD, EDS_E_LIMIT (too many keys), EDS_E_REVOKED, EDS_E_IO.
+ */
+eds_status eds_ledger_device_rotate(eds_ledger *l, const char *device_id, const eds_public_key *pk,
+                                    uint64_t from_sequence);
+
+/**
+ * Refuse records from from_sequence on (0: after the current head).  Only
+ * lowers an existing revocation, never raises it.  Errors: EDS_E_NOT_FOUND,
+ * EDS_E_FIELD, EDS_E_IO.
+ */
+eds_status eds_ledger_device_revoke(eds_ledger *l, const char *device_id, uint64_t from_sequence);
+
+/** Look up a device.  Errors: EDS_E_NOT_FOUND, EDS_E_IO. */
+eds_status eds_ledger_device_get(eds_ledger *l, const char *device_id, eds_ledger_device *out);
+
+/** Every device in device_id order. */
+eds_status eds_ledger_device_foreach(eds_ledger *l, eds_ledger_device_fn fn, void *ctx);
+
+/**
+ * The key of a key history (ascending from_sequence) that must verify
+ * record `sequence`: the largest from_sequence <= sequence.  device_id only
+ * names the device in the detail.  Errors: EDS_E_REVOKED (sequence >=
+ * revoked_from_sequence, when that is nonzero), EDS_E_KEY (no key).
+ */
+eds_status eds_ledger_key_for(const eds_ledger_key *keys, size_t key_count,
+                              uint64_t revoked_from_sequence, const char *device_id,
+                              uint64_t sequence, eds_public_key *pk);
+
+/**
+ * The key that must verify record `sequence` of d: the largest
+ * from_sequence <= sequence.  Errors: EDS_E_REVOKED, EDS_E_KEY (no key).
+ */
+eds_status eds_ledger_device_key(const eds_ledger_device *d, uint64_t sequence, eds_public_key *pk);
+
+/** One stored record.  Errors: EDS_E_NOT_FOUND, EDS_E_IO. */
+eds_status eds_ledger_record_get(eds_ledger *l, const char *device_id, uint64_t sequence,
+                                 eds_ledger_record *out);
+
+/** Every record, ordered by device_id then sequence. */
+eds_status eds_ledger_record_foreach(eds_ledger *l, eds_ledger_record_fn fn, void *ctx);
+
+/**
+ * Whether a stored record refers to payload hash: *size gets its
+ * payload_size, *stored whether the payload file is stored.
+ * Errors: EDS_E_NOT_FOUND, EDS_E_IO.
+ */
+eds_status eds_ledger_payload_lookup(eds_ledger *l, const uint8_t hash[EDS_HASH_LEN],
+                                     uint64_t *size, int *stored);
+
+/**
+ * Write a batch in one transaction.  The caller has already made the
+ * payload files durable (eds_payload_stage + eds_payload_sync).  The
+ * back end does not re-check chain rules; that is the gate's job.
+ * Errors: EDS_E_IO (nothing written), EDS_E_EXISTS (a record already
+ * stored: nothing written).
+ */
+eds_status eds_ledger_commit(eds_ledger *l, const eds_ledger_batch *batch);
+
+/**
+ * *changed = nonzero when another process modified the ledger since the
+ * previous call (so cached device keys must be reloaded).
+ */
+eds_status eds_ledger_changed(eds_ledger *l, int *changed);
+
+eds_status eds_ledger_stats_get(eds_ledger *l, eds_ledger_stats *out);
+
+/**
+ * The device registry as key registry JSON (FORMAT.md 2), for verifiers:
+ * *out is a new NUL-terminated string (free() it).  Errors: EDS_E_NOMEM,
+ * EDS_E_IO.
+ */
+eds_status eds_ledger_registry_json(eds_ledger *l, char **out);
+
+/**
+ * Write a payload file under root without fsync (temporary name, rename);
+ * an existing file of the right size is kept.  Durable only after
+ * eds_payload_sync.  This is the group-commit half of eds_payload_put: one
+ * sync then covers a whole batch of files.  Errors: EDS_E_ARG, EDS_E_IO.
+ */
+eds_status eds_payload_stage(const char *root, const uint8_t hash[EDS_HASH_LEN],
+                             const uint8_t *data, size_t len);
+
+/**
+ * Make every file staged under root so far durable, with their directory
+ * entries (one syncfs of root's file system).  Errors: EDS_E_IO.
+ */
+eds_status eds_payload_sync(const char *root);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,144 @@
+/*
+ * cmd_device.c - `eds device add|list|rotate|revoke --ledger DIR ...`: the
+ * server's device registry and key history, kept in the ledger.  Safe to
+ * run while `eds serve` uses the same ledger: the server notices changes.
+ */
+#include <string.h>
+
+#include "cli.h"
+#include "cli_flags.h"
+#include "edgesentry/ledger.h"
+
+static const char *const cmd = "device";
+
+static void help(void)
+{
+	printf(
+	    "usage: eds device add    --ledger DIR --id ID --public-key KEY\n"
+	    "       eds device rotate --ledger DIR --id ID --public-key KEY [--from-sequence N]\n"
+	    "       eds device revoke --ledger DIR --id ID [--from-sequence N]\n"
+	    "       eds device list   --ledger DIR\n\n"
+	    "Manage the devices an `eds serve` ledger accepts records from.  The ledger\n"
+	    "keeps every key a device ever had: `rotate` adds a key for records from a\n"
+	    "sequence on (records already stored keep theirs); `revoke` refuses records\n"
+	    "from a sequence on.  The server picks changes up while it runs.\n\n"
+	    "Options:\n"
+	    "  --ledger DIR         ledger directory (created by add when absent)\n"
+	    "  --id ID              device id (1..128 of A-Z a-z 0-9 . _ : -)\n"
+	    "  --public-key KEY     64 hex characters, or a public key PEM file, or a\n"
+	    "                       secret key file (its public half is used)\n"
+	    "  --from-sequence N    first sequence the change applies to; default: the\n"
+	    "                       record after the device's current head\n"
+	    "  -h, --help           show this help\n\n"
+	    "`list` prints one line per device: id, head sequence, revoked-from sequence\n"
+	    "(- when not revoked), then each key as FROM:HEX.\n\n"
+	    "Exit codes:\n"
+	    "  0  done\n"
+	    "  1  (not used by this command)\n"
+	    "  2  usage error, bad key or id, unknown or existing device, ledger error\n");
+}
+
+typedef struct args {
+	const char *action, *ledger, *id, *key, *from;
+} args;
+
+static int parse(int argc, char **argv, args *a)
+{
+	for (int i = 1; i < argc; i++) {
+		int r = 0;
+		const char *const names[] = {"--ledger", "--id", "--public-key", "--from-sequence"};
+		const char **slots[] = {&a->ledger, &a->id, &a->key, &a->from};
+		for (int k = 0; k < 4 && r == 0; k++)
+			r = cli_flag(argc, argv, &i, names[k], slots[k]);
+		if (r < 0)
+			return cli_usage(cmd, "%s needs a value", argv[i]);
+		if (r == 0 && a->action == NULL && argv[i][0] != '-')
+			a->action = argv[i];
+		else if (r == 0)
+			return cli_usage(cmd, "unexpected argument '%s'", argv[i]);
+	}
+	if (a->action == NULL)
+		return cli_usage(cmd, "an action is required: add, list, rotate or revoke");
+	if (a->ledger == NULL)
+		return cli_usage(cmd, "--ledger DIR is required");
+	int is_list = strcmp(a->action, "list") == 0;
+	if (!is_list && a->id == NULL)
+		return cli_usage(cmd, "--id ID is required");
+	int wants_key = strcmp(a->action, "add") == 0 || strcmp(a->action, "rotate") == 0;
+	if (wants_key && a->key == NULL)
+		return cli_usage(cmd, "--public-key KEY is required");
+	if (!wants_key && a->key != NULL)
+		return cli_usage(cmd, "--public-key is only for add and rotate");
+	if (a->from != NULL && (is_list || strcmp(a->action, "add") == 0))
+		return cli_usage(cmd, "--from-sequence is only for rotate and revoke");
+	return EDS_EXIT_OK;
+}
+
+static eds_status print_device(void *ctx, const eds_ledger_device *d)
+{
+	(void)ctx;
+	printf("%s %llu ", d->device_id, (unsigned long long)d->head_sequence);
+	if (d->revoked_from_sequence)
+		printf("%llu", (unsigned long long)d->revoked_from_sequence);
+	else
+		printf("-");
+	for (size_t i = 0; i < d->key_count; i++) {
+		char hex[65];
+		eds_public_key_to_hex(&d->keys[i].public_key, hex);
+		printf(" %llu:%s", (unsigned long long)d->keys[i].from_sequence, hex);
+	}
+	printf("\n");
+	return EDS_OK;
+}
+
+static int run(eds_ledger *l, const args *a)
+{
+	eds_public_key pk;
+	uint64_t from = 0;
+	eds_status st = EDS_OK;
+	if (a->from != NULL && cli_u64(a->from, 1, EDS_INT_MAX, &from) != 0)
+		return cli_usage(cmd, "--from-sequence must be 1 .. 2^53-1, not '%s'", a->from);
+	if (a->key != NULL && (st = eds_public_key_load(&pk, a->key)) != EDS_OK)
+		return cli_report(cmd, st, "--public-key");
+	if (strcmp(a->action, "add") == 0)
+		st = eds_ledger_device_add(l, a->id, &pk);
+	else if (strcmp(a->action, "rotate") == 0)
+		st = eds_ledger_device_rotate(l, a->id, &pk, from);
+	else if (strcmp(a->action, "revoke") == 0)
+		st = eds_ledger_device_revoke(l, a->id, from);
+	else
+		st = eds_ledger_device_foreach(l, print_device, NULL);
+	/* Refusals here are registry edits, not verification results: exit 2. */
+	if (st != EDS_OK) {
+		cli_report(cmd, st, NULL);
+		return EDS_EXIT_USAGE;
+	}
+	return EDS_EXIT_OK;
+}
+
+int cmd_device(int argc, char **argv)
+{
+	args a = {0};
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			help();
+			return EDS_EXIT_OK;
+		}
+	int rc = parse(argc, argv, &a);
+	if (rc != EDS_EXIT_OK)
+		return rc;
+	const char *const actions[] = {"add", "list", "rotate", "revoke"};
+	int known = 0;
+	for (int i = 0; i < 4; i++)
+		known |= strcmp(a.action, actions[i]) == 0;
+	if (!known)
+		return cli_usage(cmd, "unknown action '%s' (add, list, rotate, revoke)", a.action);
+	eds_ledger *l;
+	eds_ledger_options lo = {.durable = 1, .must_exist = strcmp(a.action, "add") != 0};
+	eds_status st = eds_ledger_open(&l, a.ledger, &lo);
+	if (st != EDS_OK)
+		return cli_report(cmd, st, "--ledger");
+	rc = run(l, &a);
+	eds_ledger_close(l);
+	return rc;
+}

@@ -1,0 +1,299 @@
+/*
+ * cmd_ledger.c - `eds ledger verify --ledger DIR` re-checks everything a
+ * server ledger holds, trusting nothing the server decided; `eds ledger
+ * export --ledger DIR --out DIR` writes the auditor's copy (records.jsonl,
+ * registry.json, payloads/) that `eds verify-chain` checks offline.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cli_flags.h"
+#include "edgesentry/ledger.h"
+
+static const char *const cmd = "ledger";
+
+static void help(void)
+{
+	printf("usage: eds ledger verify --ledger DIR\n"
+	       "       eds ledger export --ledger DIR --out DIR\n\n"
+	       "verify: re-check every record of a server ledger as an outside verifier\n"
+	       "would: field rules, stored record_hash, sequence and prev_hash links from 1,\n"
+	       "the signature with the key the device had at that sequence, revocation,\n"
+	       "each stored payload file (size and BLAKE3), and that each chain head the\n"
+	       "server resumes from is the last record.  Payloads still pending (record\n"
+	       "accepted, PUT not yet received) are counted, not failures.\n\n"
+	       "export: write an auditor's copy into --out (must not hold records.jsonl):\n"
+	       "records.jsonl (JSON Lines), registry.json (key registry) and payloads/,\n"
+	       "checked offline with\n"
+	       "  eds verify-chain OUT/records.jsonl --keys OUT/registry.json "
+	       "--payload-dir OUT/payloads\n\n"
+	       "Options:\n"
+	       "  --ledger DIR   the ledger directory of `eds serve`\n"
+	       "  --out DIR      export destination (created when absent)\n"
+	       "  -h, --help     show this help\n\n"
+	       "Exit codes:\n"
+	       "  0  verify: everything valid; export: written\n"
+	       "  1  verify: at least one failure (each printed on stderr)\n"
+	       "  2  usage error, no ledger, unreadable ledger or unwritable output\n");
+}
+
+/* ---- verify ----------------------------------------------------------------- */
+
+typedef struct verify_ctx {
+	eds_chain_verifier *v;
+	const char *payload_dir;
+	uint64_t records, payloads, pending, failures;
+	eds_status fatal;
+} verify_ctx;
+
+static void failure(verify_ctx *c, const char *what)
+{
+	c->failures++;
+	fprintf(stderr, "eds ledger: %s\n", what);
+}
+
+static void check_payload(verify_ctx *c, const eds_ledger_record *lr)
+{
+	const eds_record *r = &lr->record;
+	eds_status st = eds_payload_check(c->payload_dir, r->payload_hash, r->payload_size);
+	if (st == EDS_OK) {
+		c->payloads++;
+	} else if (st == EDS_E_NOT_FOUND && !lr->payload_stored) {
+		c->pending++;
+	} else {
+		char line[512];
+		snprintf(line, sizeof line, "%s/%llu: %s", r->device_id,
+		         (unsigned long long)r->sequence, eds_last_error());
+		failure(c, line);
+	}
+}
+
+static eds_status verify_record(void *ctx, const eds_ledger_record *lr)
+{
+	verify_ctx *c = ctx;
+	uint8_t h[EDS_HASH_LEN];
+	c->records++;
+	if (eds_record_compute_hash(&lr->record, h) != EDS_OK ||
+	    memcmp(h, lr->record_hash, EDS_HASH_LEN) != 0) {
+		char line[256];
+		snprintf(line, sizeof line, "%s/%llu: stored record_hash differs from the record's",
+		         lr->record.device_id, (unsigned long long)lr->record.sequence);
+		failure(c, line);
+	}
+	eds_status st = eds_chain_verifier_add(c->v, &lr->record);
+	if (st == EDS_E_NOMEM || st == EDS_E_LIMIT)
+		return c->fatal = st;
+	check_payload(c, lr);
+	return EDS_OK;
+}
+
+/* Walk the ledger's devices and the verifier's (both in device_id order) together. */
+typedef struct head_ctx {
+	verify_ctx *c;
+	size_t next;
+} head_ctx;
+
+static eds_status verify_head(void *ctx, const eds_ledger_device *d)
+{
+	head_ctx *h = ctx;
+	eds_chain_device cd;
+	uint64_t seq = 0;
+	const uint8_t *hash = NULL;
+	if (h->next < eds_chain_verifier_device_count(h->c->v) &&
+	    eds_chain_verifier_device(h->c->v, h->next, &cd) == EDS_OK &&
+	    strcmp(cd.device_id, d->device_id) == 0) {
+		h->next++;
+		seq = cd.last_sequence;
+		hash = cd.head;
+	}
+	if (d->head_sequence != seq || (seq > 0 && memcmp(hash, d->head_hash, EDS_HASH_LEN) != 0)) {
+		char line[256];
+		snprintf(line, sizeof line, "%s: stored head %llu does not match its %llu records",
+		         d->device_id, (unsigned long long)d->head_sequence,
+		         (unsigned long long)seq);
+		failure(h->c, line);
+	}
+	return EDS_OK;
+}
+
+static int report_chain_failures(verify_ctx *c)
+{
+	const eds_chain_failure *list;
+	size_t n = eds_chain_verifier_failures(c->v, &list);
+	for (size_t i = 0; i < n; i++) {
+		char line[512];
+		snprintf(line, sizeof line, "%s/%llu: %s: %s", list[i].device_id,
+		         (unsigned long long)list[i].sequence,
+		         eds_chain_reason_code(list[i].reason), list[i].message);
+		failure(c, line);
+	}
+	return (int)n;
+}
+
+static int verify(eds_ledger *l)
+{
+	char *json = NULL;
+	eds_registry *reg = NULL;
+	verify_ctx c = {.payload_dir = eds_ledger_payload_dir(l)};
+	eds_status st = eds_ledger_registry_json(l, &json);
+	if (st == EDS_OK)
+		st = eds_registry_parse(&reg, json, strlen(json));
+	free(json);
+	eds_chain_options opts = {.registry = reg};
+	if (st == EDS_OK)
+		st = eds_chain_verifier_new(&c.v, &opts);
+	if (st == EDS_OK)
+		st = eds_ledger_record_foreach(l, verify_record, &c);
+	if (st == EDS_OK) {
+		head_ctx h = {&c, 0};
+		report_chain_failures(&c);
+		st = eds_ledger_device_foreach(l, verify_head, &h);
+	}
+	int rc;
+	if (st != EDS_OK) {
+		cli_report(cmd, st, "verify");
+		rc = EDS_EXIT_USAGE;
+	} else if (c.failures > 0) {
+		fprintf(stderr, "eds ledger: %llu failures in %llu records\n",
+		        (unsigned long long)c.failures, (unsigned long long)c.records);
+		rc = EDS_EXIT_INVALID;
+	} else {
+		eds_chain_summary s;
+		eds_chain_verifier_summary(c.v, &s);
+		printf("ledger OK: %llu devices, %llu records, %llu signatures, %llu payloads "
+		       "checked, %llu pending\n",
+		       (unsigned long long)s.devices, (unsigned long long)c.records,
+		       (unsigned long long)s.signatures_checked, (unsigned long long)c.payloads,
+		       (unsigned long long)c.pending);
+		rc = EDS_EXIT_OK;
+	}
+	eds_chain_verifier_free(c.v);
+	eds_registry_free(reg);
+	return rc;
+}
+
+/* ---- export ----------------------------------------------------------------- */
+
+typedef struct export_ctx {
+	FILE *out;
+	const char *src_payloads;
+	char dst_payloads[PATH_MAX];
+	uint64_t records, payloads, pending;
+} export_ctx;
+
+static eds_status export_record(void *ctx, const eds_ledger_record *lr)
+{
+	export_ctx *e = ctx;
+	char json[EDS_RECORD_JSON_MAX], src[PATH_MAX];
+	size_t n;
+	eds_status st = eds_record_to_json(&lr->record, json, sizeof json, &n);
+	if (st != EDS_OK)
+		return st;
+	if (fwrite(json, 1, n, e->out) != n || fputc('\n', e->out) == EOF)
+		return eds_fail(EDS_E_IO, "records.jsonl: %s", strerror(errno));
+	e->records++;
+	st = eds_payload_path(src, sizeof src, e->src_payloads, lr->record.payload_hash);
+	if (st == EDS_OK && access(src, F_OK) != 0) {
+		e->pending++;
+		return EDS_OK;
+	}
+	uint8_t h[EDS_HASH_LEN];
+	uint64_t size;
+	if (st == EDS_OK)
+		st = eds_payload_put_file(e->dst_payloads, src, h, &size);
+	if (st == EDS_OK)
+		e->payloads++;
+	return st;
+}
+
+static eds_status write_text(const char *dir, const char *name, const char *text)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	return eds_write_file_atomic(path, text, strlen(text), 0644);
+}
+
+static eds_status export_to(eds_ledger *l, const char *dir, export_ctx *e)
+{
+	char path[PATH_MAX];
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		return eds_fail(EDS_E_IO, "%s: %s", dir, strerror(errno));
+	if ((size_t)snprintf(path, sizeof path, "%s/records.jsonl", dir) >= sizeof path)
+		return eds_fail(EDS_E_ARG, "%s: path too long", dir);
+	snprintf(e->dst_payloads, sizeof e->dst_payloads, "%s/payloads", dir);
+	char *registry = NULL;
+	eds_status st = eds_ledger_registry_json(l, &registry);
+	if (st == EDS_OK)
+		st = write_text(dir, "registry.json", registry);
+	free(registry);
+	if (st != EDS_OK)
+		return st;
+	FILE *f = fopen(path, "wx");
+	if (f == NULL)
+		return eds_fail(errno == EEXIST ? EDS_E_EXISTS : EDS_E_IO, "%s: %s", path,
+		                strerror(errno));
+	e->out = f;
+	st = eds_ledger_record_foreach(l, export_record, e);
+	if ((fflush(f) != 0 || fsync(fileno(f)) != 0) && st == EDS_OK)
+		st = eds_fail(EDS_E_IO, "%s: %s", path, strerror(errno));
+	fclose(f);
+	return st;
+}
+
+static int export(eds_ledger *l, const char *dir)
+{
+	export_ctx e = {.src_payloads = eds_ledger_payload_dir(l)};
+	eds_status st = export_to(l, dir, &e);
+	if (st != EDS_OK) {
+		cli_report(cmd, st, "export");
+		return EDS_EXIT_USAGE;
+	}
+	printf("exported %llu records and %llu payloads to %s (%llu payloads pending)\n",
+	       (unsigned long long)e.records, (unsigned long long)e.payloads, dir,
+	       (unsigned long long)e.pending);
+	return EDS_EXIT_OK;
+}
+
+int cmd_ledger(int argc, char **argv)
+{
+	const char *action = NULL, *dir = NULL, *out = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			help();
+			return EDS_EXIT_OK;
+		}
+	}
+	for (int i = 1; i < argc; i++) {
+		int r = cli_flag(argc, argv, &i, "--ledger", &dir);
+		if (r == 0)
+			r = cli_flag(argc, argv, &i, "--out", &out);
+		if (r < 0)
+			return cli_usage(cmd, "%s needs a value", argv[i]);
+		if (r == 0 && action == NULL && argv[i][0] != '-')
+			action = argv[i];
+		else if (r == 0)
+			return cli_usage(cmd, "unexpected argument '%s'", argv[i]);
+	}
+	if (action == NULL || (strcmp(action, "verify") != 0 && strcmp(action, "export") != 0))
+		return cli_usage(cmd, "an action is required: verify or export");
+	if (dir == NULL)
+		return cli_usage(cmd, "--ledger DIR is required");
+	int is_export = strcmp(action, "export") == 0;
+	if (is_export != (out != NULL))
+		return cli_usage(cmd,
+		                 is_export ? "--out DIR is required" : "--out is only for export");
+	eds_ledger *l;
+	eds_ledger_options lo = {.durable = 1, .must_exist = 1};
+	eds_status st = eds_ledger_open(&l, dir, &lo);
+	if (st != EDS_OK)
+		return cli_report(cmd, st, "--ledger");
+	int rc = is_export ? export(l, out) : verify(l);
+	eds_ledger_close(l);
+	return rc;
+}

@@ -1,0 +1,372 @@
+/*
+ * cmd_serve.c - `eds serve`: the ingest server.  Options come from flags or
+ * a JSON config file (flags win); SIGTERM/SIGINT stop it gracefully.
+ */
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_flags.h"
+#include "edgesentry/http_server.h"
+#include "edgesentry/ingest.h"
+#include "edgesentry/ledger.h"
+#include "edgesentry/netpolicy.h"
+
+static const char *const cmd = "serve";
+
+enum opt {
+	O_LEDGER,
+	O_LISTEN,
+	O_ALLOW,
+	O_MAX_BODY,
+	O_MAX_BATCH,
+	O_MAX_CONN,
+	O_TIMEOUT,
+	O_SOURCE_RATE,
+	O_SOURCE_BURST,
+	O_DEVICE_RATE,
+	O_DEVICE_BURST,
+	O_MAX_SKEW,
+	O_COMMIT_BATCH,
+	O_COMMIT_WAIT,
+	O_TLS_CERT,
+	O_TLS_KEY,
+	O_TLS_CA,
+	O_LOG,
+	O_PORT_FILE,
+	O_DURABLE,
+	O_COUNT
+};
+
+static const char *const names[O_COUNT] = {
+    "ledger",          "listen",        "allow",        "max-body",       "max-batch",
+    "max-connections", "timeout",       "source-rate",  "source-burst",   "device-rate",
+    "device-burst",    "max-skew-ms",   "commit-batch", "commit-wait-us", "tls-cert",
+    "tls-key",         "tls-client-ca", "log",          "port-file",      "durable"};
+
+static void help(void)
+{
+	printf("usage: eds serve --ledger DIR [--listen ADDR:PORT] [--allow CIDR,...] [OPTIONS]\n"
+	       "       eds serve --config FILE [OPTIONS]\n\n"
+	       "Accept records from devices over HTTP(S) (API: FORMAT.md section 4), refuse any\n"
+	       "record that is not exactly the next of a registered device's chain, and store\n"
+	       "accepted ones durably in the ledger before answering 201.  Register devices\n"
+	       "with `eds device add`.  Stops cleanly on SIGTERM or SIGINT.\n\n"
+	       "Options (each also a key of the JSON config file, without the dashes):\n"
+	       "  --ledger DIR           ledger directory (created when absent)\n"
+	       "  --listen ADDR:PORT     address to listen on, [V6]:PORT for IPv6, :PORT for\n"
+	       "                         all; port 0 picks a free port (default 127.0.0.1:8080)\n"
+	       "  --allow CIDR,...       source addresses allowed (IPv4/IPv6, CIDR); everything\n"
+	       "                         else gets 403 (default 127.0.0.1,::1)\n"
+	       "  --max-body BYTES       request body limit (default 1048576)\n"
+	       "  --max-batch N          items per batch request, 1..1000 (default 1000)\n"
+	       "  --max-connections N    concurrent connections (default 256)\n"
+	       "  --timeout S            idle connection timeout in seconds (default 15)\n"
+	       "  --source-rate R        requests per second per source address (default: off)\n"
+	       "  --source-burst N       burst for --source-rate (default 2R+1)\n"
+	       "  --device-rate R        records per second per device (default: off)\n"
+	       "  --device-burst N       burst for --device-rate (default 2R+1)\n"
+	       "  --max-skew-ms MS       how far a timestamp may lead our clock (default 300000)\n"
+	       "  --commit-batch N       most records per group commit (default 1024)\n"
+	       "  --commit-wait-us US    wait this long to fill a group commit (default 0)\n"
+	       "  --tls-cert FILE        serve HTTPS (TLS 1.2/1.3) with this PEM certificate\n"
+	       "  --tls-key FILE         its PEM private key\n"
+	       "  --tls-client-ca FILE   require client certificates signed by these CAs; the\n"
+	       "                         certificate's subject CN must equal the device_id\n"
+	       "  --log FILE             JSON Lines decision log (default: standard error)\n"
+	       "  --port-file FILE       write the bound port here once listening\n"
+	       "  --durable yes|no       fsync before answering (default yes; no is for\n"
+	       "                         benchmarks only: acknowledged records can be lost)\n"
+	       "  --config FILE          read options from a JSON object file\n"
+	       "  -h, --help             show this help\n\n"
+	       "Exit codes:\n"
+	       "  0  stopped by SIGTERM/SIGINT after finishing requests in flight\n"
+	       "  1  (not used by this command)\n"
+	       "  2  usage error, bad option or config, cannot open ledger or listen\n");
+}
+
+typedef struct conf {
+	const char *v[O_COUNT];
+	char *owned[O_COUNT]; /* values converted from the config file */
+	json_t *config;
+} conf;
+
+static int lookup(const char *name)
+{
+	for (int i = 0; i < O_COUNT; i++)
+		if (strcmp(names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/* A config value as option text: strings as they are, numbers, arrays joined by commas. */
+static char *config_text(json_t *v)
+{
+	char buf[64];
+	if (json_is_string(v))
+		return strdup(json_string_value(v));
+	if (json_is_integer(v) || json_is_real(v) || json_is_boolean(v)) {
+		if (json_is_boolean(v))
+			snprintf(buf, sizeof buf, "%s", json_is_true(v) ? "yes" : "no");
+		else if (json_is_integer(v))
+			snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+		else
+			snprintf(buf, sizeof buf, "%.17g", json_real_value(v));
+		return strdup(buf);
+	}
+	size_t n = 1, i;
+	json_t *e;
+	if (!json_is_array(v))
+		return NULL;
+	json_array_foreach(v, i, e)
+	{
+		if (!json_is_string(e))
+			return NULL;
+		n += json_string_length(e) + 1;
+	}
+	char *out = calloc(1, n);
+	if (out == NULL)
+		return NULL;
+	json_array_foreach(v, i, e)
+	{
+		if (i > 0)
+			strcat(out, ",");
+		strcat(out, json_string_value(e));
+	}
+	return out;
+}
+
+static int load_config(conf *c, const char *path)
+{
+	json_error_t err;
+	c->config = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+	if (c->config == NULL || !json_is_object(c->config))
+		return cli_usage(cmd, "--config %s: line %d: %s", path, err.line,
+		                 c->config ? "not a JSON object" : err.text);
+	const char *k;
+	json_t *v;
+	json_object_foreach(c->config, k, v)
+	{
+		int i = lookup(k);
+		if (i < 0)
+			return cli_usage(cmd, "--config %s: unknown key \"%s\"", path, k);
+		if ((c->owned[i] = config_text(v)) == NULL)
+			return cli_usage(cmd, "--config %s: \"%s\": want a string, number or list",
+			                 path, k);
+		c->v[i] = c->owned[i];
+	}
+	return EDS_EXIT_OK;
+}
+
+static int parse(int argc, char **argv, conf *c)
+{
+	const char *config = NULL;
+	for (int i = 1; i < argc; i++)
+		if (cli_flag(argc, argv, &i, "--config", &config) < 0)
+			return cli_usage(cmd, "--config needs a value");
+	if (config != NULL && load_config(c, config) != EDS_EXIT_OK)
+		return EDS_EXIT_USAGE;
+	for (int i = 1; i < argc; i++) {
+		const char *ignored;
+		int r = cli_flag(argc, argv, &i, "--config", &ignored);
+		for (int k = 0; k < O_COUNT && r == 0; k++) {
+			char flag[32];
+			snprintf(flag, sizeof flag, "--%s", names[k]);
+			r = cli_flag(argc, argv, &i, flag, &c->v[k]);
+		}
+		if (r < 0)
+			return cli_usage(cmd, "%s needs a value", argv[i]);
+		if (r == 0)
+			return cli_usage(cmd, "unexpected argument '%s'", argv[i]);
+	}
+	if (c->v[O_LEDGER] == NULL)
+		return cli_usage(cmd, "--ledger DIR is required");
+	return EDS_EXIT_OK;
+}
+
+/* Numeric option k in min..max into *out (left alone when the option is absent). */
+static int num(const conf *c, int k, uint64_t min, uint64_t max, uint64_t *out)
+{
+	if (c->v[k] != NULL && cli_u64(c->v[k], min, max, out) != 0)
+		return cli_usage(cmd, "--%s must be a whole number in %llu..%llu, not '%s'",
+		                 names[k], (unsigned long long)min, (unsigned long long)max,
+		                 c->v[k]);
+	return EDS_EXIT_OK;
+}
+
+static int rate(const conf *c, int k, double *out)
+{
+	char *end;
+	if (c->v[k] == NULL)
+		return EDS_EXIT_OK;
+	*out = strtod(c->v[k], &end);
+	if (*c->v[k] == '\0' || *end != '\0' || !(*out > 0) || *out > 1e9)
+		return cli_usage(cmd, "--%s must be a positive number, not '%s'", names[k],
+		                 c->v[k]);
+	return EDS_EXIT_OK;
+}
+
+typedef struct settings {
+	eds_server_options srv;
+	eds_ingest_options ing;
+	int durable;
+} settings;
+
+static int numbers(const conf *c, settings *s)
+{
+	uint64_t v[O_COUNT] = {0};
+	int rc = num(c, O_MAX_BODY, 1, 1u << 30, &v[O_MAX_BODY]);
+	rc = rc ? rc : num(c, O_MAX_BATCH, 1, 1000, &v[O_MAX_BATCH]);
+	rc = rc ? rc : num(c, O_MAX_CONN, 1, 65536, &v[O_MAX_CONN]);
+	rc = rc ? rc : num(c, O_TIMEOUT, 1, 3600, &v[O_TIMEOUT]);
+	rc = rc ? rc : num(c, O_MAX_SKEW, 1, 86400000, &v[O_MAX_SKEW]);
+	rc = rc ? rc : num(c, O_COMMIT_BATCH, 1, 100000, &v[O_COMMIT_BATCH]);
+	rc = rc ? rc : num(c, O_COMMIT_WAIT, 1, 1000000, &v[O_COMMIT_WAIT]);
+	rc = rc ? rc : rate(c, O_SOURCE_RATE, &s->srv.source_rate);
+	rc = rc ? rc : rate(c, O_SOURCE_BURST, &s->srv.source_burst);
+	rc = rc ? rc : rate(c, O_DEVICE_RATE, &s->srv.device_rate);
+	rc = rc ? rc : rate(c, O_DEVICE_BURST, &s->srv.device_burst);
+	s->srv.max_body = (size_t)v[O_MAX_BODY];
+	s->srv.max_batch = (size_t)v[O_MAX_BATCH];
+	s->srv.max_connections = (unsigned)v[O_MAX_CONN];
+	s->srv.timeout_s = (unsigned)v[O_TIMEOUT];
+	s->ing.max_skew_ms = v[O_MAX_SKEW];
+	s->ing.max_batch = (size_t)v[O_COMMIT_BATCH];
+	s->ing.max_wait_us = (unsigned)v[O_COMMIT_WAIT];
+	const char *d = c->v[O_DURABLE];
+	s->durable = d == NULL || strcmp(d, "yes") == 0;
+	if (!rc && d != NULL && !s->durable && strcmp(d, "no") != 0)
+		rc = cli_usage(cmd, "--durable must be yes or no, not '%s'", d);
+	return rc;
+}
+
+typedef struct tls_files {
+	char *cert, *key, *ca;
+	size_t key_len;
+} tls_files;
+
+static int read_tls(const conf *c, tls_files *t)
+{
+	const int which[3] = {O_TLS_CERT, O_TLS_KEY, O_TLS_CA};
+	char **dst[3] = {&t->cert, &t->key, &t->ca};
+	for (int i = 0; i < 3; i++) {
+		size_t len = 0;
+		if (c->v[which[i]] == NULL)
+			continue;
+		eds_status st = eds_read_file(c->v[which[i]], 1u << 20, dst[i], &len);
+		if (st != EDS_OK)
+			return cli_report(cmd, st, names[which[i]]);
+		if (which[i] == O_TLS_KEY)
+			t->key_len = len;
+	}
+	return EDS_EXIT_OK;
+}
+
+static void free_tls(tls_files *t)
+{
+	free(t->cert);
+	free(t->ca);
+	if (t->key != NULL)
+		sodium_memzero(t->key, t->key_len);
+	free(t->key);
+}
+
+static int write_port(const char *path, unsigned port)
+{
+	char text[16];
+	int n = snprintf(text, sizeof text, "%u\n", port);
+	eds_status st = eds_write_file_atomic(path, text, (size_t)n, 0644);
+	return st == EDS_OK ? EDS_EXIT_OK : cli_report(cmd, st, "--port-file");
+}
+
+/* Block the stop signals in every thread; the main thread takes them with sigwait. */
+static void block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int serve(const conf *c, settings *s, eds_netpolicy *policy)
+{
+	tls_files t = {0};
+	eds_ledger *l = NULL;
+	eds_ingest *svc = NULL;
+	eds_server *srv = NULL;
+	sigset_t set;
+	int sig, rc = read_tls(c, &t);
+	eds_ledger_options lo = {.durable = s->durable};
+	eds_status st = rc ? EDS_OK : eds_ledger_open(&l, c->v[O_LEDGER], &lo);
+	if (!rc && st != EDS_OK)
+		rc = cli_report(cmd, st, "--ledger");
+	block_signals(&set);
+	if (!rc && (st = eds_ingest_new(&svc, l, &s->ing)) != EDS_OK)
+		rc = cli_report(cmd, st, "--ledger");
+	s->srv.tls_cert = t.cert;
+	s->srv.tls_key = t.key;
+	s->srv.tls_client_ca = t.ca;
+	if (!rc && (st = eds_server_start(&srv, svc, policy, &s->srv)) != EDS_OK)
+		rc = cli_report(cmd, st, "--listen");
+	if (!rc) {
+		fprintf(s->srv.log,
+		        "{\"event\":\"listening\",\"listen\":\"%s\",\"port\":%u,"
+		        "\"tls\":%s,\"durable\":%s}\n",
+		        s->srv.listen, eds_server_port(srv), t.cert ? "true" : "false",
+		        s->durable ? "true" : "false");
+		fflush(s->srv.log);
+		if (c->v[O_PORT_FILE] != NULL)
+			rc = write_port(c->v[O_PORT_FILE], eds_server_port(srv));
+	}
+	if (!rc)
+		sigwait(&set, &sig);
+	eds_server_stop(srv, 10000); /* requests in flight finish; their records commit */
+	eds_ingest_free(svc);        /* drains the queue */
+	eds_ledger_close(l);
+	if (!rc && s->srv.log != NULL) {
+		fprintf(s->srv.log, "{\"event\":\"stopped\",\"signal\":%d}\n", sig);
+		fflush(s->srv.log);
+	}
+	free_tls(&t);
+	return rc;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			help();
+			return EDS_EXIT_OK;
+		}
+	conf c = {0};
+	settings s = {0};
+	eds_netpolicy *policy = NULL;
+	FILE *log = NULL;
+	int rc = parse(argc, argv, &c);
+	rc = rc ? rc : numbers(&c, &s);
+	eds_status st = EDS_OK;
+	if (!rc && (st = eds_netpolicy_new(&policy)) == EDS_OK)
+		st = eds_netpolicy_add_list(policy, c.v[O_ALLOW] ? c.v[O_ALLOW] : "127.0.0.1,::1");
+	if (!rc && st != EDS_OK)
+		rc = cli_report(cmd, st, "--allow");
+	if (!rc && c.v[O_LOG] != NULL && (log = fopen(c.v[O_LOG], "a")) == NULL)
+		rc = cli_usage(cmd, "--log %s: cannot open", c.v[O_LOG]);
+	if (!rc) {
+		s.srv.listen = c.v[O_LISTEN] ? c.v[O_LISTEN] : "127.0.0.1:8080";
+		s.srv.log = log ? log : stderr;
+		rc = serve(&c, &s, policy);
+	}
+	if (log != NULL)
+		fclose(log);
+	eds_netpolicy_free(policy);
+	for (int i = 0; i < O_COUNT; i++)
+		free(c.owned[i]);
+	json_decref(c.config);
+	return rc;
+}

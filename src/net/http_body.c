@@ -1,0 +1,175 @@
+/*
+ * http_body.c - the JSON wrapper of the ingest API: {"record": ..., "payload":
+ * base64} or {"items": [...]}.  The record object itself is read by the
+ * core's eds_record_from_json, so the server accepts exactly what every
+ * other reader accepts; only the wrapper is parsed here.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_internal.h"
+#include "internal.h"
+
+static int only_keys(json_t *obj, const char *a, const char *b)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(obj, k, v)
+	{
+		(void)v;
+		if (strcmp(k, a) != 0 && (b == NULL || strcmp(k, b) != 0))
+			return 0;
+	}
+	return 1;
+}
+
+/* Mark an item malformed with the sentence text + detail. */
+static int bad(eds_ingest_result *res, const char *text, const char *detail)
+{
+	res->outcome = EDS_INGEST_MALFORMED;
+	snprintf(res->message, sizeof res->message, "%s%s", text, detail);
+	return -1;
+}
+
+static int decode_payload(json_t *p, uint8_t **out, size_t *len, eds_ingest_result *res)
+{
+	if (!json_is_string(p))
+		return bad(res, "", "payload: must be a base64 string.");
+	const char *b64 = json_string_value(p);
+	size_t n = json_string_length(p);
+	uint8_t *buf = malloc(n / 4 * 3 + 3);
+	if (buf == NULL)
+		return bad(res, "", "payload: out of memory.");
+	if (sodium_base642bin(buf, n / 4 * 3 + 3, b64, n, NULL, len, NULL,
+	                      sodium_base64_VARIANT_ORIGINAL) != 0) {
+		free(buf);
+		return bad(res, "", "payload: not valid base64.");
+	}
+	*out = buf;
+	return 0;
+}
+
+/* One {"record": ..., "payload": ...} item into items[i]. */
+static void parse_item(json_t *item, eds_http_batch *b, size_t i)
+{
+	eds_ingest_result *res = &b->results[i];
+	res->outcome = EDS_INGEST_ACCEPTED;
+	json_t *rec = json_object_get(item, "record");
+	if (!json_is_object(item) || !only_keys(item, "record", "payload")) {
+		bad(res, "", "An item must be an object with \"record\" and optional \"payload\".");
+		return;
+	}
+	if (!json_is_object(rec)) {
+		bad(res, "", "record: must be a JSON object.");
+		return;
+	}
+	char *text = json_dumps(rec, JSON_COMPACT);
+	if (text == NULL) {
+		bad(res, "", "record: out of memory.");
+		return;
+	}
+	eds_status st = eds_record_from_json(&b->items[i].record, text, strlen(text));
+	free(text);
+	if (st != EDS_OK) {
+		bad(res, "record: ", eds_last_error());
+		return;
+	}
+	json_t *p = json_object_get(item, "payload");
+	if (p != NULL && decode_payload(p, &b->payloads[i], &b->items[i].payload_len, res) == 0)
+		b->items[i].payload = b->payloads[i] ? b->payloads[i] : (const uint8_t *)"";
+}
+
+static eds_status alloc_batch(eds_http_batch *b, size_t n)
+{
+	b->n = n;
+	b->items = calloc(n, sizeof *b->items);
+	b->results = calloc(n, sizeof *b->results);
+	b->payloads = calloc(n, sizeof *b->payloads);
+	if (b->items == NULL || b->results == NULL || b->payloads == NULL)
+		return eds_fail(EDS_E_NOMEM, "out of memory");
+	return EDS_OK;
+}
+
+static eds_status shape_error(char *msg, size_t cap, eds_status st, const char *text)
+{
+	snprintf(msg, cap, "%s", text);
+	return eds_fail(st, "%s", text);
+}
+
+eds_status eds_http_parse_records(const char *body, size_t len, size_t max_items, eds_http_batch *b,
+                                  char *msg, size_t cap)
+{
+	memset(b, 0, sizeof *b);
+	json_error_t err;
+	json_t *root = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &err);
+	if (root == NULL) {
+		snprintf(msg, cap, "The body is not valid JSON: line %d: %s.", err.line, err.text);
+		return eds_fail(EDS_E_MALFORMED, "%s", msg);
+	}
+	eds_status st = EDS_OK;
+	json_t *items = json_object_get(root, "items");
+	if (!json_is_object(root)) {
+		st = shape_error(msg, cap, EDS_E_MALFORMED, "The body must be a JSON object.");
+	} else if (items != NULL) {
+		size_t n = json_array_size(items);
+		b->is_batch = 1;
+		if (!json_is_array(items) || !only_keys(root, "items", NULL) || n == 0)
+			st = shape_error(msg, cap, EDS_E_MALFORMED,
+			                 "A batch is {\"items\": [...]} with 1 or more items.");
+		else if (n > max_items)
+			st = shape_error(msg, cap, EDS_E_LIMIT,
+			                 "The batch has more items than allowed.");
+		else if ((st = alloc_batch(b, n)) == EDS_OK)
+			for (size_t i = 0; i < n; i++)
+				parse_item(json_array_get(items, i), b, i);
+	} else if ((st = alloc_batch(b, 1)) == EDS_OK) {
+		parse_item(root, b, 0);
+		if (b->results[0].outcome == EDS_INGEST_MALFORMED)
+			st = shape_error(msg, cap, EDS_E_MALFORMED, b->results[0].message);
+	}
+	json_decref(root);
+	if (st != EDS_OK)
+		eds_http_batch_free(b);
+	return st;
+}
+
+eds_status eds_http_submit(eds_ingest *svc, const eds_ingest_context *ctx, eds_http_batch *b)
+{
+	/* Submit the good items together (keeping their order), then put results back. */
+	eds_ingest_item *items = malloc(b->n * sizeof *items);
+	eds_ingest_result *res = malloc(b->n * sizeof *res);
+	size_t *where = malloc(b->n * sizeof *where);
+	eds_status st = items && res && where ? EDS_OK : eds_fail(EDS_E_NOMEM, "out of memory");
+	size_t k = 0;
+	for (size_t i = 0; st == EDS_OK && i < b->n; i++) {
+		const eds_record *r = &b->items[i].record;
+		if (b->results[i].outcome == EDS_INGEST_ACCEPTED) {
+			items[k] = b->items[i];
+			where[k++] = i;
+		} else {
+			eds_ingest_reject(svc, ctx, r->device_id, r->sequence,
+			                  b->results[i].outcome, b->results[i].message,
+			                  b->results[i].outcome == EDS_INGEST_MALFORMED);
+		}
+	}
+	if (st == EDS_OK && k > 0)
+		st = eds_ingest_submit(svc, ctx, items, k, res);
+	for (size_t j = 0; st == EDS_OK && j < k; j++)
+		b->results[where[j]] = res[j];
+	free(items);
+	free(res);
+	free(where);
+	return st;
+}
+
+void eds_http_batch_free(eds_http_batch *b)
+{
+	for (size_t i = 0; b->payloads != NULL && i < b->n; i++)
+		free(b->payloads[i]);
+	free(b->payloads);
+	free(b->items);
+	free(b->results);
+	memset(b, 0, sizeof *b);
+}

@@ -1,0 +1,146 @@
+/*
+ * http_daemon.c - starting libmicrohttpd with the server's limits and TLS,
+ * parsing the listen address, and the client-certificate identity.
+ */
+#include <arpa/inet.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "http_internal.h"
+#include "internal.h"
+
+/* TLS 1.2 and 1.3 only: older versions have known weaknesses. */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+/* Per-connection memory for headers and read buffers: bounds header floods. */
+#define CONNECTION_MEMORY (64 * 1024)
+
+eds_status eds_http_parse_listen(const char *text, struct sockaddr_storage *out)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	memset(out, 0, sizeof *out);
+	const char *colon = strrchr(text, ':');
+	unsigned long port = 0;
+	char *end = NULL;
+	if (colon != NULL && colon[1] >= '0' && colon[1] <= '9')
+		port = strtoul(colon + 1, &end, 10);
+	size_t hl = colon ? (size_t)(colon - text) : 0;
+	if (colon == NULL || end == NULL || *end != '\0' || port > 65535 || hl >= sizeof host)
+		return eds_fail(EDS_E_ARG, "listen address '%s': want ADDR:PORT or [V6]:PORT",
+		                text);
+	memcpy(host, text, hl);
+	host[hl] = '\0';
+	struct sockaddr_in *s4 = (struct sockaddr_in *)out;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)out;
+	if (hl == 0) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_addr = in6addr_any;
+		s6->sin6_port = htons((uint16_t)port);
+		return EDS_OK;
+	}
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		return EDS_OK;
+	}
+	if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
+		host[hl - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) == 1) {
+			s6->sin6_family = AF_INET6;
+			s6->sin6_port = htons((uint16_t)port);
+			return EDS_OK;
+		}
+	}
+	return eds_fail(EDS_E_ARG, "listen address '%s': not an IP address", text);
+}
+
+eds_status eds_http_start_daemon(struct MHD_Daemon **d, const struct sockaddr_storage *addr,
+                                 const eds_server_options *o, MHD_AccessHandlerCallback handler,
+                                 void *hcls, MHD_RequestCompletedCallback done, void *dcls)
+{
+	unsigned flags =
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)addr;
+	if (addr->ss_family == AF_INET6)
+		flags |=
+		    IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+	struct MHD_OptionItem ops[16];
+	int n = 0;
+#define OPT(k, v, p) ops[n++] = (struct MHD_OptionItem){(k), (intptr_t)(v), (void *)(p)}
+	OPT(MHD_OPTION_SOCK_ADDR, 0, addr);
+	OPT(MHD_OPTION_CONNECTION_LIMIT, o->max_connections, NULL);
+	OPT(MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s, NULL);
+	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY, NULL);
+	OPT(MHD_OPTION_NOTIFY_COMPLETED, done, dcls);
+	if (o->tls_cert != NULL) {
+		if (o->tls_key == NULL)
+			return eds_fail(EDS_E_ARG, "TLS: a certificate needs its key (--tls-key)");
+		flags |= MHD_USE_TLS;
+		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, o->tls_cert);
+		OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, o->tls_key);
+		OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, TLS_PRIORITIES);
+		if (o->tls_client_ca != NULL)
+			OPT(MHD_OPTION_HTTPS_MEM_TRUST, 0, o->tls_client_ca);
+	} else if (o->tls_client_ca != NULL || o->tls_key != NULL) {
+		return eds_fail(EDS_E_ARG, "TLS: --tls-key and --tls-client-ca need --tls-cert");
+	}
+	OPT(MHD_OPTION_END, 0, NULL);
+#undef OPT
+	/* The port comes from MHD_OPTION_SOCK_ADDR; the positional one is ignored then. */
+	*d = MHD_start_daemon(flags, 0, NULL, NULL, handler, hcls, MHD_OPTION_ARRAY, ops,
+	                      MHD_OPTION_END);
+	if (*d == NULL)
+		return eds_fail(o->tls_cert ? EDS_E_KEY : EDS_E_IO, "cannot listen on %s%s",
+		                o->listen ? o->listen : "127.0.0.1:8080",
+		                o->tls_cert ? " (address in use, or TLS certificate/key unusable)"
+		                            : " (address in use or not local?)");
+	return EDS_OK;
+}
+
+static int peer_cn(gnutls_session_t sess, char *out, size_t cap, char *why, size_t whycap)
+{
+	unsigned n = 0;
+	const gnutls_datum_t *certs = gnutls_certificate_get_peers(sess, &n);
+	gnutls_x509_crt_t crt;
+	if (certs == NULL || n == 0 || gnutls_x509_crt_init(&crt) != 0) {
+		snprintf(why, whycap, "A client certificate is required.");
+		return -1;
+	}
+	size_t size = cap;
+	int rc = gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER);
+	if (rc == 0)
+		rc = gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, out,
+		                                   &size);
+	gnutls_x509_crt_deinit(crt);
+	if (rc != 0 || size == 0 || strlen(out) != size) {
+		snprintf(why, whycap, "The client certificate has no usable subject CN.");
+		return -1;
+	}
+	return 0;
+}
+
+int eds_tls_client_identity(struct MHD_Connection *c, char *out, size_t cap, char *why,
+                            size_t whycap)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	unsigned status = 0;
+	if (ci == NULL || ci->tls_session == NULL) {
+		snprintf(why, whycap, "A TLS client certificate is required.");
+		return -1;
+	}
+	gnutls_session_t sess = (gnutls_session_t)ci->tls_session;
+	int rc = gnutls_certificate_verify_peers2(sess, &status);
+	if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND ||
+	    gnutls_certificate_get_peers(sess, NULL) == NULL) {
+		snprintf(why, whycap, "A client certificate is required.");
+		return -1;
+	}
+	if (rc != 0 || status != 0) {
+		snprintf(why, whycap, "The client certificate is not signed by the client CA.");
+		return -1;
+	}
+	return peer_cn(sess, out, cap, why, whycap);
+}

@@ -1,0 +1,225 @@
+/*
+ * ledger.c - the back-end-neutral half of the ledger: argument checks and
+ * rules that must not depend on the storage engine (which key verifies
+ * which sequence), then a call through the back end's function table.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edgesentry/ledger.h"
+#include "internal.h"
+#include "ledger_internal.h"
+
+struct eds_ledger {
+	const eds_ledger_ops *ops;
+	void *impl;
+	int durable;
+	char payload_dir[];
+};
+
+eds_status eds_ledger_wrap(eds_ledger **out, const eds_ledger_ops *ops, void *impl,
+                           const char *payload_dir, int durable)
+{
+	if (out == NULL || ops == NULL || impl == NULL || payload_dir == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	size_t n = strlen(payload_dir) + 1;
+	eds_ledger *l = malloc(sizeof *l + n);
+	if (l == NULL)
+		return eds_fail(EDS_E_NOMEM, "ledger: out of memory");
+	l->ops = ops;
+	l->impl = impl;
+	l->durable = durable;
+	memcpy(l->payload_dir, payload_dir, n);
+	*out = l;
+	return EDS_OK;
+}
+
+void eds_ledger_close(eds_ledger *l)
+{
+	if (l == NULL)
+		return;
+	l->ops->close(l->impl);
+	free(l);
+}
+
+const char *eds_ledger_payload_dir(const eds_ledger *l)
+{
+	return l->payload_dir;
+}
+
+int eds_ledger_durable(const eds_ledger *l)
+{
+	return l->durable;
+}
+
+eds_status eds_ledger_check_id(const char *device_id)
+{
+	if (device_id == NULL)
+		return eds_fail(EDS_E_ARG, "device_id: NULL");
+	return eds_device_id_check(device_id, strnlen(device_id, EDS_DEVICE_ID_MAX + 1));
+}
+
+eds_status eds_ledger_device_add(eds_ledger *l, const char *device_id, const eds_public_key *pk)
+{
+	if (l == NULL || pk == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	eds_status st = eds_ledger_check_id(device_id);
+	if (st != EDS_OK)
+		return st;
+	return l->ops->device_add(l->impl, device_id, pk, eds_now_ms());
+}
+
+eds_status eds_ledger_device_rotate(eds_ledger *l, const char *device_id, const eds_public_key *pk,
+                                    uint64_t from_sequence)
+{
+	if (l == NULL || pk == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	eds_status st = eds_ledger_check_id(device_id);
+	if (st == EDS_OK && from_sequence > EDS_INT_MAX)
+		st = eds_fail(EDS_E_FIELD, "from_sequence: must be at most 2^53-1");
+	if (st != EDS_OK)
+		return st;
+	return l->ops->device_rotate(l->impl, device_id, pk, from_sequence, eds_now_ms());
+}
+
+eds_status eds_ledger_device_revoke(eds_ledger *l, const char *device_id, uint64_t from_sequence)
+{
+	if (l == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	eds_status st = eds_ledger_check_id(device_id);
+	if (st == EDS_OK && from_sequence > EDS_INT_MAX)
+		st = eds_fail(EDS_E_FIELD, "from_sequence: must be at most 2^53-1");
+	if (st != EDS_OK)
+		return st;
+	return l->ops->device_revoke(l->impl, device_id, from_sequence, eds_now_ms());
+}
+
+eds_status eds_ledger_device_get(eds_ledger *l, const char *device_id, eds_ledger_device *out)
+{
+	if (l == NULL || out == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	eds_status st = eds_ledger_check_id(device_id);
+	if (st != EDS_OK)
+		return st;
+	return l->ops->device_get(l->impl, device_id, out);
+}
+
+eds_status eds_ledger_device_foreach(eds_ledger *l, eds_ledger_device_fn fn, void *ctx)
+{
+	if (l == NULL || fn == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	return l->ops->device_foreach(l->impl, fn, ctx);
+}
+
+eds_status eds_ledger_key_for(const eds_ledger_key *keys, size_t key_count,
+                              uint64_t revoked_from_sequence, const char *device_id,
+                              uint64_t sequence, eds_public_key *pk)
+{
+	if ((keys == NULL && key_count > 0) || pk == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	if (revoked_from_sequence != 0 && sequence >= revoked_from_sequence)
+		return eds_fail(EDS_E_REVOKED, "device %s is revoked from sequence %llu", device_id,
+		                (unsigned long long)revoked_from_sequence);
+	/* Keys are kept in ascending from_sequence: the last one that starts at or before wins. */
+	for (size_t i = key_count; i > 0; i--) {
+		if (keys[i - 1].from_sequence <= sequence) {
+			*pk = keys[i - 1].public_key;
+			return EDS_OK;
+		}
+	}
+	return eds_fail(EDS_E_KEY, "device %s has no key for sequence %llu", device_id,
+	                (unsigned long long)sequence);
+}
+
+eds_status eds_ledger_device_key(const eds_ledger_device *d, uint64_t sequence, eds_public_key *pk)
+{
+	if (d == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	return eds_ledger_key_for(d->keys, d->key_count, d->revoked_from_sequence, d->device_id,
+	                          sequence, pk);
+}
+
+eds_status eds_ledger_record_get(eds_ledger *l, const char *device_id, uint64_t sequence,
+                                 eds_ledger_record *out)
+{
+	if (l == NULL || device_id == NULL || out == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	return l->ops->record_get(l->impl, device_id, sequence, out);
+}
+
+eds_status eds_ledger_record_foreach(eds_ledger *l, eds_ledger_record_fn fn, void *ctx)
+{
+	if (l == NULL || fn == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	return l->ops->record_foreach(l->impl, fn, ctx);
+}
+
+eds_status eds_ledger_payload_lookup(eds_ledger *l, const uint8_t hash[EDS_HASH_LEN],
+                                     uint64_t *size, int *stored)
+{
+	if (l == NULL || hash == NULL || size == NULL || stored == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	return l->ops->payload_lookup(l->impl, hash, size, stored);
+}
+
+eds_status eds_ledger_commit(eds_ledger *l, const eds_ledger_batch *batch)
+{
+	if (l == NULL || batch == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	return l->ops->commit(l->impl, batch);
+}
+
+eds_status eds_ledger_changed(eds_ledger *l, int *changed)
+{
+	if (l == NULL || changed == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	return l->ops->changed(l->impl, changed);
+}
+
+eds_status eds_ledger_stats_get(eds_ledger *l, eds_ledger_stats *out)
+{
+	if (l == NULL || out == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	memset(out, 0, sizeof *out);
+	return l->ops->stats(l->impl, out);
+}
+
+static eds_status add_registry_device(void *ctx, const eds_ledger_device *d)
+{
+	json_t *keys = json_array(), *dev = json_object();
+	int bad = keys == NULL || dev == NULL;
+	for (size_t i = 0; !bad && i < d->key_count; i++) {
+		char hex[65];
+		eds_public_key_to_hex(&d->keys[i].public_key, hex);
+		bad = json_array_append_new(keys, json_pack("{s:s, s:I}", "public_key", hex,
+		                                            "from_sequence",
+		                                            (json_int_t)d->keys[i].from_sequence));
+	}
+	json_t *revoked = d->revoked_from_sequence
+	                      ? json_integer((json_int_t)d->revoked_from_sequence)
+	                      : json_null();
+	bad = bad || json_object_set_new(dev, "device_id", json_string(d->device_id)) ||
+	      json_object_set(dev, "keys", keys) ||
+	      json_object_set_new(dev, "revoked_from_sequence", revoked) ||
+	      json_array_append(ctx, dev);
+	json_decref(keys);
+	json_decref(dev);
+	return bad ? eds_fail(EDS_E_NOMEM, "registry JSON: out of memory") : EDS_OK;
+}
+
+eds_status eds_ledger_registry_json(eds_ledger *l, char **out)
+{
+	if (l == NULL || out == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	json_t *devices = json_array();
+	if (devices == NULL)
+		return eds_fail(EDS_E_NOMEM, "registry JSON: out of memory");
+	eds_status st = eds_ledger_device_foreach(l, add_registry_device, devices);
+	json_t *root = st == EDS_OK ? json_pack("{s:O}", "devices", devices) : NULL;
+	if (st == EDS_OK && (root == NULL || (*out = json_dumps(root, JSON_INDENT(1))) == NULL))
+		st = eds_fail(EDS_E_NOMEM, "registry JSON: out of memory");
+	json_decref(root);
+	json_decref(devices);
+	return st;
+}

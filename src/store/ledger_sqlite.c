@@ -1,0 +1,716 @@
+/*
+ * ledger_sqlite.c - the embedded ledger back end: one SQLite database in WAL
+ * mode, <dir>/ledger.sqlite, next to the payload directory <dir>/payloads.
+ *
+ * Durability: journal_mode=WAL with synchronous=FULL, so COMMIT returns only
+ * after the WAL is fsynced; NORMAL would be faster but can lose the last
+ * transactions on a power cut, and a 201 promises the record survives that.
+ * One connection serialised by a mutex: the ingest service funnels every
+ * write through its single writer thread anyway (group commit), and reads
+ * from other threads are rare (cache misses, payload PUT look-ups).
+ *
+ * The heads in `devices` are a second line of defence: a commit moves a
+ * head only from sequence-1 to sequence, so even two servers on one ledger
+ * could never interleave a chain.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "edgesentry/ledger.h"
+#include "internal.h"
+#include "ledger_internal.h"
+
+#define SCHEMA_VERSION 1
+
+enum stmt_id {
+	S_DEV_GET,
+	S_KEYS_GET,
+	S_DEV_ALL,
+	S_DEV_ADD,
+	S_KEY_ADD,
+	S_DEV_REVOKE,
+	S_REC_GET,
+	S_REC_ALL,
+	S_REC_ADD,
+	S_HEAD_MOVE,
+	S_PAYLOAD_GET,
+	S_PAYLOAD_STORED,
+	S_EVENT_ADD,
+	S_COUNT
+};
+
+static const char *const stmt_sql[S_COUNT] = {
+    [S_DEV_GET] = "SELECT device_id, revoked_from_sequence, head_sequence, head_hash "
+                  "FROM devices WHERE device_id = ?1",
+    [S_KEYS_GET] = "SELECT public_key, from_sequence, added_ms FROM device_keys "
+                   "WHERE device_id = ?1 ORDER BY from_sequence",
+    [S_DEV_ALL] = "SELECT device_id, revoked_from_sequence, head_sequence, head_hash "
+                  "FROM devices ORDER BY device_id",
+    [S_DEV_ADD] = "INSERT INTO devices(device_id, created_ms, revoked_from_sequence, "
+                  "head_sequence, head_hash) VALUES (?1, ?2, 0, 0, zeroblob(32))",
+    [S_KEY_ADD] = "INSERT INTO device_keys(device_id, from_sequence, public_key, added_ms) "
+                  "VALUES (?1, ?2, ?3, ?4)",
+    [S_DEV_REVOKE] = "UPDATE devices SET revoked_from_sequence = ?2 WHERE device_id = ?1",
+    [S_REC_GET] = "SELECT * FROM records WHERE device_id = ?1 AND sequence = ?2",
+    [S_REC_ALL] = "SELECT * FROM records ORDER BY device_id, sequence",
+    [S_REC_ADD] = "INSERT INTO records VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+                  "?11, ?12)",
+    [S_HEAD_MOVE] = "UPDATE devices SET head_sequence = ?2, head_hash = ?3 "
+                    "WHERE device_id = ?1 AND head_sequence = ?2 - 1",
+    [S_PAYLOAD_GET] = "SELECT payload_size, max(payload_stored) FROM records "
+                      "WHERE payload_hash = ?1 GROUP BY payload_size",
+    [S_PAYLOAD_STORED] = "UPDATE records SET payload_stored = 1 "
+                         "WHERE payload_hash = ?1 AND payload_stored = 0",
+    [S_EVENT_ADD] = "INSERT INTO oplog(time_ms, source, device_id, sequence, decision, reason, "
+                    "record_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+};
+
+/* Column order of `records` is the order of S_REC_ADD's parameters. */
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS devices("
+    " device_id TEXT PRIMARY KEY, created_ms INTEGER NOT NULL,"
+    " revoked_from_sequence INTEGER NOT NULL, head_sequence INTEGER NOT NULL,"
+    " head_hash BLOB NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS device_keys("
+    " device_id TEXT NOT NULL REFERENCES devices(device_id), from_sequence INTEGER NOT NULL,"
+    " public_key BLOB NOT NULL, added_ms INTEGER NOT NULL,"
+    " PRIMARY KEY(device_id, from_sequence)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS records("
+    " device_id TEXT NOT NULL, sequence INTEGER NOT NULL, timestamp_ms INTEGER NOT NULL,"
+    " payload_size INTEGER NOT NULL, payload_hash BLOB NOT NULL, prev_hash BLOB NOT NULL,"
+    " object_ref TEXT NOT NULL, signature BLOB NOT NULL, record_hash BLOB NOT NULL,"
+    " received_ms INTEGER NOT NULL, source TEXT NOT NULL, payload_stored INTEGER NOT NULL,"
+    " PRIMARY KEY(device_id, sequence)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS records_payload ON records(payload_hash);"
+    "CREATE INDEX IF NOT EXISTS records_pending ON records(payload_hash)"
+    " WHERE payload_stored = 0;"
+    "CREATE TABLE IF NOT EXISTS oplog("
+    " id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, source TEXT NOT NULL,"
+    " device_id TEXT NOT NULL, sequence INTEGER NOT NULL, decision TEXT NOT NULL,"
+    " reason TEXT NOT NULL, record_hash BLOB NOT NULL);";
+
+typedef struct sq {
+	sqlite3 *db;
+	pthread_mutex_t lock;
+	sqlite3_stmt *stmt[S_COUNT];
+	int data_version;
+	char path[PATH_MAX];
+} sq;
+
+static eds_status db_fail(sq *s, const char *what)
+{
+	return eds_fail(EDS_E_IO, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+static sqlite3_stmt *stmt(sq *s, enum stmt_id id)
+{
+	sqlite3_stmt *st = s->stmt[id];
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+static eds_status exec(sq *s, const char *sql)
+{
+	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? EDS_OK : db_fail(s, sql);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+static void bind_blob(sqlite3_stmt *st, int i, const uint8_t *v, int n)
+{
+	sqlite3_bind_blob(st, i, v, n, SQLITE_STATIC);
+}
+
+static void bind_u64(sqlite3_stmt *st, int i, uint64_t v)
+{
+	sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+}
+
+static uint64_t col_u64(sqlite3_stmt *st, int i)
+{
+	sqlite3_int64 v = sqlite3_column_int64(st, i);
+	return v < 0 ? 0 : (uint64_t)v;
+}
+
+/* Copy a fixed-size blob column; a wrong size means the file was edited by hand. */
+static eds_status col_blob(sq *s, sqlite3_stmt *st, int i, uint8_t *out, size_t n)
+{
+	if ((size_t)sqlite3_column_bytes(st, i) != n)
+		return eds_fail(EDS_E_IO, "%s: column %s: want %zu bytes, got %d", s->path,
+		                sqlite3_column_name(st, i), n, sqlite3_column_bytes(st, i));
+	memcpy(out, sqlite3_column_blob(st, i), n);
+	return EDS_OK;
+}
+
+static eds_status col_text(sq *s, sqlite3_stmt *st, int i, char *out, size_t cap)
+{
+	size_t n = (size_t)sqlite3_column_bytes(st, i);
+	if (n >= cap)
+		return eds_fail(EDS_E_IO, "%s: column %s: longer than %zu bytes", s->path,
+		                sqlite3_column_name(st, i), cap - 1);
+	if (n > 0)
+		memcpy(out, sqlite3_column_text(st, i), n);
+	out[n] = '\0';
+	return EDS_OK;
+}
+
+/* ---- open / close ------------------------------------------------------- */
+
+static void sq_close(void *impl)
+{
+	sq *s = impl;
+	for (int i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	sqlite3_close(s->db);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+static eds_status make_dir(const char *path)
+{
+	if (mkdir(path, 0750) != 0 && errno != EEXIST)
+		return eds_fail(EDS_E_IO, "%s: cannot create directory: %s", path, strerror(errno));
+	struct stat st;
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+		return eds_fail(EDS_E_IO, "%s: not a directory", path);
+	return EDS_OK;
+}
+
+static eds_status check_schema(sq *s)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(s, "user_version");
+	int v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	sqlite3_finalize(st);
+	if (v > SCHEMA_VERSION)
+		return eds_fail(EDS_E_UNSUPPORTED, "%s: schema version %d is newer than %d",
+		                s->path, v, SCHEMA_VERSION);
+	if (v == SCHEMA_VERSION)
+		return EDS_OK;
+	eds_status st2 = exec(s, "BEGIN IMMEDIATE");
+	if (st2 == EDS_OK)
+		st2 = exec(s, schema_sql);
+	if (st2 == EDS_OK)
+		st2 = exec(s, "PRAGMA user_version = 1");
+	if (st2 != EDS_OK) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return st2;
+	}
+	return exec(s, "COMMIT");
+}
+
+static eds_status configure(sq *s, int durable)
+{
+	sqlite3_busy_timeout(s->db, 10000);
+	eds_status st = exec(s, "PRAGMA journal_mode = WAL");
+	if (st == EDS_OK)
+		st = exec(s, durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = OFF");
+	if (st == EDS_OK)
+		st = check_schema(s);
+	for (int i = 0; st == EDS_OK && i < S_COUNT; i++)
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		                       &s->stmt[i], NULL) != SQLITE_OK)
+			st = db_fail(s, stmt_sql[i]);
+	return st;
+}
+
+static const eds_ledger_ops sqlite_ops;
+
+eds_status eds_ledger_open(eds_ledger **out, const char *dir, const eds_ledger_options *opts)
+{
+	if (out == NULL || dir == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	int durable = opts == NULL || opts->durable;
+	char payloads[PATH_MAX];
+	if ((size_t)snprintf(payloads, sizeof payloads, "%s/payloads", dir) >= sizeof payloads)
+		return eds_fail(EDS_E_ARG, "%s: ledger path too long", dir);
+	struct stat sb;
+	char db[PATH_MAX + 16];
+	snprintf(db, sizeof db, "%s/ledger.sqlite", dir);
+	if (opts != NULL && opts->must_exist && stat(db, &sb) != 0)
+		return eds_fail(EDS_E_NOT_FOUND, "%s: no ledger here (no ledger.sqlite)", dir);
+	eds_status st = make_dir(dir);
+	if (st == EDS_OK)
+		st = make_dir(payloads);
+	if (st != EDS_OK)
+		return st;
+	sq *s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return eds_fail(EDS_E_NOMEM, "ledger: out of memory");
+	pthread_mutex_init(&s->lock, NULL);
+	snprintf(s->path, sizeof s->path, "%s/ledger.sqlite", dir);
+	if (sqlite3_open_v2(s->path, &s->db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK)
+		st = s->db ? db_fail(s, "open") : eds_fail(EDS_E_NOMEM, "ledger: out of memory");
+	else
+		st = configure(s, durable);
+	if (st == EDS_OK)
+		st = eds_ledger_wrap(out, &sqlite_ops, s, payloads, durable);
+	if (st != EDS_OK)
+		sq_close(s);
+	return st;
+}
+
+/* ---- devices ------------------------------------------------------------ */
+
+static eds_status load_keys(sq *s, eds_ledger_device *d)
+{
+	sqlite3_stmt *st = stmt(s, S_KEYS_GET);
+	bind_text(st, 1, d->device_id);
+	d->key_count = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (d->key_count == EDS_LEDGER_MAX_KEYS)
+			return eds_fail(EDS_E_LIMIT, "device %s: more than %d keys", d->device_id,
+			                EDS_LEDGER_MAX_KEYS);
+		eds_ledger_key *k = &d->keys[d->key_count++];
+		eds_status e = col_blob(s, st, 0, k->public_key.bytes, 32);
+		if (e != EDS_OK)
+			return e;
+		k->from_sequence = col_u64(st, 1);
+		k->added_ms = col_u64(st, 2);
+	}
+	return rc == SQLITE_DONE ? EDS_OK : db_fail(s, "device keys");
+}
+
+/* Fill d from the current row of a devices query (then its keys). */
+static eds_status device_row(sq *s, sqlite3_stmt *st, eds_ledger_device *d)
+{
+	eds_status e = col_text(s, st, 0, d->device_id, sizeof d->device_id);
+	if (e == EDS_OK)
+		e = col_blob(s, st, 3, d->head_hash, EDS_HASH_LEN);
+	d->revoked_from_sequence = col_u64(st, 1);
+	d->head_sequence = col_u64(st, 2);
+	return e == EDS_OK ? load_keys(s, d) : e;
+}
+
+static eds_status device_get_locked(sq *s, const char *id, eds_ledger_device *d)
+{
+	sqlite3_stmt *st = stmt(s, S_DEV_GET);
+	bind_text(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return eds_fail(EDS_E_NOT_FOUND, "device %s: not registered", id);
+	if (rc != SQLITE_ROW)
+		return db_fail(s, "device look-up");
+	return device_row(s, st, d);
+}
+
+static eds_status sq_device_get(void *impl, const char *id, eds_ledger_device *out)
+{
+	sq *s = impl;
+	pthread_mutex_lock(&s->lock);
+	eds_status e = device_get_locked(s, id, out);
+	pthread_mutex_unlock(&s->lock);
+	return e;
+}
+
+static eds_status add_key(sq *s, const char *id, const eds_public_key *pk, uint64_t from,
+                          uint64_t now)
+{
+	sqlite3_stmt *st = stmt(s, S_KEY_ADD);
+	bind_text(st, 1, id);
+	bind_u64(st, 2, from);
+	bind_blob(st, 3, pk->bytes, 32);
+	bind_u64(st, 4, now);
+	return sqlite3_step(st) == SQLITE_DONE ? EDS_OK : db_fail(s, "add key");
+}
+
+/*
+ * Run fn inside BEGIN IMMEDIATE ... COMMIT under the mutex, rolling back on
+ * any error so a failed registry change leaves nothing behind.
+ */
+typedef eds_status (*txn_fn)(sq *s, void *arg);
+
+static eds_status in_txn(sq *s, txn_fn fn, void *arg)
+{
+	pthread_mutex_lock(&s->lock);
+	eds_status e = exec(s, "BEGIN IMMEDIATE");
+	if (e == EDS_OK) {
+		e = fn(s, arg);
+		if (e == EDS_OK)
+			e = exec(s, "COMMIT");
+		if (e != EDS_OK)
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return e;
+}
+
+typedef struct dev_change {
+	const char *id;
+	const eds_public_key *pk;
+	uint64_t from;
+	uint64_t now;
+} dev_change;
+
+static eds_status do_add(sq *s, void *arg)
+{
+	dev_change *c = arg;
+	eds_ledger_device *d = malloc(sizeof *d);
+	if (d == NULL)
+		return eds_fail(EDS_E_NOMEM, "ledger: out of memory");
+	eds_status e = device_get_locked(s, c->id, d);
+	free(d);
+	if (e == EDS_OK)
+		return eds_fail(EDS_E_EXISTS, "device %s: already registered", c->id);
+	if (e != EDS_E_NOT_FOUND)
+		return e;
+	sqlite3_stmt *st = stmt(s, S_DEV_ADD);
+	bind_text(st, 1, c->id);
+	bind_u64(st, 2, c->now);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_fail(s, "add device");
+	return add_key(s, c->id, c->pk, 1, c->now);
+}
+
+static eds_status sq_device_add(void *impl, const char *id, const eds_public_key *pk, uint64_t now)
+{
+	dev_change c = {id, pk, 1, now};
+	return in_txn(impl, do_add, &c);
+}
+
+static eds_status check_rotate(const eds_ledger_device *d, uint64_t from)
+{
+	if (d->revoked_from_sequence != 0 && from >= d->revoked_from_sequence)
+		return eds_fail(EDS_E_REVOKED, "device %s: revoked from sequence %llu",
+		                d->device_id, (unsigned long long)d->revoked_from_sequence);
+	if (from <= d->head_sequence)
+		return eds_fail(
+		    EDS_E_FIELD,
+		    "from_sequence: %llu is already stored (head is %llu); must be above",
+		    (unsigned long long)from, (unsigned long long)d->head_sequence);
+	if (d->key_count > 0 && from <= d->keys[d->key_count - 1].from_sequence)
+		return eds_fail(EDS_E_FIELD, "from_sequence: must be above the last key's %llu",
+		                (unsigned long long)d->keys[d->key_count - 1].from_sequence);
+	if (d->key_count == EDS_LEDGER_MAX_KEYS)
+		return eds_fail(EDS_E_LIMIT, "device %s: already has %d keys", d->device_id,
+		                EDS_LEDGER_MAX_KEYS);
+	return EDS_OK;
+}
+
+static eds_status do_rotate(sq *s, void *arg)
+{
+	dev_change *c = arg;
+	eds_ledger_device *d = malloc(sizeof *d);
+	if (d == NULL)
+		return eds_fail(EDS_E_NOMEM, "ledger: out of memory");
+	eds_status e = device_get_locked(s, c->id, d);
+	uint64_t from = 0;
+	if (e == EDS_OK) {
+		from = c->from ? c->from : d->head_sequence + 1;
+		e = check_rotate(d, from);
+	}
+	free(d);
+	return e == EDS_OK ? add_key(s, c->id, c->pk, from, c->now) : e;
+}
+
+static eds_status sq_device_rotate(void *impl, const char *id, const eds_public_key *pk,
+                                   uint64_t from, uint64_t now)
+{
+	dev_change c = {id, pk, from, now};
+	return in_txn(impl, do_rotate, &c);
+}
+
+static eds_status do_revoke(sq *s, void *arg)
+{
+	dev_change *c = arg;
+	eds_ledger_device *d = malloc(sizeof *d);
+	if (d == NULL)
+		return eds_fail(EDS_E_NOMEM, "ledger: out of memory");
+	eds_status e = device_get_locked(s, c->id, d);
+	uint64_t from = 0;
+	if (e == EDS_OK) {
+		from = c->from ? c->from : d->head_sequence + 1;
+		if (d->revoked_from_sequence != 0 && from > d->revoked_from_sequence)
+			e = eds_fail(EDS_E_FIELD, "device %s: already revoked from sequence %llu",
+			             c->id, (unsigned long long)d->revoked_from_sequence);
+	}
+	free(d);
+	if (e != EDS_OK)
+		return e;
+	sqlite3_stmt *st = stmt(s, S_DEV_REVOKE);
+	bind_text(st, 1, c->id);
+	bind_u64(st, 2, from);
+	return sqlite3_step(st) == SQLITE_DONE ? EDS_OK : db_fail(s, "revoke");
+}
+
+static eds_status sq_device_revoke(void *impl, const char *id, uint64_t from, uint64_t now)
+{
+	dev_change c = {id, NULL, from, now};
+	return in_txn(impl, do_revoke, &c);
+}
+
+static eds_status sq_device_foreach(void *impl, eds_ledger_device_fn fn, void *ctx)
+{
+	sq *s = impl;
+	eds_ledger_device *d = malloc(sizeof *d);
+	if (d == NULL)
+		return eds_fail(EDS_E_NOMEM, "ledger: out of memory");
+	pthread_mutex_lock(&s->lock);
+	sqlite3_stmt *st = stmt(s, S_DEV_ALL);
+	eds_status e = EDS_OK;
+	int rc;
+	while (e == EDS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		e = device_row(s, st, d);
+		if (e == EDS_OK)
+			e = fn(ctx, d);
+	}
+	if (e == EDS_OK && rc != SQLITE_DONE)
+		e = db_fail(s, "list devices");
+	sqlite3_reset(st);
+	pthread_mutex_unlock(&s->lock);
+	free(d);
+	return e;
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+static eds_status record_row(sq *s, sqlite3_stmt *st, eds_ledger_record *out)
+{
+	eds_record *r = &out->record;
+	memset(out, 0, sizeof *out);
+	eds_status e = col_text(s, st, 0, r->device_id, sizeof r->device_id);
+	r->sequence = col_u64(st, 1);
+	r->timestamp_ms = col_u64(st, 2);
+	r->payload_size = col_u64(st, 3);
+	if (e == EDS_OK)
+		e = col_blob(s, st, 4, r->payload_hash, EDS_HASH_LEN);
+	if (e == EDS_OK)
+		e = col_blob(s, st, 5, r->prev_hash, EDS_HASH_LEN);
+	if (e == EDS_OK)
+		e = col_text(s, st, 6, r->object_ref, sizeof r->object_ref);
+	if (e == EDS_OK)
+		e = col_blob(s, st, 7, r->signature, EDS_SIGNATURE_LEN);
+	if (e == EDS_OK)
+		e = col_blob(s, st, 8, out->record_hash, EDS_HASH_LEN);
+	out->received_ms = col_u64(st, 9);
+	if (e == EDS_OK)
+		e = col_text(s, st, 10, out->source, sizeof out->source);
+	out->payload_stored = sqlite3_column_int(st, 11) != 0;
+	return e;
+}
+
+static eds_status sq_record_get(void *impl, const char *id, uint64_t seq, eds_ledger_record *out)
+{
+	sq *s = impl;
+	pthread_mutex_lock(&s->lock);
+	sqlite3_stmt *st = stmt(s, S_REC_GET);
+	bind_text(st, 1, id);
+	bind_u64(st, 2, seq);
+	int rc = sqlite3_step(st);
+	eds_status e;
+	if (rc == SQLITE_ROW)
+		e = record_row(s, st, out);
+	else if (rc == SQLITE_DONE)
+		e = eds_fail(EDS_E_NOT_FOUND, "record %s/%llu: not stored", id,
+		             (unsigned long long)seq);
+	else
+		e = db_fail(s, "record look-up");
+	sqlite3_reset(st);
+	pthread_mutex_unlock(&s->lock);
+	return e;
+}
+
+static eds_status sq_record_foreach(void *impl, eds_ledger_record_fn fn, void *ctx)
+{
+	sq *s = impl;
+	eds_ledger_record *r = malloc(sizeof *r);
+	if (r == NULL)
+		return eds_fail(EDS_E_NOMEM, "ledger: out of memory");
+	pthread_mutex_lock(&s->lock);
+	sqlite3_stmt *st = stmt(s, S_REC_ALL);
+	eds_status e = EDS_OK;
+	int rc;
+	while (e == EDS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		e = record_row(s, st, r);
+		if (e == EDS_OK)
+			e = fn(ctx, r);
+	}
+	if (e == EDS_OK && rc != SQLITE_DONE)
+		e = db_fail(s, "list records");
+	sqlite3_reset(st);
+	pthread_mutex_unlock(&s->lock);
+	free(r);
+	return e;
+}
+
+static eds_status sq_payload_lookup(void *impl, const uint8_t hash[EDS_HASH_LEN], uint64_t *size,
+                                    int *stored)
+{
+	sq *s = impl;
+	pthread_mutex_lock(&s->lock);
+	sqlite3_stmt *st = stmt(s, S_PAYLOAD_GET);
+	bind_blob(st, 1, hash, EDS_HASH_LEN);
+	int rc = sqlite3_step(st);
+	eds_status e = EDS_OK;
+	if (rc == SQLITE_ROW) {
+		/* Records sharing a hash but not a size cannot all be right; take the first. */
+		*size = col_u64(st, 0);
+		*stored = sqlite3_column_int(st, 1) != 0;
+	} else if (rc == SQLITE_DONE) {
+		e = eds_fail(EDS_E_NOT_FOUND, "payload: no stored record refers to it");
+	} else {
+		e = db_fail(s, "payload look-up");
+	}
+	sqlite3_reset(st);
+	pthread_mutex_unlock(&s->lock);
+	return e;
+}
+
+/* ---- commit ------------------------------------------------------------- */
+
+static eds_status put_record(sq *s, const eds_ledger_record *lr)
+{
+	const eds_record *r = &lr->record;
+	sqlite3_stmt *st = stmt(s, S_REC_ADD);
+	bind_text(st, 1, r->device_id);
+	bind_u64(st, 2, r->sequence);
+	bind_u64(st, 3, r->timestamp_ms);
+	bind_u64(st, 4, r->payload_size);
+	bind_blob(st, 5, r->payload_hash, EDS_HASH_LEN);
+	bind_blob(st, 6, r->prev_hash, EDS_HASH_LEN);
+	bind_text(st, 7, r->object_ref);
+	bind_blob(st, 8, r->signature, EDS_SIGNATURE_LEN);
+	bind_blob(st, 9, lr->record_hash, EDS_HASH_LEN);
+	bind_u64(st, 10, lr->received_ms);
+	bind_text(st, 11, lr->source);
+	sqlite3_bind_int(st, 12, lr->payload_stored != 0);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_CONSTRAINT)
+		return eds_fail(EDS_E_EXISTS, "record %s/%llu: already stored", r->device_id,
+		                (unsigned long long)r->sequence);
+	if (rc != SQLITE_DONE)
+		return db_fail(s, "insert record");
+	st = stmt(s, S_HEAD_MOVE);
+	bind_text(st, 1, r->device_id);
+	bind_u64(st, 2, r->sequence);
+	bind_blob(st, 3, lr->record_hash, EDS_HASH_LEN);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_fail(s, "move head");
+	if (sqlite3_changes(s->db) != 1)
+		return eds_fail(EDS_E_SEQUENCE, "record %s/%llu: not the next record of the ledger",
+		                r->device_id, (unsigned long long)r->sequence);
+	return EDS_OK;
+}
+
+static eds_status put_event(sq *s, const eds_ledger_event *ev)
+{
+	sqlite3_stmt *st = stmt(s, S_EVENT_ADD);
+	bind_u64(st, 1, ev->time_ms);
+	bind_text(st, 2, ev->source);
+	bind_text(st, 3, ev->device_id);
+	bind_u64(st, 4, ev->sequence);
+	bind_text(st, 5, ev->decision);
+	bind_text(st, 6, ev->reason);
+	bind_blob(st, 7, ev->record_hash, EDS_HASH_LEN);
+	return sqlite3_step(st) == SQLITE_DONE ? EDS_OK : db_fail(s, "insert event");
+}
+
+static eds_status mark_stored(sq *s, const uint8_t hash[EDS_HASH_LEN])
+{
+	sqlite3_stmt *st = stmt(s, S_PAYLOAD_STORED);
+	bind_blob(st, 1, hash, EDS_HASH_LEN);
+	return sqlite3_step(st) == SQLITE_DONE ? EDS_OK : db_fail(s, "mark payload stored");
+}
+
+static eds_status do_commit(sq *s, void *arg)
+{
+	const eds_ledger_batch *b = arg;
+	eds_status e = EDS_OK;
+	for (size_t i = 0; e == EDS_OK && i < b->record_count; i++)
+		e = put_record(s, &b->records[i]);
+	for (size_t i = 0; e == EDS_OK && i < b->stored_payload_count; i++)
+		e = mark_stored(s, b->stored_payloads + i * EDS_HASH_LEN);
+	for (size_t i = 0; e == EDS_OK && i < b->event_count; i++)
+		e = put_event(s, &b->events[i]);
+	return e;
+}
+
+static eds_status sq_commit(void *impl, const eds_ledger_batch *b)
+{
+	return in_txn(impl, do_commit, (void *)b);
+}
+
+static eds_status sq_changed(void *impl, int *changed)
+{
+	sq *s = impl;
+	sqlite3_stmt *st;
+	pthread_mutex_lock(&s->lock);
+	eds_status e = EDS_OK;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &st, NULL) != SQLITE_OK) {
+		e = db_fail(s, "data_version");
+	} else {
+		int v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+		sqlite3_finalize(st);
+		*changed = v != s->data_version;
+		s->data_version = v;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return e;
+}
+
+static uint64_t file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+static eds_status count(sq *s, const char *sql, uint64_t *out)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_fail(s, sql);
+	int rc = sqlite3_step(st);
+	*out = rc == SQLITE_ROW ? col_u64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? EDS_OK : db_fail(s, sql);
+}
+
+static eds_status sq_stats(void *impl, eds_ledger_stats *out)
+{
+	sq *s = impl;
+	char wal[PATH_MAX + 4];
+	snprintf(wal, sizeof wal, "%s-wal", s->path);
+	out->bytes = file_size(s->path) + file_size(wal);
+	pthread_mutex_lock(&s->lock);
+	/* Chains are contiguous from 1, so the record count is the sum of the heads. */
+	eds_status e = count(s, "SELECT count(*) FROM devices", &out->devices);
+	if (e == EDS_OK)
+		e = count(s, "SELECT ifnull(sum(head_sequence), 0) FROM devices", &out->records);
+	if (e == EDS_OK)
+		e = count(s, "SELECT count(*) FROM records WHERE payload_stored = 0",
+		          &out->pending_payloads);
+	if (e == EDS_OK)
+		e = count(s, "SELECT ifnull(max(id), 0) FROM oplog", &out->events);
+	pthread_mutex_unlock(&s->lock);
+	return e;
+}
+
+static const eds_ledger_ops sqlite_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .device_add = sq_device_add,
+    .device_rotate = sq_device_rotate,
+    .device_revoke = sq_device_revoke,
+    .device_get = sq_device_get,
+    .device_foreach = sq_device_foreach,
+    .record_get = sq_record_get,
+    .record_foreach = sq_record_foreach,
+    .payload_lookup = sq_payload_lookup,
+    .commit = sq_commit,
+    .changed = sq_changed,
+    .stats = sq_stats,
+};

@@ -1,0 +1,57 @@
+# serve_lib.sh - helpers for the `eds serve` tests (sourced after lib.sh).
+#
+# start_server NAME ARGS...: starts `eds serve --listen 127.0.0.1:0` with a
+# port file and log in $T, waits until it listens, sets URL_NAME... via
+# $PORT/$URL of the last started server and remembers its pid in $T/NAME.pid.
+need_cmd curl
+need_cmd jq
+
+start_server() {
+	local name=$1; shift
+	rm -f "$T/$name.port"
+	"$EDS" serve --listen 127.0.0.1:0 --port-file "$T/$name.port" --log "$T/$name.log" "$@" \
+		2>>"$T/$name.err" &
+	echo $! >"$T/$name.pid"
+	for _ in $(seq 1 100); do
+		[ -s "$T/$name.port" ] && break
+		kill -0 "$(cat "$T/$name.pid")" 2>/dev/null || break
+		sleep 0.05
+	done
+	PORT=$(cat "$T/$name.port" 2>/dev/null || echo 0)
+	URL="http://127.0.0.1:$PORT"
+	[ "$PORT" != 0 ] || { fail "server $name did not start: $(cat "$T/$name.err")"; finish; }
+}
+
+# stop_server NAME: SIGTERM, then the exit status must be 0.
+stop_server() {
+	local pid; pid=$(cat "$T/$1.pid")
+	kill -TERM "$pid"
+	if wait "$pid"; then pass; else fail "server $1 exited with $? after SIGTERM"; fi
+}
+
+# req METHOD PATH [curl args...]: body in $T/body, status in $CODE, headers in $T/hdr.
+req() {
+	local method=$1 path=$2; shift 2
+	CODE=$(curl -s -o "$T/body" -D "$T/hdr" -w '%{http_code}' -X "$method" "$@" "$URL$path")
+}
+
+# expect_code CODE [ERROR]: last response had status CODE (and error code ERROR).
+expect_code() {
+	if [ "$CODE" != "$1" ]; then fail "want HTTP $1, got $CODE: $(head -c 300 "$T/body")"; return; fi
+	if [ $# -ge 2 ] && [ "$(jq -r .error "$T/body" 2>/dev/null)" != "$2" ]; then
+		fail "want error $2, got $(head -c 300 "$T/body")"; return
+	fi
+	pass
+}
+
+# item LINE-JSON [PAYLOAD-FILE]: a single-record body on stdout.
+item() {
+	if [ $# -ge 2 ]; then
+		jq -c --arg p "$(base64 -w0 "$2")" '{record: ., payload: $p}' <<<"$1"
+	else
+		jq -c '{record: .}' <<<"$1"
+	fi
+}
+
+# post_json BODY-FILE: POST /api/v1/records.
+post_json() { req POST /api/v1/records -H 'Content-Type: application/json' --data-binary "@$1"; }

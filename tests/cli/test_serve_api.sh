@@ -1,0 +1,156 @@
+#!/bin/bash
+# test_serve_api.sh - a real `eds serve` on a free loopback port: every
+# status code and error code of FORMAT.md section 4, bad requests of every
+# kind (each refused while the server keeps serving), the operation log,
+# metrics, and a clean stop on SIGTERM.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/serve_lib.sh"
+cd "$T" || exit 1
+
+"$EDS" keygen --out k >/dev/null && "$EDS" keygen --out k2 >/dev/null
+for i in 1 2 3 4; do echo "reading $i" >p$i; done
+for i in 1 2 3 4; do "$EDS" sign --key k.key --device lift-01 --chain c.jsonl --payload p$i >/dev/null; done
+echo "other" >q1
+for i in 1 2; do "$EDS" sign --key k.key --device lift-01 --chain fork.jsonl --payload q1 >/dev/null; done
+"$EDS" sign --key k.key --device ghost --chain ghost.jsonl --payload p1 >/dev/null
+"$EDS" sign --key k.key --device gone --chain gone.jsonl --payload p1 >/dev/null
+"$EDS" sign --key k.key --device lift-02 --chain future.jsonl --payload p1 \
+	--timestamp-ms $(( $(date +%s) * 1000 + 3600000 )) >/dev/null
+expect_rc 0 "$EDS" device add --ledger L --id lift-01 --public-key k.pub
+expect_rc 0 "$EDS" device add --ledger L --id lift-02 --public-key k.pub
+expect_rc 0 "$EDS" device add --ledger L --id gone --public-key k.pub
+expect_rc 0 "$EDS" device revoke --ledger L --id gone
+start_server main --ledger L --max-body 65536 --max-batch 10 --timeout 2
+rec() { sed -n "${2}p" "$1"; }
+
+# 201 accepted, 200 duplicate, payload stored at its hash
+item "$(rec c.jsonl 1)" p1 >b1
+post_json b1; expect_code 201
+[ "$(jq -r .status "$T/body")" = accepted ] && pass || fail "status not accepted"
+post_json b1; expect_code 200
+[ "$(jq -r .status "$T/body")" = duplicate ] && pass || fail "status not duplicate"
+h1=$(rec c.jsonl 1 | jq -r .payload_hash)
+[ -f "L/payloads/${h1:0:2}/${h1:2}" ] && pass || fail "payload file missing"
+
+# 422 for each gate rule, 409 for a fork
+item "$(rec c.jsonl 3)" >b; post_json b; expect_code 422 sequence_gap
+item "$(rec fork.jsonl 1)" q1 >b; post_json b; expect_code 409 fork
+item "$(rec fork.jsonl 2)" >b; post_json b; expect_code 422 prev_hash_mismatch
+item "$(rec ghost.jsonl 1)" >b; post_json b; expect_code 422 unknown_device
+item "$(rec gone.jsonl 1)" >b; post_json b; expect_code 422 revoked_device
+item "$(rec future.jsonl 1)" >b; post_json b; expect_code 422 timestamp_skew
+rec c.jsonl 2 | jq -c '.signature = ("00" + .signature[2:]) | del(.record_hash)' >r2bad
+item "$(cat r2bad)" p2 >b; post_json b; expect_code 422 bad_signature
+item "$(rec c.jsonl 2)" p3 >b; post_json b; expect_code 422 payload_mismatch
+
+# batch: in order, one result per item; the record without payload stays pending
+jq -c -s '{items: [.[1], .[2]] | map({record: .})}' c.jsonl >b; post_json b; expect_code 200
+[ "$(jq -r '[.results[].status] | join(",")' "$T/body")" = "accepted,accepted" ] && pass ||
+	fail "batch results: $(cat "$T/body")"
+req GET /api/v1/devices/lift-01/head; expect_code 200
+[ "$(jq -r .sequence "$T/body")" = 3 ] && pass || fail "head not 3"
+[ "$(jq -r .record_hash "$T/body")" = "$(rec c.jsonl 3 | jq -r .record_hash)" ] && pass || fail "head hash"
+req GET /api/v1/devices/lift-02/head; expect_code 200
+[ "$(jq -r .sequence "$T/body")" = 0 ] && pass || fail "empty head not 0"
+req GET /api/v1/devices/nobody/head; expect_code 404 unknown_device
+
+# payload PUT: 404 unknown, 422 wrong bytes, 201 stored, 200 already stored
+h2=$(rec c.jsonl 2 | jq -r .payload_hash)
+req PUT /api/v1/payloads/$(printf '%064d' 0) --data-binary @p2; expect_code 404 unknown_payload
+req PUT /api/v1/payloads/$h2 --data-binary @p3; expect_code 422 payload_mismatch
+req PUT /api/v1/payloads/$h2 --data-binary @p2; expect_code 201
+req PUT /api/v1/payloads/$h2 --data-binary @p2; expect_code 200
+req PUT /api/v1/payloads/xyz --data-binary @p2; expect_code 400 malformed
+
+# malformed bodies: truncated, wrong types, bad base64, non-UTF-8, long device_id
+printf '{"record":{"format":"ESR1"' >b; post_json b; expect_code 400 malformed
+rec c.jsonl 4 | jq -c '{record: (.sequence = "4")}' >b; post_json b; expect_code 400 malformed
+echo '[1,2]' >b; post_json b; expect_code 400 malformed
+rec c.jsonl 4 | jq -c '{record: ., payload: "***not base64***"}' >b; post_json b; expect_code 400 malformed
+rec c.jsonl 4 | jq -c '{record: ., payload: 7}' >b; post_json b; expect_code 400 malformed
+printf '{"record":{"format":"ESR1","device_id":"lift-\xff\xfe"}}' >b; post_json b; expect_code 400 malformed
+long=$(printf 'a%.0s' $(seq 1 129))
+rec c.jsonl 4 | jq -c --arg d "$long" '{record: (.device_id = $d)}' >b; post_json b; expect_code 400 malformed
+rec c.jsonl 4 | jq -c '{record: ., extra: 1}' >b; post_json b; expect_code 400 malformed
+echo '{"items": []}' >b; post_json b; expect_code 400 malformed
+# too large: a 10 MB body, and more batch items than allowed
+head -c 10000000 /dev/zero | tr '\0' 'a' >big
+req POST /api/v1/records --data-binary @big; expect_code 413 too_large
+jq -c -s '{items: [range(11) as $i | {record: .[3]}]}' c.jsonl >b; post_json b; expect_code 413 too_large
+# a malformed item inside a batch only fails that item
+jq -c -s '{items: [{record: .[3]}, {record: 5}]}' c.jsonl >b; post_json b; expect_code 200
+[ "$(jq -r '[.results[] | (.error // .status)] | join(",")' "$T/body")" = "accepted,malformed" ] &&
+	pass || fail "mixed batch: $(cat "$T/body")"
+req GET /nowhere; expect_code 404
+req DELETE /api/v1/records; expect_code 405
+
+# 503 when the payload store cannot take the file (a file blocks its directory)
+echo "p5" >p5; "$EDS" sign --key k.key --device lift-01 --chain c.jsonl --payload p5 >/dev/null
+h5=$(rec c.jsonl 5 | jq -r .payload_hash)
+rm -rf "L/payloads/${h5:0:2}"; echo blocker >"L/payloads/${h5:0:2}"
+item "$(rec c.jsonl 5)" p5 >b; post_json b; expect_code 503 storage_unavailable
+rm -f "L/payloads/${h5:0:2}"
+post_json b; expect_code 201
+
+# slow loris: a client that never finishes its headers is cut off (--timeout 2),
+# and others are served meanwhile
+exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+printf 'POST /api/v1/records HTTP/1.1\r\nHost: x\r\n' >&3
+req GET /healthz; expect_code 200
+start=$(date +%s)
+cat <&3 >/dev/null & reader=$!
+( sleep 8; kill $reader 2>/dev/null ) & guard=$!
+wait $reader 2>/dev/null
+took=$(( $(date +%s) - start ))
+kill $guard 2>/dev/null
+exec 3<&-
+[ "$took" -le 5 ] && pass || fail "slow-loris connection held $took s"
+
+# metrics and log
+req GET /metrics; expect_code 200
+grep -q '^eds_ingest_decisions_total{outcome="fork",result="rejected"} 1$' "$T/body" && pass ||
+	fail "metrics lack the fork count"
+grep -q '^eds_http_request_duration_seconds_count ' "$T/body" && pass || fail "no latency histogram"
+grep -q '^eds_ingest_batch_records_bucket' "$T/body" && pass || fail "no batch histogram"
+grep -q '^eds_ledger_bytes [1-9]' "$T/body" && pass || fail "no ledger size"
+stop_server main
+jq -e . "$T/main.log" >/dev/null && pass || fail "log is not JSON lines"
+grep -q '"reason":"fork"' "$T/main.log" && pass || fail "log lacks the fork decision"
+grep -qi 'private\|BEGIN' "$T/main.log" && fail "log holds key material" || pass
+
+# the ledger verifies, and the restarted server resumes the chains
+expect_rc 0 "$EDS" ledger verify --ledger L
+expect_out "5 records"
+start_server again --ledger L
+req GET /api/v1/devices/lift-01/head; expect_code 200
+[ "$(jq -r .sequence "$T/body")" = 5 ] && pass || fail "resumed head not 5"
+item "$(rec c.jsonl 3)" >b; post_json b; expect_code 200
+stop_server again
+
+# 403 for a source outside the allow list (and nothing read or stored)
+start_server deny --ledger L --allow 10.0.0.0/8,2001:db8::/32
+item "$(rec c.jsonl 1)" p1 >b; post_json b; expect_code 403 forbidden_source
+stop_server deny
+expect_rc 2 "$EDS" serve --ledger L --allow 10.0.0.0/33
+expect_err "10.0.0.0/33"
+expect_one_line_err
+
+# 429 with Retry-After
+start_server rl --ledger L --source-rate 1 --source-burst 2
+for _ in 1 2 3; do req GET /healthz; done
+expect_code 429 rate_limited
+grep -qi '^retry-after: [1-9]' "$T/hdr" && pass || fail "no Retry-After header"
+stop_server rl
+
+# config file instead of flags
+echo '{"ledger": "L", "allow": ["127.0.0.1"], "max-body": 1000}' >conf.json
+start_server conf --config conf.json
+item "$(rec c.jsonl 1)" p1 >b; req POST /api/v1/records --data-binary @b; expect_code 200
+head -c 2000 big >b; req POST /api/v1/records --data-binary @b; expect_code 413 too_large
+stop_server conf
+echo '{"ledger": "L", "bogus": 1}' >bad.json
+expect_rc 2 "$EDS" serve --config bad.json
+expect_err 'unknown key "bogus"'
+expect_rc 0 "$EDS" serve --help
+expect_out "--tls-client-ca"
+finish

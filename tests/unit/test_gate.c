@@ -1,0 +1,383 @@
+/*
+ * test_gate.c - the integrity gate and the ingest service in-process: every
+ * outcome of FORMAT.md 4 that the gate decides, pending payloads, resuming
+ * chains from the ledger after a restart, keys changed by another process,
+ * and 8 threads submitting interleaved devices with group commit.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "edgesentry/edgesentry.h"
+#include "edgesentry/ingest.h"
+#include "edgesentry/ledger.h"
+#include "test_support.h"
+
+typedef struct fx {
+	char *dir;
+	eds_ledger *l;
+	eds_ingest *s;
+	eds_secret_key sk;
+	eds_public_key pk;
+	uint8_t payload[64];
+} fx;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int setup(void **state)
+{
+	fx *f = calloc(1, sizeof *f);
+	assert_non_null(f);
+	assert_int_equal(eds_init(), EDS_OK);
+	f->dir = test_tmpdir();
+	assert_int_equal(eds_ledger_open(&f->l, f->dir, NULL), EDS_OK);
+	uint8_t seed[32] = {1, 2, 3};
+	assert_int_equal(eds_secret_key_from_seed(&f->sk, seed), EDS_OK);
+	eds_secret_key_public(&f->sk, &f->pk);
+	assert_int_equal(eds_ledger_device_add(f->l, "d1", &f->pk), EDS_OK);
+	eds_ingest_options o = {.max_batch = 64};
+	assert_int_equal(eds_ingest_new(&f->s, f->l, &o), EDS_OK);
+	memset(f->payload, 'p', sizeof f->payload);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx *f = *state;
+	eds_ingest_free(f->s);
+	eds_ledger_close(f->l);
+	test_rmtree(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Record seq of id signed with sk, linked to prev (NULL for the first). */
+static void make(eds_ingest_item *it, const eds_secret_key *sk, const char *id, uint64_t seq,
+                 const uint8_t *prev, const uint8_t *payload, size_t len)
+{
+	memset(it, 0, sizeof *it);
+	assert_int_equal(eds_record_init(&it->record, id, seq, 1700000000000ULL + seq, payload, len,
+	                                 prev, "obj"),
+	                 EDS_OK);
+	assert_int_equal(eds_record_sign(&it->record, sk), EDS_OK);
+	it->payload = payload;
+	it->payload_len = len;
+}
+
+static eds_ingest_outcome submit1(fx *f, const eds_ingest_item *it, const char *identity,
+                                  uint8_t *hash_out)
+{
+	eds_ingest_context ctx = {"127.0.0.1", identity};
+	eds_ingest_result res;
+	assert_int_equal(eds_ingest_submit(f->s, &ctx, it, 1, &res), EDS_OK);
+	if (hash_out != NULL)
+		memcpy(hash_out, res.record_hash, 32);
+	if (res.outcome != EDS_INGEST_ACCEPTED && res.outcome != EDS_INGEST_DUPLICATE)
+		assert_true(strlen(res.message) > 0);
+	return res.outcome;
+}
+
+static void test_codes(void **state)
+{
+	(void)state;
+	assert_string_equal(eds_ingest_code(EDS_INGEST_FORK), "fork");
+	assert_int_equal(eds_ingest_http_status(EDS_INGEST_FORK), 409);
+	assert_string_equal(eds_ingest_code(EDS_INGEST_PREV_HASH), "prev_hash_mismatch");
+	assert_int_equal(eds_ingest_http_status(EDS_INGEST_ACCEPTED), 201);
+	assert_int_equal(eds_ingest_http_status(EDS_INGEST_DUPLICATE), 200);
+	assert_int_equal(eds_ingest_http_status(EDS_INGEST_RATE_LIMITED), 429);
+	assert_int_equal(eds_ingest_http_status(EDS_INGEST_STORAGE), 503);
+	assert_string_equal(eds_ingest_code(EDS_INGEST_IDENTITY), "identity_mismatch");
+	assert_int_equal(eds_ingest_http_status(EDS_INGEST_BAD_SIGNATURE), 422);
+	for (int o = 0; o < EDS_INGEST_OUTCOME_COUNT; o++)
+		assert_true(eds_ingest_http_status((eds_ingest_outcome)o) >= 200);
+}
+
+static void test_chain_rules(void **state)
+{
+	fx *f = *state;
+	eds_ingest_item a, b, c;
+	uint8_t h1[32], h2[32];
+	make(&a, &f->sk, "d1", 1, NULL, f->payload, sizeof f->payload);
+	assert_int_equal(submit1(f, &a, NULL, h1), EDS_INGEST_ACCEPTED);
+	assert_int_equal(eds_payload_check(eds_ledger_payload_dir(f->l), a.record.payload_hash, 64),
+	                 EDS_OK);
+	assert_int_equal(submit1(f, &a, NULL, h2), EDS_INGEST_DUPLICATE);
+	assert_memory_equal(h1, h2, 32);
+	/* Same sequence, different content: a fork. */
+	make(&b, &f->sk, "d1", 1, NULL, f->payload, 10);
+	assert_int_equal(submit1(f, &b, NULL, NULL), EDS_INGEST_FORK);
+	make(&b, &f->sk, "d1", 3, h1, NULL, 0);
+	assert_int_equal(submit1(f, &b, NULL, NULL), EDS_INGEST_SEQUENCE_GAP);
+	make(&b, &f->sk, "d1", 2, f->payload + 1, NULL, 0); /* wrong prev_hash */
+	assert_int_equal(submit1(f, &b, NULL, NULL), EDS_INGEST_PREV_HASH);
+	make(&b, &f->sk, "d1", 2, h1, NULL, 0);
+	assert_int_equal(submit1(f, &b, NULL, h2), EDS_INGEST_ACCEPTED);
+	/* A retry of an older record is still a duplicate (looked up in the ledger). */
+	assert_int_equal(submit1(f, &a, NULL, NULL), EDS_INGEST_DUPLICATE);
+	make(&c, &f->sk, "d1", 3, h2, NULL, 0);
+	assert_int_equal(submit1(f, &c, "d1", NULL), EDS_INGEST_ACCEPTED);
+
+	uint64_t seq;
+	uint8_t head[32];
+	assert_int_equal(eds_ingest_head(f->s, "d1", &seq, head), EDS_OK);
+	assert_int_equal(seq, 3);
+	assert_int_equal(eds_ingest_head(f->s, "nobody", &seq, head), EDS_E_NOT_FOUND);
+	eds_ingest_stats st;
+	eds_ingest_stats_get(f->s, &st);
+	assert_int_equal(st.outcomes[EDS_INGEST_ACCEPTED], 3);
+	assert_int_equal(st.outcomes[EDS_INGEST_DUPLICATE], 2);
+	assert_int_equal(st.outcomes[EDS_INGEST_FORK], 1);
+	assert_true(st.commits >= 1);
+}
+
+static void test_request_side_rejections(void **state)
+{
+	fx *f = *state;
+	eds_ingest_item it;
+	eds_secret_key other;
+	uint8_t seed[32] = {9};
+	assert_int_equal(eds_secret_key_from_seed(&other, seed), EDS_OK);
+
+	make(&it, &f->sk, "ghost", 1, NULL, NULL, 0);
+	assert_int_equal(submit1(f, &it, NULL, NULL), EDS_INGEST_UNKNOWN_DEVICE);
+	make(&it, &other, "d1", 1, NULL, NULL, 0);
+	assert_int_equal(submit1(f, &it, NULL, NULL), EDS_INGEST_BAD_SIGNATURE);
+	make(&it, &f->sk, "d1", 1, NULL, f->payload, sizeof f->payload);
+	it.payload_len = 63;
+	assert_int_equal(submit1(f, &it, NULL, NULL), EDS_INGEST_PAYLOAD_MISMATCH);
+	uint8_t wrong[64];
+	memset(wrong, 'q', sizeof wrong);
+	it.payload = wrong;
+	it.payload_len = 64;
+	assert_int_equal(submit1(f, &it, NULL, NULL), EDS_INGEST_PAYLOAD_MISMATCH);
+	make(&it, &f->sk, "d1", 1, NULL, NULL, 0);
+	assert_int_equal(submit1(f, &it, "d2", NULL), EDS_INGEST_IDENTITY);
+	/* Far future is refused; a timestamp from the distant past is fine (buffered). */
+	it.record.timestamp_ms = now_ms() + 600000;
+	assert_int_equal(eds_record_sign(&it.record, &f->sk), EDS_OK);
+	assert_int_equal(submit1(f, &it, NULL, NULL), EDS_INGEST_TIMESTAMP_SKEW);
+	it.record.timestamp_ms = now_ms() + 60000;
+	assert_int_equal(eds_record_sign(&it.record, &f->sk), EDS_OK);
+	assert_int_equal(submit1(f, &it, NULL, NULL), EDS_INGEST_ACCEPTED);
+
+	/* Every rejection was written to the operation log. */
+	eds_ingest_item next;
+	uint8_t h[32];
+	assert_int_equal(eds_record_compute_hash(&it.record, h), EDS_OK);
+	make(&next, &f->sk, "d1", 2, h, NULL, 0);
+	assert_int_equal(submit1(f, &next, NULL, NULL), EDS_INGEST_ACCEPTED);
+	eds_ledger_stats ls;
+	assert_int_equal(eds_ledger_stats_get(f->l, &ls), EDS_OK);
+	assert_int_equal(ls.events, 8);
+
+	/* Revocation through another handle (another process) is picked up. */
+	eds_ledger *l2;
+	assert_int_equal(eds_ledger_open(&l2, f->dir, NULL), EDS_OK);
+	assert_int_equal(eds_ledger_device_revoke(l2, "d1", 0), EDS_OK);
+	eds_ledger_close(l2);
+	assert_int_equal(eds_record_compute_hash(&next.record, h), EDS_OK);
+	make(&it, &f->sk, "d1", 3, h, NULL, 0);
+	assert_int_equal(submit1(f, &it, NULL, NULL), EDS_INGEST_REVOKED_DEVICE);
+	eds_secret_key_wipe(&other);
+}
+
+static void test_key_rotation_and_new_device(void **state)
+{
+	fx *f = *state;
+	eds_secret_key k2;
+	eds_public_key p2;
+	uint8_t seed[32] = {5}, h[32];
+	assert_int_equal(eds_secret_key_from_seed(&k2, seed), EDS_OK);
+	eds_secret_key_public(&k2, &p2);
+	eds_ingest_item it;
+	make(&it, &f->sk, "d1", 1, NULL, NULL, 0);
+	assert_int_equal(submit1(f, &it, NULL, h), EDS_INGEST_ACCEPTED);
+
+	eds_ledger *l2;
+	assert_int_equal(eds_ledger_open(&l2, f->dir, NULL), EDS_OK);
+	assert_int_equal(eds_ledger_device_rotate(l2, "d1", &p2, 0), EDS_OK);
+	assert_int_equal(eds_ledger_device_add(l2, "late", &p2), EDS_OK);
+	eds_ledger_close(l2);
+
+	/* The old key no longer verifies sequence 2; the new one does. */
+	make(&it, &f->sk, "d1", 2, h, NULL, 0);
+	eds_ingest_outcome o = submit1(f, &it, NULL, NULL);
+	/* The request side may still hold the old key; the writer re-checks. */
+	if (o != EDS_INGEST_BAD_SIGNATURE) {
+		make(&it, &f->sk, "d1", 2, h, NULL, 0);
+		o = submit1(f, &it, NULL, NULL);
+	}
+	assert_int_equal(o, EDS_INGEST_BAD_SIGNATURE);
+	make(&it, &k2, "d1", 2, h, NULL, 0);
+	assert_int_equal(submit1(f, &it, NULL, NULL), EDS_INGEST_ACCEPTED);
+	make(&it, &k2, "late", 1, NULL, NULL, 0);
+	assert_int_equal(submit1(f, &it, NULL, NULL), EDS_INGEST_ACCEPTED);
+	eds_secret_key_wipe(&k2);
+}
+
+static void test_pending_payload(void **state)
+{
+	fx *f = *state;
+	eds_ingest_item it;
+	eds_ingest_result res;
+	make(&it, &f->sk, "d1", 1, NULL, f->payload, sizeof f->payload);
+	it.payload = NULL; /* record first, payload later */
+	it.payload_len = 0;
+	assert_int_equal(submit1(f, &it, NULL, NULL), EDS_INGEST_ACCEPTED);
+	const uint8_t *h = it.record.payload_hash;
+	uint8_t unknown[32] = {1};
+	assert_int_equal(eds_ingest_put_payload(f->s, NULL, unknown, f->payload, 64, &res), EDS_OK);
+	assert_int_equal(res.outcome, EDS_INGEST_UNKNOWN_PAYLOAD);
+	assert_int_equal(eds_ingest_put_payload(f->s, NULL, h, f->payload, 63, &res), EDS_OK);
+	assert_int_equal(res.outcome, EDS_INGEST_PAYLOAD_MISMATCH);
+	uint64_t size;
+	int stored;
+	assert_int_equal(eds_ledger_payload_lookup(f->l, h, &size, &stored), EDS_OK);
+	assert_false(stored);
+	assert_int_equal(eds_ingest_put_payload(f->s, NULL, h, f->payload, 64, &res), EDS_OK);
+	assert_int_equal(res.outcome, EDS_INGEST_STORED);
+	assert_int_equal(eds_ledger_payload_lookup(f->l, h, &size, &stored), EDS_OK);
+	assert_true(stored);
+	assert_int_equal(eds_payload_check(eds_ledger_payload_dir(f->l), h, 64), EDS_OK);
+	assert_int_equal(eds_ingest_put_payload(f->s, NULL, h, f->payload, 64, &res), EDS_OK);
+	assert_int_equal(res.outcome, EDS_INGEST_ALREADY_STORED);
+}
+
+static void test_batch_in_order_and_restart(void **state)
+{
+	fx *f = *state;
+	eds_ingest_item items[5];
+	eds_ingest_result res[5];
+	uint8_t prev[32];
+	for (int i = 0; i < 5; i++) {
+		make(&items[i], &f->sk, "d1", (uint64_t)i + 1, i ? prev : NULL, f->payload,
+		     (size_t)i);
+		assert_int_equal(eds_record_compute_hash(&items[i].record, prev), EDS_OK);
+	}
+	items[3].record.signature[0] ^= 1; /* item 4 fails, so item 5 is a gap */
+	assert_int_equal(eds_ingest_submit(f->s, NULL, items, 5, res), EDS_OK);
+	assert_int_equal(res[0].outcome, EDS_INGEST_ACCEPTED);
+	assert_int_equal(res[2].outcome, EDS_INGEST_ACCEPTED);
+	assert_int_equal(res[3].outcome, EDS_INGEST_BAD_SIGNATURE);
+	assert_int_equal(res[4].outcome, EDS_INGEST_SEQUENCE_GAP);
+
+	/* A restarted service continues the chain where the ledger left it. */
+	eds_ingest_free(f->s);
+	eds_ledger_close(f->l);
+	assert_int_equal(eds_ledger_open(&f->l, f->dir, NULL), EDS_OK);
+	assert_int_equal(eds_ingest_new(&f->s, f->l, NULL), EDS_OK);
+	uint64_t seq;
+	uint8_t head[32];
+	assert_int_equal(eds_ingest_head(f->s, "d1", &seq, head), EDS_OK);
+	assert_int_equal(seq, 3);
+	assert_memory_equal(head, res[2].record_hash, 32);
+	items[3].record.signature[0] ^= 1;
+	assert_int_equal(eds_ingest_submit(f->s, NULL, items + 3, 2, res), EDS_OK);
+	assert_int_equal(res[0].outcome, EDS_INGEST_ACCEPTED);
+	assert_int_equal(res[1].outcome, EDS_INGEST_ACCEPTED);
+}
+
+#define THREADS    8
+#define DEVICES    16
+#define PER_DEVICE 40
+
+typedef struct worker {
+	fx *f;
+	int t;
+	int failures;
+} worker;
+
+/* Thread t sends devices t and t+8 alternately, each record as its own request. */
+static void *worker_main(void *arg)
+{
+	worker *w = arg;
+	uint8_t prev[2][32];
+	for (int i = 0; i < PER_DEVICE; i++) {
+		for (int k = 0; k < 2; k++) {
+			char id[16];
+			snprintf(id, sizeof id, "c%d", w->t + k * THREADS);
+			eds_ingest_item it;
+			make(&it, &w->f->sk, id, (uint64_t)i + 1, i ? prev[k] : NULL, w->f->payload,
+			     (size_t)(i % 64));
+			eds_ingest_result res;
+			if (eds_ingest_submit(w->f->s, NULL, &it, 1, &res) != EDS_OK ||
+			    res.outcome != EDS_INGEST_ACCEPTED)
+				w->failures++;
+			memcpy(prev[k], res.record_hash, 32);
+		}
+	}
+	return NULL;
+}
+
+typedef struct walk {
+	uint64_t n;
+	eds_public_key pk;
+} walk;
+
+static eds_status check_record(void *ctx, const eds_ledger_record *r)
+{
+	walk *w = ctx;
+	w->n++;
+	return eds_record_verify(&r->record, &w->pk);
+}
+
+static void test_concurrent_group_commit(void **state)
+{
+	fx *f = *state;
+	for (int d = 0; d < DEVICES; d++) {
+		char id[16];
+		snprintf(id, sizeof id, "c%d", d);
+		assert_int_equal(eds_ledger_device_add(f->l, id, &f->pk), EDS_OK);
+	}
+	pthread_t th[THREADS];
+	worker w[THREADS];
+	for (int t = 0; t < THREADS; t++) {
+		w[t] = (worker){f, t, 0};
+		assert_int_equal(pthread_create(&th[t], NULL, worker_main, &w[t]), 0);
+	}
+	for (int t = 0; t < THREADS; t++) {
+		pthread_join(th[t], NULL);
+		assert_int_equal(w[t].failures, 0);
+	}
+	eds_ledger_stats ls;
+	assert_int_equal(eds_ledger_stats_get(f->l, &ls), EDS_OK);
+	assert_int_equal(ls.records, DEVICES * PER_DEVICE);
+	walk c = {0, f->pk};
+	assert_int_equal(eds_ledger_record_foreach(f->l, check_record, &c), EDS_OK);
+	assert_int_equal(c.n, DEVICES * PER_DEVICE);
+	eds_ingest_stats st;
+	eds_ingest_stats_get(f->s, &st);
+	assert_int_equal(st.batch_records, DEVICES * PER_DEVICE);
+	assert_true(st.commits <= DEVICES * PER_DEVICE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_codes),
+	    cmocka_unit_test_setup_teardown(test_chain_rules, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_request_side_rejections, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_key_rotation_and_new_device, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pending_payload, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_batch_in_order_and_restart, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent_group_commit, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
