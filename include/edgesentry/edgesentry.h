@@ -17,5 +17,6 @@
 #include "edgesentry/record_file.h"
 #include "edgesentry/payload.h"
 #include "edgesentry/chain.h"
+#include "edgesentry/agent.h"
 
 #endif
