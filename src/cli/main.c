@@ -23,6 +23,7 @@ static const command commands[] = {
 	{"serve", cmd_serve, "run the ingest server (HTTP/HTTPS) in front of a ledger"},
 	{"device", cmd_device, "register, rotate, revoke and list a ledger's devices"},
 	{"ledger", cmd_ledger, "verify a server ledger or export an auditor's copy"},
+	{"agent", cmd_agent, "sign readings, queue them durably and forward them to a server"},
 	{"demo", cmd_demo, "sign, verify and tamper with a lift-inspection run"},
 };
 
