@@ -425,7 +425,10 @@ static eds_status setup(sql_store *ss, bool group_sync, bool read_only)
 		st = exec(ss, schema);
 	for (int i = 0; i < Q_COUNT && st == EDS_OK; i++)
 		if (sqlite3_prepare_v2(ss->db, q_sql[i], -1, &ss->q[i], NULL) != SQLITE_OK)
-			st = db_fail(ss, "prepare");
+			/* read-only: an agent is creating the state right now */
+			st = read_only
+			         ? eds_fail(EDS_E_NOT_FOUND, "agent state is not initialised yet")
+			         : db_fail(ss, "prepare");
 	if (st == EDS_OK)
 		st = load_counters(ss);
 	return st;
