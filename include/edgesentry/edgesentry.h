@@ -6,6 +6,7 @@
 #ifndef EDGESENTRY_EDGESENTRY_H
 #define EDGESENTRY_EDGESENTRY_H
 
+#include "edgesentry/agent.h"
 #include "edgesentry/blake3.h"
 #include "edgesentry/chain.h"
 #include "edgesentry/ed25519.h"

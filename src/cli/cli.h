@@ -76,6 +76,8 @@ int cmd_device(int argc, char **argv);
 int cmd_ledger(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_push(int argc, char **argv);
+/* Device side (agent branch). */
+int cmd_agent(int argc, char **argv);
 
 /*
  * `eds verify-chain --format legacy`: verification of an edgesentry-rs
