@@ -276,8 +276,7 @@ static eds_status sql_peek(void *p, bool want_sent, size_t max, size_t max_bytes
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
 	size_t bytes = 0;
 	eds_status st = EDS_OK;
-	int rc;
-	while (*n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while (*n < max && sqlite3_step(s) == SQLITE_ROW) {
 		size_t pl = sqlite3_column_type(s, 1) == SQLITE_NULL
 		                ? 0
 		                : (size_t)sqlite3_column_bytes(s, 1);

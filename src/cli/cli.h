@@ -41,7 +41,7 @@ int cli_report(const char *cmd, eds_status status, const char *context);
 int cli_exit_code(eds_status status);
 
 /** Largest --threads value (0 means one thread per core). */
-#define CLI_THREADS_MAX 256
+#define CLI_THREADS_MAX 256u
 
 /** Parse a --threads value (decimal 0 .. CLI_THREADS_MAX) into *out; on a bad
  * value print the usage error and return EDS_EXIT_USAGE. */

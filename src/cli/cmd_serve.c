@@ -132,12 +132,16 @@ static char *config_text(json_t *v)
 	char *out = calloc(1, n);
 	if (out == NULL)
 		return NULL;
+	size_t used = 0;
 	json_array_foreach(v, i, e)
 	{
+		size_t len = json_string_length(e);
 		if (i > 0)
-			strcat(out, ",");
-		strcat(out, json_string_value(e));
+			out[used++] = ',';
+		memcpy(out + used, json_string_value(e), len);
+		used += len;
 	}
+	out[used] = '\0';
 	return out;
 }
 
@@ -145,16 +149,22 @@ static int load_config(conf *c, const char *path)
 {
 	json_error_t err;
 	c->config = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
-	if (c->config == NULL || !json_is_object(c->config))
-		return cli_usage(cmd, "--config %s: line %d: %s", path, err.line,
-		                 c->config ? "not a JSON object" : err.text);
+	if (c->config == NULL || !json_is_object(c->config)) {
+		int rc = cli_usage(cmd, "--config %s: line %d: %s", path, err.line,
+		                   c->config ? "not a JSON object" : err.text);
+		json_decref(c->config);
+		c->config = NULL;
+		return rc;
+	}
 	const char *k;
 	json_t *v;
-	json_object_foreach(c->config, k, v)
+	/* c->owned[] and c->config are released by cmd_serve on every path. */
+	json_object_foreach(c->config, k, v) /* NOLINT(clang-analyzer-unix.Malloc) */
 	{
 		int i = lookup(k);
 		if (i < 0)
 			return cli_usage(cmd, "--config %s: unknown key \"%s\"", path, k);
+		free(c->owned[i]); /* keys are unique (JSON_REJECT_DUPLICATES); cheap insurance */
 		if ((c->owned[i] = config_text(v)) == NULL)
 			return cli_usage(cmd, "--config %s: \"%s\": want a string, number or list",
 			                 path, k);

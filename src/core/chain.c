@@ -407,6 +407,8 @@ static eds_status add_record(eds_chain_verifier *v, const eds_record *r, record_
 			return v->fatal = st;
 	}
 	device *d = &v->devices[i];
+	/* local is filled field by field below before any read. */
+	// cppcheck-suppress uninitvar
 	record_view *rv = prepared != NULL ? prepared : &local;
 	rv->r = r;
 	rv->index = v->sum.records++;

@@ -32,7 +32,9 @@ eds_status eds_ratelimit_new(eds_ratelimit **out, double rate, double burst, siz
 	while (nslots < max_keys && nslots < ((size_t)1 << 24))
 		nslots *= 2;
 	if (rl != NULL)
-		rl->slots = calloc(nslots, sizeof *rl->slots);
+		rl->slots = calloc(
+		    nslots,
+		    sizeof *rl->slots); /* NOLINT(bugprone-sizeof-expression): array of pointers */
 	if (rl == NULL || rl->slots == NULL) {
 		free(rl);
 		return eds_fail(EDS_E_NOMEM, "rate limit: out of memory");

@@ -718,6 +718,7 @@ static job *take_jobs(eds_ingest *s)
 	size_t items = 0;
 	for (job *j = s->head; j != NULL && (last == NULL || items + j->n <= s->opt.max_batch);
 	     j = j->next) {
+		// cppcheck-suppress nullPointerRedundantCheck ; j is tested by the loop condition
 		items += j->n;
 		last = j;
 	}
@@ -837,7 +838,9 @@ eds_status eds_ingest_new(eds_ingest **out, eds_ledger *ledger, const eds_ingest
 	pthread_cond_init(&s->qcond, NULL);
 	pthread_mutex_init(&s->statlock, NULL);
 	s->nslots = table_size(ledger);
-	s->slots = calloc(s->nslots, sizeof *s->slots);
+	s->slots =
+	    calloc(s->nslots,
+	           sizeof *s->slots); /* NOLINT(bugprone-sizeof-expression): array of pointers */
 	s->loose = malloc(LOOSE_EVENTS_MAX * sizeof *s->loose);
 	eds_status st =
 	    s->slots && s->loose ? EDS_OK : eds_fail(EDS_E_NOMEM, "ingest: out of memory");

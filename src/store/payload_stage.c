@@ -55,10 +55,11 @@ eds_status eds_payload_stage_dirs(const char *root)
 	int n = snprintf(dir, sizeof dir, "%s/xx", root);
 	if (n < 0 || (size_t)n >= sizeof dir)
 		return eds_fail(EDS_E_LIMIT, "%s: payload path too long", root);
+	size_t len = (size_t)n; /* >= 3: "/xx" */
 	int made = 0;
 	for (int i = 0; i < 256; i++) {
-		dir[n - 2] = hex[i >> 4];
-		dir[n - 1] = hex[i & 15];
+		dir[len - 2] = hex[i >> 4];
+		dir[len - 1] = hex[i & 15];
 		if (mkdir(dir, 0755) == 0)
 			made = 1;
 		else if (errno != EEXIST)
