@@ -1,7 +1,9 @@
 /*
  * cmd_demo.c - `eds demo`: two lifts sign an inspection run into one chain
  * file, the genuine chain verifies, then five kinds of tampering (each on a
- * copy) are caught by the very code `eds verify-chain` runs.
+ * copy) are caught by the very code `eds verify-chain` runs.  Part 2, the
+ * live path from device agents through the ingest server to an auditor, is
+ * demo_pipeline.c.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 
@@ -18,6 +20,7 @@
 
 #include "chain_run.h"
 #include "cli.h"
+#include "demo_pipeline.h"
 
 #define CMD     "demo"
 #define DEVICES 2
@@ -31,27 +34,35 @@
 static const char help_text[] =
     "usage: eds demo [--keep DIR] [--json]\n"
     "\n"
-    "Show EdgeSentry end to end, using the library directly: make keys for two\n"
-    "lift-inspection devices (lift-01, lift-02) and a key registry, sign an\n"
-    "inspection run for each (door cycles, vibration, brake torque, load test,\n"
-    "leveling, emergency phone ...) into one interleaved chain file with the\n"
-    "payloads in a payload directory, verify it, then tamper with copies and show\n"
-    "each tampering detected, with its reason, by the same code as\n"
+    "Show EdgeSentry end to end, using the library directly, with no server to set\n"
+    "up.  Part 1: make keys for two lift-inspection devices (lift-01, lift-02) and\n"
+    "a key registry, sign an inspection run for each (door cycles, vibration, brake\n"
+    "torque, load test, leveling, emergency phone ...) into one interleaved chain\n"
+    "file with the payloads in a payload directory, verify it, then tamper with\n"
+    "copies and show each tampering detected, with its reason, by the same code as\n"
     "`eds verify-chain`: a changed payload byte, a reordered pair, a deleted\n"
     "record, a forged signature, and an old record replayed under a new sequence.\n"
+    "Part 2: the same lifts as device agents queue signed readings while their\n"
+    "uplink is down and across a restart, then deliver them over HTTP to an ingest\n"
+    "server on 127.0.0.1 (deny-by-default allowlist, durable ledger); attacks on\n"
+    "the server's integrity gate are refused with their error codes; an auditor\n"
+    "re-verifies the ledger offline and catches a payload edited on the server.\n"
     "\n"
     "Options:\n"
     "  --keep DIR   work in DIR (created; must not exist or be empty) and keep the\n"
-    "               files: keys/, registry.json, chain.jsonl, payloads/, and per\n"
+    "               files: keys/, registry.json, chain.jsonl, payloads/, per\n"
     "               tampering case tamper/<case>/chain.jsonl (plus payloads/ when\n"
-    "               the case edits payloads); default: a temporary directory,\n"
-    "               removed at the end\n"
+    "               the case edits payloads), agents/<device>/ (agent state) and\n"
+    "               server/ (the ledger); default: a temporary directory, removed\n"
+    "               at the end\n"
     "  --json       print one JSON object on stdout instead of the text\n"
     "  -h, --help   show this help\n"
     "\n"
     "Exit codes:\n"
-    "  0  the genuine chain verified and every tampering was detected\n"
-    "  1  the genuine chain failed or a tampering went undetected\n"
+    "  0  the genuine chain verified, every tampering was detected, and part 2\n"
+    "     behaved as documented\n"
+    "  1  the genuine chain failed, a tampering went undetected, or part 2 did not\n"
+    "     behave as documented\n"
     "  2  usage error, or the demo files could not be written\n";
 
 static const char *const device_ids[DEVICES] = {"lift-01", "lift-02"};
@@ -597,9 +608,9 @@ static int parse_args(int argc, char **argv, const char **keep, bool *json)
 	return EDS_EXIT_OK;
 }
 
-static int finish(demo *d, bool genuine_valid, int detected, const char *keep)
+static int finish(demo *d, bool genuine_valid, int detected, bool pipeline_ok, const char *keep)
 {
-	bool ok = genuine_valid && detected == CASES;
+	bool ok = genuine_valid && detected == CASES && pipeline_ok;
 	if (d->json) {
 		json_object_set_new(d->report, "detected", json_integer(detected));
 		json_object_set_new(d->report, "total", json_integer(CASES));
@@ -611,10 +622,14 @@ static int finish(demo *d, bool genuine_valid, int detected, const char *keep)
 	} else {
 		if (keep != NULL)
 			printf("files kept in %s; check them with:\n  eds verify-chain --keys "
-			       "%s/registry.json --payload-dir %s/payloads %s/chain.jsonl\n",
-			       d->dir, d->dir, d->dir, d->dir);
-		printf("demo: genuine chain %s; %d of %d tampering cases detected\n",
-		       genuine_valid ? "valid" : "INVALID", detected, CASES);
+			       "%s/registry.json --payload-dir %s/payloads %s/chain.jsonl\n"
+			       "  eds ledger verify --ledger %s/server   (reports the insider's "
+			       "edit)\n",
+			       d->dir, d->dir, d->dir, d->dir, d->dir);
+		printf("demo: genuine chain %s; %d of %d tampering cases detected; device to "
+		       "server to auditor: %s\n",
+		       genuine_valid ? "valid" : "INVALID", detected, CASES,
+		       pipeline_ok ? "everything as expected" : "FAILED (see above)");
 	}
 	return ok ? EDS_EXIT_OK : EDS_EXIT_INVALID;
 }
@@ -637,8 +652,15 @@ static int run_demo(demo *d, const char *keep)
 		rc = verify_genuine(d, &genuine_valid);
 	if (rc == EDS_EXIT_OK)
 		rc = run_cases(d, &detected);
+	bool pipeline_ok = false;
+	if (rc == EDS_EXIT_OK) {
+		st = demo_pipeline_run(d->dir, device_ids, d->keys, !d->json, d->report,
+		                       &pipeline_ok);
+		if (st != EDS_OK)
+			rc = cli_report(CMD, st, "device to server to auditor");
+	}
 	if (rc == EDS_EXIT_OK)
-		rc = finish(d, genuine_valid, detected, keep);
+		rc = finish(d, genuine_valid, detected, pipeline_ok, keep);
 	if (keep == NULL)
 		remove_tree(d->dir);
 	return rc;

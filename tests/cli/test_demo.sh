@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # eds demo: the genuine chain verifies, all five tamperings are detected with
-# their specific reasons, --json reports the same, --keep leaves files that
-# `eds verify-chain` verifies, and the temporary directory is removed.
+# their specific reasons; part 2 (agents, server, gate, auditor) behaves as
+# documented; --json reports the same, --keep leaves files that
+# `eds verify-chain` and `eds ledger verify` check, and the temporary
+# directory is removed.
 . "$(dirname "$0")/lib.sh"
 need_cmd jq
 
@@ -29,6 +31,22 @@ expect_out "ESR1 signs every field"
 [ "$(grep -c -- '-> DETECTED (expected reason' "$T/out")" -eq 5 ] && pass ||
 	fail "not 5 DETECTED lines"
 
+# Part 2: agents queue offline and across a restart, deliver over HTTP to a
+# real server on loopback, the gate refuses each attack with its code, the
+# auditor's offline check is clean and then catches the insider's edit.
+expect_out "lift-02: uplink down: 4 readings signed and queued durably"
+expect_out "lift-02: 4 still queued; 4 more readings signed from sequence 5 on"
+expect_out "lift-02: uplink back: 8 records confirmed durable by the server, 0 left in the queue"
+for c in "swapped-payload.*payload_mismatch" "rewritten-history.*-> fork" "back-dated.*bad_signature" \
+	"hidden-record.*sequence_gap" "unknown-device.*unknown_device" "replay.*-> duplicate" \
+	"outside-address.*forbidden_source"; do
+	grep -q -- "$c" "$T/out" && pass || fail "attack line /$c/ missing"
+done
+expect_out "16 records of 2 devices: 16 signatures and 16 payloads check out, 0 devices failed"
+expect_out "FAIL device=lift-02 sequence=8 reason=payload_mismatch"
+expect_out "device to server to auditor: everything as expected"
+! grep -q UNEXPECTED "$T/out" && pass || fail "an UNEXPECTED line: $(grep UNEXPECTED "$T/out")"
+
 # --json: the same facts, machine-readable.
 expect_rc 0 "$EDS" demo --json
 J=$T/out
@@ -39,11 +57,16 @@ J=$T/out
 [ "$(jq -r '.cases | map(.expected_reason + ":" + (.detected | tostring) + ":" + .failures[0].reason + ":" + .failures[0].device_id) | join(" ")' "$J")" = \
 	"payload_mismatch:true:payload_mismatch:lift-02 sequence_gap:true:sequence_gap:lift-01 sequence_gap:true:sequence_gap:lift-02 bad_signature:true:bad_signature:lift-02 bad_signature:true:bad_signature:lift-01" ] &&
 	pass || fail "--json cases: $(jq -c '.cases | map([.name, .detected, .failures])' "$J")"
+[ "$(jq -r '.pipeline | [.ok, .delivered, .audit.records, .audit.devices_failed, .audit_after_insider_edit.devices_failed, .insider_edit_detected] | @csv' "$J")" = "true,16,16,0,1,true" ] &&
+	pass || fail "--json pipeline: $(jq -c .pipeline "$J")"
+[ "$(jq -r '.pipeline.attacks | map(select(.as_expected and .got == .expected)) | length' "$J")" = 7 ] &&
+	pass || fail "--json attacks: $(jq -c .pipeline.attacks "$J")"
 
 # --keep: files that verify-chain checks (valid) and tampered copies (invalid).
 K=$T/kept
 expect_rc 0 "$EDS" demo --keep "$K"
 expect_out "files kept in $K"
+expect_out "eds ledger verify --ledger $K/server"
 for f in registry.json chain.jsonl keys/lift-01.key keys/lift-01.pub keys/lift-02.key keys/lift-02.pub; do
 	[ -s "$K/$f" ] && pass || fail "--keep: $f missing"
 done
@@ -60,6 +83,11 @@ for c in "$K"/tamper/*/; do
 	n=$((n + 1))
 done
 [ "$n" -eq 5 ] && pass || fail "--keep: $n tamper cases, want 5"
+# the server's ledger as kept: its audit reports the insider's edit, and the
+# agents' state is there for `eds agent status`
+expect_rc 1 "$EDS" ledger verify --ledger "$K/server"
+expect_err "payload"
+[ -d "$K/agents/lift-01" ] && [ -d "$K/agents/lift-02" ] && pass || fail "--keep: agents/ missing"
 
 # --keep refuses a non-empty directory; bad usage.
 expect_rc 2 "$EDS" demo --keep "$K"
