@@ -229,7 +229,8 @@ int main(int argc, char **argv)
 		return 2;
 	if (argc > 1 && strcmp(argv[1], "--table") == 0) {
 		if (argc < 6 || argc > 7)
-			bench_die("usage: bench_agent --table DIR URL KEY_FILE DEVICE_ID [E2E_RECORDS]");
+			bench_die(
+			    "usage: bench_agent --table DIR URL KEY_FILE DEVICE_ID [E2E_RECORDS]");
 		long n = argc > 6 ? atol(argv[6]) : 2000;
 		if (n < 1)
 			bench_die("E2E_RECORDS must be >= 1");

@@ -18,8 +18,8 @@
 
 static int fail(const char *what, eds_status st)
 {
-	fprintf(stderr, "sensor: %s: %s\n", what, eds_last_error()[0] ? eds_last_error()
-	                                                                : eds_strerror(st));
+	fprintf(stderr, "sensor: %s: %s\n", what,
+	        eds_last_error()[0] ? eds_last_error() : eds_strerror(st));
 	return 1;
 }
 
@@ -32,10 +32,11 @@ static int sample(eds_agent *agent, unsigned long count)
 		eds_record r;
 		size_t len = 0;
 		/* A made-up temperature; a real sensor reads its hardware here. */
-		int n = snprintf(reading, sizeof reading, "temperature_c=%lu.%lu", 20 + i % 7,
-		                 i % 10);
+		int n =
+		    snprintf(reading, sizeof reading, "temperature_c=%lu.%lu", 20 + i % 7, i % 10);
 		snprintf(ref, sizeof ref, "sensor/reading-%lu", i);
-		eds_status st = eds_agent_record(agent, (const uint8_t *)reading, (size_t)n, ref, &r);
+		eds_status st =
+		    eds_agent_record(agent, (const uint8_t *)reading, (size_t)n, ref, &r);
 		if (st != EDS_OK)
 			return fail("record", st);
 		if ((st = eds_record_to_json(&r, json, sizeof json, &len)) != EDS_OK)

@@ -29,15 +29,17 @@ int main(int argc, char **argv)
 		for (unsigned long i = 1; i <= count; i++) {
 			/* A made-up vibration level; a real sensor reads its hardware here. */
 			std::string reading = "vibration_rms=0." + std::to_string(10 + i % 80);
-			eds::Record r = agent.record(reading, "sensor/vibration-" + std::to_string(i));
+			eds::Record r =
+			    agent.record(reading, "sensor/vibration-" + std::to_string(i));
 			std::cout << r.to_json() << '\n';
 		}
 		std::cout.flush();
 		if (argc == 6) {
 			agent.forward(argv[5], 5000);
 			if (!agent.flush(30000))
-				throw eds::Error(EDS_E_IO, "records still queued after 30 s: " +
-				                               std::to_string(agent.status().queued_records));
+				throw eds::Error(EDS_E_IO,
+				                 "records still queued after 30 s: " +
+				                     std::to_string(agent.status().queued_records));
 		}
 	} catch (const std::exception &e) {
 		std::cerr << "sensor_cpp: " << e.what() << '\n';

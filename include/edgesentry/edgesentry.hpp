@@ -358,8 +358,8 @@ class Agent
 {
       public:
 	/** Open (or create) the SQLite state in state_dir for device_id, signing with key_file. */
-	Agent(const std::string &state_dir, const std::string &key_file, const std::string &device_id,
-	      eds_agent_options opts = defaults())
+	Agent(const std::string &state_dir, const std::string &key_file,
+	      const std::string &device_id, eds_agent_options opts = defaults())
 	{
 		eds_signer signer{};
 		detail::check(eds_signer_from_key_file(&signer, key_file.c_str()), "eds::Agent");
@@ -383,9 +383,9 @@ class Agent
 	Record record(std::string_view payload, const std::string &object_ref)
 	{
 		eds_record r;
-		detail::check(eds_agent_record(a_.get(),
-		                               reinterpret_cast<const std::uint8_t *>(payload.data()),
-		                               payload.size(), object_ref.c_str(), &r),
+		detail::check(eds_agent_record(
+		                  a_.get(), reinterpret_cast<const std::uint8_t *>(payload.data()),
+		                  payload.size(), object_ref.c_str(), &r),
 		              "eds::Agent::record");
 		return Record(r);
 	}

@@ -79,7 +79,7 @@ typedef struct sql_store {
 	sqlite3 *db;
 	sqlite3_stmt *q[Q_COUNT];
 	char wal_path[4096];
-	int lock_fd; /* flock on agent.lock while writable, else -1 */
+	int lock_fd;    /* flock on agent.lock while writable, else -1 */
 	agent_stats st; /* records, bytes, pending kept current; oldest queried */
 } sql_store;
 
