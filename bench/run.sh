@@ -102,6 +102,34 @@ else
 	done
 fi
 
+# ---- device agent: sign + queue, and agent -> eds serve end to end -------------
+# Self-contained section (bench/agent/bench_agent --table): its own key,
+# ledger and `eds serve` on a free loopback port in $DATA/agent, made fresh
+# each run (the end-to-end chain must start at sequence 1) and removed after.
+AGENT_WHAT="device agent (bench_agent)"
+if [ ! -x "$BIN/agent/bench_agent" ]; then
+	skip_row "$AGENT_WHAT" "bench_agent not built" "-"
+else
+	AD=$DATA/agent
+	rm -rf "$AD" && mkdir -p "$AD"
+	"$BUILD/eds" keygen --out "$AD/dev" >/dev/null
+	"$BUILD/eds" device add --ledger "$AD/ledger" --id bench-e2e --public-key "$AD/dev.pub" >/dev/null
+	"$BUILD/eds" serve --ledger "$AD/ledger" --listen 127.0.0.1:0 --port-file "$AD/port" \
+		--log "$AD/serve.log" 2>"$AD/serve.err" &
+	SERVE_PID=$!
+	for _ in $(seq 1 100); do [ -s "$AD/port" ] && break; sleep 0.05; done
+	note "device agent (about 10 s)"
+	if [ ! -s "$AD/port" ]; then
+		skip_row "$AGENT_WHAT" "eds serve did not start: $(head -c 200 "$AD/serve.err")" "-"
+	elif ! "$BIN/agent/bench_agent" --table "$AD" "http://127.0.0.1:$(cat "$AD/port")" \
+		"$AD/dev.key" bench-e2e >>"$ROWS"; then
+		skip_row "$AGENT_WHAT" "bench_agent failed (message above)" "-"
+	fi
+	kill -TERM "$SERVE_PID" 2>/dev/null || true
+	wait "$SERVE_PID" || true
+	rm -rf "$AD"
+fi
+
 # ---- the table ---------------------------------------------------------------
 echo
 echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $CORES cores;" \

@@ -1,7 +1,8 @@
 /*
  * edgesentry/edgesentry.hpp - a small header-only C++17 wrapper over the
  * native C API (edgesentry.h): RAII for keys and chain verifiers, value
- * types for records, std::string / std::array instead of buffers.
+ * types for records, the device agent, std::string / std::array instead
+ * of buffers.
  *
  * Errors: a call that cannot do its job (bad argument, malformed input,
  * unreadable file, unusable key) throws eds::Error, which carries the
@@ -346,6 +347,86 @@ class ChainVerifier
 	/* The C verifier borrows the key: keep it at a fixed address across moves. */
 	std::unique_ptr<eds_public_key> key_;
 	std::unique_ptr<eds_chain_verifier, Free> v_;
+};
+
+/**
+ * The device agent (agent.h): signs readings into the device's chain and
+ * keeps them in a crash-safe queue; forward() sends the queue to an ingest
+ * server on a background thread.  Owns its C agent (closed on destruction).
+ */
+class Agent
+{
+      public:
+	/** Open (or create) the SQLite state in state_dir for device_id, signing with key_file. */
+	Agent(const std::string &state_dir, const std::string &key_file,
+	      const std::string &device_id, eds_agent_options opts = defaults())
+	{
+		eds_signer signer{};
+		detail::check(eds_signer_from_key_file(&signer, key_file.c_str()), "eds::Agent");
+		opts.device_id = device_id.c_str();
+		eds_agent *a = nullptr;
+		eds_status st = eds_agent_open(&a, state_dir.c_str(), &signer, &opts);
+		if (st != EDS_STATUS_OK)
+			eds_signer_close(&signer); /* ownership moves only on success */
+		detail::check(st, "eds::Agent");
+		a_.reset(a);
+	}
+
+	static eds_agent_options defaults()
+	{
+		eds_agent_options o;
+		eds_agent_options_init(&o);
+		return o;
+	}
+
+	/** Sign the next record over payload and queue it; durable when this returns. */
+	Record record(std::string_view payload, const std::string &object_ref)
+	{
+		eds_record r;
+		detail::check(eds_agent_record(
+		                  a_.get(), reinterpret_cast<const std::uint8_t *>(payload.data()),
+		                  payload.size(), object_ref.c_str(), &r),
+		              "eds::Agent::record");
+		return Record(r);
+	}
+
+	/** Start forwarding to an HTTP(S) ingest server (FORMAT.md 4) on a background thread. */
+	void forward(const std::string &url, unsigned timeout_ms = 10000)
+	{
+		eds_http_transport_options ho{};
+		ho.url = url.c_str();
+		ho.timeout_ms = timeout_ms;
+		eds_transport t{};
+		detail::check(eds_transport_http(&t, &ho), "eds::Agent::forward");
+		eds_forward_options fo;
+		eds_forward_options_init(&fo);
+		eds_status st = eds_agent_forward_start(a_.get(), &t, &fo);
+		if (st != EDS_STATUS_OK)
+			eds_transport_close(&t);
+		detail::check(st, "eds::Agent::forward");
+	}
+
+	/** Wait until the server confirmed every queued record; false on timeout. */
+	bool flush(unsigned timeout_ms)
+	{
+		return eds_agent_flush(a_.get(), timeout_ms) == EDS_STATUS_OK;
+	}
+
+	eds_agent_status status() const
+	{
+		eds_agent_status st;
+		detail::check(eds_agent_get_status(a_.get(), &st), "eds::Agent::status");
+		return st;
+	}
+
+      private:
+	struct Close {
+		void operator()(eds_agent *a) const noexcept
+		{
+			eds_agent_close(a);
+		}
+	};
+	std::unique_ptr<eds_agent, Close> a_;
 };
 
 } // namespace eds

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -78,6 +79,7 @@ typedef struct sql_store {
 	sqlite3 *db;
 	sqlite3_stmt *q[Q_COUNT];
 	char wal_path[4096];
+	int lock_fd;    /* flock on agent.lock while writable, else -1 */
 	agent_stats st; /* records, bytes, pending kept current; oldest queried */
 } sql_store;
 
@@ -404,6 +406,8 @@ static void sql_close(void *p)
 	for (int i = 0; i < Q_COUNT; i++)
 		sqlite3_finalize(ss->q[i]);
 	sqlite3_close(ss->db);
+	if (ss->lock_fd >= 0)
+		close(ss->lock_fd); /* releases the flock */
 	free(ss);
 }
 
@@ -433,6 +437,31 @@ static eds_status setup(sql_store *ss, bool group_sync, bool read_only)
 	return st;
 }
 
+/*
+ * One writer per state directory: the agent keeps the chain head in memory,
+ * so a second process signing into the same state (another `eds agent`, or
+ * `eds update verify --agent-state`) would sign the same sequence twice, a
+ * fork.  flock, not SQLite's locks: those serialise transactions, not the
+ * cached head.  Released when the process dies, so kill -9 leaves no stale lock.
+ */
+static eds_status lock_state(sql_store *ss, const char *dir)
+{
+	char path[4096];
+	int n = snprintf(path, sizeof path, "%s/agent.lock", dir);
+	if (n < 0 || (size_t)n >= sizeof path)
+		return eds_fail(EDS_E_ARG, "%s: state directory path too long", dir);
+	ss->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (ss->lock_fd < 0)
+		return eds_fail(EDS_E_IO, "%s: %s", path, strerror(errno));
+	if (flock(ss->lock_fd, LOCK_EX | LOCK_NB) == 0)
+		return EDS_OK;
+	if (errno == EWOULDBLOCK)
+		return eds_fail(EDS_E_EXISTS,
+		                "%s: agent state in use by another process (one writer at a time)",
+		                dir);
+	return eds_fail(EDS_E_IO, "%s: lock: %s", path, strerror(errno));
+}
+
 eds_status agent_store_sqlite_open(agent_store *out, const char *dir, bool group_sync,
                                    bool read_only)
 {
@@ -450,19 +479,24 @@ eds_status agent_store_sqlite_open(agent_store *out, const char *dir, bool group
 	sql_store *ss = calloc(1, sizeof *ss);
 	if (!ss)
 		return eds_fail(EDS_E_NOMEM, "agent store: out of memory");
+	ss->lock_fd = -1;
+	eds_status st = read_only ? EDS_OK : lock_state(ss, dir);
+	if (st != EDS_OK) {
+		sql_close(ss);
+		return st;
+	}
 	char path[4096];
 	int n = snprintf(path, sizeof path, "%s/agent.db", dir);
 	snprintf(ss->wal_path, sizeof ss->wal_path, "%s/agent.db-wal", dir);
 	if (n < 0 || (size_t)n + 4 >= sizeof path) {
-		free(ss);
+		sql_close(ss);
 		return eds_fail(EDS_E_ARG, "%s: state directory path too long", dir);
 	}
 	if (read_only && stat(path, &sb) != 0) {
-		free(ss);
+		sql_close(ss);
 		return eds_fail(EDS_E_NOT_FOUND, "%s: no agent state (agent.db) there", dir);
 	}
 	int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-	eds_status st = EDS_OK;
 	if (sqlite3_open_v2(path, &ss->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		st = db_fail(ss, path);
 	if (st == EDS_OK)

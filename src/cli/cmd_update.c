@@ -42,6 +42,7 @@ static const char help_trust[] =
 static const char help_verify[] =
     "eds update verify --manifest M --image I --trust T --state DIR [--hardware HW]\n"
     "                  [--now MS | --trusted-clock]\n"
+    "                  [--agent-state ADIR --key KEY --device ID]\n"
     "                  [--evidence-chain FILE --key KEY --device ID\n"
     "                   [--evidence-payload-dir PDIR]]\n"
     "  Decide whether this device may install image I.  DIR holds the device's\n"
@@ -52,9 +53,12 @@ static const char help_verify[] =
     "  minimum, issue time >= that of the newest installed manifest, expiry (only\n"
     "  with --now MS, a trusted time, or --trusted-clock, the system clock), image\n"
     "  size and BLAKE3 hash (streamed, constant memory).  An accepted manifest is\n"
-    "  remembered as pending for 'eds update commit'.  With --evidence-chain each\n"
-    "  decision (package, version, reason, manifest hash) is appended as device\n"
-    "  ID's next ESR1 record signed with KEY (payload in PDIR if given).\n"
+    "  remembered as pending for 'eds update commit'.  With --agent-state each\n"
+    "  decision (package, version, reason, manifest hash) is signed with KEY as\n"
+    "  device ID's next record in the device agent's state ADIR and queued there,\n"
+    "  so 'eds agent' forwards it like a reading (ADIR must not be in use by a\n"
+    "  running agent).  Without an agent, --evidence-chain appends it to the chain\n"
+    "  file FILE instead (payload in PDIR if given).\n"
     "eds update verify --legacy --image I --signature HEX|FILE --hash HEX\n"
     "                  --public-key K\n"
     "  Check an edgesentry-rs update: BLAKE3(I) = HEX and an Ed25519 signature by K\n"
@@ -95,7 +99,7 @@ static const sub subs[] = {
     {"add-signature", "mTk", help_add, run_add},
     {"inspect", "j", help_inspect, run_inspect},
     {"trust", "kKoPg", help_trust, run_trust},
-    {"verify", "miTSnCHkdeDLGxu", help_verify, update_verify},
+    {"verify", "miTSnCHkdeDALGxu", help_verify, update_verify},
     {"commit", "S", help_commit, update_commit},
 };
 
@@ -146,6 +150,7 @@ static const struct option long_opts[] = {
     {"device", required_argument, NULL, 'd'},
     {"evidence-chain", required_argument, NULL, 'e'},
     {"evidence-payload-dir", required_argument, NULL, 'D'},
+    {"agent-state", required_argument, NULL, 'A'},
     {"legacy", no_argument, NULL, 'L'},
     {"signature", required_argument, NULL, 'G'},
     {"hash", required_argument, NULL, 'x'},
@@ -174,6 +179,7 @@ static const char **single_slot(upd_args *a, int c)
 	case 'd': return &a->device;
 	case 'e': return &a->evidence_chain;
 	case 'D': return &a->evidence_payload_dir;
+	case 'A': return &a->agent_state;
 	case 'G': return &a->signature;
 	case 'x': return &a->hash;
 	case 'u': return &a->public_key;

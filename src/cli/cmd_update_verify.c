@@ -16,14 +16,20 @@
 
 static int evidence_args(const upd_args *a)
 {
-	if (a->evidence_chain == NULL) {
+	if (a->evidence_chain == NULL && a->agent_state == NULL) {
 		if (a->n_keys || a->device || a->evidence_payload_dir)
 			return cli_usage(a->cmd, "--key, --device and --evidence-payload-dir need "
-			                         "--evidence-chain");
+			                         "--agent-state or --evidence-chain");
 		return EDS_EXIT_OK;
 	}
+	if (a->evidence_chain != NULL && a->agent_state != NULL)
+		return cli_usage(a->cmd, "give --agent-state or --evidence-chain, not both");
+	if (a->agent_state != NULL && a->evidence_payload_dir != NULL)
+		return cli_usage(a->cmd, "--evidence-payload-dir goes with --evidence-chain (the "
+		                         "agent queues the payload with its record)");
 	if (a->n_keys != 1 || a->device == NULL)
-		return cli_usage(a->cmd, "--evidence-chain needs one --key and --device");
+		return cli_usage(a->cmd, "%s needs one --key and --device",
+		                 a->agent_state ? "--agent-state" : "--evidence-chain");
 	return EDS_EXIT_OK;
 }
 
@@ -49,28 +55,19 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Sign the decision into the evidence chain; returns an exit code (0 when not configured). */
-static int record_decision(const upd_args *a, const eds_update_manifest *m, const char *reason,
-                           const uint8_t mhash[32])
+/* Append the decision to the --evidence-chain file (no agent on this device). */
+static int decision_to_chain(const upd_args *a, const char *payload, size_t n, const char *ref)
 {
-	char payload[1024], ref[EDS_OBJECT_REF_MAX + 1], hex[65];
 	eds_record r;
 	eds_secret_key sk;
 	uint8_t ph[32];
 	eds_status st;
-	if (a->evidence_chain == NULL)
-		return EDS_EXIT_OK;
-	int n = decision_json(payload, sizeof payload, m, reason, mhash);
-	if (n < 0)
-		return cli_report(a->cmd, eds_fail(EDS_E_LIMIT, "decision record too long"), NULL);
-	eds_hex_encode(hex, mhash, 32);
-	snprintf(ref, sizeof ref, "%s/update/%.16s-%s.json", a->device, hex, reason);
 	if (a->evidence_payload_dir != NULL &&
-	    (st = eds_payload_put(a->evidence_payload_dir, (const uint8_t *)payload, (size_t)n,
-	                          ph)) != EDS_OK)
+	    (st = eds_payload_put(a->evidence_payload_dir, (const uint8_t *)payload, n, ph)) !=
+	        EDS_OK)
 		return cli_report(a->cmd, st, "evidence payload");
-	if ((st = eds_record_init(&r, a->device, 1, now_ms(), (const uint8_t *)payload, (size_t)n,
-	                          NULL, ref)) != EDS_OK ||
+	if ((st = eds_record_init(&r, a->device, 1, now_ms(), (const uint8_t *)payload, n, NULL,
+	                          ref)) != EDS_OK ||
 	    (st = eds_secret_key_load(&sk, a->keys[0])) != EDS_OK)
 		return cli_report(a->cmd, st, "evidence");
 	int rc = cli_chain_append(a->cmd, a->evidence_chain, &r, &sk);
@@ -79,6 +76,48 @@ static int record_decision(const upd_args *a, const eds_update_manifest *m, cons
 		printf("evidence: %s sequence %llu appended to %s\n", a->device,
 		       (unsigned long long)r.sequence, a->evidence_chain);
 	return rc;
+}
+
+/*
+ * Sign the decision into the agent's chain and queue (one transaction, as
+ * for a reading), so `eds agent` forwards it with the device's readings.
+ */
+static int decision_to_agent(const upd_args *a, const char *payload, size_t n, const char *ref)
+{
+	eds_signer sg = {0};
+	eds_agent *ag = NULL;
+	eds_agent_options o;
+	eds_record r;
+	eds_agent_options_init(&o);
+	o.device_id = a->device;
+	eds_status st = eds_signer_from_key_file(&sg, a->keys[0]);
+	if (st == EDS_OK && (st = eds_agent_open(&ag, a->agent_state, &sg, &o)) != EDS_OK)
+		eds_signer_close(&sg);
+	if (st == EDS_OK) {
+		st = eds_agent_record(ag, (const uint8_t *)payload, n, ref, &r);
+		eds_agent_close(ag);
+	}
+	if (st != EDS_OK)
+		return cli_report(a->cmd, st, "evidence");
+	printf("evidence: %s sequence %llu queued in agent state %s\n", a->device,
+	       (unsigned long long)r.sequence, a->agent_state);
+	return EDS_EXIT_OK;
+}
+
+/* Sign the decision as evidence; returns an exit code (0 when not configured). */
+static int record_decision(const upd_args *a, const eds_update_manifest *m, const char *reason,
+                           const uint8_t mhash[32])
+{
+	char payload[1024], ref[EDS_OBJECT_REF_MAX + 1], hex[65];
+	if (a->evidence_chain == NULL && a->agent_state == NULL)
+		return EDS_EXIT_OK;
+	int n = decision_json(payload, sizeof payload, m, reason, mhash);
+	if (n < 0)
+		return cli_report(a->cmd, eds_fail(EDS_E_LIMIT, "decision record too long"), NULL);
+	eds_hex_encode(hex, mhash, 32);
+	snprintf(ref, sizeof ref, "%s/update/%.16s-%s.json", a->device, hex, reason);
+	return a->agent_state ? decision_to_agent(a, payload, (size_t)n, ref)
+	                      : decision_to_chain(a, payload, (size_t)n, ref);
 }
 
 /* ---- verify ---- */
@@ -245,7 +284,8 @@ static int verify_legacy(const upd_args *a)
 		return cli_usage(a->cmd,
 		                 "--legacy needs --image, --signature, --hash and --public-key");
 	if (a->manifest || a->trust || a->state || a->now || a->trusted_clock || a->hardware ||
-	    a->evidence_chain || a->n_keys || a->device || a->evidence_payload_dir)
+	    a->evidence_chain || a->agent_state || a->n_keys || a->device ||
+	    a->evidence_payload_dir)
 		return cli_usage(a->cmd, "--legacy takes only --image, --signature, --hash and "
 		                         "--public-key");
 	if (strlen(a->hash) != 64 || eds_hex_decode(hash, 32, a->hash, 64) != EDS_OK)

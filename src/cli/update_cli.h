@@ -16,7 +16,7 @@ typedef struct upd_args {
 	const char *cmd; /* "update verify" etc., for messages */
 	const char *image, *package, *version, *secver, *out, *manifest, *trust, *state, *now,
 	    *hardware, *previous, *threshold, *issued, *expires, *signature, *hash, *public_key,
-	    *device, *evidence_chain, *evidence_payload_dir, *positional;
+	    *device, *evidence_chain, *evidence_payload_dir, *agent_state, *positional;
 	const char *keys[UPD_LIST_MAX], *targets[UPD_LIST_MAX], *sign_keys[UPD_LIST_MAX];
 	size_t n_keys, n_targets, n_sign_keys;
 	bool json, legacy, trusted_clock;

@@ -237,20 +237,14 @@ static eds_status get_targets(const json_t *root, eds_update_manifest *m)
 	return EDS_OK;
 }
 
-static eds_status from_jansson(eds_update_manifest *m, const json_t *root)
+static const char *const manifest_keys[] = {
+    "format",    "package",    "version", "security_version", "image_size", "image_blake3",
+    "issued_ms", "expires_ms", "targets", "signatures",       NULL};
+
+static eds_status manifest_fill(void *out, const json_t *root)
 {
-	static const char *const keys[] = {
-	    "format",    "package",    "version", "security_version", "image_size", "image_blake3",
-	    "issued_ms", "expires_ms", "targets", "signatures",       NULL};
-	char format[16];
+	eds_update_manifest *m = out;
 	eds_status st;
-	if (!json_is_object(root))
-		return eds_fail(EDS_E_MALFORMED, "manifest: must be a JSON object");
-	if ((st = upd_only_keys("manifest", root, keys)) != EDS_OK ||
-	    (st = upd_get_str(root, "format", format, sizeof format - 1)) != EDS_OK)
-		return st;
-	if (strcmp(format, "EDSUPD1") != 0)
-		return eds_fail(EDS_E_UNSUPPORTED, "format: must be \"EDSUPD1\"");
 	if ((st = upd_get_str(root, "package", m->package, EDS_UPDATE_PACKAGE_MAX)) != EDS_OK ||
 	    (st = upd_get_str(root, "version", m->version, EDS_UPDATE_VERSION_MAX)) != EDS_OK ||
 	    (st = upd_get_int(root, "security_version", &m->security_version)) != EDS_OK ||
@@ -269,35 +263,17 @@ static eds_status from_jansson(eds_update_manifest *m, const json_t *root)
 	return eds_update_manifest_validate(m);
 }
 
+static const upd_doc manifest_doc = {"manifest", "EDSUPD1", manifest_keys, manifest_fill,
+                                     sizeof(eds_update_manifest)};
+
 eds_status eds_update_manifest_from_json(eds_update_manifest *m, const char *json, size_t len)
 {
-	eds_status st;
-	if (m == NULL || json == NULL)
-		return eds_fail(EDS_E_ARG, "manifest: NULL argument");
-	if (len > EDS_UPDATE_JSON_MAX)
-		return eds_fail(EDS_E_LIMIT, "manifest: %zu bytes, limit is %d", len,
-		                EDS_UPDATE_JSON_MAX);
-	memset(m, 0, sizeof *m);
-	json_t *root = eds_json_load_strict(json, len, &st);
-	if (root == NULL)
-		return st;
-	st = from_jansson(m, root);
-	json_decref(root);
-	return st;
+	return upd_doc_from_json(&manifest_doc, m, json, len);
 }
 
 eds_status eds_update_manifest_load(eds_update_manifest *m, const char *path)
 {
-	eds_status st;
-	if (m == NULL || path == NULL)
-		return eds_fail(EDS_E_ARG, "manifest: NULL argument");
-	memset(m, 0, sizeof *m);
-	json_t *root = upd_load_file(path, &st);
-	if (root == NULL)
-		return st;
-	st = from_jansson(m, root);
-	json_decref(root);
-	return st == EDS_OK ? st : eds_fail_prefix(st, "%s", path);
+	return upd_doc_load(&manifest_doc, m, path);
 }
 
 eds_status eds_update_manifest_to_json(const eds_update_manifest *m, char *buf, size_t cap,

@@ -36,19 +36,13 @@ static eds_status get_pending(const json_t *root, eds_update_state *s)
 	return EDS_OK;
 }
 
-static eds_status state_from(const json_t *root, eds_update_state *s)
+static const char *const state_keys[] = {"format",         "hardware_id", "min_security_version",
+                                         "last_issued_ms", "pending",     NULL};
+
+static eds_status state_fill(void *out, const json_t *root)
 {
-	static const char *const keys[] = {"format",         "hardware_id", "min_security_version",
-	                                   "last_issued_ms", "pending",     NULL};
-	char format[16];
+	eds_update_state *s = out;
 	eds_status st;
-	if (!json_is_object(root))
-		return eds_fail(EDS_E_MALFORMED, "update state: must be a JSON object");
-	if ((st = upd_only_keys("update state", root, keys)) != EDS_OK ||
-	    (st = upd_get_str(root, "format", format, sizeof format - 1)) != EDS_OK)
-		return st;
-	if (strcmp(format, "EDSUPDSTATE1") != 0)
-		return eds_fail(EDS_E_UNSUPPORTED, "format: must be \"EDSUPDSTATE1\"");
 	if ((st = upd_get_str(root, "hardware_id", s->hardware_id, EDS_UPDATE_TARGET_MAX)) !=
 	        EDS_OK ||
 	    (st = upd_check_id("hardware_id", s->hardware_id, EDS_UPDATE_TARGET_MAX, 0)) !=
@@ -59,6 +53,9 @@ static eds_status state_from(const json_t *root, eds_update_state *s)
 	return get_pending(root, s);
 }
 
+static const upd_doc state_doc = {"update state", "EDSUPDSTATE1", state_keys, state_fill,
+                                  sizeof(eds_update_state)};
+
 eds_status eds_update_state_load(eds_update_state *s, const char *dir)
 {
 	char path[4096];
@@ -68,12 +65,7 @@ eds_status eds_update_state_load(eds_update_state *s, const char *dir)
 	memset(s, 0, sizeof *s);
 	if ((st = path_in(path, sizeof path, dir, "update-state.json")) != EDS_OK)
 		return st;
-	json_t *root = upd_load_file(path, &st);
-	if (root == NULL)
-		return st;
-	st = state_from(root, s);
-	json_decref(root);
-	return st == EDS_OK ? st : eds_fail_prefix(st, "%s", path);
+	return upd_doc_load(&state_doc, s, path);
 }
 
 static json_t *state_json(const eds_update_state *s)

@@ -172,20 +172,14 @@ static eds_status get_keys(const json_t *root, eds_update_trust *t)
 	return st;
 }
 
-static eds_status from_jansson(eds_update_trust *t, const json_t *root)
+static const char *const trust_keys[] = {"format", "serial",     "previous", "threshold",
+                                         "keys",   "signatures", NULL};
+
+static eds_status trust_fill(void *out, const json_t *root)
 {
-	static const char *const keys[] = {"format", "serial",     "previous", "threshold",
-	                                   "keys",   "signatures", NULL};
-	char format[16];
+	eds_update_trust *t = out;
 	uint64_t threshold;
 	eds_status st;
-	if (!json_is_object(root))
-		return eds_fail(EDS_E_MALFORMED, "trust: must be a JSON object");
-	if ((st = upd_only_keys("trust", root, keys)) != EDS_OK ||
-	    (st = upd_get_str(root, "format", format, sizeof format - 1)) != EDS_OK)
-		return st;
-	if (strcmp(format, "EDSTRU1") != 0)
-		return eds_fail(EDS_E_UNSUPPORTED, "format: must be \"EDSTRU1\"");
 	if ((st = upd_get_int(root, "serial", &t->serial)) != EDS_OK ||
 	    (st = upd_get_int(root, "threshold", &threshold)) != EDS_OK ||
 	    (st = get_keys(root, t)) != EDS_OK ||
@@ -200,35 +194,17 @@ static eds_status from_jansson(eds_update_trust *t, const json_t *root)
 	return eds_update_trust_validate(t);
 }
 
+static const upd_doc trust_doc = {"trust", "EDSTRU1", trust_keys, trust_fill,
+                                  sizeof(eds_update_trust)};
+
 eds_status eds_update_trust_from_json(eds_update_trust *t, const char *json, size_t len)
 {
-	eds_status st;
-	if (t == NULL || json == NULL)
-		return eds_fail(EDS_E_ARG, "trust: NULL argument");
-	if (len > EDS_UPDATE_JSON_MAX)
-		return eds_fail(EDS_E_LIMIT, "trust: %zu bytes, limit is %d", len,
-		                EDS_UPDATE_JSON_MAX);
-	memset(t, 0, sizeof *t);
-	json_t *root = eds_json_load_strict(json, len, &st);
-	if (root == NULL)
-		return st;
-	st = from_jansson(t, root);
-	json_decref(root);
-	return st;
+	return upd_doc_from_json(&trust_doc, t, json, len);
 }
 
 eds_status eds_update_trust_load(eds_update_trust *t, const char *path)
 {
-	eds_status st;
-	if (t == NULL || path == NULL)
-		return eds_fail(EDS_E_ARG, "trust: NULL argument");
-	memset(t, 0, sizeof *t);
-	json_t *root = upd_load_file(path, &st);
-	if (root == NULL)
-		return st;
-	st = from_jansson(t, root);
-	json_decref(root);
-	return st == EDS_OK ? st : eds_fail_prefix(st, "%s", path);
+	return upd_doc_load(&trust_doc, t, path);
 }
 
 eds_status eds_update_trust_to_json(const eds_update_trust *t, char *buf, size_t cap, size_t *len)

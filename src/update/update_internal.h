@@ -43,8 +43,23 @@ eds_status upd_get_sigs(const json_t *obj, eds_update_signature *sigs, size_t *n
 eds_status upd_dump(json_t *root, char *buf, size_t cap, size_t *len);
 json_t *upd_hex(const uint8_t *bin, size_t n);
 json_t *upd_sigs_json(const eds_update_signature *sigs, size_t n);
-/** Read a whole JSON file (limit EDS_UPDATE_JSON_MAX) and parse it strictly. */
-json_t *upd_load_file(const char *path, eds_status *st);
+/**
+ * A strict JSON document of this module (manifest, trust policy, device
+ * state): an object with only keys, "format" equal to format, and the rest
+ * read by fill into an out of size bytes.
+ */
+typedef struct upd_doc {
+	const char *what; /* "manifest": names the document in errors */
+	const char *format;
+	const char *const *keys; /* allowed keys, NULL-terminated */
+	eds_status (*fill)(void *out, const json_t *root);
+	size_t size;
+} upd_doc;
+
+/** Parse json[0..len) (at most EDS_UPDATE_JSON_MAX bytes) as d into out (zeroed first). */
+eds_status upd_doc_from_json(const upd_doc *d, void *out, const char *json, size_t len);
+/** upd_doc_from_json on the file at path; errors name the path. */
+eds_status upd_doc_load(const upd_doc *d, void *out, const char *path);
 
 /** Count signatures over msg against keys (see eds_update_sig_count). */
 void upd_count_sigs(const eds_public_key *keys, size_t n_keys, const eds_update_signature *sigs,

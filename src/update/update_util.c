@@ -216,17 +216,50 @@ json_t *upd_sigs_json(const eds_update_signature *sigs, size_t n)
 	return arr;
 }
 
-json_t *upd_load_file(const char *path, eds_status *st)
+static eds_status doc_from_root(const upd_doc *d, void *out, const json_t *root)
+{
+	char format[32];
+	eds_status st;
+	if (!json_is_object(root))
+		return eds_fail(EDS_E_MALFORMED, "%s: must be a JSON object", d->what);
+	if ((st = upd_only_keys(d->what, root, d->keys)) != EDS_OK ||
+	    (st = upd_get_str(root, "format", format, sizeof format - 1)) != EDS_OK)
+		return st;
+	if (strcmp(format, d->format) != 0)
+		return eds_fail(EDS_E_UNSUPPORTED, "format: must be \"%s\"", d->format);
+	return d->fill(out, root);
+}
+
+eds_status upd_doc_from_json(const upd_doc *d, void *out, const char *json, size_t len)
+{
+	eds_status st;
+	if (out == NULL || json == NULL)
+		return eds_fail(EDS_E_ARG, "%s: NULL argument", d->what);
+	if (len > EDS_UPDATE_JSON_MAX)
+		return eds_fail(EDS_E_LIMIT, "%s: %zu bytes, limit is %d", d->what, len,
+		                EDS_UPDATE_JSON_MAX);
+	memset(out, 0, d->size);
+	json_t *root = eds_json_load_strict(json, len, &st);
+	if (root == NULL)
+		return st;
+	st = doc_from_root(d, out, root);
+	json_decref(root);
+	return st;
+}
+
+eds_status upd_doc_load(const upd_doc *d, void *out, const char *path)
 {
 	char *text;
 	size_t len;
-	if ((*st = eds_read_file(path, EDS_UPDATE_JSON_MAX, &text, &len)) != EDS_OK)
-		return NULL;
-	json_t *root = eds_json_load_strict(text, len, st);
+	if (out == NULL || path == NULL)
+		return eds_fail(EDS_E_ARG, "%s: NULL argument", d->what);
+	memset(out, 0, d->size);
+	eds_status st = eds_read_file(path, EDS_UPDATE_JSON_MAX, &text, &len);
+	if (st != EDS_OK)
+		return st;
+	st = upd_doc_from_json(d, out, text, len);
 	free(text);
-	if (root == NULL)
-		eds_fail_prefix(*st, "%s", path);
-	return root;
+	return st == EDS_OK ? st : eds_fail_prefix(st, "%s", path);
 }
 
 void upd_count_sigs(const eds_public_key *keys, size_t n_keys, const eds_update_signature *sigs,

@@ -3,8 +3,12 @@
 # libraries (with soname links), eds, a pkg-config file (shared and --static)
 # and a CMake package config (test_exports.sh checks the exported symbols);
 # the C example in README.md compiles and prints what it says; and it
-# also links as the "device profile": the archive plus libsodium, core only.
+# also links as the "device profile": the archive plus libsodium, core only;
+# the agent examples (examples/agent, C with pkg-config, C and C++ with
+# find_package) sign readings into a crash-safe queue, their chains verify
+# and they forward to an `eds serve` whose ledger then verifies.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/serve_lib.sh"
 need_cmd pkg-config
 need_cmd cmake
 need_cmd readelf
@@ -12,6 +16,7 @@ need_cmd readelf
 
 cache_get() { sed -n "s/^$1:[A-Z]*=//p" "$EDS_BUILD_DIR/CMakeCache.txt"; }
 CC=$(cache_get CMAKE_C_COMPILER)
+CXX=$(cache_get CMAKE_CXX_COMPILER)
 # A sanitized library needs the sanitizer runtime in every program using it.
 SAN=()
 if [ "$(cache_get EDS_SANITIZE)" = "ON" ]; then SAN=(-fsanitize=address,undefined); fi
@@ -175,5 +180,50 @@ grep -oE 'libedgesentry\.a\([^)]+\)' "$T/device.map" | sed 's/.*(\(.*\))/\1/' | 
 [ -s "$T/pulled" ] && pass || fail "the device map lists no libedgesentry.a member"
 outside=$(comm -23 "$T/pulled" "$T/core_objects" | tr '\n' ' ')
 [ -z "$outside" ] && pass || fail "signing pulls objects from outside src/core: $outside"
+
+
+# ---- the agent examples (examples/agent) ------------------------------------------------
+EX=$EDS_SOURCE_DIR/examples/agent
+# shellcheck disable=SC2086
+expect_rc 0 "$CC" "${CFLAGS[@]}" -o "$T/sensor_pc" "$EX/sensor.c" $flags
+expect_rc 0 cmake -S "$EX" -B "$T/sensors" -DCMAKE_PREFIX_PATH="$P" -DCMAKE_C_COMPILER="$CC" \
+	-DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_C_FLAGS="${SAN[*]}" -DCMAKE_CXX_FLAGS="${SAN[*]}"
+expect_rc 0 cmake --build "$T/sensors"
+"$P/bin/eds" keygen --out "$T/sk" >/dev/null || fail "keygen"
+# sensor NAME DEVICE [URL]: 5 readings into state $T/st-NAME, chain in $T/NAME.jsonl
+sensor() {
+	local exe=$1 dev=$2; shift 2
+	run env LD_LIBRARY_PATH="$LIBDIR" "$exe" "$T/st-$dev" "$T/sk.key" "$dev" 5 "$@"
+	[ "$RC" = 0 ] && pass || fail "$exe: exit $RC: $(cat "$T/err")"
+	cp "$T/out" "$T/$dev.jsonl"
+	expect_rc 0 "$P/bin/eds" verify-chain "$T/$dev.jsonl" --public-key "$T/sk.pub"
+	expect_out "5 records"
+}
+sensor "$T/sensor_pc" pc-1
+sensor "$T/sensors/sensor" c-1
+sensor "$T/sensors/sensor_cpp" cpp-1
+[ "$(jq -r .object_ref "$T/cpp-1.jsonl" | tail -1)" = sensor/vibration-5 ] && pass ||
+	fail "C++ sensor records: $(head -c 200 "$T/cpp-1.jsonl")"
+# Forwarding: the queued records of pc-1 plus 5 more, then the C++ sensor's.
+for d in pc-1 cpp-1; do "$P/bin/eds" device add --ledger "$T/L" --id $d --public-key "$T/sk.pub" >/dev/null; done
+start_server main --ledger "$T/L"
+run env LD_LIBRARY_PATH="$LIBDIR" "$T/sensor_pc" "$T/st-pc-1" "$T/sk.key" pc-1 5 "$URL"
+[ "$RC" = 0 ] && pass || fail "sensor forwarding: exit $RC: $(cat "$T/err")"
+run env LD_LIBRARY_PATH="$LIBDIR" "$T/sensors/sensor_cpp" "$T/st-cpp-1" "$T/sk.key" cpp-1 5 "$URL"
+[ "$RC" = 0 ] && pass || fail "sensor_cpp forwarding: exit $RC: $(cat "$T/err")"
+stop_server main
+expect_rc 0 "$P/bin/eds" ledger verify --ledger "$T/L"
+expect_rc 0 "$P/bin/eds" ledger export --ledger "$T/L" --out "$T/X"
+[ "$(jq -r 'select(.device_id=="pc-1") | .sequence' "$T/X/records.jsonl" | tr '\n' ' ')" = "1 2 3 4 5 6 7 8 9 10 " ] \
+	&& pass || fail "pc-1 in the ledger: not sequences 1..10"
+[ "$(jq -c 'select(.device_id=="cpp-1")' "$T/X/records.jsonl" | wc -l)" = 10 ] && pass ||
+	fail "cpp-1 in the ledger: not 10 records"
+# A state made for another device, and a bad COUNT: one line, exit 1.
+run env LD_LIBRARY_PATH="$LIBDIR" "$T/sensor_pc" "$T/st-pc-1" "$T/sk.key" other-dev 1
+[ "$RC" = 1 ] && pass || fail "sensor with another device id: exit $RC"
+expect_one_line_err
+run env LD_LIBRARY_PATH="$LIBDIR" "$T/sensors/sensor_cpp" "$T/st-x" "$T/sk.key" cpp-1 0
+[ "$RC" = 1 ] && pass || fail "sensor_cpp COUNT 0: exit $RC"
+expect_one_line_err
 
 finish

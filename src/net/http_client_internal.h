@@ -1,0 +1,73 @@
+/*
+ * http_client_internal.h - the one HTTP(S) client of FORMAT.md section 4
+ * (libcurl, one keep-alive connection): batch POST of records, GET of a
+ * device head, PUT of a payload, TLS options.  Used by eds_push_chain
+ * (`eds push`) and the agent's HTTP transport; not installed.
+ */
+#ifndef EDS_NET_HTTP_CLIENT_INTERNAL_H
+#define EDS_NET_HTTP_CLIENT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edgesentry/error.h"
+#include "edgesentry/record.h"
+
+typedef struct eds_http_client_options {
+	const char *url;             /**< base URL, http:// or https:// (at most 2048 chars) */
+	unsigned timeout_ms;         /**< whole request (0: 10000) */
+	unsigned connect_timeout_ms; /**< connecting (0: timeout_ms) */
+	const char *cacert;          /**< CA file for the server certificate, or NULL */
+	const char *cert;            /**< client certificate (PEM, mutual TLS), or NULL */
+	const char *key;             /**< its private key, or NULL */
+} eds_http_client_options;
+
+typedef struct eds_http_client eds_http_client;
+
+/** Per-item answer of a batch: status "accepted"/"duplicate"/"rejected", or "" when
+ *  the item got none (non-200 answer); error: its code, the body's, or "HTTP N". */
+typedef struct eds_http_item_result {
+	char status[16];
+	char error[48];
+	char message[160];
+} eds_http_item_result;
+
+/** Errors: EDS_E_ARG (URL), EDS_E_NOMEM, EDS_E_INTERNAL (libcurl). */
+eds_status eds_http_client_open(eds_http_client **out, const eds_http_client_options *o);
+void eds_http_client_close(eds_http_client *c);
+
+/** HTTP requests made so far. */
+uint64_t eds_http_client_requests(const eds_http_client *c);
+
+/**
+ * GET /api/v1/devices/{id}/head: *sequence, and hash when not NULL.
+ * Errors: EDS_E_IO (network, HTTP status), EDS_E_UNKNOWN_DEVICE (404),
+ * EDS_E_MALFORMED (answer without sequence, or record_hash when asked).
+ */
+eds_status eds_http_client_get_head(eds_http_client *c, const char *device_id, uint64_t *sequence,
+                                    uint8_t hash[EDS_HASH_LEN]);
+
+/**
+ * PUT /api/v1/payloads/{hash}.  Errors: EDS_E_PAYLOAD_MISMATCH (422),
+ * EDS_E_NOT_FOUND (404: no record names it), EDS_E_IO otherwise.
+ */
+eds_status eds_http_client_put_payload(eds_http_client *c, const uint8_t hash[EDS_HASH_LEN],
+                                       const uint8_t *payload, size_t len);
+
+/** Add a record (and its payload unless NULL) to the next batch. */
+eds_status eds_http_client_batch_add(eds_http_client *c, const eds_record *r,
+                                     const uint8_t *payload, size_t len);
+
+/** Items and body bytes in the next batch so far. */
+size_t eds_http_client_batch_items(const eds_http_client *c);
+size_t eds_http_client_batch_bytes(const eds_http_client *c);
+
+/**
+ * POST the batch (then empty it).  On an answer: EDS_OK, *code the HTTP
+ * status, res[0..items) filled, *answered how many items the body answered
+ * (0 unless 200).  Errors: EDS_E_IO (no answer), EDS_E_NOMEM.
+ */
+eds_status eds_http_client_batch_send(eds_http_client *c, eds_http_item_result *res, long *code,
+                                      size_t *answered);
+
+#endif
