@@ -161,9 +161,10 @@ static eds_status reject_unknown_keys(const json_t *obj)
 	return EDS_OK;
 }
 
-static eds_status check_stated_hash(const eds_record *r, const uint8_t stated[EDS_HASH_LEN])
+/* computed receives the record's hash, which a verifier reuses instead of hashing again. */
+static eds_status check_stated_hash(const eds_record *r, const uint8_t stated[EDS_HASH_LEN],
+                                    uint8_t computed[EDS_HASH_LEN])
 {
-	uint8_t computed[EDS_HASH_LEN];
 	char want[2 * EDS_HASH_LEN + 1], got[2 * EDS_HASH_LEN + 1];
 	eds_status st = eds_record_compute_hash(r, computed);
 	if (st != EDS_OK)
@@ -176,9 +177,10 @@ static eds_status check_stated_hash(const eds_record *r, const uint8_t stated[ED
 	                want);
 }
 
-eds_status eds_record_from_jansson(eds_record *r, const json_t *obj)
+/* hash (optional) receives the record_hash, checked against the stated one if any. */
+static eds_status record_from_jansson(eds_record *r, const json_t *obj, uint8_t *hash)
 {
-	uint8_t stated[EDS_HASH_LEN];
+	uint8_t stated[EDS_HASH_LEN], computed[EDS_HASH_LEN];
 	int has_hash = 0;
 	eds_status st;
 	if (r == NULL || obj == NULL)
@@ -204,7 +206,14 @@ eds_status eds_record_from_jansson(eds_record *r, const json_t *obj)
 	}
 	if ((st = eds_record_validate(r)) != EDS_OK)
 		return st;
-	return has_hash ? check_stated_hash(r, stated) : EDS_OK;
+	if (has_hash)
+		return check_stated_hash(r, stated, hash != NULL ? hash : computed);
+	return hash != NULL ? eds_record_compute_hash(r, hash) : EDS_OK;
+}
+
+eds_status eds_record_from_jansson(eds_record *r, const json_t *obj)
+{
+	return record_from_jansson(r, obj, NULL);
 }
 
 /*
@@ -274,7 +283,7 @@ json_t *eds_json_load_strict(const char *json, size_t len, eds_status *st)
 	return root;
 }
 
-eds_status eds_record_from_json(eds_record *r, const char *json, size_t len)
+eds_status eds_record_from_json_hashed(eds_record *r, const char *json, size_t len, uint8_t *hash)
 {
 	eds_status st;
 	if (r == NULL || json == NULL)
@@ -285,9 +294,14 @@ eds_status eds_record_from_json(eds_record *r, const char *json, size_t len)
 	json_t *root = eds_json_load_strict(json, len, &st);
 	if (root == NULL)
 		return st;
-	st = eds_record_from_jansson(r, root);
+	st = record_from_jansson(r, root, hash);
 	json_decref(root);
 	return st;
+}
+
+eds_status eds_record_from_json(eds_record *r, const char *json, size_t len)
+{
+	return eds_record_from_json_hashed(r, json, len, NULL);
 }
 
 static json_t *hex_string(const uint8_t *bin, size_t len)
