@@ -16,7 +16,7 @@
 
 typedef __m256i v256;
 
-B3_INLINE v256 add(v256 a, v256 b)
+B3_INLINE v256 vadd(v256 a, v256 b)
 {
 	return _mm256_add_epi32(a, b);
 }
@@ -52,12 +52,6 @@ B3_INLINE v256 rot7(v256 x)
 
 #define LANES          8
 #define VEC_T          v256
-#define V_ADD          add
-#define V_XOR          vxor
-#define V_ROT16        rot16
-#define V_ROT12        rot12
-#define V_ROT8         rot8
-#define V_ROT7         rot7
 #define V_SET1(x)      _mm256_set1_epi32((int)(x))
 #define V_LOADU(p)     _mm256_loadu_si256((const void *)(p))
 #define V_STOREU(p, v) _mm256_storeu_si256((void *)(p), (v))

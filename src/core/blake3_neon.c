@@ -17,7 +17,7 @@
 
 typedef uint32x4_t vneon;
 
-B3_INLINE vneon add(vneon a, vneon b)
+B3_INLINE vneon vadd(vneon a, vneon b)
 {
 	return vaddq_u32(a, b);
 }
@@ -61,12 +61,6 @@ B3_INLINE void storeu(void *p, vneon v)
 
 #define LANES          4
 #define VEC_T          vneon
-#define V_ADD          add
-#define V_XOR          vxor
-#define V_ROT16        rot16
-#define V_ROT12        rot12
-#define V_ROT8         rot8
-#define V_ROT7         rot7
 #define V_SET1(x)      vdupq_n_u32((uint32_t)(x))
 #define V_LOADU(p)     loadu(p)
 #define V_STOREU(p, v) storeu((p), (v))

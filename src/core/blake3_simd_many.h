@@ -9,8 +9,9 @@
  * only loading the message and storing the CVs transpose.  Around it: the
  * back end's hash_chunks / hash_parents and its ops table.
  *
- * The includer defines LANES, VEC_T, V_ADD, V_XOR, V_ROT16/12/8/7, V_SET1,
- * V_LOADU, V_STOREU; with 4 lanes a 4x4 word transpose(), with other
+ * The includer defines LANES, VEC_T, the inline functions vadd, vxor and
+ * rot16/12/8/7 (right rotations of each 32-bit lane), V_SET1, V_LOADU and
+ * V_STOREU; with 4 lanes a 4x4 word transpose(), with other
  * widths its own load_msg() and store_cvs(); a static supported(); and
  * B3_NAME (string), B3_OPS (the table's name), B3_COMPRESS_IN_PLACE and
  * B3_COMPRESS_XOF (its single-block compression).
@@ -18,12 +19,12 @@
 #include "blake3_simd.h"
 
 #define ROUND_T     VEC_T
-#define ROUND_ADD   V_ADD
-#define ROUND_XOR   V_XOR
-#define ROUND_ROT16 V_ROT16
-#define ROUND_ROT12 V_ROT12
-#define ROUND_ROT8  V_ROT8
-#define ROUND_ROT7  V_ROT7
+#define ROUND_ADD   vadd
+#define ROUND_XOR   vxor
+#define ROUND_ROT16 rot16
+#define ROUND_ROT12 rot12
+#define ROUND_ROT8  rot8
+#define ROUND_ROT7  rot7
 #include "blake3_round.h"
 
 #if LANES == 4
@@ -77,7 +78,7 @@ static void hash_many(const uint8_t *const *in, size_t blocks, const uint32_t ke
 		for (int r = 0; r < 7; r++)
 			round_step(v, m, r);
 		for (int i = 0; i < 8; i++)
-			h[i] = V_XOR(v[i], v[i + 8]);
+			h[i] = vxor(v[i], v[i + 8]);
 	}
 	store_cvs(h, out);
 }

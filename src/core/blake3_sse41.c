@@ -18,7 +18,7 @@
 
 typedef __m128i v128;
 
-B3_INLINE v128 add(v128 a, v128 b)
+B3_INLINE v128 vadd(v128 a, v128 b)
 {
 	return _mm_add_epi32(a, b);
 }
@@ -55,13 +55,13 @@ B3_INLINE v128 rot7(v128 x)
 
 B3_INLINE void g_rows(v128 *a, v128 *b, v128 *c, v128 *d, v128 x, v128 y)
 {
-	*a = add(add(*a, *b), x);
+	*a = vadd(vadd(*a, *b), x);
 	*d = rot16(vxor(*d, *a));
-	*c = add(*c, *d);
+	*c = vadd(*c, *d);
 	*b = rot12(vxor(*b, *c));
-	*a = add(add(*a, *b), y);
+	*a = vadd(vadd(*a, *b), y);
 	*d = rot8(vxor(*d, *a));
-	*c = add(*c, *d);
+	*c = vadd(*c, *d);
 	*b = rot7(vxor(*b, *c));
 }
 
@@ -156,12 +156,6 @@ static void compress_xof(const uint32_t cv[8], const uint8_t block[64], uint8_t 
 
 #define LANES          4
 #define VEC_T          v128
-#define V_ADD          add
-#define V_XOR          vxor
-#define V_ROT16        rot16
-#define V_ROT12        rot12
-#define V_ROT8         rot8
-#define V_ROT7         rot7
 #define V_SET1(x)      _mm_set1_epi32((int)(x))
 #define V_LOADU(p)     _mm_loadu_si128((const void *)(p))
 #define V_STOREU(p, v) _mm_storeu_si128((void *)(p), (v))
