@@ -309,20 +309,12 @@ typedef struct ledger_args {
 
 static int parse_args(int argc, char **argv, ledger_args *a)
 {
+	static const char *const names[] = {"--ledger", "--out", "--threads"};
+	const char **const values[] = {&a->dir, &a->out, &a->threads};
 	memset(a, 0, sizeof *a);
-	for (int i = 1; i < argc; i++) {
-		int r = cli_flag(argc, argv, &i, "--ledger", &a->dir);
-		if (r == 0)
-			r = cli_flag(argc, argv, &i, "--out", &a->out);
-		if (r == 0)
-			r = cli_flag(argc, argv, &i, "--threads", &a->threads);
-		if (r < 0)
-			return cli_usage(cmd, "%s needs a value", argv[i]);
-		if (r == 0 && a->action == NULL && argv[i][0] != '-')
-			a->action = argv[i];
-		else if (r == 0)
-			return cli_usage(cmd, "unexpected argument '%s'", argv[i]);
-	}
+	int rc = cli_action_flags(cmd, argc, argv, names, values, 3, &a->action);
+	if (rc != EDS_EXIT_OK)
+		return rc;
 	if (a->action == NULL ||
 	    (strcmp(a->action, "verify") != 0 && strcmp(a->action, "export") != 0))
 		return cli_usage(cmd, "an action is required: verify or export");

@@ -272,6 +272,26 @@ static int report(const args *a, const cli_chain_result *res)
 
 /* ---- the command ----------------------------------------------------------- */
 
+static int take_option(void *ctx, int opt, const char *value)
+{
+	args *a = ctx;
+	switch (opt) {
+	case 'k': a->public_key = value; break;
+	case 'K': a->keys = value; break;
+	case 'p': a->payload_dir = value; break;
+	case 'j': a->json = true; break;
+	case 'q': a->quiet = true; break;
+	case 't': return cli_parse_threads(CMD, value, &a->threads);
+	case 'f':
+		if (strcmp(value, "legacy") != 0 && strcmp(value, "esr1") != 0)
+			return cli_usage(CMD, "--format must be esr1 or legacy, not '%s'", value);
+		a->legacy = strcmp(value, "legacy") == 0;
+		break;
+	default: return cli_usage(CMD, "unknown option");
+	}
+	return EDS_EXIT_OK;
+}
+
 static int parse_args(int argc, char **argv, args *a)
 {
 	static const struct option longopts[] = {
@@ -285,36 +305,10 @@ static int parse_args(int argc, char **argv, args *a)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	int c;
 	memset(a, 0, sizeof *a);
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'k': a->public_key = optarg; break;
-		case 'K': a->keys = optarg; break;
-		case 'p': a->payload_dir = optarg; break;
-		case 'j': a->json = true; break;
-		case 'q': a->quiet = true; break;
-		case 'h': fputs(help_text, stdout); return -1;
-		case 't':
-			if (cli_parse_threads(CMD, optarg, &a->threads) != EDS_EXIT_OK)
-				return EDS_EXIT_USAGE;
-			break;
-		case 'f':
-			if (strcmp(optarg, "legacy") != 0 && strcmp(optarg, "esr1") != 0)
-				return cli_usage(CMD, "--format must be esr1 or legacy, not '%s'",
-				                 optarg);
-			a->legacy = strcmp(optarg, "legacy") == 0;
-			break;
-		default:
-			return cli_usage(CMD, "unknown option or missing value: '%s'",
-			                 argv[optind - 1]);
-		}
-	}
-	if (optind + 1 != argc)
-		return cli_usage(CMD, optind == argc ? "missing FILE" : "more than one FILE given");
-	a->path = argv[optind];
+	int rc = cli_getopt_file(CMD, argc, argv, longopts, help_text, take_option, a, &a->path);
+	if (rc != EDS_EXIT_OK)
+		return rc;
 	if (a->public_key != NULL && a->keys != NULL)
 		return cli_usage(CMD, "give --public-key or --keys, not both");
 	if ((a->public_key != NULL && a->public_key[0] == '\0') ||
