@@ -47,6 +47,22 @@ int cli_exit_code(eds_status status);
  * value print the usage error and return EDS_EXIT_USAGE. */
 int cli_parse_threads(const char *cmd, const char *s, unsigned *out);
 
+struct option;
+
+/* One parsed option of cli_getopt_file: opt is its longopts val.  Returns
+ * EDS_EXIT_OK, or an exit code after printing the one-line usage error. */
+typedef int (*cli_option_fn)(void *ctx, int opt, const char *value);
+
+/**
+ * The command line of a command taking options and exactly one FILE:
+ * getopt_long over argv with longopts (whose --help must have val 'h'),
+ * each other option handed to fn.  --help / -h prints help on stdout and
+ * returns -1; an unknown option, a missing value, no FILE or two FILEs are
+ * usage errors (one line, EDS_EXIT_USAGE).  EDS_EXIT_OK sets *file.
+ */
+int cli_getopt_file(const char *cmd, int argc, char **argv, const struct option *longopts,
+                    const char *help, cli_option_fn fn, void *ctx, const char **file);
+
 /** True when stderr is a terminal (progress bars go only there). */
 bool cli_stderr_is_tty(void);
 

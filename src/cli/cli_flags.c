@@ -3,6 +3,7 @@
  */
 #include <string.h>
 
+#include "cli.h"
 #include "cli_flags.h"
 
 int cli_flag(int argc, char **argv, int *i, const char *name, const char **value)
@@ -36,4 +37,22 @@ int cli_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+int cli_action_flags(const char *cmd, int argc, char **argv, const char *const *names,
+                     const char **const *values, int n, const char **action)
+{
+	*action = NULL;
+	for (int i = 1; i < argc; i++) {
+		int r = 0;
+		for (int k = 0; k < n && r == 0; k++)
+			r = cli_flag(argc, argv, &i, names[k], values[k]);
+		if (r < 0)
+			return cli_usage(cmd, "%s needs a value", argv[i]);
+		if (r == 0 && *action == NULL && argv[i][0] != '-')
+			*action = argv[i];
+		else if (r == 0)
+			return cli_usage(cmd, "unexpected argument '%s'", argv[i]);
+	}
+	return EDS_EXIT_OK;
 }

@@ -14,6 +14,16 @@
  */
 int cli_flag(int argc, char **argv, int *i, const char *name, const char **value);
 
+/**
+ * The command line "ACTION --flag VALUE ..." (any order) of a command with
+ * actions: the value of flag names[k] goes to *values[k]; the one argument
+ * that is not a flag to *action (NULL when absent).  Returns 0, or prints
+ * the usage error ("--x needs a value", "unexpected argument") and returns
+ * the usage exit code.
+ */
+int cli_action_flags(const char *cmd, int argc, char **argv, const char *const *names,
+                     const char **const *values, int n, const char **action);
+
 /** Parse a decimal in min..max; 0 on success, -1 (nothing printed) otherwise. */
 int cli_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out);
 

@@ -1,6 +1,8 @@
 /*
- * cli_util.c - error reporting shared by every eds command.
+ * cli_util.c - error reporting and command-line helpers shared by the eds
+ * commands.
  */
+#include <getopt.h>
 #include <stdarg.h>
 #include <unistd.h>
 
@@ -66,5 +68,29 @@ int cli_parse_threads(const char *cmd, const char *s, unsigned *out)
 		return cli_usage(cmd, "--threads: must be an integer 0 .. %u, got '%s'",
 		                 CLI_THREADS_MAX, s);
 	*out = (unsigned)v;
+	return EDS_EXIT_OK;
+}
+
+int cli_getopt_file(const char *cmd, int argc, char **argv, const struct option *longopts,
+                    const char *help, cli_option_fn fn, void *ctx, const char **file)
+{
+	int c;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(help, stdout);
+			return -1;
+		}
+		if (c == '?' || c == ':')
+			return cli_usage(cmd, "unknown option or missing value: '%s'",
+			                 argv[optind - 1]);
+		int rc = fn(ctx, c, optarg);
+		if (rc != EDS_EXIT_OK)
+			return rc;
+	}
+	if (optind + 1 != argc)
+		return cli_usage(cmd, optind == argc ? "missing FILE" : "more than one FILE given");
+	*file = argv[optind];
 	return EDS_EXIT_OK;
 }

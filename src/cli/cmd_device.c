@@ -44,19 +44,11 @@ typedef struct args {
 
 static int parse(int argc, char **argv, args *a)
 {
-	for (int i = 1; i < argc; i++) {
-		int r = 0;
-		const char *const names[] = {"--ledger", "--id", "--public-key", "--from-sequence"};
-		const char **slots[] = {&a->ledger, &a->id, &a->key, &a->from};
-		for (int k = 0; k < 4 && r == 0; k++)
-			r = cli_flag(argc, argv, &i, names[k], slots[k]);
-		if (r < 0)
-			return cli_usage(cmd, "%s needs a value", argv[i]);
-		if (r == 0 && a->action == NULL && argv[i][0] != '-')
-			a->action = argv[i];
-		else if (r == 0)
-			return cli_usage(cmd, "unexpected argument '%s'", argv[i]);
-	}
+	static const char *const names[] = {"--ledger", "--id", "--public-key", "--from-sequence"};
+	const char **const values[] = {&a->ledger, &a->id, &a->key, &a->from};
+	int rc = cli_action_flags(cmd, argc, argv, names, values, 4, &a->action);
+	if (rc != EDS_EXIT_OK)
+		return rc;
 	if (a->action == NULL)
 		return cli_usage(cmd, "an action is required: add, list, rotate or revoke");
 	if (a->ledger == NULL)

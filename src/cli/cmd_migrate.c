@@ -179,6 +179,25 @@ static eds_status write_output(migration *m)
 
 /* ---- the command ----------------------------------------------------------- */
 
+static int take_option(void *ctx, int opt, const char *value)
+{
+	args *a = ctx;
+	switch (opt) {
+	case 'f':
+		if (strcmp(value, "legacy") == 0)
+			break;
+		return cli_usage(CMD, "--format must be legacy, not '%s'", value);
+	case 'k': a->key = value; break;
+	case 'o': a->out = value; break;
+	case 'P': a->public_key = value; break;
+	case 'd': a->device = value; break;
+	case 'p': a->payload_dir = value; break;
+	case 'O': a->out_payload_dir = value; break;
+	default: return cli_usage(CMD, "unknown option");
+	}
+	return EDS_EXIT_OK;
+}
+
 static int parse_args(int argc, char **argv, args *a)
 {
 	static const struct option longopts[] = {
@@ -192,36 +211,12 @@ static int parse_args(int argc, char **argv, args *a)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	int c;
 	/* Usage errors return the constant rather than cli_usage()'s result, so
 	 * the static analyser sees that --key and --out are set on success. */
 	memset(a, 0, sizeof *a);
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			if (strcmp(optarg, "legacy") == 0)
-				break;
-			cli_usage(CMD, "--format must be legacy, not '%s'", optarg);
-			return EDS_EXIT_USAGE;
-		case 'k': a->key = optarg; break;
-		case 'o': a->out = optarg; break;
-		case 'P': a->public_key = optarg; break;
-		case 'd': a->device = optarg; break;
-		case 'p': a->payload_dir = optarg; break;
-		case 'O': a->out_payload_dir = optarg; break;
-		case 'h': fputs(help_text, stdout); return -1;
-		default:
-			cli_usage(CMD, "unknown option or missing value: '%s'", argv[optind - 1]);
-			return EDS_EXIT_USAGE;
-		}
-	}
-	if (optind + 1 != argc) {
-		cli_usage(CMD, optind == argc ? "missing FILE" : "more than one FILE given");
-		return EDS_EXIT_USAGE;
-	}
-	a->path = argv[optind];
+	int rc = cli_getopt_file(CMD, argc, argv, longopts, help_text, take_option, a, &a->path);
+	if (rc != EDS_EXIT_OK)
+		return rc;
 	if (a->key == NULL || a->out == NULL) {
 		cli_usage(CMD, "--key and --out are required");
 		return EDS_EXIT_USAGE;

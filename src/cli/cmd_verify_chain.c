@@ -8,9 +8,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "chain_internal.h"
 #include "chain_run.h"
 #include "cli.h"
 #include "progress.h"
+#include "record_internal.h"
 
 #define CMD "verify-chain"
 
@@ -95,14 +97,16 @@ eds_status cli_chain_remember_line(cli_chain_result *res, uint64_t line)
 	return EDS_OK;
 }
 
-/* Feed one record; a new failure's line is remembered.  Only fatal errors return. */
-static eds_status feed_record(cli_chain_result *res, const eds_record *r, uint64_t line)
+/* Feed one record with the hash the reader computed; a new failure's line
+ * is remembered.  Only fatal errors return. */
+static eds_status feed_record(cli_chain_result *res, const eds_record *r,
+                              const uint8_t (*hash)[EDS_HASH_LEN], uint64_t line)
 {
 	size_t before = eds_chain_verifier_failures(res->v, NULL);
-	eds_status st = eds_chain_verifier_add(res->v, r);
-	if (eds_chain_verifier_failures(res->v, NULL) > before)
+	eds_status st = eds_chain_verifier_add_batch_hashed(res->v, r, hash, 1);
+	if (st == EDS_OK && eds_chain_verifier_failures(res->v, NULL) > before)
 		return cli_chain_remember_line(res, line);
-	return st == EDS_E_NOMEM || st == EDS_E_LIMIT || st == EDS_E_ARG ? st : EDS_OK;
+	return st;
 }
 
 static eds_status read_all(eds_record_reader *rd, cli_chain_result *res, bool progress,
@@ -110,6 +114,7 @@ static eds_status read_all(eds_record_reader *rd, cli_chain_result *res, bool pr
 {
 	cli_progress bar;
 	eds_record r;
+	uint8_t hash[EDS_HASH_LEN];
 	eds_status st;
 	cli_progress_begin(&bar, CMD, "records", eds_record_reader_size(rd), progress);
 	if (threads != 1) {
@@ -117,8 +122,9 @@ static eds_status read_all(eds_record_reader *rd, cli_chain_result *res, bool pr
 		cli_progress_end(&bar);
 		return st;
 	}
-	while ((st = eds_record_reader_next(rd, &r)) == EDS_OK) {
-		st = feed_record(res, &r, eds_record_reader_line(rd));
+	while ((st = eds_record_reader_next_hashed(rd, &r, hash)) == EDS_OK) {
+		st = feed_record(res, &r, (const uint8_t(*)[EDS_HASH_LEN]) & hash,
+		                 eds_record_reader_line(rd));
 		if (st != EDS_OK)
 			break;
 		cli_progress_update(&bar, eds_record_reader_offset(rd),
@@ -266,6 +272,26 @@ static int report(const args *a, const cli_chain_result *res)
 
 /* ---- the command ----------------------------------------------------------- */
 
+static int take_option(void *ctx, int opt, const char *value)
+{
+	args *a = ctx;
+	switch (opt) {
+	case 'k': a->public_key = value; break;
+	case 'K': a->keys = value; break;
+	case 'p': a->payload_dir = value; break;
+	case 'j': a->json = true; break;
+	case 'q': a->quiet = true; break;
+	case 't': return cli_parse_threads(CMD, value, &a->threads);
+	case 'f':
+		if (strcmp(value, "legacy") != 0 && strcmp(value, "esr1") != 0)
+			return cli_usage(CMD, "--format must be esr1 or legacy, not '%s'", value);
+		a->legacy = strcmp(value, "legacy") == 0;
+		break;
+	default: return cli_usage(CMD, "unknown option");
+	}
+	return EDS_EXIT_OK;
+}
+
 static int parse_args(int argc, char **argv, args *a)
 {
 	static const struct option longopts[] = {
@@ -279,36 +305,10 @@ static int parse_args(int argc, char **argv, args *a)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	int c;
 	memset(a, 0, sizeof *a);
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'k': a->public_key = optarg; break;
-		case 'K': a->keys = optarg; break;
-		case 'p': a->payload_dir = optarg; break;
-		case 'j': a->json = true; break;
-		case 'q': a->quiet = true; break;
-		case 'h': fputs(help_text, stdout); return -1;
-		case 't':
-			if (cli_parse_threads(CMD, optarg, &a->threads) != EDS_EXIT_OK)
-				return EDS_EXIT_USAGE;
-			break;
-		case 'f':
-			if (strcmp(optarg, "legacy") != 0 && strcmp(optarg, "esr1") != 0)
-				return cli_usage(CMD, "--format must be esr1 or legacy, not '%s'",
-				                 optarg);
-			a->legacy = strcmp(optarg, "legacy") == 0;
-			break;
-		default:
-			return cli_usage(CMD, "unknown option or missing value: '%s'",
-			                 argv[optind - 1]);
-		}
-	}
-	if (optind + 1 != argc)
-		return cli_usage(CMD, optind == argc ? "missing FILE" : "more than one FILE given");
-	a->path = argv[optind];
+	int rc = cli_getopt_file(CMD, argc, argv, longopts, help_text, take_option, a, &a->path);
+	if (rc != EDS_EXIT_OK)
+		return rc;
 	if (a->public_key != NULL && a->keys != NULL)
 		return cli_usage(CMD, "give --public-key or --keys, not both");
 	if ((a->public_key != NULL && a->public_key[0] == '\0') ||

@@ -12,21 +12,21 @@
 #if defined(__AVX2__)
 #include <immintrin.h>
 
-#include "blake3_simd.h"
 #include "edgesentry/blake3.h"
-
-#define B3_INLINE static inline __attribute__((always_inline))
 
 typedef __m256i v256;
 
-B3_INLINE v256 add(v256 a, v256 b)
+B3_INLINE v256 vadd(v256 a, v256 b)
 {
 	return _mm256_add_epi32(a, b);
 }
 
-B3_INLINE v256 xor (v256 a, v256 b) { return _mm256_xor_si256(a, b); }
+B3_INLINE v256 vxor(v256 a, v256 b)
+{
+	return _mm256_xor_si256(a, b);
+}
 
-    B3_INLINE v256 rot16(v256 x)
+B3_INLINE v256 rot16(v256 x)
 {
 	return _mm256_shuffle_epi8(x, _mm256_set_epi8(13, 12, 15, 14, 9, 8, 11, 10, 5, 4, 7, 6, 1,
 	                                              0, 3, 2, 13, 12, 15, 14, 9, 8, 11, 10, 5, 4,
@@ -52,12 +52,6 @@ B3_INLINE v256 rot7(v256 x)
 
 #define LANES          8
 #define VEC_T          v256
-#define V_ADD          add
-#define V_XOR          xor
-#define V_ROT16        rot16
-#define V_ROT12        rot12
-#define V_ROT8         rot8
-#define V_ROT7         rot7
 #define V_SET1(x)      _mm256_set1_epi32((int)(x))
 #define V_LOADU(p)     _mm256_loadu_si256((const void *)(p))
 #define V_STOREU(p, v) _mm256_storeu_si256((void *)(p), (v))
@@ -102,36 +96,15 @@ B3_INLINE void store_cvs(v256 h[8], uint8_t *out)
 		V_STOREU(out + 32 * i, h[i]);
 }
 
-#define HASH_MANY_NAME hash_many8
-#include "blake3_simd_many.h"
-
 static bool supported(void)
 {
 	__builtin_cpu_init();
 	return __builtin_cpu_supports("avx2");
 }
 
-static void hash_chunks(const uint8_t *in, size_t n, const uint32_t key[8], uint64_t counter,
-                        uint8_t flags, uint8_t *out)
-{
-	eds_blake3_simd_chunks(hash_many8, LANES, eds_blake3_portable_compress_in_place, in, n, key,
-	                       counter, flags, out);
-}
-
-static void hash_parents(const uint8_t *in, size_t n, const uint32_t key[8], uint8_t flags,
-                         uint8_t *out)
-{
-	eds_blake3_simd_parents(hash_many8, LANES, eds_blake3_portable_compress_in_place, in, n,
-	                        key, flags, out);
-}
-
-const eds_blake3_ops eds_blake3_avx2_ops = {
-    .name = "avx2",
-    .degree = LANES,
-    .supported = supported,
-    .compress_in_place = eds_blake3_portable_compress_in_place,
-    .compress_xof = eds_blake3_portable_compress_xof,
-    .hash_chunks = hash_chunks,
-    .hash_parents = hash_parents,
-};
+#define B3_NAME              "avx2"
+#define B3_OPS               eds_blake3_avx2_ops
+#define B3_COMPRESS_IN_PLACE eds_blake3_portable_compress_in_place
+#define B3_COMPRESS_XOF      eds_blake3_portable_compress_xof
+#include "blake3_simd_many.h"
 #endif

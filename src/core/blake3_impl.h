@@ -16,6 +16,14 @@
 
 #include "edgesentry/error.h"
 
+/* The rounds must be inlined with constant indices for the state to live in
+ * registers; -O2's size heuristics otherwise keep them out of line. */
+#if defined(__GNUC__) || defined(__clang__)
+#define B3_INLINE static inline __attribute__((always_inline))
+#else
+#define B3_INLINE static inline
+#endif
+
 enum {
 	B3_CHUNK_START = 1 << 0,
 	B3_CHUNK_END = 1 << 1,

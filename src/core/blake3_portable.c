@@ -8,14 +8,6 @@
 #include "blake3_impl.h"
 #include "edgesentry/blake3.h"
 
-/* The rounds must be inlined with constant indices for the state to live in
- * registers; -O2's size heuristics otherwise keep round_fn out of line. */
-#if defined(__GNUC__) || defined(__clang__)
-#define B3_INLINE static inline __attribute__((always_inline))
-#else
-#define B3_INLINE static inline
-#endif
-
 const uint32_t eds_blake3_iv[8] = {0x6A09E667u, 0xBB67AE85u, 0x3C6EF372u, 0xA54FF53Au,
                                    0x510E527Fu, 0x9B05688Cu, 0x1F83D9ABu, 0x5BE0CD19u};
 
@@ -49,32 +41,14 @@ static inline void store32(uint8_t *p, uint32_t w)
 	p[3] = (uint8_t)(w >> 24);
 }
 
-B3_INLINE void g(uint32_t *s, int a, int b, int c, int d, uint32_t x, uint32_t y)
-{
-	s[a] = s[a] + s[b] + x;
-	s[d] = rotr32(s[d] ^ s[a], 16);
-	s[c] = s[c] + s[d];
-	s[b] = rotr32(s[b] ^ s[c], 12);
-	s[a] = s[a] + s[b] + y;
-	s[d] = rotr32(s[d] ^ s[a], 8);
-	s[c] = s[c] + s[d];
-	s[b] = rotr32(s[b] ^ s[c], 7);
-}
-
-/* Called with a constant r from compress_rounds so that, once inlined, the
- * schedule lookups fold into fixed register choices. */
-B3_INLINE void round_fn(uint32_t s[16], const uint32_t m[16], int r)
-{
-	const uint8_t *o = eds_blake3_schedule[r];
-	g(s, 0, 4, 8, 12, m[o[0]], m[o[1]]);
-	g(s, 1, 5, 9, 13, m[o[2]], m[o[3]]);
-	g(s, 2, 6, 10, 14, m[o[4]], m[o[5]]);
-	g(s, 3, 7, 11, 15, m[o[6]], m[o[7]]);
-	g(s, 0, 5, 10, 15, m[o[8]], m[o[9]]);
-	g(s, 1, 6, 11, 12, m[o[10]], m[o[11]]);
-	g(s, 2, 7, 8, 13, m[o[12]], m[o[13]]);
-	g(s, 3, 4, 9, 14, m[o[14]], m[o[15]]);
-}
+#define ROUND_T         uint32_t
+#define ROUND_ADD(a, b) ((a) + (b))
+#define ROUND_XOR(a, b) ((a) ^ (b))
+#define ROUND_ROT16(x)  rotr32((x), 16)
+#define ROUND_ROT12(x)  rotr32((x), 12)
+#define ROUND_ROT8(x)   rotr32((x), 8)
+#define ROUND_ROT7(x)   rotr32((x), 7)
+#include "blake3_round.h"
 
 B3_INLINE void compress_rounds(uint32_t s[16], const uint32_t cv[8], const uint8_t block[64],
                                uint8_t block_len, uint64_t counter, uint8_t flags)
@@ -88,13 +62,13 @@ B3_INLINE void compress_rounds(uint32_t s[16], const uint32_t cv[8], const uint8
 	s[13] = (uint32_t)(counter >> 32);
 	s[14] = block_len;
 	s[15] = flags;
-	round_fn(s, m, 0);
-	round_fn(s, m, 1);
-	round_fn(s, m, 2);
-	round_fn(s, m, 3);
-	round_fn(s, m, 4);
-	round_fn(s, m, 5);
-	round_fn(s, m, 6);
+	round_step(s, m, 0);
+	round_step(s, m, 1);
+	round_step(s, m, 2);
+	round_step(s, m, 3);
+	round_step(s, m, 4);
+	round_step(s, m, 5);
+	round_step(s, m, 6);
 }
 
 void eds_blake3_portable_compress_in_place(uint32_t cv[8], const uint8_t block[64],

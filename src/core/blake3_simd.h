@@ -1,7 +1,8 @@
 /*
- * blake3_simd.h - what the SIMD back ends share: turning their "hash LANES
- * inputs at once" kernel into the hash_chunks and hash_parents operations
- * of blake3_impl.h.  Included only by the back-end files.
+ * blake3_simd.h - the part of the SIMD back ends' glue that does not depend
+ * on the vector type: running a "hash LANES inputs at once" kernel on any
+ * number of inputs (blake3_simd_many.h builds hash_chunks / hash_parents on
+ * it).  Included only through blake3_simd_many.h.
  */
 #ifndef EDS_CORE_BLAKE3_SIMD_H
 #define EDS_CORE_BLAKE3_SIMD_H
@@ -49,24 +50,6 @@ static inline void eds_blake3_simd_batch(eds_blake3_many_fn many, size_t lanes,
 	many(ptrs, blocks, key, counter, inc_counter, flags, start, end, n == lanes ? out : tmp);
 	if (n < lanes)
 		B3_MEMCPY(out, tmp, 32 * n);
-}
-
-static inline void eds_blake3_simd_chunks(eds_blake3_many_fn many, size_t lanes,
-                                          eds_blake3_compress_fn one, const uint8_t *in, size_t n,
-                                          const uint32_t key[8], uint64_t counter, uint8_t flags,
-                                          uint8_t *out)
-{
-	eds_blake3_simd_batch(many, lanes, one, in, EDS_BLAKE3_CHUNK_LEN, n,
-	                      EDS_BLAKE3_CHUNK_LEN / EDS_BLAKE3_BLOCK_LEN, key, counter, true,
-	                      flags, B3_CHUNK_START, B3_CHUNK_END, out);
-}
-
-static inline void eds_blake3_simd_parents(eds_blake3_many_fn many, size_t lanes,
-                                           eds_blake3_compress_fn one, const uint8_t *in, size_t n,
-                                           const uint32_t key[8], uint8_t flags, uint8_t *out)
-{
-	eds_blake3_simd_batch(many, lanes, one, in, EDS_BLAKE3_BLOCK_LEN, n, 1, key, 0, false,
-	                      (uint8_t)(flags | B3_PARENT), 0, 0, out);
 }
 
 #endif

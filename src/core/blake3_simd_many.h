@@ -1,42 +1,58 @@
 /*
- * blake3_simd_many.h - the transposed "LANES inputs at once" kernel, shared
- * by the SSE4.1 (4 lanes), AVX2 (8 lanes) and NEON (4 lanes) back ends.
- * Each state word is a vector whose lane i belongs to input i (BLAKE3
- * paper, section 5.3), so G is plain vector arithmetic with no shuffles;
- * only loading the message and storing the CVs transpose.
+ * blake3_simd_many.h - everything a SIMD back end of BLAKE3 shares, included
+ * once at the end of blake3_sse41.c (4 lanes), blake3_avx2.c (8 lanes) and
+ * blake3_neon.c (4 lanes), which supply only their vector primitives.
  *
- * The includer defines LANES, VEC_T, V_ADD, V_XOR, V_ROT16/12/8/7, V_SET1,
- * V_LOADU and load_msg / store_cvs, then HASH_MANY_NAME.
+ * The kernel hashes LANES inputs at once, transposed: each state word is a
+ * vector whose lane i belongs to input i (BLAKE3 paper, section 5.3), so
+ * the rounds (blake3_round.h) are plain vector arithmetic with no shuffles;
+ * only loading the message and storing the CVs transpose.  Around it: the
+ * back end's hash_chunks / hash_parents and its ops table.
+ *
+ * The includer defines LANES, VEC_T, the inline functions vadd, vxor and
+ * rot16/12/8/7 (right rotations of each 32-bit lane), V_SET1, V_LOADU and
+ * V_STOREU; with 4 lanes a 4x4 word transpose(), with other
+ * widths its own load_msg() and store_cvs(); a static supported(); and
+ * B3_NAME (string), B3_OPS (the table's name), B3_COMPRESS_IN_PLACE and
+ * B3_COMPRESS_XOF (its single-block compression).
  */
+#include "blake3_simd.h"
 
-B3_INLINE void g_lanes(VEC_T *v, int a, int b, int c, int d, VEC_T x, VEC_T y)
+#define ROUND_T     VEC_T
+#define ROUND_ADD   vadd
+#define ROUND_XOR   vxor
+#define ROUND_ROT16 rot16
+#define ROUND_ROT12 rot12
+#define ROUND_ROT8  rot8
+#define ROUND_ROT7  rot7
+#include "blake3_round.h"
+
+#if LANES == 4
+/* m[j] lane i = word j of the 64-byte block at in[i] + off. */
+B3_INLINE void load_msg(VEC_T m[16], const uint8_t *const in[LANES], size_t off)
 {
-	v[a] = V_ADD(V_ADD(v[a], v[b]), x);
-	v[d] = V_ROT16(V_XOR(v[d], v[a]));
-	v[c] = V_ADD(v[c], v[d]);
-	v[b] = V_ROT12(V_XOR(v[b], v[c]));
-	v[a] = V_ADD(V_ADD(v[a], v[b]), y);
-	v[d] = V_ROT8(V_XOR(v[d], v[a]));
-	v[c] = V_ADD(v[c], v[d]);
-	v[b] = V_ROT7(V_XOR(v[b], v[c]));
+	for (int q = 0; q < 4; q++) {
+		for (int i = 0; i < LANES; i++)
+			m[4 * q + i] = V_LOADU(in[i] + off + 16 * q);
+		transpose(&m[4 * q]);
+	}
 }
 
-B3_INLINE void round_lanes(VEC_T v[16], const VEC_T m[16], int r)
+/* out + 32*i receives lane i of h[0..8). */
+B3_INLINE void store_cvs(VEC_T h[8], uint8_t *out)
 {
-	const uint8_t *o = eds_blake3_schedule[r];
-	g_lanes(v, 0, 4, 8, 12, m[o[0]], m[o[1]]);
-	g_lanes(v, 1, 5, 9, 13, m[o[2]], m[o[3]]);
-	g_lanes(v, 2, 6, 10, 14, m[o[4]], m[o[5]]);
-	g_lanes(v, 3, 7, 11, 15, m[o[6]], m[o[7]]);
-	g_lanes(v, 0, 5, 10, 15, m[o[8]], m[o[9]]);
-	g_lanes(v, 1, 6, 11, 12, m[o[10]], m[o[11]]);
-	g_lanes(v, 2, 7, 8, 13, m[o[12]], m[o[13]]);
-	g_lanes(v, 3, 4, 9, 14, m[o[14]], m[o[15]]);
+	transpose(&h[0]);
+	transpose(&h[4]);
+	for (int i = 0; i < LANES; i++) {
+		V_STOREU(out + 32 * i, h[i]);
+		V_STOREU(out + 32 * i + 16, h[4 + i]);
+	}
 }
+#endif
 
-static void HASH_MANY_NAME(const uint8_t *const *in, size_t blocks, const uint32_t key[8],
-                           uint64_t counter, bool inc_counter, uint8_t flags, uint8_t flags_start,
-                           uint8_t flags_end, uint8_t *out)
+static void hash_many(const uint8_t *const *in, size_t blocks, const uint32_t key[8],
+                      uint64_t counter, bool inc_counter, uint8_t flags, uint8_t flags_start,
+                      uint8_t flags_end, uint8_t *out)
 {
 	uint32_t lo[LANES], hi[LANES];
 	VEC_T h[8], v[16], m[16];
@@ -60,9 +76,34 @@ static void HASH_MANY_NAME(const uint8_t *const *in, size_t blocks, const uint32
 		v[14] = V_SET1(EDS_BLAKE3_BLOCK_LEN);
 		v[15] = V_SET1(f);
 		for (int r = 0; r < 7; r++)
-			round_lanes(v, m, r);
+			round_step(v, m, r);
 		for (int i = 0; i < 8; i++)
-			h[i] = V_XOR(v[i], v[i + 8]);
+			h[i] = vxor(v[i], v[i + 8]);
 	}
 	store_cvs(h, out);
 }
+
+static void hash_chunks(const uint8_t *in, size_t n, const uint32_t key[8], uint64_t counter,
+                        uint8_t flags, uint8_t *out)
+{
+	eds_blake3_simd_batch(hash_many, LANES, B3_COMPRESS_IN_PLACE, in, EDS_BLAKE3_CHUNK_LEN, n,
+	                      EDS_BLAKE3_CHUNK_LEN / EDS_BLAKE3_BLOCK_LEN, key, counter, true,
+	                      flags, B3_CHUNK_START, B3_CHUNK_END, out);
+}
+
+static void hash_parents(const uint8_t *in, size_t n, const uint32_t key[8], uint8_t flags,
+                         uint8_t *out)
+{
+	eds_blake3_simd_batch(hash_many, LANES, B3_COMPRESS_IN_PLACE, in, EDS_BLAKE3_BLOCK_LEN, n,
+	                      1, key, 0, false, (uint8_t)(flags | B3_PARENT), 0, 0, out);
+}
+
+const eds_blake3_ops B3_OPS = {
+    .name = B3_NAME,
+    .degree = LANES,
+    .supported = supported,
+    .compress_in_place = B3_COMPRESS_IN_PLACE,
+    .compress_xof = B3_COMPRESS_XOF,
+    .hash_chunks = hash_chunks,
+    .hash_parents = hash_parents,
+};

@@ -14,22 +14,22 @@
 #include <immintrin.h>
 #include <string.h>
 
-#include "blake3_simd.h"
 #include "edgesentry/blake3.h"
-
-#define B3_INLINE static inline __attribute__((always_inline))
 
 typedef __m128i v128;
 
-B3_INLINE v128 add(v128 a, v128 b)
+B3_INLINE v128 vadd(v128 a, v128 b)
 {
 	return _mm_add_epi32(a, b);
 }
 
-B3_INLINE v128 xor (v128 a, v128 b) { return _mm_xor_si128(a, b); }
+B3_INLINE v128 vxor(v128 a, v128 b)
+{
+	return _mm_xor_si128(a, b);
+}
 
-    /* Rotations by 16 and 8 are byte moves: one shuffle instead of two shifts. */
-    B3_INLINE v128 rot16(v128 x)
+/* Rotations by 16 and 8 are byte moves: one shuffle instead of two shifts. */
+B3_INLINE v128 rot16(v128 x)
 {
 	return _mm_shuffle_epi8(x,
 	                        _mm_set_epi8(13, 12, 15, 14, 9, 8, 11, 10, 5, 4, 7, 6, 1, 0, 3, 2));
@@ -55,14 +55,14 @@ B3_INLINE v128 rot7(v128 x)
 
 B3_INLINE void g_rows(v128 *a, v128 *b, v128 *c, v128 *d, v128 x, v128 y)
 {
-	*a = add(add(*a, *b), x);
-	*d = rot16(xor(*d, *a));
-	*c = add(*c, *d);
-	*b = rot12(xor(*b, *c));
-	*a = add(add(*a, *b), y);
-	*d = rot8(xor(*d, *a));
-	*c = add(*c, *d);
-	*b = rot7(xor(*b, *c));
+	*a = vadd(vadd(*a, *b), x);
+	*d = rot16(vxor(*d, *a));
+	*c = vadd(*c, *d);
+	*b = rot12(vxor(*b, *c));
+	*a = vadd(vadd(*a, *b), y);
+	*d = rot8(vxor(*d, *a));
+	*c = vadd(*c, *d);
+	*b = rot7(vxor(*b, *c));
 }
 
 /* _mm_shuffle_ps on integer vectors: lanes 0-1 from x, 2-3 from y. */
@@ -137,8 +137,8 @@ static void compress_in_place(uint32_t cv[8], const uint8_t block[64], uint8_t b
 {
 	v128 r[4];
 	compress_rows(r, cv, block, block_len, counter, flags);
-	_mm_storeu_si128((void *)cv, xor(r[0], r[2]));
-	_mm_storeu_si128((void *)(cv + 4), xor(r[1], r[3]));
+	_mm_storeu_si128((void *)cv, vxor(r[0], r[2]));
+	_mm_storeu_si128((void *)(cv + 4), vxor(r[1], r[3]));
 }
 
 static void compress_xof(const uint32_t cv[8], const uint8_t block[64], uint8_t block_len,
@@ -146,22 +146,16 @@ static void compress_xof(const uint32_t cv[8], const uint8_t block[64], uint8_t 
 {
 	v128 r[4];
 	compress_rows(r, cv, block, block_len, counter, flags);
-	_mm_storeu_si128((void *)out, xor(r[0], r[2]));
-	_mm_storeu_si128((void *)(out + 16), xor(r[1], r[3]));
-	_mm_storeu_si128((void *)(out + 32), xor(r[2], _mm_loadu_si128((const void *)cv)));
-	_mm_storeu_si128((void *)(out + 48), xor(r[3], _mm_loadu_si128((const void *)(cv + 4))));
+	_mm_storeu_si128((void *)out, vxor(r[0], r[2]));
+	_mm_storeu_si128((void *)(out + 16), vxor(r[1], r[3]));
+	_mm_storeu_si128((void *)(out + 32), vxor(r[2], _mm_loadu_si128((const void *)cv)));
+	_mm_storeu_si128((void *)(out + 48), vxor(r[3], _mm_loadu_si128((const void *)(cv + 4))));
 }
 
 /* ---- four inputs: transposed ----------------------------------------------- */
 
 #define LANES          4
 #define VEC_T          v128
-#define V_ADD          add
-#define V_XOR          xor
-#define V_ROT16        rot16
-#define V_ROT12        rot12
-#define V_ROT8         rot8
-#define V_ROT7         rot7
 #define V_SET1(x)      _mm_set1_epi32((int)(x))
 #define V_LOADU(p)     _mm_loadu_si128((const void *)(p))
 #define V_STOREU(p, v) _mm_storeu_si128((void *)(p), (v))
@@ -177,56 +171,15 @@ B3_INLINE void transpose(v128 v[4])
 	v[3] = _mm_unpackhi_epi64(ab_hi, cd_hi);
 }
 
-/* m[j] lane i = word j of the 64-byte block at in[i] + off. */
-B3_INLINE void load_msg(v128 m[16], const uint8_t *const in[LANES], size_t off)
-{
-	for (int q = 0; q < 4; q++) {
-		for (int i = 0; i < LANES; i++)
-			m[4 * q + i] = V_LOADU(in[i] + off + 16 * q);
-		transpose(&m[4 * q]);
-	}
-}
-
-/* out + 32*i receives lane i of h[0..8). */
-B3_INLINE void store_cvs(v128 h[8], uint8_t *out)
-{
-	transpose(&h[0]);
-	transpose(&h[4]);
-	for (int i = 0; i < LANES; i++) {
-		V_STOREU(out + 32 * i, h[i]);
-		V_STOREU(out + 32 * i + 16, h[4 + i]);
-	}
-}
-
-#define HASH_MANY_NAME hash_many4
-#include "blake3_simd_many.h"
-
 static bool supported(void)
 {
 	__builtin_cpu_init();
 	return __builtin_cpu_supports("sse4.1");
 }
 
-static void hash_chunks(const uint8_t *in, size_t n, const uint32_t key[8], uint64_t counter,
-                        uint8_t flags, uint8_t *out)
-{
-	eds_blake3_simd_chunks(hash_many4, LANES, compress_in_place, in, n, key, counter, flags,
-	                       out);
-}
-
-static void hash_parents(const uint8_t *in, size_t n, const uint32_t key[8], uint8_t flags,
-                         uint8_t *out)
-{
-	eds_blake3_simd_parents(hash_many4, LANES, compress_in_place, in, n, key, flags, out);
-}
-
-const eds_blake3_ops eds_blake3_sse41_ops = {
-    .name = "sse41",
-    .degree = LANES,
-    .supported = supported,
-    .compress_in_place = compress_in_place,
-    .compress_xof = compress_xof,
-    .hash_chunks = hash_chunks,
-    .hash_parents = hash_parents,
-};
+#define B3_NAME              "sse41"
+#define B3_OPS               eds_blake3_sse41_ops
+#define B3_COMPRESS_IN_PLACE compress_in_place
+#define B3_COMPRESS_XOF      compress_xof
+#include "blake3_simd_many.h"
 #endif

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chain_internal.h"
 #include "edgesentry/blake3.h"
 #include "edgesentry/chain.h"
 #include "edgesentry/ed25519.h"
@@ -40,6 +41,7 @@ typedef struct device {
  */
 typedef struct record_view {
 	const eds_record *r;
+	const uint8_t *known_hash; /* the caller's hash of r (the reader's), or NULL */
 	uint64_t index;
 	uint8_t header[EDS_HEADER_MAX];
 	size_t header_len;
@@ -294,11 +296,15 @@ static void prepare_view(const eds_chain_verifier *v, record_view *rv)
 	    rv, eds_record_header_encode(rv->r, rv->header, sizeof rv->header, &rv->header_len));
 	if (rv->header_st != EDS_OK)
 		return;
-	eds_blake3_hasher h;
-	eds_blake3_init(&h);
-	eds_blake3_update(&h, rv->header, rv->header_len);
-	eds_blake3_update(&h, rv->r->signature, EDS_SIGNATURE_LEN);
-	eds_blake3_finalize(&h, rv->hash, EDS_HASH_LEN);
+	if (rv->known_hash != NULL) {
+		memcpy(rv->hash, rv->known_hash, EDS_HASH_LEN);
+	} else {
+		eds_blake3_hasher h;
+		eds_blake3_init(&h);
+		eds_blake3_update(&h, rv->header, rv->header_len);
+		eds_blake3_update(&h, rv->r->signature, EDS_SIGNATURE_LEN);
+		eds_blake3_finalize(&h, rv->hash, EDS_HASH_LEN);
+	}
 	if (keyed(v))
 		rv->sig_st = keep_detail(rv, verify_signature(v, rv));
 }
@@ -415,8 +421,10 @@ static eds_status add_record(eds_chain_verifier *v, const eds_record *r, record_
 	d->pub.records++;
 	if (d->pub.failed)
 		return EDS_OK;
-	if (prepared == NULL)
+	if (prepared == NULL) {
+		rv->known_hash = NULL;
 		prepare_view(v, rv);
+	}
 
 	eds_status st = check_record(v, d, rv);
 	if (st == EDS_DONE) {
@@ -463,7 +471,8 @@ static eds_status batch_setup(eds_chain_verifier *v, size_t n)
 	return EDS_OK;
 }
 
-eds_status eds_chain_verifier_add_batch(eds_chain_verifier *v, const eds_record *records, size_t n)
+eds_status eds_chain_verifier_add_batch_hashed(eds_chain_verifier *v, const eds_record *records,
+                                               const uint8_t (*hashes)[EDS_HASH_LEN], size_t n)
 {
 	if (v == NULL || (records == NULL && n > 0))
 		return eds_fail(EDS_E_ARG, "chain verifier: NULL argument");
@@ -475,8 +484,10 @@ eds_status eds_chain_verifier_add_batch(eds_chain_verifier *v, const eds_record 
 	eds_status st = batch_setup(v, n);
 	if (st != EDS_OK)
 		return st;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		v->views[i].r = &records[i];
+		v->views[i].known_hash = hashes != NULL ? hashes[i] : NULL;
+	}
 	/* Small ranges: signature checks cost alike, but other load on the
 	 * machine may stall one thread. */
 	eds_pool_run(v->pool, prepare_range, v, n, 16);
@@ -486,6 +497,11 @@ eds_status eds_chain_verifier_add_batch(eds_chain_verifier *v, const eds_record 
 			return st;
 	}
 	return EDS_OK;
+}
+
+eds_status eds_chain_verifier_add_batch(eds_chain_verifier *v, const eds_record *records, size_t n)
+{
+	return eds_chain_verifier_add_batch_hashed(v, records, NULL, n);
 }
 
 void eds_chain_verifier_summary(const eds_chain_verifier *v, eds_chain_summary *s)

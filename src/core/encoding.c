@@ -14,15 +14,17 @@ void eds_hex_encode(char *out, const uint8_t *bin, size_t len)
 	out[2 * len] = '\0';
 }
 
+/* Digit values + 1 (0: not a hex digit): a table, as record reading decodes
+ * four hex fields per record and branches per character showed in profiles. */
+static const uint8_t hex_table[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
 static int hex_value(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return (int)hex_table[(unsigned char)c] - 1;
 }
 
 eds_status eds_hex_decode(uint8_t *out, size_t len, const char *hex, size_t hex_len)

@@ -137,7 +137,7 @@ static int is_blank(const char *s, size_t len)
 	return 1;
 }
 
-static eds_status next_line_record(eds_record_reader *rd, eds_record *r)
+static eds_status next_line_record(eds_record_reader *rd, eds_record *r, uint8_t *hash)
 {
 	eds_status st;
 	do {
@@ -149,7 +149,7 @@ static eds_status next_line_record(eds_record_reader *rd, eds_record *r)
 			return fail_msg(rd, rd->rec_line, EDS_E_LIMIT,
 			                "line longer than " EDS_STR(EDS_RECORD_LINE_MAX) " bytes");
 	} while (is_blank(rd->text, rd->text_len));
-	if ((st = eds_record_from_json(r, rd->text, rd->text_len)) != EDS_OK)
+	if ((st = eds_record_from_json_hashed(r, rd->text, rd->text_len, hash)) != EDS_OK)
 		return fail_at(rd, rd->rec_line, st);
 	return EDS_OK;
 }
@@ -236,7 +236,7 @@ static eds_status array_advance(eds_record_reader *rd)
 	return EDS_OK;
 }
 
-static eds_status next_array_record(eds_record_reader *rd, eds_record *r)
+static eds_status next_array_record(eds_record_reader *rd, eds_record *r, uint8_t *hash)
 {
 	eds_status st;
 	if (rd->arr == ARR_END)
@@ -244,7 +244,7 @@ static eds_status next_array_record(eds_record_reader *rd, eds_record *r)
 	if ((st = array_advance(rd)) != EDS_OK || (st = cut_element(rd)) != EDS_OK)
 		return st;
 	rd->arr = ARR_AFTER;
-	if ((st = eds_record_from_json(r, rd->text, rd->text_len)) != EDS_OK)
+	if ((st = eds_record_from_json_hashed(r, rd->text, rd->text_len, hash)) != EDS_OK)
 		return fail_at(rd, rd->rec_line, st);
 	return EDS_OK;
 }
@@ -264,7 +264,7 @@ static eds_status detect_mode(eds_record_reader *rd)
 	return EDS_OK;
 }
 
-eds_status eds_record_reader_next(eds_record_reader *rd, eds_record *r)
+eds_status eds_record_reader_next_hashed(eds_record_reader *rd, eds_record *r, uint8_t *hash)
 {
 	eds_status st;
 	if (rd == NULL || r == NULL)
@@ -273,10 +273,16 @@ eds_status eds_record_reader_next(eds_record_reader *rd, eds_record *r)
 		return eds_fail(EDS_E_ARG, "%s: reader stopped at an earlier error", rd->path);
 	if (rd->mode == MODE_UNKNOWN && (st = detect_mode(rd)) != EDS_OK)
 		return st;
-	st = rd->mode == MODE_ARRAY ? next_array_record(rd, r) : next_line_record(rd, r);
+	st =
+	    rd->mode == MODE_ARRAY ? next_array_record(rd, r, hash) : next_line_record(rd, r, hash);
 	if (st == EDS_OK)
 		rd->index = rd->count++;
 	return st;
+}
+
+eds_status eds_record_reader_next(eds_record_reader *rd, eds_record *r)
+{
+	return eds_record_reader_next_hashed(rd, r, NULL);
 }
 
 eds_status eds_record_reader_open(eds_record_reader **out, const char *path)

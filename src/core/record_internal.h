@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "edgesentry/record.h"
+#include "edgesentry/record_file.h"
 
 /**
  * Parse JSON text with the record rules every EdgeSentry reader applies:
@@ -24,5 +25,15 @@ json_t *eds_json_load_strict(const char *json, size_t len, eds_status *st);
  * with eds_json_load_strict or equivalent flags).  Same errors.
  */
 eds_status eds_record_from_jansson(eds_record *r, const json_t *obj);
+
+/**
+ * eds_record_from_json that also gives the record_hash (hash may be NULL):
+ * the stated one once checked, else computed.  A chain verifier takes it
+ * instead of hashing the record a second time.  Same errors.
+ */
+eds_status eds_record_from_json_hashed(eds_record *r, const char *json, size_t len, uint8_t *hash);
+
+/** eds_record_reader_next that also gives the record_hash, as above. */
+eds_status eds_record_reader_next_hashed(eds_record_reader *rd, eds_record *r, uint8_t *hash);
 
 #endif

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "edgesentry/edgesentry.h"
+#include "record_internal.h"
 #include "test_support.h"
 
 #define N_REC 5
@@ -472,6 +473,34 @@ static void test_append(void **state)
 	assert_int_equal(eds_record_append(NULL, &chain[0]), EDS_E_ARG);
 }
 
+/* The hashed read gives each record's hash, whether its JSON states one or not. */
+static void test_next_hashed(void **state)
+{
+	(void)state;
+	char text[N_REC * EDS_RECORD_JSON_MAX];
+	size_t len = 0;
+	for (int i = 0; i < N_REC; i++) {
+		const char *cut = strstr(json[i], ",\"record_hash\"");
+		assert_non_null(cut);
+		/* odd records without their record_hash key */
+		size_t n = i % 2 ? (size_t)(cut - json[i]) : strlen(json[i]);
+		len += (size_t)sprintf(text + len, "%.*s%s\n", (int)n, json[i], i % 2 ? "}" : "");
+	}
+	eds_record_reader *rd;
+	eds_record r;
+	uint8_t got[EDS_HASH_LEN], want[EDS_HASH_LEN];
+	assert_int_equal(eds_record_reader_open(&rd, write_text("hashed.jsonl", text, len)),
+	                 EDS_OK);
+	for (int i = 0; i < N_REC; i++) {
+		memset(got, 0, sizeof got);
+		assert_int_equal(eds_record_reader_next_hashed(rd, &r, got), EDS_OK);
+		assert_int_equal(eds_record_compute_hash(&chain[i], want), EDS_OK);
+		assert_memory_equal(got, want, EDS_HASH_LEN);
+	}
+	assert_int_equal(eds_record_reader_next_hashed(rd, &r, got), EDS_DONE);
+	eds_record_reader_close(rd);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -494,7 +523,7 @@ int main(void)
 	    cmocka_unit_test(test_array_errors), cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_open_errors),  cmocka_unit_test(test_stdin),
 	    cmocka_unit_test(test_load_one),     cmocka_unit_test(test_append),
-	    cmocka_unit_test(test_form),
+	    cmocka_unit_test(test_form),         cmocka_unit_test(test_next_hashed),
 	};
 	if (eds_init() != EDS_OK)
 		return 1;

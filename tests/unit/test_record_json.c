@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "edgesentry/edgesentry.h"
+#include "record_internal.h"
 #include "test_support.h"
 
 enum { F_FORMAT, F_DEVICE, F_SEQ, F_TS, F_SIZE, F_PH, F_PREV, F_REF, F_SIG, F_HASH, F_N };
@@ -448,13 +449,75 @@ static void test_record_hash(void **state)
 	free(json);
 }
 
+/* The reader with jansson alone (no canonical-form shortcut). */
+static eds_status from_jansson_only(eds_record *r, const char *json, size_t len)
+{
+	eds_status st;
+	json_t *root = eds_json_load_strict(json, len, &st);
+	if (root == NULL)
+		return st;
+	st = eds_record_from_jansson(r, root);
+	json_decref(root);
+	return st;
+}
+
+/* Both readers agree on status, message and record. */
+static void assert_same_reading(const char *json, size_t len)
+{
+	eds_record a, b;
+	char msg[512];
+	eds_status sa = eds_record_from_json(&a, json, len);
+	snprintf(msg, sizeof msg, "%s", eds_last_error());
+	eds_status sb = from_jansson_only(&b, json, len);
+	if (sa != sb || (sa != EDS_OK && strcmp(msg, eds_last_error()) != 0) ||
+	    (sa == EDS_OK && memcmp(&a, &b, sizeof a) != 0))
+		fail_msg("readers differ on %.*s: %d '%s' vs %d '%s'", (int)len, json, sa, msg, sb,
+		         eds_last_error());
+}
+
+/*
+ * The canonical form (the writer's output) is read without jansson; any
+ * other text goes to jansson.  Differential check on the writer's output
+ * with every byte replaced by, and preceded by, each byte that matters to
+ * the shortcut (quote, backslash, digit, hex, separator, space, non-ASCII),
+ * and with every byte deleted.
+ */
+static void test_canonical_shortcut(void **state)
+{
+	(void)state;
+	static const char bytes[] = "\"\\,:{} 0179aAfFgz-.e\x7f\x80\xc3";
+	char json[EDS_RECORD_JSON_MAX], m[EDS_RECORD_JSON_MAX + 1];
+	size_t len;
+	eds_record r;
+	assert_int_equal(eds_record_to_json(&good, json, sizeof json, &len), EDS_OK);
+	assert_int_equal(eds_record_from_json(&r, json, len), EDS_OK);
+	assert_memory_equal(&r, &good, sizeof r);
+	for (size_t at = 0; at < len; at++) {
+		memcpy(m, json, at);
+		memcpy(m + at, json + at + 1, len - at - 1);
+		assert_same_reading(m, len - 1);
+		for (size_t k = 0; k < sizeof bytes - 1; k++) {
+			memcpy(m, json, len);
+			m[at] = bytes[k];
+			assert_same_reading(m, len);
+			memcpy(m + at + 1, json + at, len - at);
+			assert_same_reading(m, len + 1);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_round_trip), cmocka_unit_test(test_writer_strings),
-	    cmocka_unit_test(test_syntax),     cmocka_unit_test(test_keys),
-	    cmocka_unit_test(test_integers),   cmocka_unit_test(test_hex_fields),
-	    cmocka_unit_test(test_strings),    cmocka_unit_test(test_record_hash),
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_writer_strings),
+	    cmocka_unit_test(test_syntax),
+	    cmocka_unit_test(test_keys),
+	    cmocka_unit_test(test_integers),
+	    cmocka_unit_test(test_hex_fields),
+	    cmocka_unit_test(test_strings),
+	    cmocka_unit_test(test_record_hash),
+	    cmocka_unit_test(test_canonical_shortcut),
 	};
 	if (eds_init() != EDS_OK)
 		return 1;
