@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "edgesentry/edgesentry.h"
@@ -38,6 +39,15 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU time (user + system, every thread) of this process so far: load-independent. */
+static double cpu_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static uint8_t payload[PAYLOAD];
@@ -188,20 +198,21 @@ static void run_case(const char *mode, int durable, size_t devices, size_t n, si
 	}
 	pthread_t th[64];
 	worker w[64];
-	double t0 = now_s();
+	double t0 = now_s(), c0 = cpu_s();
 	for (size_t t = 0; t < threads; t++) {
 		w[t] = (worker){&b, t, NULL};
 		pthread_create(&th[t], NULL, http ? over_http : inproc, &w[t]);
 	}
 	for (size_t t = 0; t < threads; t++)
 		pthread_join(th[t], NULL);
-	double dt = now_s() - t0;
+	double dt = now_s() - t0, cpu = cpu_s() - c0;
 	eds_ingest_stats st;
 	eds_ingest_stats_get(b.svc, &st);
 	printf(
 	    "%-7s durable=%d devices=%-5zu batch=%-4zu threads=%zu records=%zu  %8.0f records/s  "
-	    "(%llu commits, %.1f records/commit)\n",
+	    "%6.1f us CPU/record  (%llu commits, %.1f records/commit)\n",
 	    mode, durable, devices, batch, threads, b.per * devices, (double)(b.per * devices) / dt,
+	    cpu * 1e6 / (double)(b.per * devices),
 	    (unsigned long long)st.commits,
 	    st.commits ? (double)st.batch_records / (double)st.commits : 0.0);
 	fflush(stdout);

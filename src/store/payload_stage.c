@@ -21,8 +21,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/fs.h> /* FS_IOC_GETFLAGS, FS_TOPDIR_FL */
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -48,6 +50,30 @@ static eds_status subdir(const char *path)
 	return EDS_OK;
 }
 
+/*
+ * Mark root as the top of a directory hierarchy (chattr +T) before its
+ * subdirectories exist.  ext4's Orlov allocator then spreads the 256
+ * subdirectories over little-used block groups instead of packing them next
+ * to root's parent, and a payload inode is allocated in its directory's
+ * group.  That matters on ext4 without a journal: there, each inode
+ * allocation steps one by one over every inode of the group freed in the
+ * last minutes (recently_deleted()), and a busy parent such as /var/tmp can
+ * hold thousands: perf showed 45 % of all ingest CPU time in that scan.
+ * Only a placement hint: other file systems refuse it and nothing changes.
+ */
+static void mark_top_dir(const char *root)
+{
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	int flags = 0;
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && !(flags & FS_TOPDIR_FL)) {
+		flags |= FS_TOPDIR_FL;
+		(void)ioctl(fd, FS_IOC_SETFLAGS, &flags);
+	}
+	close(fd);
+}
+
 eds_status eds_payload_stage_dirs(const char *root)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -57,6 +83,7 @@ eds_status eds_payload_stage_dirs(const char *root)
 		return eds_fail(EDS_E_LIMIT, "%s: payload path too long", root);
 	size_t len = (size_t)n; /* >= 3: "/xx" */
 	int made = 0;
+	mark_top_dir(root);
 	for (int i = 0; i < 256; i++) {
 		dir[len - 2] = hex[i >> 4];
 		dir[len - 1] = hex[i & 15];
