@@ -5,8 +5,11 @@
  * 256-byte payloads.  Records are signed before the clock starts.
  *
  * usage: bench_ingest [RECORDS] [THREADS] [CASE]   (defaults 20000, 8, all)
- * CASE picks one case by its number 1..10 (in the order printed), for profiling.
- * Ledgers go to $EDS_BENCH_DIR (default /var/tmp) and are removed at the end.
+ * CASE picks one case by its number 1..10 (in the order printed), for profiling,
+ * or names one: MODE:DURABLE:DEVICES:BATCH:THREADS, e.g. inproc:1:1000:10:2
+ * (bench/run.sh uses that form; THREADS then overrides the second argument).
+ * Ledgers go to $EDS_BENCH_DIR (default /var/tmp) and are removed at the end,
+ * unless EDS_BENCH_KEEP is set (bench/run.sh removes them after its last case).
  * Prints one line per case: mode durable devices batch records/s.
  */
 #include <curl/curl.h>
@@ -259,7 +262,23 @@ int main(int argc, char **argv)
 	uint8_t seed[32] = {42};
 	eds_secret_key_from_seed(&sk, seed);
 	eds_secret_key_public(&sk, &pk);
-	for (int durable = 1; durable >= 0; durable--) {
+	char mode[8];
+	int durable;
+	size_t devices, batch;
+	if (argc > 3 && sscanf(argv[3], "%7[a-z]:%d:%zu:%zu:%zu", mode, &durable, &devices, &batch,
+	                       &threads) == 5) {
+		if ((strcmp(mode, "inproc") != 0 && strcmp(mode, "http") != 0) || devices == 0 ||
+		    devices > n || batch == 0 || threads == 0 || threads > 64) {
+			fprintf(stderr, "bench_ingest: bad case %s\n", argv[3]);
+			return 2;
+		}
+		only_case = 0;
+		run_case(mode, durable, devices, n, threads, batch, &sk, &pk);
+		durable = -1; /* the fixed cases below are skipped */
+	} else {
+		durable = 1;
+	}
+	for (; durable >= 0; durable--) {
 		run_case("inproc", durable, 1, n, 1, 100, &sk, &pk);
 		run_case("inproc", durable, 1000, n, threads, 10, &sk, &pk);
 		run_case("http", durable, 1, n, 1, 100, &sk, &pk);
@@ -267,6 +286,7 @@ int main(int argc, char **argv)
 		run_case("http", durable, 1000, n / 4, threads, 1, &sk, &pk);
 	}
 	curl_global_cleanup();
-	remove_ledgers();
+	if (getenv("EDS_BENCH_KEEP") == NULL)
+		remove_ledgers();
 	return 0;
 }
