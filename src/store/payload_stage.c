@@ -9,6 +9,17 @@
  * system, links and new directories included, and reports write-back errors
  * (Linux >= 5.8).
  *
+ * Why that is FORMAT.md 3's guarantee (file fsynced, then its directory):
+ * those two fsyncs exist so that, before the ack, the file's bytes and inode
+ * and the directory block holding its name are on stable storage.  syncfs
+ * returns only after every dirty page and inode of the file system - each
+ * staged file, each directory block with a new name - has been written and
+ * the device cache flushed, so at that point the same blocks are durable,
+ * for all files of the group at once.  The order also holds: the files are
+ * durable before the ledger transaction that refers to them commits, and
+ * the ack waits for that commit.  The price: syncfs also writes back other
+ * programs' dirty data on the same file system (keep the ledger on its own).
+ *
  * Staging writes the bytes into an anonymous O_TMPFILE inode and links it
  * under its final name only when complete: one directory operation per
  * payload instead of create + rename, and no temporary name that a crash
