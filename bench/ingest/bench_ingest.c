@@ -194,14 +194,18 @@ static void run_case(const char *mode, int durable, size_t devices, size_t n, si
 		return;
 	if (mkdtemp(dir) == NULL)
 		return;
+	/* Devices are registered without fsyncs (set-up, untimed), then the ledger reopened. */
 	eds_ledger *l;
-	eds_ledger_options lo = {.durable = durable};
+	eds_ledger_options lo = {.durable = 0};
 	eds_ledger_open(&l, dir, &lo);
 	for (size_t d = 0; d < devices; d++) {
 		char id[32];
 		snprintf(id, sizeof id, "dev-%zu", d);
 		eds_ledger_device_add(l, id, pk);
 	}
+	eds_ledger_close(l);
+	lo.durable = durable;
+	eds_ledger_open(&l, dir, &lo);
 	bench b = {.n = n, .devices = devices, .threads = threads, .batch = batch};
 	make_records(&b, sk);
 	eds_ingest_new(&b.svc, l, NULL);
