@@ -14,6 +14,8 @@
 #                            one run of the whole chain lasts tens of seconds,
 #                            far past the 0.5 s minimum, and three would not
 #                            fit `make bench` in about 3 minutes)
+#   EDS_BENCH_INGEST_RECORDS records per ingest case (default 8000: a few
+#                            seconds per case on a loaded 2-core machine)
 # Data files are kept in BUILD/bench-data and reused by later runs.
 set -euo pipefail
 
@@ -118,6 +120,69 @@ else
 	kill -TERM "$SERVE_PID" 2>/dev/null || true
 	wait "$SERVE_PID" || true
 	rm -rf "$AD"
+fi
+
+# ---- ingest records/s: durable vs not, in-process vs HTTP, 1 vs 2 threads ----
+# bench/ingest/bench_ingest, one process per case; a case prints its
+# records/s and its CPU time per record (user+sys of every thread: the
+# load-independent figure).  Each row's baseline runs right after its
+# candidate.  Ledgers stay until the last case: deleting thousands of
+# payload files just before the next case makes ext4 (no journal) skip the
+# freed inodes one by one at every create (see docs/performance-ingest.md).
+INGEST_N=${EDS_BENCH_INGEST_RECORDS:-8000}
+case $INGEST_N in '' | *[!0-9]*) die "EDS_BENCH_INGEST_RECORDS: want a number" ;; esac
+INGEST_DIR=$DATA/ingest-ledgers
+rm -rf "$INGEST_DIR"
+mkdir -p "$INGEST_DIR"
+# ingest_case CASE: "RECORDS_PER_S CPU_US" of one case, or nothing on failure
+ingest_case() {
+	EDS_BENCH_DIR=$INGEST_DIR EDS_BENCH_KEEP=1 "$BIN/ingest/bench_ingest" "$INGEST_N" 1 "$1" |
+		awk '{ for (i = 2; i <= NF; i++) { if ($i == "records/s") r = $(i - 1); if ($i == "us") c = $(i - 1) } }
+		     END { if (r != "") print r, c }'
+}
+# ingest_row WHAT CASE BASE_WHAT BASE_CASE TARGET (BASE_CASE "=N": a fixed rate N)
+ingest_row() {
+	local a b
+	a=$(ingest_case "$2" || true)
+	case $4 in =*) b="${4#=} n/a" ;; *) b=$(ingest_case "$4" || true) ;; esac
+	if [ -z "$a" ] || [ -z "$b" ]; then
+		skip_row "$1" "bench_ingest $2 or $4 failed (message above)" "$5"
+		return
+	fi
+	awk -v a="$a" -v b="$b" -v w="$1" -v bw="$3" -v t="$5" 'BEGIN {
+		split(a, x, " "); split(b, y, " ")
+		cpu = y[2] == "n/a" ? "" : sprintf(" (%s us CPU/record)", y[2])
+		printf "%s\t%.2f k records/s (%s us CPU/record)\t%s\t%.2f k records/s%s\t%.2f\t%s\n",
+			w, x[1] / 1e3, x[2], bw, y[1] / 1e3, cpu, x[1] / y[1], t }' >>"$ROWS"
+}
+if [ ! -x "$BIN/ingest/bench_ingest" ]; then
+	skip_row "ingest (bench_ingest)" "bench/ingest/bench_ingest not built" ">= 0.9"
+else
+	note "ingest (about 2 minutes: $INGEST_N records per case, 15 cases)"
+	# durable_vs_off MODE DEVICES BATCH CLIENTS WHAT TARGET: one case against
+	# itself with durability off.
+	durable_vs_off() { ingest_row "ingest $5" "$1:1:$2:$3:$4" "same, durable off" "$1:0:$2:$3:$4" "$6"; }
+	IN=">= 0.9; >= 24 k records/s"
+	NET=">= 0.9; >= 20 k records/s"
+	durable_vs_off inproc 1000 10 8 "in-process, durable, 1,000 devices, 8 clients x 10-record submits" "$IN"
+	# Durable throughput is (records per commit) / (commit time: two device
+	# flushes); 64 clients keep enough records in flight to fill big groups.
+	durable_vs_off inproc 1000 10 64 "in-process, durable, 1,000 devices, 64 clients x 10-record submits" "$IN"
+	durable_vs_off inproc 1 100 1 "in-process, durable, 1 device, 100-record submits" "$IN"
+	durable_vs_off http 1000 10 8 "HTTP keep-alive, durable, 1,000 devices, 8 clients x 10-record batches" "$NET"
+	durable_vs_off http 1000 10 64 "HTTP keep-alive, durable, 1,000 devices, 64 clients x 10-record batches" "$NET"
+	durable_vs_off http 1 100 1 "HTTP keep-alive, durable, 1 device, 100-record batches" "$NET"
+	# 10-record submits stay below the request-splitting threshold, so each
+	# client thread is exactly one verifying thread.
+	ingest_row "ingest in-process, durable off, 1,000 devices, 2 clients (2 verifying threads)" \
+		inproc:0:1000:10:2 "same, 1 client (1 verifying thread)" inproc:0:1000:10:1 \
+		"2.0 on 2 idle cores"
+	if [ -s "$DATA/verify-rate" ]; then
+		ingest_row "ingest in-process, durable, 1,000 devices, 8 clients x 10-record submits" \
+			inproc:1:1000:10:8 "libsodium verify, 1 core x 2 (the 2-core ceiling)" \
+			"=$(awk '{ printf "%.0f", $1 * 2 }' "$DATA/verify-rate")" "none"
+	fi
+	rm -rf "$INGEST_DIR"
 fi
 
 # ---- the table ---------------------------------------------------------------

@@ -5,8 +5,11 @@
  * 256-byte payloads.  Records are signed before the clock starts.
  *
  * usage: bench_ingest [RECORDS] [THREADS] [CASE]   (defaults 20000, 8, all)
- * CASE picks one case by its number 1..10 (in the order printed), for profiling.
- * Ledgers go to $EDS_BENCH_DIR (default /var/tmp) and are removed at the end.
+ * CASE picks one case by its number 1..10 (in the order printed), for profiling,
+ * or names one: MODE:DURABLE:DEVICES:BATCH:THREADS, e.g. inproc:1:1000:10:2
+ * (bench/run.sh uses that form; THREADS then overrides the second argument).
+ * Ledgers go to $EDS_BENCH_DIR (default /var/tmp) and are removed at the end,
+ * unless EDS_BENCH_KEEP is set (bench/run.sh removes them after its last case).
  * Prints one line per case: mode durable devices batch records/s.
  */
 #include <curl/curl.h>
@@ -16,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "edgesentry/edgesentry.h"
@@ -30,7 +34,8 @@ typedef struct bench {
 	size_t n, devices, per, threads, batch;
 	eds_ingest *svc;
 	uint16_t port;
-	char **bodies; /* HTTP: pre-built request bodies per (thread, request) */
+	char **bodies; /* HTTP: request r of device d is bodies[d * nreq + r], built untimed */
+	size_t nreq;
 } bench;
 
 static double now_s(void)
@@ -38,6 +43,15 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU time (user + system, every thread) of this process so far: load-independent. */
+static double cpu_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static uint8_t payload[PAYLOAD];
@@ -123,6 +137,24 @@ static char *body_of(bench *b, size_t d, size_t i, size_t n)
 	return out;
 }
 
+/* Request bodies are built before the clock starts: the client's JSON is not server work. */
+static void make_bodies(bench *b)
+{
+	b->nreq = (b->per + b->batch - 1) / b->batch;
+	b->bodies = calloc(b->devices * b->nreq, sizeof *b->bodies);
+	for (size_t d = 0; d < b->devices; d++)
+		for (size_t r = 0, i = 0; i < b->per; r++, i += b->batch)
+			b->bodies[d * b->nreq + r] =
+			    body_of(b, d, i, b->per - i < b->batch ? b->per - i : b->batch);
+}
+
+static void free_bodies(bench *b)
+{
+	for (size_t i = 0; b->bodies != NULL && i < b->devices * b->nreq; i++)
+		free(b->bodies[i]);
+	free(b->bodies);
+}
+
 static void *over_http(void *arg)
 {
 	worker *w = arg;
@@ -134,16 +166,13 @@ static void *over_http(void *arg)
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-	for (size_t i = 0; i < b->per; i += b->batch) {
+	for (size_t r = 0; r < b->nreq; r++) {
 		for (size_t d = w->t; d < b->devices; d += b->threads) {
-			size_t n = b->per - i < b->batch ? b->per - i : b->batch;
-			char *body = body_of(b, d, i, n);
-			curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS, b->bodies[d * b->nreq + r]);
 			long code = 0;
 			if (curl_easy_perform(c) != CURLE_OK ||
 			    (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code), code != 200))
 				fprintf(stderr, "http request failed (%ld)\n", code);
-			free(body);
 		}
 	}
 	curl_slist_free_all(h);
@@ -165,14 +194,18 @@ static void run_case(const char *mode, int durable, size_t devices, size_t n, si
 		return;
 	if (mkdtemp(dir) == NULL)
 		return;
+	/* Devices are registered without fsyncs (set-up, untimed), then the ledger reopened. */
 	eds_ledger *l;
-	eds_ledger_options lo = {.durable = durable};
+	eds_ledger_options lo = {.durable = 0};
 	eds_ledger_open(&l, dir, &lo);
 	for (size_t d = 0; d < devices; d++) {
 		char id[32];
 		snprintf(id, sizeof id, "dev-%zu", d);
 		eds_ledger_device_add(l, id, pk);
 	}
+	eds_ledger_close(l);
+	lo.durable = durable;
+	eds_ledger_open(&l, dir, &lo);
 	bench b = {.n = n, .devices = devices, .threads = threads, .batch = batch};
 	make_records(&b, sk);
 	eds_ingest_new(&b.svc, l, NULL);
@@ -185,24 +218,25 @@ static void run_case(const char *mode, int durable, size_t devices, size_t n, si
 		eds_server_options so = {.listen = "127.0.0.1:0"};
 		eds_server_start(&srv, b.svc, pol, &so);
 		b.port = eds_server_port(srv);
+		make_bodies(&b);
 	}
 	pthread_t th[64];
 	worker w[64];
-	double t0 = now_s();
+	double t0 = now_s(), c0 = cpu_s();
 	for (size_t t = 0; t < threads; t++) {
 		w[t] = (worker){&b, t, NULL};
 		pthread_create(&th[t], NULL, http ? over_http : inproc, &w[t]);
 	}
 	for (size_t t = 0; t < threads; t++)
 		pthread_join(th[t], NULL);
-	double dt = now_s() - t0;
+	double dt = now_s() - t0, cpu = cpu_s() - c0;
 	eds_ingest_stats st;
 	eds_ingest_stats_get(b.svc, &st);
 	printf(
 	    "%-7s durable=%d devices=%-5zu batch=%-4zu threads=%zu records=%zu  %8.0f records/s  "
-	    "(%llu commits, %.1f records/commit)\n",
+	    "%6.1f us CPU/record  (%llu commits, %.1f records/commit)\n",
 	    mode, durable, devices, batch, threads, b.per * devices, (double)(b.per * devices) / dt,
-	    (unsigned long long)st.commits,
+	    cpu * 1e6 / (double)(b.per * devices), (unsigned long long)st.commits,
 	    st.commits ? (double)st.batch_records / (double)st.commits : 0.0);
 	fflush(stdout);
 	eds_server_stop(srv, 1000);
@@ -212,6 +246,7 @@ static void run_case(const char *mode, int durable, size_t devices, size_t n, si
 	for (size_t i = 0; i < b.n; i++)
 		free((void *)b.items[i].payload);
 	free(b.items);
+	free_bodies(&b);
 	if (nmade < sizeof made / sizeof made[0])
 		memcpy(made[nmade++], dir, sizeof dir);
 }
@@ -248,7 +283,23 @@ int main(int argc, char **argv)
 	uint8_t seed[32] = {42};
 	eds_secret_key_from_seed(&sk, seed);
 	eds_secret_key_public(&sk, &pk);
-	for (int durable = 1; durable >= 0; durable--) {
+	char mode[8];
+	int durable;
+	size_t devices, batch;
+	if (argc > 3 && sscanf(argv[3], "%7[a-z]:%d:%zu:%zu:%zu", mode, &durable, &devices, &batch,
+	                       &threads) == 5) {
+		if ((strcmp(mode, "inproc") != 0 && strcmp(mode, "http") != 0) || devices == 0 ||
+		    devices > n || batch == 0 || threads == 0 || threads > 64) {
+			fprintf(stderr, "bench_ingest: bad case %s\n", argv[3]);
+			return 2;
+		}
+		only_case = 0;
+		run_case(mode, durable, devices, n, threads, batch, &sk, &pk);
+		durable = -1; /* the fixed cases below are skipped */
+	} else {
+		durable = 1;
+	}
+	for (; durable >= 0; durable--) {
 		run_case("inproc", durable, 1, n, 1, 100, &sk, &pk);
 		run_case("inproc", durable, 1000, n, threads, 10, &sk, &pk);
 		run_case("http", durable, 1, n, 1, 100, &sk, &pk);
@@ -256,6 +307,7 @@ int main(int argc, char **argv)
 		run_case("http", durable, 1000, n / 4, threads, 1, &sk, &pk);
 	}
 	curl_global_cleanup();
-	remove_ledgers();
+	if (getenv("EDS_BENCH_KEEP") == NULL)
+		remove_ledgers();
 	return 0;
 }

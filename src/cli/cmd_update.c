@@ -330,7 +330,7 @@ static int sign_times(const upd_args *a, uint64_t *issued, uint64_t *expires)
 
 static int run_sign(const upd_args *a)
 {
-	uint64_t secver = 0, issued, expires, size;
+	uint64_t secver = 0, issued, expires, size; /* = 0: GCC -O3 false positive */
 	uint8_t hash[32] = {0};
 	eds_update_manifest m;
 	eds_status st;
@@ -446,7 +446,7 @@ static int run_trust(const upd_args *a)
 {
 	eds_public_key keys[UPD_LIST_MAX];
 	eds_update_trust t, prev;
-	uint64_t k = 0;
+	uint64_t k = 0; /* GCC -O3 -Wmaybe-uninitialized false positive */
 	eds_status st;
 	if (a->n_keys == 0 || a->threshold == NULL || a->out == NULL)
 		return cli_usage(a->cmd, "--key, --threshold and --out are required");

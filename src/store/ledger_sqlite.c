@@ -62,7 +62,7 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_REC_ADD] = "INSERT INTO records VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
                   "?11, ?12)",
     [S_HEAD_MOVE] = "UPDATE devices SET head_sequence = ?2, head_hash = ?3 "
-                    "WHERE device_id = ?1 AND head_sequence = ?2 - 1",
+                    "WHERE device_id = ?1 AND head_sequence = ?4",
     [S_PAYLOAD_GET] = "SELECT payload_size, max(payload_stored) FROM records "
                       "WHERE payload_hash = ?1 GROUP BY payload_size",
     [S_PAYLOAD_STORED] = "UPDATE records SET payload_stored = 1 "
@@ -286,8 +286,9 @@ static eds_status load_keys(sq *s, eds_ledger_device *d)
 }
 
 /* Fill d from the current row of a devices query (then its keys). */
-static eds_status device_row(sq *s, sqlite3_stmt *st, eds_ledger_device *d)
+static eds_status device_row(sq *s, sqlite3_stmt *st, void *row)
 {
+	eds_ledger_device *d = row;
 	eds_status e = col_text(s, st, 0, d->device_id, sizeof d->device_id);
 	if (e == EDS_OK)
 		e = col_blob(s, st, 3, d->head_hash, EDS_HASH_LEN);
@@ -453,33 +454,72 @@ static eds_status sq_device_revoke(void *impl, const char *id, uint64_t from, ui
 	return in_txn(impl, do_revoke, &c);
 }
 
-static eds_status sq_device_foreach(void *impl, eds_ledger_device_fn fn, void *ctx)
+/* The ledger's callbacks differ only in their row type; these pass a row on untyped. */
+typedef struct dev_visit {
+	eds_ledger_device_fn fn;
+	void *ctx;
+} dev_visit;
+
+typedef struct rec_visit {
+	eds_ledger_record_fn fn;
+	void *ctx;
+} rec_visit;
+
+static eds_status visit_device(void *arg, const void *row)
 {
-	sq *s = impl;
-	eds_ledger_device *d = malloc(sizeof *d);
-	if (d == NULL)
+	const dev_visit *v = arg;
+	return v->fn(v->ctx, row);
+}
+
+static eds_status visit_record(void *arg, const void *row)
+{
+	const rec_visit *v = arg;
+	return v->fn(v->ctx, row);
+}
+
+typedef eds_status (*row_fill_fn)(sq *s, sqlite3_stmt *st, void *row);
+
+/*
+ * Step statement id over every row, filling one heap row (they are large)
+ * with fill and handing it to visit, all under the connection's mutex; the
+ * first error from either stops the walk.
+ */
+static eds_status foreach_row(sq *s, enum stmt_id id, size_t row_size, row_fill_fn fill,
+                              eds_status (*visit)(void *arg, const void *row), void *arg,
+                              const char *what)
+{
+	void *row = malloc(row_size);
+	if (row == NULL)
 		return eds_fail(EDS_E_NOMEM, "ledger: out of memory");
 	pthread_mutex_lock(&s->lock);
-	sqlite3_stmt *st = stmt(s, S_DEV_ALL);
+	sqlite3_stmt *st = stmt(s, id);
 	eds_status e = EDS_OK;
 	int rc;
 	while (e == EDS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		e = device_row(s, st, d);
+		e = fill(s, st, row);
 		if (e == EDS_OK)
-			e = fn(ctx, d);
+			e = visit(arg, row);
 	}
 	if (e == EDS_OK && rc != SQLITE_DONE)
-		e = db_fail(s, "list devices");
+		e = db_fail(s, what);
 	sqlite3_reset(st);
 	pthread_mutex_unlock(&s->lock);
-	free(d);
+	free(row);
 	return e;
+}
+
+static eds_status sq_device_foreach(void *impl, eds_ledger_device_fn fn, void *ctx)
+{
+	dev_visit v = {fn, ctx};
+	return foreach_row(impl, S_DEV_ALL, sizeof(eds_ledger_device), device_row, visit_device, &v,
+	                   "list devices");
 }
 
 /* ---- records ------------------------------------------------------------ */
 
-static eds_status record_row(sq *s, sqlite3_stmt *st, eds_ledger_record *out)
+static eds_status record_row(sq *s, sqlite3_stmt *st, void *row)
 {
+	eds_ledger_record *out = row;
 	eds_record *r = &out->record;
 	memset(out, 0, sizeof *out);
 	eds_status e = col_text(s, st, 0, r->device_id, sizeof r->device_id);
@@ -526,25 +566,9 @@ static eds_status sq_record_get(void *impl, const char *id, uint64_t seq, eds_le
 
 static eds_status sq_record_foreach(void *impl, eds_ledger_record_fn fn, void *ctx)
 {
-	sq *s = impl;
-	eds_ledger_record *r = malloc(sizeof *r);
-	if (r == NULL)
-		return eds_fail(EDS_E_NOMEM, "ledger: out of memory");
-	pthread_mutex_lock(&s->lock);
-	sqlite3_stmt *st = stmt(s, S_REC_ALL);
-	eds_status e = EDS_OK;
-	int rc;
-	while (e == EDS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		e = record_row(s, st, r);
-		if (e == EDS_OK)
-			e = fn(ctx, r);
-	}
-	if (e == EDS_OK && rc != SQLITE_DONE)
-		e = db_fail(s, "list records");
-	sqlite3_reset(st);
-	pthread_mutex_unlock(&s->lock);
-	free(r);
-	return e;
+	rec_visit v = {fn, ctx};
+	return foreach_row(impl, S_REC_ALL, sizeof(eds_ledger_record), record_row, visit_record, &v,
+	                   "list records");
 }
 
 static eds_status sq_payload_lookup(void *impl, const uint8_t hash[EDS_HASH_LEN], uint64_t *size,
@@ -592,18 +616,53 @@ static eds_status put_record(sq *s, const eds_ledger_record *lr)
 	if (rc == SQLITE_CONSTRAINT)
 		return eds_fail(EDS_E_EXISTS, "record %s/%llu: already stored", r->device_id,
 		                (unsigned long long)r->sequence);
-	if (rc != SQLITE_DONE)
-		return db_fail(s, "insert record");
-	st = stmt(s, S_HEAD_MOVE);
+	return rc == SQLITE_DONE ? EDS_OK : db_fail(s, "insert record");
+}
+
+/* End of the run starting at i: records of one device with consecutive sequences. */
+static size_t run_end(const eds_ledger_batch *b, size_t i)
+{
+	const eds_ledger_record *r = b->records;
+	size_t j = i + 1;
+	while (j < b->record_count && r[j].record.sequence == r[j - 1].record.sequence + 1 &&
+	       strcmp(r[j].record.device_id, r[i].record.device_id) == 0)
+		j++;
+	return j;
+}
+
+/*
+ * Move a device's head over a run of its records from first-1 to last: one
+ * UPDATE per run instead of per record (a client's batch is one run), with
+ * the same guarantee, since the run is consecutive and its first record
+ * must follow the stored head.
+ */
+static eds_status move_head(sq *s, const eds_ledger_record *first, const eds_ledger_record *last)
+{
+	const eds_record *r = &first->record;
+	sqlite3_stmt *st = stmt(s, S_HEAD_MOVE);
 	bind_text(st, 1, r->device_id);
-	bind_u64(st, 2, r->sequence);
-	bind_blob(st, 3, lr->record_hash, EDS_HASH_LEN);
+	bind_u64(st, 2, last->record.sequence);
+	bind_blob(st, 3, last->record_hash, EDS_HASH_LEN);
+	bind_u64(st, 4, r->sequence - 1);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return db_fail(s, "move head");
 	if (sqlite3_changes(s->db) != 1)
 		return eds_fail(EDS_E_SEQUENCE, "record %s/%llu: not the next record of the ledger",
 		                r->device_id, (unsigned long long)r->sequence);
 	return EDS_OK;
+}
+
+static eds_status put_records(sq *s, const eds_ledger_batch *b)
+{
+	eds_status e = EDS_OK;
+	for (size_t i = 0, end; e == EDS_OK && i < b->record_count; i = end) {
+		end = run_end(b, i);
+		for (size_t k = i; e == EDS_OK && k < end; k++)
+			e = put_record(s, &b->records[k]);
+		if (e == EDS_OK)
+			e = move_head(s, &b->records[i], &b->records[end - 1]);
+	}
+	return e;
 }
 
 static eds_status put_event(sq *s, const eds_ledger_event *ev)
@@ -629,9 +688,7 @@ static eds_status mark_stored(sq *s, const uint8_t hash[EDS_HASH_LEN])
 static eds_status do_commit(sq *s, void *arg)
 {
 	const eds_ledger_batch *b = arg;
-	eds_status e = EDS_OK;
-	for (size_t i = 0; e == EDS_OK && i < b->record_count; i++)
-		e = put_record(s, &b->records[i]);
+	eds_status e = put_records(s, b);
 	for (size_t i = 0; e == EDS_OK && i < b->stored_payload_count; i++)
 		e = mark_stored(s, b->stored_payloads + i * EDS_HASH_LEN);
 	for (size_t i = 0; e == EDS_OK && i < b->event_count; i++)
