@@ -11,21 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "edgesentry/error.h"
 #include "edgesentry/legacy.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void check_detail(eds_status st)
-{
-	if (st == EDS_OK || st == EDS_DONE)
-		return;
-	for (const char *p = eds_last_error(); *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			abort();
-}
 
 static void json_round_trip(const eds_legacy_record *r)
 {
@@ -53,7 +44,7 @@ static void fuzz_json(const uint8_t *data, size_t size)
 {
 	eds_legacy_record r;
 	eds_status st = eds_legacy_record_from_json(&r, (const char *)data, size);
-	check_detail(st);
+	fuzz_check_status(st);
 	if (st == EDS_OK) {
 		json_round_trip(&r);
 		postcard_round_trip(&r);
@@ -66,7 +57,7 @@ static void fuzz_postcard(const uint8_t *data, size_t size)
 	eds_legacy_record r;
 	size_t len = 0;
 	eds_status st = eds_legacy_postcard_decode(&r, data, size);
-	check_detail(st);
+	fuzz_check_status(st);
 	if (st != EDS_OK)
 		return;
 	if (eds_legacy_postcard_encode(&r, buf, sizeof buf, &len) != EDS_OK || len != size ||
@@ -74,31 +65,19 @@ static void fuzz_postcard(const uint8_t *data, size_t size)
 		abort();
 }
 
-/* The chain-file reader takes a path: the input goes to a file of this process. */
-static char path[64];
-
-static void remove_input(void)
-{
-	unlink(path);
-}
-
 static void fuzz_reader(const uint8_t *data, size_t size)
 {
 	eds_legacy_reader *rd = NULL;
 	eds_legacy_record r;
 	eds_status st;
-	if (path[0] == '\0') {
-		snprintf(path, sizeof path, "/tmp/eds-fuzz-legacy-%ld", (long)getpid());
-		atexit(remove_input);
-	}
-	FILE *f = fopen(path, "wb");
-	if (f == NULL || fwrite(data, 1, size, f) != size || fclose(f) != 0)
-		abort();
+	char path[128];
+	/* The chain-file reader takes a path. */
+	fuzz_write_scratch("chain", data, size, path);
 	if (eds_legacy_reader_open(&rd, path) != EDS_OK)
 		abort();
 	while ((st = eds_legacy_reader_next(rd, &r)) == EDS_OK)
 		json_round_trip(&r);
-	check_detail(st);
+	fuzz_check_status(st);
 	if (st == EDS_DONE && eds_legacy_reader_offset(rd) != size)
 		abort(); /* DONE only after the whole input */
 	eds_legacy_reader_close(rd);

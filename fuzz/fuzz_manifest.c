@@ -14,20 +14,9 @@
 
 #include "edgesentry/error.h"
 #include "edgesentry/update.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void check_detail(eds_status st)
-{
-	if (st == EDS_OK)
-		return;
-	const char *p = eds_last_error();
-	if (*p == '\0')
-		abort();
-	for (; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			abort();
-}
 
 static char text1[EDS_UPDATE_JSON_MAX], text2[EDS_UPDATE_JSON_MAX];
 
@@ -37,7 +26,7 @@ static void manifest(const char *json, size_t len)
 	uint8_t h1[32], h2[32];
 	size_t n;
 	eds_status st = eds_update_manifest_from_json(&m, json, len);
-	check_detail(st);
+	fuzz_check_status(st);
 	if (st != EDS_OK)
 		return;
 	if (eds_update_manifest_to_json(&m, text1, sizeof text1, &n) != EDS_OK ||
@@ -75,7 +64,7 @@ static void trust(const char *json, size_t len)
 	uint8_t h1[32], h2[32];
 	size_t n;
 	eds_status st = eds_update_trust_from_json(&t, json, len);
-	check_detail(st);
+	fuzz_check_status(st);
 	if (st != EDS_OK)
 		return;
 	if (eds_update_trust_to_json(&t, text1, sizeof text1, &n) != EDS_OK ||
@@ -84,7 +73,7 @@ static void trust(const char *json, size_t len)
 	    strcmp(text1, text2) != 0 || eds_update_trust_hash(&t, h1) != EDS_OK ||
 	    eds_update_trust_hash(&back, h2) != EDS_OK || memcmp(h1, h2, 32) != 0)
 		abort();
-	check_detail(eds_update_trust_check_successor(&back, &t, NULL));
+	fuzz_check_status(eds_update_trust_check_successor(&back, &t, NULL));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

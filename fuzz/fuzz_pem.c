@@ -14,18 +14,10 @@
 
 #include "edgesentry/error.h"
 #include "edgesentry/key.h"
+#include "fuzz_util.h"
 #include "key_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void check_detail(eds_status st)
-{
-	if (st == EDS_OK)
-		return;
-	for (const char *p = eds_last_error(); *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			abort();
-}
 
 static void secret_round_trip(const eds_secret_key *sk)
 {
@@ -64,12 +56,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ready = true;
 	if ((st = eds_secret_key_from_pem(&sk, text, size)) == EDS_OK)
 		secret_round_trip(&sk);
-	check_detail(st);
+	fuzz_check_status(st);
 	if ((st = eds_public_key_from_pem(&pk, text, size)) == EDS_OK)
 		public_round_trip(&pk);
-	check_detail(st);
+	fuzz_check_status(st);
 	st = eds_key_parse_text(text, size, &sk, &has_secret, &pk);
-	check_detail(st);
+	fuzz_check_status(st);
 	if (st == EDS_OK && has_secret)
 		secret_round_trip(&sk);
 	if (st == EDS_OK)

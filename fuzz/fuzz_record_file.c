@@ -12,36 +12,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "edgesentry/error.h"
 #include "edgesentry/record_file.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char path[64];
-
-static void remove_input(void)
+/* Details name the file: "PATH: ..." on one printable line. */
+static void check_detail(const char *path)
 {
-	unlink(path);
-}
-
-static void check_detail(void)
-{
-	const char *p = eds_last_error();
 	size_t n = strlen(path);
-	if (strncmp(p, path, n) != 0 || p[n] != ':')
+	if (strncmp(eds_last_error(), path, n) != 0 || eds_last_error()[n] != ':')
 		abort();
-	for (; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			abort();
-}
-
-static void write_input(const uint8_t *data, size_t size)
-{
-	FILE *f = fopen(path, "wb");
-	if (f == NULL || fwrite(data, 1, size, f) != size || fclose(f) != 0)
-		abort();
+	fuzz_check_detail();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -49,13 +33,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	eds_record_reader *rd;
 	eds_record r;
 	eds_status st;
-	if (path[0] == '\0') {
-		if (eds_init() != EDS_OK)
-			abort();
-		snprintf(path, sizeof path, "/tmp/eds-fuzz-record-file-%ld", (long)getpid());
-		atexit(remove_input);
-	}
-	write_input(data, size);
+	static int ready;
+	char path[128];
+	if (!ready && eds_init() != EDS_OK)
+		abort();
+	ready = 1;
+	fuzz_write_scratch("records", data, size, path);
 	if (eds_record_reader_open(&rd, path) != EDS_OK)
 		abort();
 	uint64_t n = 0;
@@ -66,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (eds_record_reader_offset(rd) > size || eds_record_reader_size(rd) != size)
 		abort();
 	if (st != EDS_DONE) {
-		check_detail();
+		check_detail(path);
 		if (eds_record_reader_next(rd, &r) != EDS_E_ARG)
 			abort();
 	}

@@ -13,18 +13,9 @@
 
 #include "edgesentry/error.h"
 #include "edgesentry/record.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void check_detail(void)
-{
-	const char *p = eds_last_error();
-	if (*p == '\0')
-		abort();
-	for (; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			abort();
-}
 
 static void round_trip(const eds_record *r)
 {
@@ -59,6 +50,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (eds_record_from_json(&r, (const char *)data, size) == EDS_OK)
 		round_trip(&r);
 	else
-		check_detail();
+		fuzz_check_detail();
 	return 0;
 }

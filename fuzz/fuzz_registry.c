@@ -10,17 +10,9 @@
 
 #include "edgesentry/error.h"
 #include "edgesentry/registry.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void check_detail(eds_status st)
-{
-	if (st == EDS_OK)
-		return;
-	for (const char *p = eds_last_error(); *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			abort();
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -34,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	ready = true;
 	eds_status st = eds_registry_parse(&reg, (const char *)data, size);
-	check_detail(st);
+	fuzz_check_status(st);
 	if (st != EDS_OK) {
 		if (reg != NULL)
 			abort();
@@ -42,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
 		for (size_t j = 0; j < sizeof seqs / sizeof seqs[0]; j++)
-			check_detail(eds_registry_lookup(reg, ids[i], seqs[j], &pk));
+			fuzz_check_status(eds_registry_lookup(reg, ids[i], seqs[j], &pk));
 	(void)eds_registry_device_count(reg);
 	eds_registry_free(reg);
 	return 0;

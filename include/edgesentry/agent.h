@@ -200,6 +200,7 @@ typedef struct eds_forward_options {
 	unsigned idle_ms;        /**< poll interval when the queue is empty (default 200) */
 } eds_forward_options;
 
+/** Fill o with the defaults documented on each field (nothing else set).  NULL is ignored. */
 void eds_forward_options_init(eds_forward_options *o);
 
 /**

@@ -115,8 +115,13 @@ void eds_chain_verifier_summary(const eds_chain_verifier *v, eds_chain_summary *
  */
 size_t eds_chain_verifier_failures(const eds_chain_verifier *v, const eds_chain_failure **list);
 
-/** Number of devices seen and the state of device i (in first-seen order). */
+/** Number of devices seen so far (0 for NULL). */
 size_t eds_chain_verifier_device_count(const eds_chain_verifier *v);
+
+/**
+ * Copy the state of device i (in first-seen order, i < device_count) into
+ * the caller's *out.  Errors: EDS_E_ARG (NULL, or i out of range).
+ */
 eds_status eds_chain_verifier_device(const eds_chain_verifier *v, size_t i, eds_chain_device *out);
 
 /**

@@ -63,7 +63,10 @@ const char *eds_strerror(eds_status status);
  * Detail of the last failure on the calling thread, e.g.
  * "record.sequence: must be 1 .. 2^53-1".  Never NULL; "" before any
  * failure.  The string is owned by the library and valid until the next
- * failing call on this thread.  Successful calls do not clear it.
+ * failing call on this thread.  Successful calls do not clear it.  It is
+ * one line of valid UTF-8, at most 511 bytes: control characters and
+ * malformed UTF-8 quoted from the input show as '?', and a UTF-8 sequence
+ * cut by the size limit is dropped whole.
  */
 const char *eds_last_error(void);
 

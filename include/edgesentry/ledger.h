@@ -224,9 +224,14 @@ eds_status eds_ledger_commit(eds_ledger *l, const eds_ledger_batch *batch);
 /**
  * *changed = nonzero when another process modified the ledger since the
  * previous call (so cached device keys must be reloaded).
+ * Errors: EDS_E_ARG, EDS_E_IO.
  */
 eds_status eds_ledger_changed(eds_ledger *l, int *changed);
 
+/**
+ * Fill *out (the caller's) with the ledger's current totals; zeroed first.
+ * Errors: EDS_E_ARG, EDS_E_IO.
+ */
 eds_status eds_ledger_stats_get(eds_ledger *l, eds_ledger_stats *out);
 
 /**

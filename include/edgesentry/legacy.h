@@ -146,8 +146,10 @@ uint64_t eds_legacy_reader_index(const eds_legacy_reader *rd);
 /** 1-based line on which the record last returned starts. */
 uint64_t eds_legacy_reader_line(const eds_legacy_reader *rd);
 
-/** Bytes consumed so far and the file size (0 when unknown, e.g. a pipe). */
+/** Bytes consumed so far. */
 uint64_t eds_legacy_reader_offset(const eds_legacy_reader *rd);
+
+/** The file size (0 when unknown, e.g. a pipe). */
 uint64_t eds_legacy_reader_size(const eds_legacy_reader *rd);
 
 /** Close and free.  NULL is ignored. */

@@ -45,8 +45,10 @@ uint64_t eds_record_reader_index(const eds_record_reader *rd);
 /** 1-based line number where the record last returned starts. */
 uint64_t eds_record_reader_line(const eds_record_reader *rd);
 
-/** Bytes consumed so far and the file size (0 when unknown, e.g. a pipe). */
+/** Bytes consumed so far. */
 uint64_t eds_record_reader_offset(const eds_record_reader *rd);
+
+/** The file size (0 when unknown, e.g. a pipe). */
 uint64_t eds_record_reader_size(const eds_record_reader *rd);
 
 /**

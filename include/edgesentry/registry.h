@@ -18,8 +18,16 @@
 extern "C" {
 #endif
 
-/** Limits on registry input (explicit, documented in docs/format.md). */
-#define EDS_REGISTRY_FILE_MAX            (16u * 1024u * 1024u)
+/**
+ * Limits on registry input (docs/format.md 7, docs/architecture.md 5).
+ * EDS_REGISTRY_FILE_MAX (512 MiB) holds EDS_REGISTRY_MAX_DEVICES devices at
+ * about 500 bytes each: a million devices with one key are about 190 MB
+ * of JSON, with a rotated second key about 290 MB.  Loading holds the text
+ * and jansson's tree at once, about 8 times the file size at peak (1.5 GB
+ * for the 190 MB file); the loaded registry keeps about 100 bytes per
+ * device.
+ */
+#define EDS_REGISTRY_FILE_MAX            (512u * 1024u * 1024u)
 #define EDS_REGISTRY_MAX_DEVICES         1000000u
 #define EDS_REGISTRY_MAX_KEYS_PER_DEVICE 1024u
 
@@ -40,12 +48,18 @@ typedef struct eds_registry eds_registry;
  * duplicate device id), EDS_E_KEY (invalid public key), EDS_E_LIMIT; the
  * detail names the JSON path, e.g. "devices[3].keys[1].from_sequence".
  * Cost: each key is checked with a full curve-point validation (about as
- * costly as one signature verification), so loading is linear in the number
- * of keys; lookups are binary searches.
+ * costly as one signature verification, ~45 us), after the structural
+ * checks and, past 2048 keys, in parallel on one thread per online CPU; the
+ * first invalid key in file order is reported.  Loading is linear in the
+ * size of the input; lookups are binary searches.
  */
 eds_status eds_registry_parse(eds_registry **out, const char *json, size_t len);
 
-/** Read and parse a registry file (at most EDS_REGISTRY_FILE_MAX bytes). */
+/**
+ * Read and parse a registry file (at most EDS_REGISTRY_FILE_MAX bytes, else
+ * EDS_E_LIMIT).  As eds_registry_parse, plus EDS_E_NOT_FOUND and EDS_E_IO;
+ * every detail starts with path.
+ */
 eds_status eds_registry_load(eds_registry **out, const char *path);
 
 /** Release a registry.  NULL is ignored. */

@@ -137,14 +137,35 @@ eds_status eds_update_trust_init(eds_update_trust *t, const eds_public_key *keys
  *  signatures cleared.  Errors: EDS_E_ARG, EDS_E_LIMIT. */
 eds_status eds_update_trust_follow(eds_update_trust *t, const eds_update_trust *prev);
 
+/** Check t's rules: serial 1 .. 2^53-1, previous set exactly when serial > 1, no
+ *  signatures on a root, 1..EDS_UPDATE_KEYS_MAX distinct valid keys, 1 <= threshold
+ *  <= keys.  Errors: EDS_E_ARG, EDS_E_FIELD, EDS_E_LIMIT, EDS_E_KEY. */
 eds_status eds_update_trust_validate(const eds_update_trust *t);
+
+/** The canonical signed bytes (header comment) into out[0..cap), length in *len.
+ *  Errors: as validate, EDS_E_LIMIT (cap too small; EDS_UPDATE_TRUST_CANON_MAX fits). */
 eds_status eds_update_trust_encode(const eds_update_trust *t, uint8_t *out, size_t cap,
                                    size_t *len);
+
+/** trust hash = BLAKE3(canonical bytes), what a successor names as previous.
+ *  Errors: as validate. */
 eds_status eds_update_trust_hash(const eds_update_trust *t, uint8_t out[32]);
+
 /** Add a signature (by a key of the previous policy).  Errors as manifest_sign. */
 eds_status eds_update_trust_sign(eds_update_trust *t, const eds_secret_key *sk);
+
+/** Parse the JSON carrier (docs/update.md) into the caller's *t (zeroed first): unknown,
+ *  missing and duplicate keys refused, then validate.  Errors: EDS_E_ARG, EDS_E_LIMIT
+ *  (over EDS_UPDATE_JSON_MAX), EDS_E_MALFORMED, EDS_E_FIELD, EDS_E_KEY (detail names the
+ *  key). */
 eds_status eds_update_trust_from_json(eds_update_trust *t, const char *json, size_t len);
+
+/** Pretty JSON of a valid t into buf[0..cap), NUL-terminated; length in *len (may be
+ *  NULL).  Errors: as validate, EDS_E_LIMIT (cap), EDS_E_NOMEM. */
 eds_status eds_update_trust_to_json(const eds_update_trust *t, char *buf, size_t cap, size_t *len);
+
+/** Read a trust policy file.  Errors as from_json plus EDS_E_IO, EDS_E_NOT_FOUND; every
+ *  detail starts with path. */
 eds_status eds_update_trust_load(eds_update_trust *t, const char *path);
 
 /** Signatures over msg counted against a key set. */

@@ -1,6 +1,7 @@
 /*
- * cli_flags.c - flag parsing shared by the server-side commands.
+ * cli_flags.c - flag parsing shared by the commands.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
@@ -54,5 +55,28 @@ int cli_action_flags(const char *cmd, int argc, char **argv, const char *const *
 		else if (r == 0)
 			return cli_usage(cmd, "unexpected argument '%s'", argv[i]);
 	}
+	return EDS_EXIT_OK;
+}
+
+int cli_parse_slots(const char *cmd, int argc, char **argv, const struct option *opts,
+                    const char **const slots[128], const char *help)
+{
+	int c, idx;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, &idx)) != -1) {
+		if (c == 'h') {
+			fputs(help, stdout);
+			return -1;
+		}
+		if (c == ':')
+			return cli_usage(cmd, "%s needs a value", argv[optind - 1]);
+		if (c == '?' || c < 0 || c >= 128 || slots[c] == NULL)
+			return cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
+		if (*slots[c] != NULL)
+			return cli_usage(cmd, "--%s given twice", opts[idx].name);
+		*slots[c] = optarg;
+	}
+	if (optind < argc)
+		return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
 	return EDS_EXIT_OK;
 }

@@ -1,10 +1,11 @@
 /*
  * cli_flags.h - "--name VALUE" / "--name=VALUE" parsing and number flags,
- * shared by the server-side commands (serve, push, ledger, device).
+ * shared by the commands (serve, push, ledger, device, keygen, sign, verify).
  */
 #ifndef EDS_CLI_FLAGS_H
 #define EDS_CLI_FLAGS_H
 
+#include <getopt.h>
 #include <stdint.h>
 
 /**
@@ -26,5 +27,15 @@ int cli_action_flags(const char *cmd, int argc, char **argv, const char *const *
 
 /** Parse a decimal in min..max; 0 on success, -1 (nothing printed) otherwise. */
 int cli_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out);
+
+/**
+ * getopt_long over opts, flags that each take one value: a flag's value is
+ * stored into *slots[its short code], at most once; -h/--help prints help
+ * on stdout.  Refuses (one line on stderr, via cli_usage) a missing value,
+ * an unknown flag, a flag given twice and any positional argument.
+ * Returns EDS_EXIT_OK, the usage exit code, or -1 after --help.
+ */
+int cli_parse_slots(const char *cmd, int argc, char **argv, const struct option *opts,
+                    const char **const slots[128], const char *help);
 
 #endif

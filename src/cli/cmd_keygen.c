@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_flags.h"
 
 static const char *const cmd = "keygen";
 
@@ -32,30 +33,16 @@ static void help(void)
 	       "  2  usage error, bad seed, or the files exist or cannot be written\n");
 }
 
-/* Matches "--name VALUE" and "--name=VALUE"; -1 when the value is missing. */
-static int flag_value(int argc, char **argv, int *i, const char *name, char **value)
-{
-	size_t n = strlen(name);
-	if (strncmp(argv[*i], name, n) != 0)
-		return 0;
-	if (argv[*i][n] == '=') {
-		*value = argv[*i] + n + 1;
-		return 1;
-	}
-	if (argv[*i][n] != '\0')
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*value = argv[++*i];
-	return 1;
-}
-
 static int parse_args(int argc, char **argv, char **out, char **seed)
 {
 	for (int i = 1; i < argc; i++) {
+		const char *v = NULL;
 		int r;
-		if ((r = flag_value(argc, argv, &i, "--out", out)) == 0)
-			r = flag_value(argc, argv, &i, "--seed", seed);
+		if ((r = cli_flag(argc, argv, &i, "--out", &v)) > 0)
+			*out = (char *)v;
+		else if (r == 0 && (r = cli_flag(argc, argv, &i, "--seed", &v)) > 0)
+			*seed =
+			    (char *)v; /* into argv, writable (C11 5.1.2.2.1): make_key wipes it */
 		if (r < 0)
 			return cli_usage(cmd, "%s needs a value", argv[i]);
 		if (r == 0)

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_flags.h"
 
 static const char help[] =
     "usage: eds sign --key KEY --device ID --chain CHAIN.jsonl --payload FILE\n"
@@ -61,14 +62,6 @@ static int parse_ms(const char *s, uint64_t *out)
 	return 0;
 }
 
-static int set_once(const char **slot, const char *name)
-{
-	if (*slot != NULL)
-		return cli_usage("sign", "--%s given twice", name);
-	*slot = optarg;
-	return EDS_EXIT_OK;
-}
-
 /* EDS_EXIT_OK, or the exit code for a usage error (already reported). -1: help shown. */
 static int parse_args(int argc, char **argv, sign_args *a)
 {
@@ -83,26 +76,13 @@ static int parse_args(int argc, char **argv, sign_args *a)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char **slots[128] = {
+	const char **const slots[128] = {
 	    ['k'] = &a->key,      ['d'] = &a->device,      ['c'] = &a->chain,
 	    ['p'] = &a->payload,  ['D'] = &a->payload_dir, ['o'] = &a->object_ref,
 	    ['t'] = &a->timestamp};
-	int c, idx;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", opts, &idx)) != -1) {
-		if (c == 'h') {
-			fputs(help, stdout);
-			return -1;
-		}
-		if (c == ':')
-			return cli_usage("sign", "%s needs a value", argv[optind - 1]);
-		if (c == '?' || c < 0 || c >= 128 || slots[c] == NULL)
-			return cli_usage("sign", "unknown option '%s'", argv[optind - 1]);
-		if (set_once(slots[c], opts[idx].name) != EDS_EXIT_OK)
-			return EDS_EXIT_USAGE;
-	}
-	if (optind < argc)
-		return cli_usage("sign", "unexpected argument '%s'", argv[optind]);
+	int rc = cli_parse_slots("sign", argc, argv, opts, slots, help);
+	if (rc != EDS_EXIT_OK)
+		return rc;
 	if (a->key == NULL || a->device == NULL || a->chain == NULL || a->payload == NULL)
 		return cli_usage("sign", "--key, --device, --chain and --payload are required");
 	return EDS_EXIT_OK;

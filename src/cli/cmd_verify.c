@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_flags.h"
 
 static const char help[] =
     "usage: eds verify --record FILE --public-key KEY|HEX\n"
@@ -44,27 +45,13 @@ static int parse_args(int argc, char **argv, verify_args *a)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char **slots[128] = {['r'] = &a->record,
-	                           ['k'] = &a->public_key,
-	                           ['p'] = &a->payload,
-	                           ['D'] = &a->payload_dir};
-	int c, idx;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", opts, &idx)) != -1) {
-		if (c == 'h') {
-			fputs(help, stdout);
-			return -1;
-		}
-		if (c == ':')
-			return cli_usage("verify", "%s needs a value", argv[optind - 1]);
-		if (c == '?' || c < 0 || c >= 128 || slots[c] == NULL)
-			return cli_usage("verify", "unknown option '%s'", argv[optind - 1]);
-		if (*slots[c] != NULL)
-			return cli_usage("verify", "--%s given twice", opts[idx].name);
-		*slots[c] = optarg;
-	}
-	if (optind < argc)
-		return cli_usage("verify", "unexpected argument '%s'", argv[optind]);
+	const char **const slots[128] = {['r'] = &a->record,
+	                                 ['k'] = &a->public_key,
+	                                 ['p'] = &a->payload,
+	                                 ['D'] = &a->payload_dir};
+	int rc = cli_parse_slots("verify", argc, argv, opts, slots, help);
+	if (rc != EDS_EXIT_OK)
+		return rc;
 	if (a->record == NULL || a->public_key == NULL)
 		return cli_usage("verify", "--record and --public-key are required");
 	if (a->payload != NULL && a->payload_dir != NULL)

@@ -56,6 +56,7 @@ eds_status eds_fail(eds_status status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof detail, fmt, ap);
 	va_end(ap);
+	eds_one_line(detail);
 	return status;
 }
 
@@ -77,5 +78,6 @@ eds_status eds_fail_prefix(eds_status status, const char *fmt, ...)
 		len = DETAIL_MAX - 1;
 	memcpy(detail, joined, len);
 	detail[len] = '\0';
+	eds_one_line(detail);
 	return status;
 }

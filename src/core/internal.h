@@ -75,6 +75,15 @@ int eds_utf8_valid(const char *s, size_t len);
 /** True when s[0..len) contains a C0 control character or DEL (U+0000..U+001F, U+007F). */
 int eds_has_control(const char *s, size_t len);
 
+/**
+ * Make the text s one printable line in place, for messages that quote
+ * outside text (paths, keys, flag values, parser excerpts) and are printed
+ * as one line or put into JSON: a trailing UTF-8 sequence cut short by a
+ * size limit (snprintf) is dropped whole, then control bytes and bytes
+ * that are not well-formed UTF-8 become '?'.
+ */
+void eds_one_line(char *s);
+
 /** Write all of data[0..len) to fd, retrying short writes; path names fd in errors. */
 eds_status eds_write_all(int fd, const void *data, size_t len, const char *path);
 

@@ -30,6 +30,7 @@ static int bad(eds_ingest_result *res, const char *text, const char *detail)
 {
 	res->outcome = EDS_INGEST_MALFORMED;
 	snprintf(res->message, sizeof res->message, "%s%s", text, detail);
+	eds_one_line(res->message); /* goes into the JSON answer; may be cut */
 	return -1;
 }
 
@@ -95,6 +96,7 @@ static eds_status alloc_batch(eds_http_batch *b, size_t n)
 static eds_status shape_error(char *msg, size_t cap, eds_status st, const char *text)
 {
 	snprintf(msg, cap, "%s", text);
+	eds_one_line(msg);
 	return eds_fail(st, "%s", text);
 }
 
@@ -105,7 +107,9 @@ eds_status eds_http_parse_records(const char *body, size_t len, size_t max_items
 	json_error_t err;
 	json_t *root = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &err);
 	if (root == NULL) {
+		/* jansson's text quotes the body near the error: control bytes. */
 		snprintf(msg, cap, "The body is not valid JSON: line %d: %s.", err.line, err.text);
+		eds_one_line(msg);
 		return eds_fail(EDS_E_MALFORMED, "%s", msg);
 	}
 	eds_status st = EDS_OK;

@@ -18,7 +18,6 @@
 #include "test_support.h"
 
 static eds_secret_key key;
-static char *dir;
 
 /* ---- a fake server: a chain plus payloads, with failure switches ---- */
 typedef struct fake {
@@ -132,7 +131,7 @@ static eds_agent *open_agent(eds_agent_store_kind kind, uint64_t max_records, ui
 	eds_signer s;
 	assert_int_equal(eds_signer_from_key(&s, &key), EDS_OK);
 	eds_agent *a = NULL;
-	eds_status st = eds_agent_open(&a, dir, &s, &o);
+	eds_status st = eds_agent_open(&a, test_dir, &s, &o);
 	if (st != EDS_OK)
 		eds_signer_close(&s);
 	return a;
@@ -152,21 +151,6 @@ static eds_agent_status status(eds_agent *a)
 	eds_agent_status st;
 	assert_int_equal(eds_agent_get_status(a, &st), EDS_OK);
 	return st;
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	dir = test_tmpdir();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	test_rmtree(dir);
-	free(dir);
-	return 0;
 }
 
 static void forward_all(eds_agent *a, fake *f, bool headers_first)
@@ -204,7 +188,7 @@ static void test_sign_and_forward(void **state)
 		assert_int_equal(st.server_sequence, 10);
 		free(f);
 		eds_agent_close(a);
-		test_rmtree(dir);
+		test_rmtree(test_dir);
 	}
 }
 
@@ -223,7 +207,7 @@ static void test_persistence(void **state)
 	assert_int_equal(r.sequence, 4);
 	eds_agent_close(a);
 	eds_agent_status st;
-	assert_int_equal(eds_agent_status_read(dir, &st), EDS_OK);
+	assert_int_equal(eds_agent_status_read(test_dir, &st), EDS_OK);
 	assert_int_equal(st.head_sequence, 4);
 	assert_int_equal(st.queued_records, 4);
 	assert_string_equal(st.device_id, "dev-1");
@@ -235,7 +219,7 @@ static void test_persistence(void **state)
 	eds_agent_options o;
 	eds_agent_options_init(&o);
 	o.device_id = "dev-1";
-	assert_int_equal(eds_agent_open(&a, dir, &s, &o), EDS_E_KEY);
+	assert_int_equal(eds_agent_open(&a, test_dir, &s, &o), EDS_E_KEY);
 	eds_signer_close(&s);
 	eds_secret_key_wipe(&other);
 	/* delivery survives a reopen */
@@ -245,12 +229,12 @@ static void test_persistence(void **state)
 	assert_int_equal(f->head, 4);
 	check_chain(f, true);
 	eds_agent_close(a);
-	assert_int_equal(eds_agent_status_read(dir, &st), EDS_OK);
+	assert_int_equal(eds_agent_status_read(test_dir, &st), EDS_OK);
 	assert_int_equal(st.queued_records, 0);
 	assert_int_equal(st.server_sequence, 4);
 	free(f);
-	test_rmtree(dir);
-	assert_int_equal(eds_agent_status_read(dir, &st), EDS_E_NOT_FOUND);
+	test_rmtree(test_dir);
+	assert_int_equal(eds_agent_status_read(test_dir, &st), EDS_E_NOT_FOUND);
 }
 
 static void test_reject(void **state)
@@ -271,7 +255,7 @@ static void test_reject(void **state)
 		assert_int_equal(r.sequence, 4); /* the refused call consumed nothing */
 		free(f);
 		eds_agent_close(a);
-		test_rmtree(dir);
+		test_rmtree(test_dir);
 	}
 }
 
@@ -317,7 +301,7 @@ static void test_shed(void **state)
 				assert_true(listed > 0);
 		free(f);
 		eds_agent_close(a);
-		test_rmtree(dir);
+		test_rmtree(test_dir);
 	}
 }
 
@@ -349,7 +333,7 @@ static void test_not_stored_kept(void **state)
 	check_chain(f, true);
 	free(f);
 	eds_agent_close(a);
-	test_rmtree(dir);
+	test_rmtree(test_dir);
 }
 
 static void test_headers_first_and_resume(void **state)
@@ -380,7 +364,7 @@ static void test_headers_first_and_resume(void **state)
 		assert_int_equal(st.pending_payloads, 0);
 		free(f);
 		eds_agent_close(a);
-		test_rmtree(dir);
+		test_rmtree(test_dir);
 	}
 }
 
@@ -392,12 +376,12 @@ static void test_bad_options(void **state)
 	eds_signer s;
 	eds_signer_from_key(&s, &key);
 	eds_agent *a = NULL;
-	assert_int_equal(eds_agent_open(&a, dir, &s, &o), EDS_E_ARG);
+	assert_int_equal(eds_agent_open(&a, test_dir, &s, &o), EDS_E_ARG);
 	o.device_id = "bad id";
-	assert_int_equal(eds_agent_open(&a, dir, &s, &o), EDS_E_FIELD);
+	assert_int_equal(eds_agent_open(&a, test_dir, &s, &o), EDS_E_FIELD);
 	o.device_id = "d";
 	o.max_records = 1;
-	assert_int_equal(eds_agent_open(&a, dir, &s, &o), EDS_E_ARG);
+	assert_int_equal(eds_agent_open(&a, test_dir, &s, &o), EDS_E_ARG);
 	eds_signer_close(&s);
 	eds_http_transport_options ho = {.url = "ftp://x"};
 	eds_transport t;
@@ -410,13 +394,16 @@ int main(void)
 	uint8_t seed[32] = {7};
 	eds_secret_key_from_seed(&key, seed);
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_sign_and_forward, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_reject, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_shed, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_not_stored_kept, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_headers_first_and_resume, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sign_and_forward, test_dir_setup,
+	                                    test_dir_teardown),
+	    cmocka_unit_test_setup_teardown(test_persistence, test_dir_setup, test_dir_teardown),
+	    cmocka_unit_test_setup_teardown(test_reject, test_dir_setup, test_dir_teardown),
+	    cmocka_unit_test_setup_teardown(test_shed, test_dir_setup, test_dir_teardown),
+	    cmocka_unit_test_setup_teardown(test_not_stored_kept, test_dir_setup,
+	                                    test_dir_teardown),
+	    cmocka_unit_test_setup_teardown(test_headers_first_and_resume, test_dir_setup,
+	                                    test_dir_teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_options, test_dir_setup, test_dir_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,33 +35,9 @@
 #define SK_END         "-----END PRIVATE KEY-----\n"
 #define SEED01_B64     "MC4CAQAwBQYDK2VwBCIEIAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB"
 
-static char *tmp;
-
-static int setup(void **state)
-{
-	(void)state;
-	tmp = test_tmpdir();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	test_rmtree(tmp);
-	free(tmp);
-	return 0;
-}
-
-static const char *tmp_path(const char *name)
-{
-	static char path[4096];
-	snprintf(path, sizeof path, "%s/%s", tmp, name);
-	return path;
-}
-
 static const char *write_tmp(const char *name, const char *text, mode_t mode)
 {
-	const char *path = tmp_path(name);
+	const char *path = test_dir_path(name);
 	unlink(path);
 	FILE *f = fopen(path, "wb");
 	assert_non_null(f);
@@ -326,37 +302,38 @@ static void save_modes_and_no_overwrite(void **state)
 	eds_secret_key_public(&sk, &pk);
 	/* The modes are exact whatever the umask. */
 	mode_t old = umask(0);
-	assert_int_equal(eds_secret_key_save(&sk, tmp_path("a.key")), EDS_OK);
+	assert_int_equal(eds_secret_key_save(&sk, test_dir_path("a.key")), EDS_OK);
 	umask(077);
-	assert_int_equal(eds_public_key_save(&pk, tmp_path("a.pub")), EDS_OK);
+	assert_int_equal(eds_public_key_save(&pk, test_dir_path("a.pub")), EDS_OK);
 	umask(old);
-	assert_int_equal(stat(tmp_path("a.key"), &st), 0);
+	assert_int_equal(stat(test_dir_path("a.key"), &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
-	assert_int_equal(stat(tmp_path("a.pub"), &st), 0);
+	assert_int_equal(stat(test_dir_path("a.pub"), &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0644);
-	char *text = test_read_file(tmp_path("a.key"), NULL);
+	char *text = test_read_file(test_dir_path("a.key"), NULL);
 	assert_string_equal(text, SEED01_KEY_PEM);
 	free(text);
-	text = test_read_file(tmp_path("a.pub"), NULL);
+	text = test_read_file(test_dir_path("a.pub"), NULL);
 	assert_string_equal(text, SEED01_PUB_PEM);
 	free(text);
 
 	eds_secret_key other;
 	assert_int_equal(eds_secret_key_generate(&other), EDS_OK);
-	assert_fails(eds_secret_key_save(&other, tmp_path("a.key")), EDS_E_EXISTS,
+	assert_fails(eds_secret_key_save(&other, test_dir_path("a.key")), EDS_E_EXISTS,
 	             "already exists");
-	assert_fails(eds_public_key_save(&pk, tmp_path("a.pub")), EDS_E_EXISTS, "already exists");
-	text = test_read_file(tmp_path("a.key"), NULL);
+	assert_fails(eds_public_key_save(&pk, test_dir_path("a.pub")), EDS_E_EXISTS,
+	             "already exists");
+	text = test_read_file(test_dir_path("a.key"), NULL);
 	assert_string_equal(text, SEED01_KEY_PEM);
 	free(text);
 	/* A dangling symlink is not followed to create its target. */
-	char *target = strdup(tmp_path("target"));
-	assert_int_equal(symlink(target, tmp_path("link.key")), 0);
-	assert_fails(eds_secret_key_save(&other, tmp_path("link.key")), EDS_E_EXISTS,
+	char *target = strdup(test_dir_path("target"));
+	assert_int_equal(symlink(target, test_dir_path("link.key")), 0);
+	assert_fails(eds_secret_key_save(&other, test_dir_path("link.key")), EDS_E_EXISTS,
 	             "already exists");
 	assert_int_equal(access(target, F_OK), -1);
 	free(target);
-	assert_fails(eds_secret_key_save(&other, tmp_path("no/such/dir.key")), EDS_E_IO,
+	assert_fails(eds_secret_key_save(&other, test_dir_path("no/such/dir.key")), EDS_E_IO,
 	             "no/such/dir.key");
 }
 
@@ -380,7 +357,7 @@ static void load_and_permissions(void **state)
 		/* Nothing of the key is left behind on refusal. */
 		assert_memory_equal(sk.bytes, (uint8_t[64]){0}, 64);
 	}
-	assert_fails(eds_secret_key_load(&sk, tmp_path("missing.key")), EDS_E_NOT_FOUND,
+	assert_fails(eds_secret_key_load(&sk, test_dir_path("missing.key")), EDS_E_NOT_FOUND,
 	             "missing.key");
 	path = write_tmp("pub-as-secret.pem", SEED01_PUB_PEM, 0600);
 	assert_fails(eds_secret_key_load(&sk, path), EDS_E_KEY, "holds a public key");
@@ -393,11 +370,11 @@ static void load_and_permissions(void **state)
 	assert_fails(eds_secret_key_load(&sk, path), EDS_E_LIMIT, "big.key");
 	assert_int_equal(eds_secret_key_load(&sk, NULL), EDS_E_ARG);
 	/* Neither a FIFO (opening it must not block) nor a directory is a key file. */
-	assert_int_equal(mkfifo(tmp_path("fifo.key"), 0600), 0);
-	assert_fails(eds_secret_key_load(&sk, tmp_path("fifo.key")), EDS_E_IO,
+	assert_int_equal(mkfifo(test_dir_path("fifo.key"), 0600), 0);
+	assert_fails(eds_secret_key_load(&sk, test_dir_path("fifo.key")), EDS_E_IO,
 	             "fifo.key: not a regular file");
 	eds_public_key pk;
-	assert_fails(eds_public_key_load(&pk, tmp), EDS_E_IO, "not a regular file");
+	assert_fails(eds_public_key_load(&pk, test_dir), EDS_E_IO, "not a regular file");
 }
 
 static void public_key_specs(void **state)
@@ -416,7 +393,7 @@ static void public_key_specs(void **state)
 	/* FORMAT.md 2: a readable secret key file is refused by every reader. */
 	assert_int_equal(chmod(path, 0644), 0);
 	assert_fails(eds_public_key_load(&pk, path), EDS_E_PERM, "chmod 600");
-	assert_fails(eds_public_key_load(&pk, tmp_path("nothing")), EDS_E_NOT_FOUND,
+	assert_fails(eds_public_key_load(&pk, test_dir_path("nothing")), EDS_E_NOT_FOUND,
 	             "no such file, and not 64 hex characters");
 	assert_fails(eds_public_key_load(&pk, "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3"
 	                                      "748801b40f6f5"),
@@ -516,5 +493,5 @@ int main(void)
 	};
 	if (eds_init() != EDS_OK)
 		return 1;
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
 }

@@ -17,8 +17,6 @@
 #include "edgesentry/edgesentry.h"
 #include "test_support.h"
 
-static char *dir;
-
 static void test_path(void **state)
 {
 	(void)state;
@@ -57,7 +55,7 @@ static void test_put_check(void **state)
 	struct stat sb;
 	static const char data[] = "lift-01 inspection 1: load test 630 kg, brakes ok\n";
 	/* The root is created when absent (its parent must exist). */
-	snprintf(root, sizeof root, "%s/payloads", dir);
+	snprintf(root, sizeof root, "%s/payloads", test_dir);
 	eds_blake3(want, data, strlen(data));
 	assert_int_equal(eds_payload_check(root, want, strlen(data)), EDS_E_NOT_FOUND);
 	assert_non_null(strstr(eds_last_error(), "missing"));
@@ -100,10 +98,10 @@ static void test_put_check(void **state)
 	assert_int_not_equal(system(path), 0);
 
 	/* A root that cannot be created. */
-	snprintf(root, sizeof root, "%s/no/such/dir", dir);
+	snprintf(root, sizeof root, "%s/no/such/dir", test_dir);
 	assert_int_equal(eds_payload_put(root, (const uint8_t *)"x", 1, h), EDS_E_IO);
 	/* A path that is a file where a directory should be. */
-	snprintf(root, sizeof root, "%s/plain", dir);
+	snprintf(root, sizeof root, "%s/plain", test_dir);
 	write_file(root, "x", 1);
 	assert_int_equal(eds_payload_put(root, (const uint8_t *)"x", 1, h), EDS_E_IO);
 	assert_non_null(strstr(eds_last_error(), "not a directory"));
@@ -120,8 +118,8 @@ static void test_put_file(void **state)
 	uint8_t *data = malloc(n);
 	for (size_t i = 0; i < n; i++)
 		data[i] = (uint8_t)(i * 31 + (i >> 8));
-	snprintf(root, sizeof root, "%s/store", dir);
-	snprintf(src, sizeof src, "%s/reading.bin", dir);
+	snprintf(root, sizeof root, "%s/store", test_dir);
+	snprintf(src, sizeof src, "%s/reading.bin", test_dir);
 	write_file(src, data, n);
 	eds_blake3(want, data, n);
 	assert_int_equal(eds_payload_put_file(root, src, h, &size), EDS_OK);
@@ -143,27 +141,17 @@ static void test_put_file(void **state)
 	assert_int_equal(eds_payload_check(root, h, n), EDS_OK);
 	free(data);
 
-	snprintf(src, sizeof src, "%s/absent.bin", dir);
+	snprintf(src, sizeof src, "%s/absent.bin", test_dir);
 	assert_int_equal(eds_payload_put_file(root, src, h, &size), EDS_E_IO);
 	assert_non_null(strstr(eds_last_error(), "absent.bin"));
-	assert_int_equal(eds_payload_put_file(root, dir, h, &size), EDS_E_IO);
+	assert_int_equal(eds_payload_put_file(root, test_dir, h, &size), EDS_E_IO);
 	assert_int_equal(eds_payload_put_file(NULL, src, h, &size), EDS_E_ARG);
 }
 
 static int setup(void **state)
 {
-	(void)state;
-	dir = test_tmpdir();
 	umask(022);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	test_rmtree(dir);
-	free(dir);
-	return 0;
+	return test_dir_setup(state);
 }
 
 int main(void)
@@ -175,5 +163,5 @@ int main(void)
 	};
 	if (eds_init() != EDS_OK)
 		return 1;
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, test_dir_teardown);
 }

@@ -24,7 +24,6 @@
 #define N_REC 5
 static eds_record chain[N_REC];
 static char json[N_REC][EDS_RECORD_JSON_MAX];
-static char *dir;
 
 /* A signed chain; record 3 has an object_ref full of JSON punctuation. */
 static void make_chain(void)
@@ -50,16 +49,9 @@ static void make_chain(void)
 	eds_secret_key_wipe(&sk);
 }
 
-static char *path_of(const char *name)
-{
-	static char path[4096];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	return path;
-}
-
 static const char *write_text(const char *name, const char *text, size_t len)
 {
-	const char *path = path_of(name);
+	const char *path = test_dir_path(name);
 	FILE *f = fopen(path, "wb");
 	assert_non_null(f);
 	assert_int_equal(fwrite(text, 1, len, f), len);
@@ -339,11 +331,11 @@ static void test_open_errors(void **state)
 {
 	(void)state;
 	eds_record_reader *rd = NULL;
-	assert_int_equal(eds_record_reader_open(&rd, path_of("missing")), EDS_E_NOT_FOUND);
+	assert_int_equal(eds_record_reader_open(&rd, test_dir_path("missing")), EDS_E_NOT_FOUND);
 	assert_non_null(strstr(eds_last_error(), "missing"));
 	assert_null(rd);
-	assert_int_equal(eds_record_reader_open(&rd, dir), EDS_E_IO);
-	assert_int_equal(eds_record_reader_open(NULL, dir), EDS_E_ARG);
+	assert_int_equal(eds_record_reader_open(&rd, test_dir), EDS_E_IO);
+	assert_int_equal(eds_record_reader_open(NULL, test_dir), EDS_E_ARG);
 	assert_int_equal(eds_record_reader_next(NULL, NULL), EDS_E_ARG);
 	eds_record_reader_close(NULL);
 }
@@ -421,7 +413,7 @@ static void test_load_one(void **state)
 	expect_load("big.json", big, EDS_E_LIMIT, "limit");
 	free(big);
 	eds_record r;
-	assert_int_equal(eds_record_load(&r, path_of("absent.json")), EDS_E_NOT_FOUND);
+	assert_int_equal(eds_record_load(&r, test_dir_path("absent.json")), EDS_E_NOT_FOUND);
 	assert_int_equal(eds_record_load(NULL, "x"), EDS_E_ARG);
 }
 
@@ -435,7 +427,7 @@ static void test_append(void **state)
 	(void)state;
 	struct stat sb;
 	eds_status st;
-	const char *p = path_of("chain.jsonl");
+	const char *p = test_dir_path("chain.jsonl");
 	char path[4096];
 	snprintf(path, sizeof path, "%s", p);
 	unlink(path);
@@ -468,8 +460,8 @@ static void test_append(void **state)
 	eds_record bad = chain[0];
 	bad.sequence = 0;
 	assert_int_equal(eds_record_append(path, &bad), EDS_E_FIELD);
-	assert_int_equal(eds_record_append(dir, &chain[0]), EDS_E_IO);
-	assert_int_equal(eds_record_append(path_of("no/such/dir"), &chain[0]), EDS_E_IO);
+	assert_int_equal(eds_record_append(test_dir, &chain[0]), EDS_E_IO);
+	assert_int_equal(eds_record_append(test_dir_path("no/such/dir"), &chain[0]), EDS_E_IO);
 	assert_int_equal(eds_record_append(NULL, &chain[0]), EDS_E_ARG);
 }
 
@@ -501,21 +493,6 @@ static void test_next_hashed(void **state)
 	eds_record_reader_close(rd);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	dir = test_tmpdir();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	test_rmtree(dir);
-	free(dir);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -528,5 +505,5 @@ int main(void)
 	if (eds_init() != EDS_OK)
 		return 1;
 	make_chain();
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
 }

@@ -188,6 +188,32 @@ static void many_devices(void **state)
 	free(json);
 }
 
+/*
+ * Past 2048 keys the curve points are checked in parallel (registry.c
+ * check_points): the first invalid key in file order must still be the one
+ * named, whichever thread finds which.
+ */
+static void parallel_point_check_names_first_bad_key(void **state)
+{
+	(void)state;
+	const unsigned count = 6000;
+	size_t cap = (size_t)count * 300 + 100, n = 0;
+	char *json = malloc(cap);
+	eds_registry *reg = NULL;
+	assert_non_null(json);
+	append(json, cap, &n, "{\"devices\": [");
+	for (unsigned i = 0; i < count; i++)
+		append(json, cap, &n, "%s{\"device_id\": \"dev-%u\", \"keys\": [%s, %s]}",
+		       i ? "," : "", i, KEY(KA, 1),
+		       i == 4321 || i == 5999 ? KEY(KBAD, 9) : KEY(KB, 9));
+	append(json, cap, &n, "]}");
+	assert_int_equal(eds_registry_parse(&reg, json, n), EDS_E_KEY);
+	assert_null(reg);
+	assert_string_equal(eds_last_error(), "devices[4321].keys[1].public_key: public key is "
+	                                      "not a valid Ed25519 point");
+	free(json);
+}
+
 typedef struct {
 	const char *json;
 	eds_status status;
@@ -361,6 +387,7 @@ int main(void)
 	    cmocka_unit_test(unknown_device),
 	    cmocka_unit_test(empty_registry),
 	    cmocka_unit_test(many_devices),
+	    cmocka_unit_test(parallel_point_check_names_first_bad_key),
 	    cmocka_unit_test(malformed_registries),
 	    cmocka_unit_test(limits),
 	    cmocka_unit_test(load_from_file),

@@ -89,3 +89,28 @@ void test_rmtree(const char *dir)
 	if (system(cmd) != 0)
 		fprintf(stderr, "warning: could not remove %s\n", dir);
 }
+
+char *test_dir;
+
+int test_dir_setup(void **state)
+{
+	(void)state;
+	test_dir = test_tmpdir();
+	return 0;
+}
+
+int test_dir_teardown(void **state)
+{
+	(void)state;
+	test_rmtree(test_dir);
+	free(test_dir);
+	test_dir = NULL;
+	return 0;
+}
+
+const char *test_dir_path(const char *name)
+{
+	static char path[4096];
+	snprintf(path, sizeof path, "%s/%s", test_dir, name);
+	return path;
+}

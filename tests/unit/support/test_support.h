@@ -29,4 +29,16 @@ uint8_t *test_hex(const char *hex, size_t *len);
 char *test_tmpdir(void);
 void test_rmtree(const char *dir);
 
+/**
+ * A scratch folder as a cmocka fixture: test_dir_setup makes test_dir (a
+ * test_tmpdir), test_dir_teardown removes it with everything in it.  Use
+ * them as group or per-test setup/teardown.
+ */
+extern char *test_dir;
+int test_dir_setup(void **state);
+int test_dir_teardown(void **state);
+
+/** test_dir/name, in a static buffer overwritten by the next call. */
+const char *test_dir_path(const char *name);
+
 #endif
