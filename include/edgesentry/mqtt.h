@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "edgesentry/agent.h"
 #include "edgesentry/error.h"
 #include "edgesentry/http_client.h"
 #include "edgesentry/ingest.h"
@@ -67,20 +68,33 @@ int eds_mqtt_server_connected(eds_mqtt_server *m);
  */
 void eds_mqtt_server_stop(eds_mqtt_server *m);
 
-typedef struct eds_mqtt_push_options {
+/** The device side: an eds_transport (agent.h) that publishes records over MQTT. */
+typedef struct eds_mqtt_transport_options {
 	eds_mqtt_broker broker;
-	const char *payload_dir; /**< payload store to send payloads from; NULL: records only */
-	const char *head_url;    /**< ingest HTTP base URL to resume after heads; NULL: from 1 */
-	const char *cacert;      /**< CA file for an https head_url, or NULL */
-	unsigned timeout_ms;     /**< wait for each answer; 0: 10000 */
-} eds_mqtt_push_options;
+	const char *head_url;    /**< ingest HTTP(S) base URL for device heads; NULL: head 0 */
+	const char *head_cacert; /**< CA file for an https head_url, or NULL */
+	unsigned timeout_ms;     /**< wait for the answers of one send; 0: 10000 */
+} eds_mqtt_transport_options;
 
 /**
- * Publish a chain file's records (FORMAT.md 5) one by one, waiting for
- * each answer; with head_url, only the records after each device's head.
- * summary->requests counts messages published.  Errors as eds_push_chain.
+ * The MQTT transport: send publishes every item at QoS 1, then waits for
+ * all their answers (matched by device and sequence); a record counts as
+ * stored only on an "accepted" or "duplicate" answer.  Payloads travel with
+ * their records (put_payload is refused: no headers-first over MQTT).
+ * get_head asks head_url over HTTP, or answers 0 without it (sending from
+ * the first record is harmless: the server answers "duplicate").
+ * Errors: EDS_E_ARG, EDS_E_KEY, EDS_E_NOMEM.
  */
-eds_status eds_mqtt_push_chain(const char *chain_path, const eds_mqtt_push_options *opts,
+eds_status eds_transport_mqtt(eds_transport *out, const eds_mqtt_transport_options *o);
+
+/**
+ * Publish a chain file's records (FORMAT.md 5) in batches of batch (0:
+ * 100), waiting for every answer, and with head_url only the records after
+ * each device's head.  Payloads come from payload_dir when given.
+ * summary->requests counts batches.  Errors as eds_push_chain.
+ */
+eds_status eds_mqtt_push_chain(const char *chain_path, const eds_mqtt_transport_options *o,
+                               const char *payload_dir, size_t batch,
                                eds_push_summary *summary);
 
 #ifdef __cplusplus

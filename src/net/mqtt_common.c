@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "edgesentry/record.h"
 #include "ingest_body.h"
 #include "internal.h"
 #include "mqtt_internal.h"
@@ -139,4 +140,25 @@ uint32_t eds_mqtt_hash(const char *s)
 	for (; *s; s++)
 		h = (h ^ (uint8_t)*s) * 16777619u;
 	return h;
+}
+
+char *eds_mqtt_item_json(const eds_record *r, const uint8_t *payload, size_t len)
+{
+	char rec[EDS_RECORD_JSON_MAX];
+	if (eds_record_to_json(r, rec, sizeof rec, NULL) != EDS_OK)
+		return NULL;
+	size_t b64 = payload ? sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL) : 0;
+	size_t cap = strlen(rec) + b64 + 32;
+	char *out = malloc(cap);
+	if (out == NULL)
+		return NULL;
+	int n = snprintf(out, cap, "{\"record\":%s", rec);
+	if (payload != NULL) {
+		n += snprintf(out + n, cap - (size_t)n, ",\"payload\":\"");
+		sodium_bin2base64(out + n, b64, payload, len, sodium_base64_VARIANT_ORIGINAL);
+		n += (int)strlen(out + n);
+		n += snprintf(out + n, cap - (size_t)n, "\"");
+	}
+	snprintf(out + n, cap - (size_t)n, "}");
+	return out;
 }

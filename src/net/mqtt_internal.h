@@ -41,6 +41,9 @@ eds_status eds_mqtt_client_new(struct mosquitto **out, const eds_mqtt_broker *b,
 /** Backoff delay in ms: 50..100 % of d (jitter spreads reconnecting clients). */
 unsigned eds_mqtt_jitter(unsigned d);
 
+/** The single-record body {"record": ..., "payload": base64} (malloc'd, or NULL). */
+char *eds_mqtt_item_json(const eds_record *r, const uint8_t *payload, size_t len);
+
 /** A stable hash of a device id (spreads devices over workers). */
 uint32_t eds_mqtt_hash(const char *s);
 
