@@ -61,6 +61,32 @@ static int parse(int argc, char **argv, const char *v[F_N], const char **chain)
 	return EDS_EXIT_OK;
 }
 
+static void transport_options(eds_mqtt_transport_options *o, const char *broker, const char *cafile,
+                              const char *cert, const char *key, const char *client_id,
+                              const char *head_url, const char *head_cacert, unsigned timeout_ms)
+{
+	*o = (eds_mqtt_transport_options){.broker = {.address = broker,
+	                                             .client_id = client_id,
+	                                             .username = getenv("EDS_MQTT_USERNAME"),
+	                                             .password = getenv("EDS_MQTT_PASSWORD"),
+	                                             .cafile = cafile,
+	                                             .certfile = cert,
+	                                             .keyfile = key},
+	                                  .head_url = head_url,
+	                                  .head_cacert = head_cacert,
+	                                  .timeout_ms = timeout_ms};
+}
+
+eds_status agent_mqtt_transport(eds_transport *t, const char *broker, const char *cafile,
+                                const char *cert, const char *key, const char *client_id,
+                                const char *head_url, const char *head_cacert, unsigned timeout_ms)
+{
+	eds_mqtt_transport_options o;
+	transport_options(&o, broker, cafile, cert, key, client_id, head_url, head_cacert,
+	                  timeout_ms);
+	return eds_transport_mqtt(t, &o);
+}
+
 int cmd_push_mqtt(int argc, char **argv)
 {
 	const char *v[F_N] = {0}, *chain = NULL;

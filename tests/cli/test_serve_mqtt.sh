@@ -11,7 +11,7 @@
 cd "$T" || exit 1
 
 "$EDS" keygen --out k >/dev/null
-for d in 0 1 2; do "$EDS" device add --ledger L --id dev-$d --public-key k.pub >/dev/null || fail "add"; done
+for d in 0 1 2 3; do "$EDS" device add --ledger L --id dev-$d --public-key k.pub >/dev/null || fail "add"; done
 for i in $(seq 1 60); do
 	echo "dev-0 reading $i" >pl
 	"$EDS" sign --key k.key --device dev-0 --chain c0.jsonl --payload pl --payload-dir P >/dev/null
@@ -106,9 +106,20 @@ wait "$flood"
 for _ in $(seq 1 150); do [ "$(head_seq dev-1)" = 20 ] && [ "$(head_seq dev-2)" = 3 ] && break; sleep 0.1; done
 [ "$(head_seq dev-1)" = 20 ] && pass || fail "dev-1 under the flood: head $(head_seq dev-1)"
 [ "$(head_seq dev-2)" = 3 ] && pass || fail "dev-2 under the flood: head $(head_seq dev-2)"
+
+# ---- the agent forwards over MQTT (its records leave the queue on the answers) -------
+printf 'one\ntwo\nthree\n' >lines
+expect_rc 0 "$EDS" agent --key k.key --device dev-3 --state S --mqtt "127.0.0.1:$BPORT" <lines
+[ "$(head_seq dev-3)" = 3 ] && pass || fail "agent over MQTT: head $(head_seq dev-3)"
+expect_rc 0 "$EDS" agent status --state S
+# eds push --mqtt without --url sends everything again: all duplicates, all stored
+expect_rc 0 "$EDS" push --mqtt "127.0.0.1:$BPORT" c1.jsonl --batch 7
+expect_out "20 records read, 0 skipped, 20 stored, 3 batches"
+expect_rc 2 "$EDS" agent --key k.key --device dev-3 --state S --mqtt "127.0.0.1:$BPORT" --headers-first
+expect_one_line_err
 stop_server main
 expect_rc 0 "$EDS" ledger verify --ledger L
-expect_out "83 records"
+expect_out "86 records"
 
 # ---- usage errors: one line, exit 2 ----------------------------------------------------
 expect_rc 2 "$EDS" serve --ledger L --mqtt-password secret
