@@ -94,8 +94,7 @@ eds_status eds_transport_mqtt(eds_transport *out, const eds_mqtt_transport_optio
  * summary->requests counts batches.  Errors as eds_push_chain.
  */
 eds_status eds_mqtt_push_chain(const char *chain_path, const eds_mqtt_transport_options *o,
-                               const char *payload_dir, size_t batch,
-                               eds_push_summary *summary);
+                               const char *payload_dir, size_t batch, eds_push_summary *summary);
 
 #ifdef __cplusplus
 }
