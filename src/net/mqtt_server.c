@@ -278,15 +278,20 @@ static void backoff(eds_mqtt_server *s, const char *what, int rc)
 	    s->backoff_ms >= s->o.backoff_max_ms / 2 ? s->o.backoff_max_ms : s->backoff_ms * 2;
 }
 
-/* Answers already queued still go out; then a clean DISCONNECT (the session stays). */
+/* Answers already queued still go out (for at most 5 s once the workers are done: a
+ * broker that stopped reading must not hang the stop); then a clean DISCONNECT (the
+ * session stays). */
 static void finish(eds_mqtt_server *s, int have_socket)
 {
+	unsigned after_done_ms = 0;
 	set_flag(s, &s->quiesced, 1);
-	while (have_socket && !(get_flag(s, &s->done) && !mosquitto_want_write(s->m))) {
+	while (have_socket &&
+	       !(get_flag(s, &s->done) && (!mosquitto_want_write(s->m) || after_done_ms >= 5000))) {
 		if (mosquitto_loop_write(s->m, 1) != MOSQ_ERR_SUCCESS)
 			have_socket = 0;
 		mosquitto_loop_misc(s->m);
 		usleep(1000);
+		after_done_ms += get_flag(s, &s->done) ? 1 : 0;
 	}
 	while (!get_flag(s, &s->done))
 		usleep(1000);
