@@ -465,8 +465,8 @@ static eds_status start_forwarding(const agent_args *a, eds_agent *ag)
 static int check_args(const agent_args *a)
 {
 	if (!a->key || !a->device || !a->state || (!a->url && !a->mqtt))
-		return cli_usage(cmd,
-		                 "--key, --device, --state and --url (or --mqtt) are required");
+		return cli_usage(
+		    cmd, "--key, --device, --state and --url are required (or --mqtt for --url)");
 	if (a->mqtt && a->headers_first)
 		return cli_usage(
 		    cmd, "--headers-first needs HTTP: payloads travel with records over MQTT");

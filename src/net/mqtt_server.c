@@ -255,9 +255,20 @@ static void on_connect(struct mosquitto *m, void *ud, int rc)
 	/* The persistent session keeps the subscription; subscribing again is harmless. */
 	int src = mosquitto_subscribe(m, NULL, EDS_MQTT_RECORDS "+", 1);
 	s->backoff_ms = s->o.backoff_min_ms;
-	set_flag(s, &s->connected, src == MOSQ_ERR_SUCCESS);
-	event(s, src == MOSQ_ERR_SUCCESS ? "mqtt_connected" : "mqtt_subscribe_failed",
-	      eds_mqtt_strerror(src));
+	if (src != MOSQ_ERR_SUCCESS)
+		event(s, "mqtt_subscribe_failed", eds_mqtt_strerror(src));
+}
+
+/* "Connected" once the broker confirms the subscription: from then on nothing is missed. */
+static void on_subscribe(struct mosquitto *m, void *ud, int mid, int n, const int *granted)
+{
+	(void)m;
+	(void)mid;
+	eds_mqtt_server *s = ud;
+	int ok = n == 1 && granted[0] == 1;
+	set_flag(s, &s->connected, ok);
+	event(s, ok ? "mqtt_connected" : "mqtt_subscribe_failed",
+	      ok ? "subscribed at QoS 1" : "the broker refused the subscription");
 }
 
 /* ---- network thread ----------------------------------------------------------- */
@@ -396,6 +407,7 @@ eds_status eds_mqtt_server_start(eds_mqtt_server **out, eds_ingest *svc,
 	if (st == EDS_OK) {
 		mosquitto_threaded_set(s->m, true);
 		mosquitto_connect_callback_set(s->m, on_connect);
+		mosquitto_subscribe_callback_set(s->m, on_subscribe);
 		mosquitto_message_callback_set(s->m, on_message);
 		/* Answers not yet PUBACKed by the broker; beyond this they wait in libmosquitto. */
 		mosquitto_max_inflight_messages_set(s->m, 1000);

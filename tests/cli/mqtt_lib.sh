@@ -53,19 +53,19 @@ stop_broker() {
 	rm -f "$T/broker.pid"
 }
 
-# wait_log NAME TEXT [N]: wait (10 s at most) for N (default 1) lines with TEXT in server NAME's log.
+# wait_log NAME TEXT [N]: wait (30 s at most) for N (default 1) lines with TEXT in server NAME's log.
 wait_log() {
 	local n=${3:-1}
-	for _ in $(seq 1 200); do
+	for _ in $(seq 1 600); do
 		[ "$(grep -cF -- "$2" "$T/$1.log" 2>/dev/null)" -ge "$n" ] && return 0
 		sleep 0.05
 	done
 	return 1
 }
 
-# wait_lines FILE N: wait (20 s at most) until FILE has N lines.
+# wait_lines FILE N: wait (30 s at most) until FILE has N lines.
 wait_lines() {
-	for _ in $(seq 1 400); do
+	for _ in $(seq 1 600); do
 		[ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
 		sleep 0.05
 	done
@@ -77,3 +77,20 @@ head_seq() { req GET "/api/v1/devices/$1/head"; jq -r .sequence "$T/body"; }
 
 # answers DEVICE: the subscriber's answers for DEVICE (one JSON per line).
 answers() { grep "^edgesentry/v1/responses/$1 " "$T/answers" | cut -d' ' -f2-; }
+
+# start_answers [CLIENT-ARGS...]: mosquitto_sub on every answer topic into
+# $T/answers ("TOPIC JSON" lines); returns once it is subscribed (a probe it
+# publishes has come back), with $T/answers empty.
+start_answers() {
+	: >"$T/answers"
+	mosquitto_sub -p "$BPORT" "$@" -q 1 -v -t 'edgesentry/v1/responses/#' >>"$T/answers" 2>/dev/null &
+	echo $! >"$T/sub.pid"
+	for _ in $(seq 1 300); do
+		mosquitto_pub -p "$BPORT" "$@" -q 1 -t edgesentry/v1/responses/probe -m '{}' 2>/dev/null
+		grep -q probe "$T/answers" && break
+		sleep 0.1
+	done
+	grep -q probe "$T/answers" && pass || fail "mosquitto_sub did not subscribe"
+	sleep 0.2 # a second probe may still be on its way
+	: >"$T/answers" # appended to (O_APPEND): emptying it is safe
+}

@@ -29,11 +29,9 @@ msg() {
 pub() { mosquitto_pub -p "$BPORT" -q 1 -t "edgesentry/v1/records/$1" -s; }
 
 start_broker
-mosquitto_sub -p "$BPORT" -q 1 -v -t 'edgesentry/v1/responses/#' >answers 2>/dev/null &
-echo $! >"$T/sub.pid"
+start_answers
 start_server main --ledger L --max-body 4096 --mqtt "127.0.0.1:$BPORT"
 wait_log main '"mqtt_connected"' && pass || fail "server did not connect: $(cat main.log)"
-sleep 0.3 # the subscriber is in place
 
 # ---- accepted, answered after commit, with the sequence -------------------------
 for n in 1 2 3; do msg c0.jsonl $n | pub dev-0 || fail "publish $n"; done
@@ -70,7 +68,7 @@ stop_server main
 for n in $(seq 4 10); do msg c0.jsonl $n | pub dev-0 || fail "publish $n"; done
 start_server main --ledger L --max-body 4096 --mqtt "127.0.0.1:$BPORT"
 wait_log main '"mqtt_connected"' || fail "no reconnect"
-for _ in $(seq 1 100); do [ "$(head_seq dev-0)" = 10 ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ "$(head_seq dev-0)" = 10 ] && break; sleep 0.1; done
 [ "$(head_seq dev-0)" = 10 ] && pass || fail "records published while away: head $(head_seq dev-0)"
 
 # ---- the broker restarts mid-stream ------------------------------------------------
@@ -87,7 +85,7 @@ sleep 0.5
 start_broker
 wait "$publisher"
 wait_log main '"mqtt_connected"' 2 && pass || fail "server did not reconnect: $(tail -3 main.log)"
-for _ in $(seq 1 150); do [ "$(head_seq dev-0)" = 60 ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ "$(head_seq dev-0)" = 60 ] && break; sleep 0.1; done
 [ "$(head_seq dev-0)" = 60 ] && pass || fail "after the broker restart: head $(head_seq dev-0), want 60"
 grep -q '"mqtt_disconnected"' main.log && pass || fail "the disconnect was not noticed"
 
@@ -103,7 +101,7 @@ flood=$!
 for n in $(seq 1 20); do msg c1.jsonl $n | pub dev-1 || fail "publish dev-1 $n"; done
 for n in 1 2 3; do msg c2.jsonl $n | pub dev-2 || fail "publish dev-2 $n"; done
 wait "$flood"
-for _ in $(seq 1 150); do [ "$(head_seq dev-1)" = 20 ] && [ "$(head_seq dev-2)" = 3 ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ "$(head_seq dev-1)" = 20 ] && [ "$(head_seq dev-2)" = 3 ] && break; sleep 0.1; done
 [ "$(head_seq dev-1)" = 20 ] && pass || fail "dev-1 under the flood: head $(head_seq dev-1)"
 [ "$(head_seq dev-2)" = 3 ] && pass || fail "dev-2 under the flood: head $(head_seq dev-2)"
 

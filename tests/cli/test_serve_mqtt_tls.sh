@@ -44,13 +44,10 @@ pub() {
 }
 
 start_broker tls.conf
-mosquitto_sub -h localhost -p "$BPORT" --cafile ca.pem -u dev -P device-secret -q 1 -v \
-	-t 'edgesentry/v1/responses/#' >answers 2>/dev/null &
-echo $! >"$T/sub.pid"
+start_answers -h localhost --cafile ca.pem -u dev -P device-secret
 echo '{"mqtt-username": "eds", "mqtt-password": "server-secret"}' >serve.json
 start_server main --ledger L --config serve.json --mqtt "localhost:$BPORT" --mqtt-cafile ca.pem
 wait_log main '"mqtt_connected"' && pass || fail "no TLS connection: $(cat main.log)"
-sleep 0.3
 
 # the stock client over TLS: accepted and answered
 item "$(sed -n 1p c0.jsonl)" | pub dev-0 || fail "mosquitto_pub over TLS"
