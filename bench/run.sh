@@ -185,6 +185,18 @@ else
 	rm -rf "$INGEST_DIR"
 fi
 
+# ---- MQTT QoS 1 ingest beside HTTP (eds serve --mqtt, a private mosquitto) ----
+MQTT_WHAT="MQTT QoS 1 ingest (eds push --mqtt -> eds serve --mqtt, durable)"
+if ! command -v mosquitto >/dev/null; then
+	skip_row "$MQTT_WHAT" "mosquitto is not installed (scripts/install-deps.sh)" ">= 0.5 (informative)"
+elif [ ! -x "$BIN/bench_gen_chain" ]; then
+	skip_row "$MQTT_WHAT" "bench_gen_chain not built" ">= 0.5 (informative)"
+else
+	note "MQTT ingest (about 10 s)"
+	"$(dirname "$0")/mqtt/bench_mqtt.sh" "$BUILD" >>"$ROWS" ||
+		skip_row "$MQTT_WHAT" "bench_mqtt.sh failed (message above)" ">= 0.5 (informative)"
+fi
+
 # ---- the table ---------------------------------------------------------------
 echo
 echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $CORES cores;" \

@@ -16,6 +16,9 @@ PACKAGES=(
 	# server side (issue 3): embedded ledger, HTTP(S) server with GnuTLS for
 	# TLS, HTTP client for eds push; curl is the outside client in the tests
 	libsqlite3-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev curl
+	# MQTT ingest (issue 4): libmosquitto client; the broker and its stock
+	# clients are the outside counterparts in the tests
+	libmosquitto-dev mosquitto mosquitto-clients
 	# tests: unit framework; outside reference tools the tests compare with
 	# (openssl for keys and Ed25519, b3sum for BLAKE3, jq to read JSON output)
 	libcmocka-dev openssl b3sum jq

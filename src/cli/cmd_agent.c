@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "cli_flags.h"
+#include "push_mqtt.h"
 
 static const char *const cmd = "agent";
 
@@ -25,6 +26,7 @@ static volatile sig_atomic_t got_term, got_usr1;
 static void help(void)
 {
 	printf("usage: eds agent --key KEY --device ID --state DIR --url URL [OPTIONS]\n"
+	       "       eds agent --key KEY --device ID --state DIR --mqtt HOST:PORT [OPTIONS]\n"
 	       "       eds agent status --state DIR [--json]\n\n"
 	       "Run the device agent: sign each line read from standard input (without its\n"
 	       "newline), or each file dropped into --spool DIR, as the payload of the\n"
@@ -34,7 +36,11 @@ static void help(void)
 	       "the server is unreachable or answers 503.  At end of input the agent waits\n"
 	       "until the queue is empty, then exits.  SIGUSR1 prints the queue state on\n"
 	       "standard output; SIGTERM or SIGINT stops cleanly (queued records stay in\n"
-	       "--state for the next run).  Only HTTP(S) forwarding exists; MQTT does not.\n\n"
+	       "--state for the next run).  With --mqtt the queue goes over MQTT instead\n"
+	       "(FORMAT.md section 5): a record leaves the queue only on the server's\n"
+	       "accepted or duplicate answer, never on the broker's PUBACK; --url is then\n"
+	       "optional and only asks for the server's head.  Broker user name and password:\n"
+	       "EDS_MQTT_USERNAME and EDS_MQTT_PASSWORD in the environment.\n\n"
 	       "Options:\n"
 	       "  --key FILE             the device's secret key file\n"
 	       "  --device ID            device id (must match the state directory)\n"
@@ -64,6 +70,13 @@ static void help(void)
 	       "  --cacert FILE          CA certificates for an https:// server\n"
 	       "  --cert FILE            client certificate (PEM) for mutual TLS\n"
 	       "  --tls-key FILE         its private key\n"
+	       "  --mqtt HOST:PORT       forward over MQTT through this broker (not with\n"
+	       "                         --headers-first)\n"
+	       "  --mqtt-cafile FILE     use TLS 1.2+ to the broker, trusting these CAs; the\n"
+	       "                         broker certificate must name HOST\n"
+	       "  --mqtt-cert FILE       client certificate (PEM) for the broker\n"
+	       "  --mqtt-key FILE        its private key (PEM)\n"
+	       "  --mqtt-client-id ID    client id (default: a random one)\n"
 	       "  --json                 status: print one JSON object\n"
 	       "  -h, --help             show this help\n\n"
 	       "Exit codes:\n"
@@ -74,7 +87,7 @@ static void help(void)
 
 typedef struct agent_args {
 	const char *key, *device, *state, *url, *spool, *object_ref, *cacert, *cert, *tls_key;
-	const char *overflow;
+	const char *overflow, *mqtt, *mqtt_cafile, *mqtt_cert, *mqtt_key, *mqtt_id;
 	bool headers_first, exit_at_eof, json;
 	uint64_t max_records, max_bytes, sync_every, batch, timeout_ms, backoff_min, backoff_max;
 	uint64_t max_line;
@@ -111,10 +124,21 @@ typedef struct str_flag {
 		n, offsetof(agent_args, f)                                                         \
 	}
 static const str_flag str_flags[] = {
-    STR("--key", key),           STR("--device", device), STR("--state", state),
-    STR("--url", url),           STR("--spool", spool),   STR("--object-ref", object_ref),
-    STR("--cacert", cacert),     STR("--cert", cert),     STR("--tls-key", tls_key),
+    STR("--key", key),
+    STR("--device", device),
+    STR("--state", state),
+    STR("--url", url),
+    STR("--spool", spool),
+    STR("--object-ref", object_ref),
+    STR("--cacert", cacert),
+    STR("--cert", cert),
+    STR("--tls-key", tls_key),
     STR("--overflow", overflow),
+    STR("--mqtt", mqtt),
+    STR("--mqtt-cafile", mqtt_cafile),
+    STR("--mqtt-cert", mqtt_cert),
+    STR("--mqtt-key", mqtt_key),
+    STR("--mqtt-client-id", mqtt_id),
 };
 
 /* One argument; returns 0 (consumed), or an exit code. */
@@ -420,7 +444,10 @@ static eds_status start_forwarding(const agent_args *a, eds_agent *ag)
 	eds_http_transport_options ho = {a->url, (unsigned)a->timeout_ms, a->cacert, a->cert,
 	                                 a->tls_key};
 	eds_transport t;
-	eds_status st = eds_transport_http(&t, &ho);
+	eds_status st =
+	    a->mqtt ? agent_mqtt_transport(&t, a->mqtt, a->mqtt_cafile, a->mqtt_cert, a->mqtt_key,
+	                                   a->mqtt_id, a->url, a->cacert, (unsigned)a->timeout_ms)
+	            : eds_transport_http(&t, &ho);
 	if (st != EDS_OK)
 		return st;
 	eds_forward_options fo;
@@ -437,8 +464,12 @@ static eds_status start_forwarding(const agent_args *a, eds_agent *ag)
 
 static int check_args(const agent_args *a)
 {
-	if (!a->key || !a->device || !a->state || !a->url)
-		return cli_usage(cmd, "--key, --device, --state and --url are required");
+	if (!a->key || !a->device || !a->state || (!a->url && !a->mqtt))
+		return cli_usage(
+		    cmd, "--key, --device, --state and --url are required (or --mqtt for --url)");
+	if (a->mqtt && a->headers_first)
+		return cli_usage(
+		    cmd, "--headers-first needs HTTP: payloads travel with records over MQTT");
 	if (a->overflow && strcmp(a->overflow, "reject") != 0 &&
 	    strcmp(a->overflow, "shed-payloads") != 0)
 		return cli_usage(cmd, "--overflow: must be reject or shed-payloads, got '%s'",
@@ -496,7 +527,7 @@ int cmd_agent(int argc, char **argv)
 	st = start_forwarding(&a, ag);
 	if (st != EDS_OK) {
 		eds_agent_close(ag);
-		return cli_report(cmd, st, a.url);
+		return cli_report(cmd, st, a.mqtt ? a.mqtt : a.url);
 	}
 	rc = run_loop(ag, &a);
 	eds_agent_close(ag);

@@ -7,13 +7,17 @@
 #include "cli.h"
 #include "cli_flags.h"
 #include "edgesentry/http_client.h"
+#include "push_mqtt.h"
 
 static const char *const cmd = "push";
 
 static void help(void)
 {
 	printf("usage: eds push --url URL CHAIN [--payload-dir DIR] [--batch N]\n"
-	       "                [--cacert FILE] [--cert FILE --key FILE]\n\n"
+	       "                [--cacert FILE] [--cert FILE --key FILE]\n"
+	       "       eds push --mqtt HOST:PORT CHAIN [--url URL] [--payload-dir DIR]\n"
+	       "                [--batch N] [--mqtt-cafile FILE] [--mqtt-cert F --mqtt-key F]\n"
+	       "                [--mqtt-client-id ID] [--timeout-ms MS] [--cacert FILE]\n\n"
 	       "Send the records of the chain file CHAIN (JSON Lines, any devices) to the\n"
 	       "ingest server at URL.  For each device it first asks the server for its head\n"
 	       "and sends only the records after it, so running it twice sends nothing twice.\n"
@@ -29,7 +33,21 @@ static void help(void)
 	       "                     the device id of the records sent\n"
 	       "  --key FILE         the client certificate's private key (PEM)\n"
 	       "  -h, --help         show this help\n\n"
-	       "Prints: records read, skipped (already on the server), accepted, duplicates.\n\n"
+	       "With --mqtt the records are published to the broker (FORMAT.md section 5) and\n"
+	       "each counts as stored only when the server's answer says accepted or\n"
+	       "duplicate.  --url is then optional: with it the push resumes after the\n"
+	       "server's heads, without it every record is sent (those the server has come\n"
+	       "back as duplicates).  Broker user name and password: EDS_MQTT_USERNAME and\n"
+	       "EDS_MQTT_PASSWORD in the environment.\n"
+	       "  --mqtt HOST:PORT       the MQTT broker\n"
+	       "  --mqtt-cafile FILE     use TLS 1.2+ to the broker, trusting these CAs; the\n"
+	       "                         broker certificate must name HOST\n"
+	       "  --mqtt-cert FILE       client certificate (PEM) for the broker\n"
+	       "  --mqtt-key FILE        its private key (PEM)\n"
+	       "  --mqtt-client-id ID    client id (default: a random one)\n"
+	       "  --timeout-ms MS        wait this long for a batch's answers (default 10000)\n\n"
+	       "Prints: records read, skipped (already on the server), accepted, duplicates\n"
+	       "(with --mqtt: records read, skipped, stored, batches).\n\n"
 	       "Exit codes:\n"
 	       "  0  every record after the server's heads is stored\n"
 	       "  1  the server refused a record (fork, bad signature, gap, ...)\n"
@@ -45,6 +63,8 @@ int cmd_push(int argc, char **argv)
 			help();
 			return EDS_EXIT_OK;
 		}
+	if (push_mqtt_wanted(argc, argv))
+		return cmd_push_mqtt(argc, argv);
 	for (int i = 1; i < argc; i++) {
 		const char *const names[] = {"--url",    "--payload-dir", "--batch",
 		                             "--cacert", "--cert",        "--key"};

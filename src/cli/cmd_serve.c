@@ -16,6 +16,7 @@
 #include "edgesentry/ingest.h"
 #include "edgesentry/ledger.h"
 #include "edgesentry/netpolicy.h"
+#include "serve_mqtt.h"
 
 static const char *const cmd = "serve";
 
@@ -40,23 +41,30 @@ enum opt {
 	O_LOG,
 	O_PORT_FILE,
 	O_DURABLE,
-	O_COUNT
+	O_MQTT, /* the serve_mqtt_opt options, in their order */
+	O_COUNT = O_MQTT + SM_COUNT
 };
 
-static const char *const names[O_COUNT] = {
-    "ledger",          "listen",        "allow",        "max-body",       "max-batch",
-    "max-connections", "timeout",       "source-rate",  "source-burst",   "device-rate",
-    "device-burst",    "max-skew-ms",   "commit-batch", "commit-wait-us", "tls-cert",
-    "tls-key",         "tls-client-ca", "log",          "port-file",      "durable"};
+static const char *const names[O_COUNT] = {"ledger",         "listen",         "allow",
+                                           "max-body",       "max-batch",      "max-connections",
+                                           "timeout",        "source-rate",    "source-burst",
+                                           "device-rate",    "device-burst",   "max-skew-ms",
+                                           "commit-batch",   "commit-wait-us", "tls-cert",
+                                           "tls-key",        "tls-client-ca",  "log",
+                                           "port-file",      "durable",        "mqtt",
+                                           "mqtt-cafile",    "mqtt-cert",      "mqtt-key",
+                                           "mqtt-client-id", "mqtt-inflight",  "mqtt-username",
+                                           "mqtt-password"};
 
 static void help(void)
 {
 	printf("usage: eds serve --ledger DIR [--listen ADDR:PORT] [--allow CIDR,...] [OPTIONS]\n"
 	       "       eds serve --config FILE [OPTIONS]\n\n"
-	       "Accept records from devices over HTTP(S) (API: FORMAT.md section 4), refuse any\n"
-	       "record that is not exactly the next of a registered device's chain, and store\n"
-	       "accepted ones durably in the ledger before answering 201.  Register devices\n"
-	       "with `eds device add`.  Stops cleanly on SIGTERM or SIGINT.\n\n"
+	       "Accept records from devices over HTTP(S) (API: FORMAT.md section 4) and, with\n"
+	       "--mqtt, over MQTT (section 5), refuse any record that is not exactly the next\n"
+	       "of a registered device's chain, and store accepted ones durably in the ledger\n"
+	       "before answering.  Register devices with `eds device add`.  Stops cleanly on\n"
+	       "SIGTERM or SIGINT.\n\n"
 	       "Options (each also a key of the JSON config file, without the dashes):\n"
 	       "  --ledger DIR           ledger directory (created when absent)\n"
 	       "  --listen ADDR:PORT     address to listen on, [V6]:PORT for IPv6, :PORT for\n"
@@ -82,6 +90,17 @@ static void help(void)
 	       "  --port-file FILE       write the bound port here once listening\n"
 	       "  --durable yes|no       fsync before answering (default yes; no is for\n"
 	       "                         benchmarks only: acknowledged records can be lost)\n"
+	       "  --mqtt HOST:PORT       also take records from this MQTT broker (FORMAT.md\n"
+	       "                         section 5; persistent session, QoS 1)\n"
+	       "  --mqtt-cafile FILE     use TLS 1.2+ to the broker, trusting these CAs; the\n"
+	       "                         broker certificate must name HOST\n"
+	       "  --mqtt-cert FILE       client certificate (PEM) for the broker\n"
+	       "  --mqtt-key FILE        its private key (PEM)\n"
+	       "  --mqtt-client-id ID    session name at the broker (default edgesentry-server)\n"
+	       "  --mqtt-inflight N      messages taken but not yet answered (default 1024)\n"
+	       "                         (broker user name and password: config keys\n"
+	       "                         mqtt-username, mqtt-password, or the environment\n"
+	       "                         EDS_MQTT_USERNAME, EDS_MQTT_PASSWORD; never flags)\n"
 	       "  --config FILE          read options from a JSON object file\n"
 	       "  -h, --help             show this help\n\n"
 	       "Exit codes:\n"
@@ -185,6 +204,8 @@ static int parse(int argc, char **argv, conf *c)
 		const char *ignored;
 		int r = cli_flag(argc, argv, &i, "--config", &ignored);
 		for (int k = 0; k < O_COUNT && r == 0; k++) {
+			if (k >= O_MQTT && serve_mqtt_config_only(k - O_MQTT))
+				continue;
 			char flag[32];
 			snprintf(flag, sizeof flag, "--%s", names[k]);
 			r = cli_flag(argc, argv, &i, flag, &c->v[k]);
@@ -310,6 +331,7 @@ static int serve(const conf *c, settings *s, eds_netpolicy *policy)
 	eds_ledger *l = NULL;
 	eds_ingest *svc = NULL;
 	eds_server *srv = NULL;
+	eds_mqtt_server *mq = NULL;
 	sigset_t set;
 	int sig, rc = read_tls(c, &t);
 	eds_ledger_options lo = {.durable = s->durable};
@@ -324,6 +346,8 @@ static int serve(const conf *c, settings *s, eds_netpolicy *policy)
 	s->srv.tls_client_ca = t.ca;
 	if (!rc && (st = eds_server_start(&srv, svc, policy, &s->srv)) != EDS_OK)
 		rc = cli_report(cmd, st, "--listen");
+	if (!rc)
+		rc = serve_mqtt_start(&c->v[O_MQTT], svc, s->srv.max_body, s->srv.log, &mq);
 	if (!rc) {
 		fprintf(s->srv.log,
 		        "{\"event\":\"listening\",\"listen\":\"%s\",\"port\":%u,"
@@ -336,6 +360,7 @@ static int serve(const conf *c, settings *s, eds_netpolicy *policy)
 	}
 	if (!rc)
 		sigwait(&set, &sig);
+	eds_mqtt_server_stop(mq);    /* messages taken are committed and answered */
 	eds_server_stop(srv, 10000); /* requests in flight finish; their records commit */
 	eds_ingest_free(svc);        /* drains the queue */
 	eds_ledger_close(l);

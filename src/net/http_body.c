@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_internal.h"
+#include "edgesentry/encoding.h"
+#include "ingest_body.h"
 #include "internal.h"
 
 static int only_keys(json_t *obj, const char *a, const char *b)
@@ -82,7 +83,7 @@ static void parse_item(json_t *item, eds_http_batch *b, size_t i)
 		b->items[i].payload = b->payloads[i] ? b->payloads[i] : (const uint8_t *)"";
 }
 
-static eds_status alloc_batch(eds_http_batch *b, size_t n)
+eds_status eds_body_alloc(eds_http_batch *b, size_t n)
 {
 	b->n = n;
 	b->items = calloc(n, sizeof *b->items);
@@ -91,6 +92,20 @@ static eds_status alloc_batch(eds_http_batch *b, size_t n)
 	if (b->items == NULL || b->results == NULL || b->payloads == NULL)
 		return eds_fail(EDS_E_NOMEM, "out of memory");
 	return EDS_OK;
+}
+
+void eds_body_parse_item(const char *body, size_t len, eds_http_batch *b, size_t i)
+{
+	json_error_t err;
+	json_t *root = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &err);
+	if (root == NULL) {
+		b->results[i].outcome = EDS_INGEST_MALFORMED;
+		snprintf(b->results[i].message, sizeof b->results[i].message,
+		         "The body is not valid JSON: line %d: %.100s.", err.line, err.text);
+		return;
+	}
+	parse_item(root, b, i);
+	json_decref(root);
 }
 
 static eds_status shape_error(char *msg, size_t cap, eds_status st, const char *text)
@@ -125,10 +140,10 @@ eds_status eds_http_parse_records(const char *body, size_t len, size_t max_items
 		else if (n > max_items)
 			st = shape_error(msg, cap, EDS_E_LIMIT,
 			                 "The batch has more items than allowed.");
-		else if ((st = alloc_batch(b, n)) == EDS_OK)
+		else if ((st = eds_body_alloc(b, n)) == EDS_OK)
 			for (size_t i = 0; i < n; i++)
 				parse_item(json_array_get(items, i), b, i);
-	} else if ((st = alloc_batch(b, 1)) == EDS_OK) {
+	} else if ((st = eds_body_alloc(b, 1)) == EDS_OK) {
 		parse_item(root, b, 0);
 		if (b->results[0].outcome == EDS_INGEST_MALFORMED)
 			st = shape_error(msg, cap, EDS_E_MALFORMED, b->results[0].message);
@@ -166,6 +181,20 @@ eds_status eds_http_submit(eds_ingest *svc, const eds_ingest_context *ctx, eds_h
 	free(res);
 	free(where);
 	return st;
+}
+
+json_t *eds_http_result_json(const eds_ingest_result *res)
+{
+	if (eds_ingest_ok(res->outcome)) {
+		char hex[2 * EDS_HASH_LEN + 1];
+		eds_hex_encode(hex, res->record_hash, EDS_HASH_LEN);
+		if (res->outcome == EDS_INGEST_STORED || res->outcome == EDS_INGEST_ALREADY_STORED)
+			return json_pack("{s:s}", "status", eds_ingest_code(res->outcome));
+		return json_pack("{s:s, s:s}", "status", eds_ingest_code(res->outcome),
+		                 "record_hash", hex);
+	}
+	return json_pack("{s:s, s:s, s:s}", "status", "rejected", "error",
+	                 eds_ingest_code(res->outcome), "message", res->message);
 }
 
 void eds_http_batch_free(eds_http_batch *b)

@@ -13,33 +13,7 @@
 
 #include "edgesentry/http_server.h"
 #include "edgesentry/ingest.h"
-
-/** A parsed POST /api/v1/records body. */
-typedef struct eds_http_batch {
-	int is_batch; /**< {"items": [...]} rather than one item */
-	size_t n;
-	eds_ingest_item *items;
-	/** Pre-set per item: MALFORMED (with message) or ACCEPTED meaning "submit it". */
-	eds_ingest_result *results;
-	uint8_t **payloads; /**< decoded payload buffers, owned */
-} eds_http_batch;
-
-/**
- * Parse a records body.  A body that is not a JSON object of the right
- * shape is an error (EDS_E_MALFORMED, or EDS_E_LIMIT for more than
- * max_items), with a sentence in msg; a bad item inside a batch only marks
- * that item MALFORMED.
- */
-eds_status eds_http_parse_records(const char *body, size_t len, size_t max_items,
-                                  eds_http_batch *out, char *msg, size_t cap);
-
-/** Submit every item still marked ACCEPTED, in order; log the malformed ones. */
-eds_status eds_http_submit(eds_ingest *svc, const eds_ingest_context *ctx, eds_http_batch *b);
-
-void eds_http_batch_free(eds_http_batch *b);
-
-/** The single-record response body of FORMAT.md 4 for a result. */
-json_t *eds_http_result_json(const eds_ingest_result *res);
+#include "ingest_body.h"
 
 /** "A.B.C.D:PORT", "[V6]:PORT" or ":PORT" (all IPv6 and IPv4 addresses). */
 eds_status eds_http_parse_listen(const char *text, struct sockaddr_storage *out);

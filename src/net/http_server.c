@@ -105,20 +105,6 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json
 	return rc;
 }
 
-json_t *eds_http_result_json(const eds_ingest_result *res)
-{
-	if (eds_ingest_ok(res->outcome)) {
-		char hex[2 * EDS_HASH_LEN + 1];
-		eds_hex_encode(hex, res->record_hash, EDS_HASH_LEN);
-		if (res->outcome == EDS_INGEST_STORED || res->outcome == EDS_INGEST_ALREADY_STORED)
-			return json_pack("{s:s}", "status", eds_ingest_code(res->outcome));
-		return json_pack("{s:s, s:s}", "status", eds_ingest_code(res->outcome),
-		                 "record_hash", hex);
-	}
-	return json_pack("{s:s, s:s, s:s}", "status", "rejected", "error",
-	                 eds_ingest_code(res->outcome), "message", res->message);
-}
-
 /* An error decided here (not by the gate): logged, counted, answered. */
 static enum MHD_Result refuse(eds_server *s, struct MHD_Connection *c, req *q, eds_ingest_outcome o,
                               const char *msg, unsigned retry_after, int close)

@@ -1,0 +1,120 @@
+/*
+ * cmd_push_mqtt.c - `eds push --mqtt HOST:PORT CHAIN`: publish a chain
+ * file's records over MQTT and wait for each answer.  The broker user name
+ * and password come from EDS_MQTT_USERNAME / EDS_MQTT_PASSWORD, never from
+ * the command line.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_flags.h"
+#include "edgesentry/mqtt.h"
+#include "push_mqtt.h"
+
+static const char *const cmd = "push";
+
+int push_mqtt_wanted(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--mqtt") == 0)
+			return 1;
+	return 0;
+}
+
+enum {
+	F_MQTT,
+	F_URL,
+	F_PAYLOAD_DIR,
+	F_BATCH,
+	F_CACERT,
+	F_MCA,
+	F_MCERT,
+	F_MKEY,
+	F_ID,
+	F_TIMEOUT,
+	F_N
+};
+
+static int parse(int argc, char **argv, const char *v[F_N], const char **chain)
+{
+	static const char *const names[F_N] = {
+	    "--mqtt",        "--url",       "--payload-dir", "--batch",          "--cacert",
+	    "--mqtt-cafile", "--mqtt-cert", "--mqtt-key",    "--mqtt-client-id", "--timeout-ms"};
+	for (int i = 1; i < argc; i++) {
+		int r = 0;
+		for (int k = 0; k < F_N && r == 0; k++)
+			r = cli_flag(argc, argv, &i, names[k], &v[k]);
+		if (r < 0)
+			return cli_usage(cmd, "%s needs a value", argv[i]);
+		if (r == 0 && *chain == NULL && argv[i][0] != '-')
+			*chain = argv[i];
+		else if (r == 0)
+			return cli_usage(cmd, "unexpected argument '%s'", argv[i]);
+	}
+	if (*chain == NULL)
+		return cli_usage(cmd, "the CHAIN file is required");
+	if (v[F_CACERT] != NULL && v[F_URL] == NULL)
+		return cli_usage(cmd,
+		                 "--cacert goes with --url (use --mqtt-cafile for the broker)");
+	return EDS_EXIT_OK;
+}
+
+static void transport_options(eds_mqtt_transport_options *o, const char *broker, const char *cafile,
+                              const char *cert, const char *key, const char *client_id,
+                              const char *head_url, const char *head_cacert, unsigned timeout_ms)
+{
+	*o = (eds_mqtt_transport_options){.broker = {.address = broker,
+	                                             .client_id = client_id,
+	                                             .username = getenv("EDS_MQTT_USERNAME"),
+	                                             .password = getenv("EDS_MQTT_PASSWORD"),
+	                                             .cafile = cafile,
+	                                             .certfile = cert,
+	                                             .keyfile = key},
+	                                  .head_url = head_url,
+	                                  .head_cacert = head_cacert,
+	                                  .timeout_ms = timeout_ms};
+}
+
+eds_status agent_mqtt_transport(eds_transport *t, const char *broker, const char *cafile,
+                                const char *cert, const char *key, const char *client_id,
+                                const char *head_url, const char *head_cacert, unsigned timeout_ms)
+{
+	eds_mqtt_transport_options o;
+	transport_options(&o, broker, cafile, cert, key, client_id, head_url, head_cacert,
+	                  timeout_ms);
+	return eds_transport_mqtt(t, &o);
+}
+
+int cmd_push_mqtt(int argc, char **argv)
+{
+	const char *v[F_N] = {0}, *chain = NULL;
+	int rc = parse(argc, argv, v, &chain);
+	uint64_t batch = 100, timeout = 10000;
+	if (rc)
+		return rc;
+	if (v[F_BATCH] != NULL && cli_u64(v[F_BATCH], 1, 1000, &batch) != 0)
+		return cli_usage(cmd, "--batch must be 1..1000, not '%s'", v[F_BATCH]);
+	if (v[F_TIMEOUT] != NULL && cli_u64(v[F_TIMEOUT], 1, 3600000, &timeout) != 0)
+		return cli_usage(cmd, "--timeout-ms must be 1..3600000, not '%s'", v[F_TIMEOUT]);
+	eds_mqtt_transport_options o = {.broker = {.address = v[F_MQTT],
+	                                           .client_id = v[F_ID],
+	                                           .username = getenv("EDS_MQTT_USERNAME"),
+	                                           .password = getenv("EDS_MQTT_PASSWORD"),
+	                                           .cafile = v[F_MCA],
+	                                           .certfile = v[F_MCERT],
+	                                           .keyfile = v[F_MKEY]},
+	                                .head_url = v[F_URL],
+	                                .head_cacert = v[F_CACERT],
+	                                .timeout_ms = (unsigned)timeout};
+	eds_push_summary s = {0};
+	eds_status st = eds_mqtt_push_chain(chain, &o, v[F_PAYLOAD_DIR], (size_t)batch, &s);
+	printf("%llu records read, %llu skipped, %llu stored, %llu batches\n",
+	       (unsigned long long)s.records, (unsigned long long)s.skipped,
+	       (unsigned long long)s.accepted, (unsigned long long)s.requests);
+	if (st == EDS_OK)
+		return EDS_EXIT_OK;
+	cli_report(cmd, st, chain);
+	return s.refused || st == EDS_E_UNKNOWN_DEVICE ? EDS_EXIT_INVALID : EDS_EXIT_USAGE;
+}

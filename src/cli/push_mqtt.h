@@ -1,0 +1,19 @@
+/*
+ * push_mqtt.h - the MQTT side of `eds push` and `eds agent`.
+ */
+#ifndef EDS_CLI_PUSH_MQTT_H
+#define EDS_CLI_PUSH_MQTT_H
+
+#include "edgesentry/agent.h"
+
+/* Nonzero when the arguments ask for MQTT (--mqtt). */
+int push_mqtt_wanted(int argc, char **argv);
+
+int cmd_push_mqtt(int argc, char **argv);
+
+/* The MQTT transport of eds agent (credentials from the environment). */
+eds_status agent_mqtt_transport(eds_transport *t, const char *broker, const char *cafile,
+                                const char *cert, const char *key, const char *client_id,
+                                const char *head_url, const char *head_cacert, unsigned timeout_ms);
+
+#endif

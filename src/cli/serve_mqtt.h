@@ -1,0 +1,36 @@
+/*
+ * serve_mqtt.h - the MQTT part of `eds serve` (kept apart from cmd_serve.c).
+ */
+#ifndef EDS_CLI_SERVE_MQTT_H
+#define EDS_CLI_SERVE_MQTT_H
+
+#include <stdio.h>
+
+#include "edgesentry/ingest.h"
+#include "edgesentry/mqtt.h"
+
+/* The MQTT options of eds serve, in this order in its option table. */
+enum serve_mqtt_opt {
+	SM_BROKER,
+	SM_CAFILE,
+	SM_CERT,
+	SM_KEY,
+	SM_CLIENT_ID,
+	SM_INFLIGHT,
+	SM_USERNAME, /* config file or environment only */
+	SM_PASSWORD, /* config file or environment only */
+	SM_COUNT
+};
+
+/* Nonzero for options that must not be given on the command line. */
+int serve_mqtt_config_only(int k);
+
+/*
+ * Start the MQTT subscriber when v[SM_BROKER] is set (else *out = NULL),
+ * with the HTTP body limit as message limit (0: default);
+ * returns an exit code (one error line printed).
+ */
+int serve_mqtt_start(const char *const v[SM_COUNT], eds_ingest *svc, size_t max_body, FILE *log,
+                     eds_mqtt_server **out);
+
+#endif

@@ -1,0 +1,170 @@
+/*
+ * mqtt_push.c - eds_mqtt_push_chain: a chain file's records over the MQTT
+ * transport, in batches, each batch published whole and then waited for.
+ * Heads come from the HTTP API when a URL is given; without one every
+ * record is sent and those the server has come back "duplicate".
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edgesentry/edgesentry.h"
+#include "edgesentry/mqtt.h"
+#include "internal.h"
+
+#define PAYLOAD_MAX (512u * 1024u) /* under the server's 1 MiB message limit as base64 */
+#define HEADS_MAX   4096
+
+typedef struct mq_head {
+	char id[EDS_DEVICE_ID_MAX + 1];
+	uint64_t seq;
+} mq_head;
+
+typedef struct mq_push {
+	eds_transport t;
+	const char *payload_dir;
+	size_t batch, n, nheads;
+	eds_push_summary *sum;
+	eds_record *recs;
+	char **pay;
+	eds_transport_item *items;
+	eds_transport_result *res;
+	mq_head *heads;
+} mq_push;
+
+static eds_status refused(const eds_record *r, const char *code)
+{
+	static const struct {
+		const char *code;
+		eds_status st;
+	} map[] = {{"fork", EDS_E_FORK},
+	           {"bad_signature", EDS_E_SIGNATURE},
+	           {"sequence_gap", EDS_E_SEQUENCE},
+	           {"prev_hash_mismatch", EDS_E_PREV_HASH},
+	           {"unknown_device", EDS_E_UNKNOWN_DEVICE},
+	           {"revoked_device", EDS_E_REVOKED},
+	           {"payload_mismatch", EDS_E_PAYLOAD_MISMATCH}};
+	eds_status st = EDS_E_IO;
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (strcmp(map[i].code, code) == 0)
+			st = map[i].st;
+	return eds_fail(st, "record %s/%llu refused: %s", r->device_id,
+	                (unsigned long long)r->sequence, code);
+}
+
+static eds_status flush(mq_push *p)
+{
+	if (p->n == 0)
+		return EDS_OK;
+	p->sum->requests++;
+	eds_status st = p->t.ops->send(p->t.ctx, p->items, p->n, p->res);
+	for (size_t i = 0; st == EDS_OK && i < p->n; i++) {
+		if (p->res[i].delivery == EDS_DELIVERY_STORED)
+			p->sum->accepted++;
+		else if (p->res[i].delivery == EDS_DELIVERY_REFUSED) {
+			p->sum->refused = 1;
+			st = refused(&p->recs[i], p->res[i].error);
+		} else
+			st = eds_fail(EDS_E_IO, "record %s/%llu not stored: %s",
+			              p->recs[i].device_id, (unsigned long long)p->recs[i].sequence,
+			              p->res[i].error);
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->pay[i]);
+		p->pay[i] = NULL;
+	}
+	p->n = 0;
+	return st;
+}
+
+/* The head of a device: asked once, then tracked here. */
+static eds_status head_of(mq_push *p, const char *id, mq_head **out)
+{
+	for (size_t i = p->nheads; i > 0; i--)
+		if (strcmp(p->heads[i - 1].id, id) == 0) {
+			*out = &p->heads[i - 1];
+			return EDS_OK;
+		}
+	if (p->nheads == HEADS_MAX)
+		return eds_fail(EDS_E_LIMIT, "more than %d devices in one chain file", HEADS_MAX);
+	uint8_t hash[EDS_HASH_LEN];
+	mq_head *h = &p->heads[p->nheads];
+	eds_status st = p->t.ops->get_head(p->t.ctx, id, &h->seq, hash);
+	if (st != EDS_OK)
+		return st;
+	snprintf(h->id, sizeof h->id, "%s", id);
+	p->nheads++;
+	*out = h;
+	return EDS_OK;
+}
+
+static eds_status add(mq_push *p, const eds_record *r)
+{
+	char path[PATH_MAX];
+	size_t i = p->n++, len = 0;
+	p->recs[i] = *r;
+	p->items[i] = (eds_transport_item){.record = &p->recs[i]};
+	if (p->payload_dir != NULL &&
+	    eds_payload_path(path, sizeof path, p->payload_dir, r->payload_hash) == EDS_OK &&
+	    eds_read_file(path, PAYLOAD_MAX, &p->pay[i], &len) == EDS_OK) {
+		p->items[i].payload = (const uint8_t *)p->pay[i];
+		p->items[i].payload_len = len;
+	}
+	return p->n >= p->batch ? flush(p) : EDS_OK;
+}
+
+static eds_status push_all(mq_push *p, eds_record_reader *rd)
+{
+	eds_record r;
+	eds_status st;
+	while ((st = eds_record_reader_next(rd, &r)) == EDS_OK) {
+		mq_head *h = NULL;
+		p->sum->records++;
+		if ((st = head_of(p, r.device_id, &h)) != EDS_OK)
+			return st;
+		if (r.sequence <= h->seq) {
+			p->sum->skipped++;
+			continue;
+		}
+		h->seq = r.sequence;
+		if ((st = add(p, &r)) != EDS_OK)
+			return st;
+	}
+	return st == EDS_DONE ? flush(p) : st;
+}
+
+eds_status eds_mqtt_push_chain(const char *chain_path, const eds_mqtt_transport_options *o,
+                               const char *payload_dir, size_t batch, eds_push_summary *summary)
+{
+	if (chain_path == NULL || o == NULL || summary == NULL)
+		return eds_fail(EDS_E_ARG, "push: NULL argument");
+	if (batch > 1000)
+		return eds_fail(EDS_E_ARG, "push: batch must be 1..1000");
+	memset(summary, 0, sizeof *summary);
+	mq_push p = {.payload_dir = payload_dir, .batch = batch ? batch : 100, .sum = summary};
+	p.recs = calloc(p.batch, sizeof *p.recs);
+	p.pay = calloc(p.batch, sizeof *p.pay);
+	p.items = calloc(p.batch, sizeof *p.items);
+	p.res = calloc(p.batch, sizeof *p.res);
+	p.heads = calloc(HEADS_MAX, sizeof *p.heads);
+	eds_record_reader *rd = NULL;
+	eds_status st = p.recs && p.pay && p.items && p.res && p.heads
+	                    ? EDS_OK
+	                    : eds_fail(EDS_E_NOMEM, "push: out of memory");
+	if (st == EDS_OK)
+		st = eds_record_reader_open(&rd, chain_path);
+	if (st == EDS_OK)
+		st = eds_transport_mqtt(&p.t, o);
+	if (st == EDS_OK)
+		st = push_all(&p, rd);
+	for (size_t i = 0; p.pay != NULL && i < p.batch; i++)
+		free(p.pay[i]);
+	eds_transport_close(&p.t);
+	eds_record_reader_close(rd);
+	free(p.recs);
+	free(p.pay);
+	free(p.items);
+	free(p.res);
+	free(p.heads);
+	return st;
+}

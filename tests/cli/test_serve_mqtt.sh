@@ -1,0 +1,129 @@
+#!/bin/bash
+# test_serve_mqtt.sh - `eds serve --mqtt` against a real mosquitto broker,
+# with the stock mosquitto_pub/mosquitto_sub clients as devices: records are
+# accepted and answered with their sequence after commit; malformed, oversized,
+# forged and mis-addressed ones get the right error code; records published
+# while the server is away are all ingested when it returns; a broker restart
+# mid-stream loses nothing; a flood of bad messages does not stop good ones.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/serve_lib.sh"
+. "$(dirname "$0")/mqtt_lib.sh"
+cd "$T" || exit 1
+
+"$EDS" keygen --out k >/dev/null
+for d in 0 1 2 3; do "$EDS" device add --ledger L --id dev-$d --public-key k.pub >/dev/null || fail "add"; done
+for i in $(seq 1 60); do
+	echo "dev-0 reading $i" >pl
+	"$EDS" sign --key k.key --device dev-0 --chain c0.jsonl --payload pl --payload-dir P >/dev/null
+	[ "$i" -le 20 ] && "$EDS" sign --key k.key --device dev-1 --chain c1.jsonl --payload pl >/dev/null
+	[ "$i" -le 3 ] && "$EDS" sign --key k.key --device dev-2 --chain c2.jsonl --payload pl >/dev/null
+done
+# msg CHAIN N: the single-record body of record N of CHAIN (with payload for dev-0)
+msg() {
+	local line h; line=$(sed -n "$2p" "$1")
+	if [ "$1" = c0.jsonl ]; then
+		h=$(jq -r .payload_hash <<<"$line")
+		item "$line" "P/${h:0:2}/${h:2}"
+	else item "$line"; fi
+}
+pub() { mosquitto_pub -p "$BPORT" -q 1 -t "edgesentry/v1/records/$1" -s; }
+
+start_broker
+start_answers
+start_server main --ledger L --max-body 4096 --mqtt "127.0.0.1:$BPORT"
+wait_log main '"mqtt_connected"' && pass || fail "server did not connect: $(cat main.log)"
+
+# ---- accepted, answered after commit, with the sequence -------------------------
+for n in 1 2 3; do msg c0.jsonl $n | pub dev-0 || fail "publish $n"; done
+wait_lines answers 3 || fail "want 3 answers, have: $(cat answers)"
+[ "$(answers dev-0 | jq -r '"\(.status) \(.sequence)"' | tr '\n' ,)" = "accepted 1,accepted 2,accepted 3," ] &&
+	pass || fail "answers: $(cat answers)"
+[ "$(answers dev-0 | sed -n 3p | jq -r .record_hash)" = "$(sed -n 3p c0.jsonl | jq -r .record_hash)" ] &&
+	pass || fail "record_hash in the answer"
+[ "$(head_seq dev-0)" = 3 ] && pass || fail "head after 3 records"
+
+# ---- refusals: each answered with its code on the topic's device ---------------
+: >answers.want
+check() { # check DEVICE CODE: the next answer for DEVICE has error CODE
+	echo "$1 $2" >>answers.want
+	wait_lines answers $(($(wc -l <answers.want) + 3)) || { fail "no answer for $2"; return; }
+	local got; got=$(answers "$1" | tail -1 | jq -r '.error // .status')
+	[ "$got" = "$2" ] && pass || fail "$1: want $2, got $(answers "$1" | tail -1)"
+}
+echo 'not json {' | pub dev-1; check dev-1 malformed
+echo '{"items":[]}' | pub dev-1; check dev-1 malformed
+head -c 5000 /dev/zero | tr '\0' x | pub dev-1; check dev-1 too_large
+msg c0.jsonl 4 | pub dev-1; check dev-1 identity_mismatch
+msg c0.jsonl 2 | pub dev-0; check dev-0 duplicate
+sed -n 1p c1.jsonl | jq -c '{record: (.object_ref = "forged" | del(.record_hash))}' | pub dev-1; check dev-1 bad_signature
+msg c1.jsonl 2 | pub dev-1; check dev-1 sequence_gap
+"$EDS" keygen --out k2 >/dev/null
+"$EDS" sign --key k2.key --device ghost --chain g.jsonl --payload pl >/dev/null
+item "$(cat g.jsonl)" | pub ghost; check ghost unknown_device
+[ "$(answers dev-1 | sed -n 4p | jq -r .sequence)" = 4 ] && pass || fail "identity answer lacks the sequence"
+kill -0 "$(cat main.pid)" && pass || fail "server died on bad messages"
+
+# ---- the server is away: the broker keeps the session's messages ---------------
+stop_server main
+for n in $(seq 4 10); do msg c0.jsonl $n | pub dev-0 || fail "publish $n"; done
+start_server main --ledger L --max-body 4096 --mqtt "127.0.0.1:$BPORT"
+wait_log main '"mqtt_connected"' || fail "no reconnect"
+for _ in $(seq 1 300); do [ "$(head_seq dev-0)" = 10 ] && break; sleep 0.1; done
+[ "$(head_seq dev-0)" = 10 ] && pass || fail "records published while away: head $(head_seq dev-0)"
+
+# ---- the broker restarts mid-stream ------------------------------------------------
+(
+	for n in $(seq 11 60); do
+		# a device retries until the broker takes the message
+		for _ in $(seq 1 100); do msg c0.jsonl $n | pub dev-0 2>/dev/null && break; sleep 0.1; done
+	done
+) &
+publisher=$!
+sleep 0.3
+stop_broker
+sleep 0.5
+start_broker
+wait "$publisher"
+wait_log main '"mqtt_connected"' 2 && pass || fail "server did not reconnect: $(tail -3 main.log)"
+for _ in $(seq 1 300); do [ "$(head_seq dev-0)" = 60 ] && break; sleep 0.1; done
+[ "$(head_seq dev-0)" = 60 ] && pass || fail "after the broker restart: head $(head_seq dev-0), want 60"
+grep -q '"mqtt_disconnected"' main.log && pass || fail "the disconnect was not noticed"
+
+# ---- a flood of malformed and oversized messages beside valid ones -----------------
+(
+	for n in $(seq 1 300); do
+		echo "{\"record\": $n" 
+	done | mosquitto_pub -p "$BPORT" -q 1 -t edgesentry/v1/records/dev-2 -l
+	for n in $(seq 1 30); do head -c 20000 /dev/urandom | base64 -w0 | pub dev-2; done
+	printf 'x' | mosquitto_pub -p "$BPORT" -q 1 -t 'edgesentry/v1/records/bad id' -s
+) &
+flood=$!
+for n in $(seq 1 20); do msg c1.jsonl $n | pub dev-1 || fail "publish dev-1 $n"; done
+for n in 1 2 3; do msg c2.jsonl $n | pub dev-2 || fail "publish dev-2 $n"; done
+wait "$flood"
+for _ in $(seq 1 300); do [ "$(head_seq dev-1)" = 20 ] && [ "$(head_seq dev-2)" = 3 ] && break; sleep 0.1; done
+[ "$(head_seq dev-1)" = 20 ] && pass || fail "dev-1 under the flood: head $(head_seq dev-1)"
+[ "$(head_seq dev-2)" = 3 ] && pass || fail "dev-2 under the flood: head $(head_seq dev-2)"
+
+# ---- the agent forwards over MQTT (its records leave the queue on the answers) -------
+printf 'one\ntwo\nthree\n' >lines
+expect_rc 0 "$EDS" agent --key k.key --device dev-3 --state S --mqtt "127.0.0.1:$BPORT" <lines
+[ "$(head_seq dev-3)" = 3 ] && pass || fail "agent over MQTT: head $(head_seq dev-3)"
+expect_rc 0 "$EDS" agent status --state S
+# eds push --mqtt without --url sends everything again: all duplicates, all stored
+expect_rc 0 "$EDS" push --mqtt "127.0.0.1:$BPORT" c1.jsonl --batch 7
+expect_out "20 records read, 0 skipped, 20 stored, 3 batches"
+expect_rc 2 "$EDS" agent --key k.key --device dev-3 --state S --mqtt "127.0.0.1:$BPORT" --headers-first
+expect_one_line_err
+stop_server main
+expect_rc 0 "$EDS" ledger verify --ledger L
+expect_out "86 records"
+
+# ---- usage errors: one line, exit 2 ----------------------------------------------------
+expect_rc 2 "$EDS" serve --ledger L --mqtt-password secret
+expect_one_line_err
+expect_rc 2 "$EDS" serve --ledger L --mqtt-cafile x
+expect_one_line_err
+expect_rc 2 "$EDS" serve --ledger L --listen 127.0.0.1:0 --mqtt nohostport
+expect_one_line_err
+finish
