@@ -238,6 +238,11 @@ static void print_status(FILE *out, const eds_agent_status *st, bool json)
 
 static int run_status(int argc, char **argv)
 {
+	for (int i = 2; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			help(); /* one help page covers both forms */
+			return EDS_EXIT_OK;
+		}
 	agent_args a;
 	int rc = parse(argc, argv, 2, &a);
 	if (rc != 0)

@@ -35,6 +35,8 @@ for d in d1 d2 d3 d4 d5 d6; do "$EDS" device add --ledger L --id $d --public-key
 
 # ---- usage --------------------------------------------------------------------
 expect_rc 0 "$EDS" agent --help
+expect_rc 0 "$EDS" agent status --help
+expect_out "eds agent status --state DIR"
 expect_out "--overflow POLICY"
 expect_rc 2 "$EDS" agent --key k.key --device d1 --state S0
 expect_one_line_err
