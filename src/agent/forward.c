@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "agent_internal.h"
+#include "chain_internal.h"
 #include "internal.h"
 
 void eds_forward_options_init(eds_forward_options *o)
@@ -44,26 +45,6 @@ static eds_status note_error(eds_agent *a, eds_status st)
 	a->last_error = st;
 	snprintf(a->last_error_text, sizeof a->last_error_text, "%s", eds_last_error());
 	return st;
-}
-
-static eds_status refusal_status(const char *code)
-{
-	static const struct {
-		const char *code;
-		eds_status st;
-	} map[] = {
-	    {"fork", EDS_E_FORK},
-	    {"sequence_gap", EDS_E_SEQUENCE},
-	    {"prev_hash_mismatch", EDS_E_PREV_HASH},
-	    {"bad_signature", EDS_E_SIGNATURE},
-	    {"unknown_device", EDS_E_UNKNOWN_DEVICE},
-	    {"revoked_device", EDS_E_REVOKED},
-	    {"payload_mismatch", EDS_E_PAYLOAD_MISMATCH},
-	};
-	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-		if (strcmp(code, map[i].code) == 0)
-			return map[i].st;
-	return EDS_E_FIELD;
 }
 
 /* Ask the server where the device's chain ends; drop what it holds. */
@@ -134,8 +115,9 @@ static eds_status send_records(eds_agent *a, eds_transport *t, const eds_forward
 		    res[k].delivery == EDS_DELIVERY_NOT_STORED
 		        ? eds_fail(EDS_E_IO, "server did not store sequence %" PRIu64 " (%s); kept",
 		                   e[k].record.sequence, code)
-		        : eds_fail(refusal_status(code), "server refused sequence %" PRIu64 ": %s",
-		                   e[k].record.sequence, code);
+		        : eds_fail(eds_chain_reason_status(code, EDS_E_FIELD),
+		                   "server refused sequence %" PRIu64 ": %s", e[k].record.sequence,
+		                   code);
 	}
 	free(items);
 	free(res);

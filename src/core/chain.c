@@ -88,6 +88,18 @@ const char *eds_chain_reason_code(eds_status reason)
 	}
 }
 
+eds_status eds_chain_reason_status(const char *code, eds_status otherwise)
+{
+	static const eds_status refusals[] = {
+	    EDS_E_FORK,           EDS_E_SIGNATURE, EDS_E_SEQUENCE,         EDS_E_PREV_HASH,
+	    EDS_E_UNKNOWN_DEVICE, EDS_E_REVOKED,   EDS_E_PAYLOAD_MISMATCH,
+	};
+	for (size_t i = 0; code != NULL && i < sizeof refusals / sizeof refusals[0]; i++)
+		if (strcmp(code, eds_chain_reason_code(refusals[i])) == 0)
+			return refusals[i];
+	return otherwise;
+}
+
 eds_status eds_chain_verifier_new(eds_chain_verifier **out, const eds_chain_options *opts)
 {
 	if (out == NULL)

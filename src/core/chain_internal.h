@@ -19,4 +19,13 @@
 eds_status eds_chain_verifier_add_batch_hashed(eds_chain_verifier *v, const eds_record *records,
                                                const uint8_t (*hashes)[EDS_HASH_LEN], size_t n);
 
+/**
+ * The inverse of eds_chain_reason_code for the ingest API's refusal codes
+ * (FORMAT.md 4: fork, bad_signature, sequence_gap, prev_hash_mismatch,
+ * unknown_device, revoked_device, payload_mismatch), so every client maps a
+ * server's answer to the status a local verification would give.  Any other
+ * code (NULL included) gives otherwise.
+ */
+eds_status eds_chain_reason_status(const char *code, eds_status otherwise);
+
 #endif

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chain_internal.h"
 #include "edgesentry/edgesentry.h"
 #include "edgesentry/http_client.h"
 #include "http_client_internal.h"
@@ -352,21 +353,8 @@ static eds_status get_head(pusher *p, const char *id, head **out)
 /* The server refused record r: the push stops there, naming it. */
 static eds_status refusal(pusher *p, const eds_record *r, const eds_http_item_result *res)
 {
-	static const struct {
-		const char *code;
-		eds_status st;
-	} map[] = {{"fork", EDS_E_FORK},
-	           {"bad_signature", EDS_E_SIGNATURE},
-	           {"sequence_gap", EDS_E_SEQUENCE},
-	           {"prev_hash_mismatch", EDS_E_PREV_HASH},
-	           {"unknown_device", EDS_E_UNKNOWN_DEVICE},
-	           {"revoked_device", EDS_E_REVOKED},
-	           {"payload_mismatch", EDS_E_PAYLOAD_MISMATCH}};
-	eds_status st = EDS_E_IO;
+	eds_status st = eds_chain_reason_status(res->error, EDS_E_IO);
 	p->sum->refused = 1;
-	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-		if (strcmp(map[i].code, res->error) == 0)
-			st = map[i].st;
 	return eds_fail(st, "record %s/%llu refused: %s: %s", r->device_id,
 	                (unsigned long long)r->sequence, res->error[0] ? res->error : "refused",
 	                res->message);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chain_internal.h"
 #include "edgesentry/edgesentry.h"
 #include "edgesentry/mqtt.h"
 #include "internal.h"
@@ -34,22 +35,8 @@ typedef struct mq_push {
 
 static eds_status refused(const eds_record *r, const char *code)
 {
-	static const struct {
-		const char *code;
-		eds_status st;
-	} map[] = {{"fork", EDS_E_FORK},
-	           {"bad_signature", EDS_E_SIGNATURE},
-	           {"sequence_gap", EDS_E_SEQUENCE},
-	           {"prev_hash_mismatch", EDS_E_PREV_HASH},
-	           {"unknown_device", EDS_E_UNKNOWN_DEVICE},
-	           {"revoked_device", EDS_E_REVOKED},
-	           {"payload_mismatch", EDS_E_PAYLOAD_MISMATCH}};
-	eds_status st = EDS_E_IO;
-	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-		if (strcmp(map[i].code, code) == 0)
-			st = map[i].st;
-	return eds_fail(st, "record %s/%llu refused: %s", r->device_id,
-	                (unsigned long long)r->sequence, code);
+	return eds_fail(eds_chain_reason_status(code, EDS_E_IO), "record %s/%llu refused: %s",
+	                r->device_id, (unsigned long long)r->sequence, code);
 }
 
 static eds_status flush(mq_push *p)

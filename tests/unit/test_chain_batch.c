@@ -203,12 +203,34 @@ static void test_bad_arguments(void **state)
 	eds_chain_verifier_free(v);
 }
 
+/* Every refusal code of the ingest API maps back to the status it came from;
+ * anything else, NULL included, to the caller's fallback. */
+static void test_reason_status(void **state)
+{
+	(void)state;
+	const eds_status refusals[] = {EDS_E_FORK,          EDS_E_SIGNATURE, EDS_E_SEQUENCE,
+	                               EDS_E_PREV_HASH,     EDS_E_REVOKED,   EDS_E_PAYLOAD_MISMATCH,
+	                               EDS_E_UNKNOWN_DEVICE};
+	for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++)
+		assert_int_equal(
+		    eds_chain_reason_status(eds_chain_reason_code(refusals[i]), EDS_E_IO),
+		    refusals[i]);
+	assert_string_equal(eds_chain_reason_code(EDS_E_SEQUENCE), "sequence_gap");
+	assert_int_equal(eds_chain_reason_status("sequence_gap", EDS_E_IO), EDS_E_SEQUENCE);
+	assert_int_equal(eds_chain_reason_status("rate_limited", EDS_E_IO), EDS_E_IO);
+	assert_int_equal(eds_chain_reason_status("", EDS_E_FIELD), EDS_E_FIELD);
+	assert_int_equal(eds_chain_reason_status(NULL, EDS_E_FIELD), EDS_E_FIELD);
+	/* codes a verifier reports but a server never refuses with */
+	assert_int_equal(eds_chain_reason_status("payload_missing", EDS_E_IO), EDS_E_IO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_clean_chain),
 	    cmocka_unit_test(test_random_corruptions),
 	    cmocka_unit_test(test_bad_arguments),
+	    cmocka_unit_test(test_reason_status),
 	};
 	return cmocka_run_group_tests(tests, make_chains, NULL);
 }
