@@ -19,6 +19,7 @@
 #include "http_client_internal.h"
 #include "http_internal.h"
 #include "internal.h"
+#include "push_loop.h"
 
 #define RESPONSE_MAX (16u << 20)
 #define URL_MAX      2048
@@ -304,50 +305,19 @@ eds_status eds_http_client_batch_send(eds_http_client *c, eds_http_item_result *
 #define BODY_SOFT_MAX (768u * 1024u)
 #define PAYLOAD_MAX   (512u * 1024u)
 
-typedef struct head {
-	char id[EDS_DEVICE_ID_MAX + 1];
-	uint64_t seq;
-} head;
-
 typedef struct pusher {
 	const eds_push_options *o;
 	eds_push_summary *sum;
 	eds_http_client *http;
 	eds_record *pending; /* records in the current batch, for error messages */
 	eds_http_item_result *res;
-	head *heads;
-	size_t nheads, capheads;
 } pusher;
 
-static head *find_head(pusher *p, const char *id)
+/* The server's head of a device (eds_push_loop asks once per device). */
+static eds_status ask_head(void *ctx, const char *id, uint64_t *seq)
 {
-	for (size_t i = p->nheads; i > 0; i--)
-		if (strcmp(p->heads[i - 1].id, id) == 0)
-			return &p->heads[i - 1];
-	return NULL;
-}
-
-/* The server's head of a device (GET once per device, then tracked locally). */
-static eds_status get_head(pusher *p, const char *id, head **out)
-{
-	if ((*out = find_head(p, id)) != NULL)
-		return EDS_OK;
-	uint64_t seq = 0;
-	eds_status st = eds_http_client_get_head(p->http, id, &seq, NULL);
-	if (st != EDS_OK)
-		return st;
-	if (p->nheads == p->capheads) {
-		size_t cap = p->capheads ? p->capheads * 2 : 16;
-		head *h = realloc(p->heads, cap * sizeof *h);
-		if (h == NULL)
-			return eds_fail(EDS_E_NOMEM, "out of memory");
-		p->heads = h;
-		p->capheads = cap;
-	}
-	*out = &p->heads[p->nheads++];
-	snprintf((*out)->id, sizeof(*out)->id, "%s", id);
-	(*out)->seq = seq;
-	return EDS_OK;
+	pusher *p = ctx;
+	return eds_http_client_get_head(p->http, id, seq, NULL);
 }
 
 /* The server refused record r: the push stops there, naming it. */
@@ -404,24 +374,14 @@ static eds_status add(pusher *p, const eds_record *r)
 	return EDS_OK;
 }
 
-static eds_status push_all(pusher *p, eds_record_reader *rd)
+static eds_status add_one(void *ctx, const eds_record *r)
 {
-	eds_record r;
-	eds_status st;
-	while ((st = eds_record_reader_next(rd, &r)) == EDS_OK) {
-		head *h;
-		p->sum->records++;
-		if ((st = get_head(p, r.device_id, &h)) != EDS_OK)
-			return st;
-		if (r.sequence <= h->seq) {
-			p->sum->skipped++;
-			continue;
-		}
-		h->seq = r.sequence;
-		if ((st = add(p, &r)) != EDS_OK)
-			return st;
-	}
-	return st == EDS_DONE ? flush(p) : st;
+	return add(ctx, r);
+}
+
+static eds_status flush_all(void *ctx)
+{
+	return flush(ctx);
 }
 
 static eds_status setup(pusher *p)
@@ -451,14 +411,14 @@ eds_status eds_push_chain(const char *chain_path, const eds_push_options *opts,
 	eds_status st = eds_record_reader_open(&rd, chain_path);
 	if (st == EDS_OK)
 		st = setup(&p);
+	eds_push_loop loop = {&p, ask_head, add_one, flush_all, 0};
 	if (st == EDS_OK)
-		st = push_all(&p, rd);
+		st = eds_push_loop_run(&loop, rd, summary);
 	eds_record_reader_close(rd);
 	if (p.http)
 		summary->requests = eds_http_client_requests(p.http);
 	eds_http_client_close(p.http);
 	free(p.pending);
 	free(p.res);
-	free(p.heads);
 	return st;
 }

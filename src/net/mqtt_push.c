@@ -12,25 +12,20 @@
 #include "edgesentry/edgesentry.h"
 #include "edgesentry/mqtt.h"
 #include "internal.h"
+#include "push_loop.h"
 
 #define PAYLOAD_MAX (512u * 1024u) /* under the server's 1 MiB message limit as base64 */
 #define HEADS_MAX   4096
 
-typedef struct mq_head {
-	char id[EDS_DEVICE_ID_MAX + 1];
-	uint64_t seq;
-} mq_head;
-
 typedef struct mq_push {
 	eds_transport t;
 	const char *payload_dir;
-	size_t batch, n, nheads;
+	size_t batch, n;
 	eds_push_summary *sum;
 	eds_record *recs;
 	char **pay;
 	eds_transport_item *items;
 	eds_transport_result *res;
-	mq_head *heads;
 } mq_push;
 
 static eds_status refused(const eds_record *r, const char *code)
@@ -64,25 +59,12 @@ static eds_status flush(mq_push *p)
 	return st;
 }
 
-/* The head of a device: asked once, then tracked here. */
-static eds_status head_of(mq_push *p, const char *id, mq_head **out)
+/* The server's head of a device (eds_push_loop asks once per device). */
+static eds_status ask_head(void *ctx, const char *id, uint64_t *seq)
 {
-	for (size_t i = p->nheads; i > 0; i--)
-		if (strcmp(p->heads[i - 1].id, id) == 0) {
-			*out = &p->heads[i - 1];
-			return EDS_OK;
-		}
-	if (p->nheads == HEADS_MAX)
-		return eds_fail(EDS_E_LIMIT, "more than %d devices in one chain file", HEADS_MAX);
+	mq_push *p = ctx;
 	uint8_t hash[EDS_HASH_LEN];
-	mq_head *h = &p->heads[p->nheads];
-	eds_status st = p->t.ops->get_head(p->t.ctx, id, &h->seq, hash);
-	if (st != EDS_OK)
-		return st;
-	snprintf(h->id, sizeof h->id, "%s", id);
-	p->nheads++;
-	*out = h;
-	return EDS_OK;
+	return p->t.ops->get_head(p->t.ctx, id, seq, hash);
 }
 
 static eds_status add(mq_push *p, const eds_record *r)
@@ -100,24 +82,14 @@ static eds_status add(mq_push *p, const eds_record *r)
 	return p->n >= p->batch ? flush(p) : EDS_OK;
 }
 
-static eds_status push_all(mq_push *p, eds_record_reader *rd)
+static eds_status add_one(void *ctx, const eds_record *r)
 {
-	eds_record r;
-	eds_status st;
-	while ((st = eds_record_reader_next(rd, &r)) == EDS_OK) {
-		mq_head *h = NULL;
-		p->sum->records++;
-		if ((st = head_of(p, r.device_id, &h)) != EDS_OK)
-			return st;
-		if (r.sequence <= h->seq) {
-			p->sum->skipped++;
-			continue;
-		}
-		h->seq = r.sequence;
-		if ((st = add(p, &r)) != EDS_OK)
-			return st;
-	}
-	return st == EDS_DONE ? flush(p) : st;
+	return add(ctx, r);
+}
+
+static eds_status flush_all(void *ctx)
+{
+	return flush(ctx);
 }
 
 eds_status eds_mqtt_push_chain(const char *chain_path, const eds_mqtt_transport_options *o,
@@ -133,17 +105,17 @@ eds_status eds_mqtt_push_chain(const char *chain_path, const eds_mqtt_transport_
 	p.pay = calloc(p.batch, sizeof *p.pay);
 	p.items = calloc(p.batch, sizeof *p.items);
 	p.res = calloc(p.batch, sizeof *p.res);
-	p.heads = calloc(HEADS_MAX, sizeof *p.heads);
 	eds_record_reader *rd = NULL;
-	eds_status st = p.recs && p.pay && p.items && p.res && p.heads
+	eds_status st = p.recs && p.pay && p.items && p.res
 	                    ? EDS_OK
 	                    : eds_fail(EDS_E_NOMEM, "push: out of memory");
 	if (st == EDS_OK)
 		st = eds_record_reader_open(&rd, chain_path);
 	if (st == EDS_OK)
 		st = eds_transport_mqtt(&p.t, o);
+	eds_push_loop loop = {&p, ask_head, add_one, flush_all, HEADS_MAX};
 	if (st == EDS_OK)
-		st = push_all(&p, rd);
+		st = eds_push_loop_run(&loop, rd, summary);
 	for (size_t i = 0; p.pay != NULL && i < p.batch; i++)
 		free(p.pay[i]);
 	eds_transport_close(&p.t);
@@ -152,6 +124,5 @@ eds_status eds_mqtt_push_chain(const char *chain_path, const eds_mqtt_transport_
 	free(p.pay);
 	free(p.items);
 	free(p.res);
-	free(p.heads);
 	return st;
 }

@@ -1,0 +1,38 @@
+/*
+ * push_loop.h - the resume-after-the-server's-head loop of `eds push`,
+ * shared by the HTTP (eds_push_chain) and MQTT (eds_mqtt_push_chain)
+ * pushers, which differ only in how they ask a head and send a batch.
+ * Not installed.
+ */
+#ifndef EDS_NET_PUSH_LOOP_H
+#define EDS_NET_PUSH_LOOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edgesentry/error.h"
+#include "edgesentry/http_client.h"
+#include "edgesentry/record.h"
+#include "edgesentry/record_file.h"
+
+typedef struct eds_push_loop {
+	void *ctx;
+	/** The server's head sequence of device_id (0: none); asked once per device. */
+	eds_status (*ask_head)(void *ctx, const char *device_id, uint64_t *sequence);
+	/** Queue one record to send (may send a full batch). */
+	eds_status (*add)(void *ctx, const eds_record *r);
+	/** Send what is queued. */
+	eds_status (*flush)(void *ctx);
+	size_t max_devices; /**< most distinct devices in one file (0: no bound) */
+} eds_push_loop;
+
+/**
+ * Read every record of rd in order: one at or below its device's head (as
+ * the server reported it, then as this push advanced it) is counted in
+ * sum->skipped, any other is added; flush at the end.  Counts sum->records.
+ * Returns EDS_OK, the reader's error, the callbacks' errors, EDS_E_LIMIT
+ * (more devices than max_devices) or EDS_E_NOMEM.
+ */
+eds_status eds_push_loop_run(const eds_push_loop *l, eds_record_reader *rd, eds_push_summary *sum);
+
+#endif
