@@ -184,14 +184,19 @@ static int parse_one(int argc, char **argv, int *i, agent_args *a)
 
 static int parse(int argc, char **argv, int first, agent_args *a)
 {
+	/* The library's defaults, so the CLI cannot drift from them. */
+	eds_agent_options ao;
+	eds_forward_options fo;
+	eds_agent_options_init(&ao);
+	eds_forward_options_init(&fo);
 	memset(a, 0, sizeof *a);
-	a->max_records = 1000000;
-	a->max_bytes = 256u << 20;
-	a->sync_every = 1;
-	a->batch = 100;
-	a->timeout_ms = 10000;
-	a->backoff_min = 200;
-	a->backoff_max = 30000;
+	a->max_records = ao.max_records;
+	a->max_bytes = ao.max_bytes;
+	a->sync_every = ao.sync_every;
+	a->batch = fo.batch;
+	a->timeout_ms = 10000; /* eds_http_transport_options: 0 means 10000 */
+	a->backoff_min = fo.backoff_min_ms;
+	a->backoff_max = fo.backoff_max_ms;
 	a->max_line = 1u << 20;
 	for (int i = first; i < argc; i++) {
 		int rc = parse_one(argc, argv, &i, a);

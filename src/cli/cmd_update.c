@@ -291,27 +291,31 @@ static eds_status sign_with(eds_update_manifest *m, eds_update_trust *t, const c
 	return EDS_OK;
 }
 
-static int write_manifest(const char *cmd, const eds_update_manifest *m, const char *path,
-                          bool replace)
+/* Write a document's JSON text (st: how making the text went). */
+static int write_doc(const char *cmd, eds_status st, const char *text, size_t len, const char *path,
+                     bool replace)
 {
-	char text[EDS_UPDATE_JSON_MAX];
-	size_t len;
-	eds_status st = eds_update_manifest_to_json(m, text, sizeof text, &len);
 	if (st == EDS_OK)
 		st = replace ? eds_write_file_atomic(path, text, len, 0644)
 		             : eds_write_file_new(path, text, len, 0644);
 	return st == EDS_OK ? EDS_EXIT_OK : cli_report(cmd, st, NULL);
 }
 
+static int write_manifest(const char *cmd, const eds_update_manifest *m, const char *path,
+                          bool replace)
+{
+	char text[EDS_UPDATE_JSON_MAX];
+	size_t len = 0;
+	eds_status st = eds_update_manifest_to_json(m, text, sizeof text, &len);
+	return write_doc(cmd, st, text, len, path, replace);
+}
+
 static int write_trust(const char *cmd, const eds_update_trust *t, const char *path, bool replace)
 {
 	char text[EDS_UPDATE_JSON_MAX];
-	size_t len;
+	size_t len = 0;
 	eds_status st = eds_update_trust_to_json(t, text, sizeof text, &len);
-	if (st == EDS_OK)
-		st = replace ? eds_write_file_atomic(path, text, len, 0644)
-		             : eds_write_file_new(path, text, len, 0644);
-	return st == EDS_OK ? EDS_EXIT_OK : cli_report(cmd, st, NULL);
+	return write_doc(cmd, st, text, len, path, replace);
 }
 
 static int sign_times(const upd_args *a, uint64_t *issued, uint64_t *expires)

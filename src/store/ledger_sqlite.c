@@ -402,19 +402,40 @@ static eds_status check_rotate(const eds_ledger_device *d, uint64_t from)
 	return EDS_OK;
 }
 
-static eds_status do_rotate(sq *s, void *arg)
+static eds_status check_revoke(const eds_ledger_device *d, uint64_t from)
 {
-	dev_change *c = arg;
+	if (d->revoked_from_sequence != 0 && from > d->revoked_from_sequence)
+		return eds_fail(EDS_E_FIELD, "device %s: already revoked from sequence %llu",
+		                d->device_id, (unsigned long long)d->revoked_from_sequence);
+	return EDS_OK;
+}
+
+/*
+ * The sequence a key change takes effect at (the one asked for, or the one
+ * after the head), after check accepts it against the stored device.  The
+ * device is on the heap: it holds up to EDS_LEDGER_MAX_KEYS keys.
+ */
+static eds_status change_from(sq *s, const dev_change *c,
+                              eds_status (*check)(const eds_ledger_device *, uint64_t),
+                              uint64_t *from)
+{
 	eds_ledger_device *d = malloc(sizeof *d);
 	if (d == NULL)
 		return eds_fail(EDS_E_NOMEM, "ledger: out of memory");
 	eds_status e = device_get_locked(s, c->id, d);
-	uint64_t from = 0;
 	if (e == EDS_OK) {
-		from = c->from ? c->from : d->head_sequence + 1;
-		e = check_rotate(d, from);
+		*from = c->from ? c->from : d->head_sequence + 1;
+		e = check(d, *from);
 	}
 	free(d);
+	return e;
+}
+
+static eds_status do_rotate(sq *s, void *arg)
+{
+	dev_change *c = arg;
+	uint64_t from = 0;
+	eds_status e = change_from(s, c, check_rotate, &from);
 	return e == EDS_OK ? add_key(s, c->id, c->pk, from, c->now) : e;
 }
 
@@ -428,18 +449,8 @@ static eds_status sq_device_rotate(void *impl, const char *id, const eds_public_
 static eds_status do_revoke(sq *s, void *arg)
 {
 	dev_change *c = arg;
-	eds_ledger_device *d = malloc(sizeof *d);
-	if (d == NULL)
-		return eds_fail(EDS_E_NOMEM, "ledger: out of memory");
-	eds_status e = device_get_locked(s, c->id, d);
 	uint64_t from = 0;
-	if (e == EDS_OK) {
-		from = c->from ? c->from : d->head_sequence + 1;
-		if (d->revoked_from_sequence != 0 && from > d->revoked_from_sequence)
-			e = eds_fail(EDS_E_FIELD, "device %s: already revoked from sequence %llu",
-			             c->id, (unsigned long long)d->revoked_from_sequence);
-	}
-	free(d);
+	eds_status e = change_from(s, c, check_revoke, &from);
 	if (e != EDS_OK)
 		return e;
 	sqlite3_stmt *st = stmt(s, S_DEV_REVOKE);
