@@ -70,14 +70,21 @@ eds_status eds_ledger_device_add(eds_ledger *l, const char *device_id, const eds
 	return l->ops->device_add(l->impl, device_id, pk, eds_now_ms());
 }
 
+/* The arguments of a key rotation or revocation (0 from_sequence: after the head). */
+static eds_status check_key_change(const char *device_id, uint64_t from_sequence)
+{
+	eds_status st = eds_ledger_check_id(device_id);
+	if (st == EDS_OK && from_sequence > EDS_INT_MAX)
+		st = eds_fail(EDS_E_FIELD, "from_sequence: must be at most 2^53-1");
+	return st;
+}
+
 eds_status eds_ledger_device_rotate(eds_ledger *l, const char *device_id, const eds_public_key *pk,
                                     uint64_t from_sequence)
 {
 	if (l == NULL || pk == NULL)
 		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
-	eds_status st = eds_ledger_check_id(device_id);
-	if (st == EDS_OK && from_sequence > EDS_INT_MAX)
-		st = eds_fail(EDS_E_FIELD, "from_sequence: must be at most 2^53-1");
+	eds_status st = check_key_change(device_id, from_sequence);
 	if (st != EDS_OK)
 		return st;
 	return l->ops->device_rotate(l->impl, device_id, pk, from_sequence, eds_now_ms());
@@ -87,9 +94,7 @@ eds_status eds_ledger_device_revoke(eds_ledger *l, const char *device_id, uint64
 {
 	if (l == NULL)
 		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
-	eds_status st = eds_ledger_check_id(device_id);
-	if (st == EDS_OK && from_sequence > EDS_INT_MAX)
-		st = eds_fail(EDS_E_FIELD, "from_sequence: must be at most 2^53-1");
+	eds_status st = check_key_change(device_id, from_sequence);
 	if (st != EDS_OK)
 		return st;
 	return l->ops->device_revoke(l->impl, device_id, from_sequence, eds_now_ms());
