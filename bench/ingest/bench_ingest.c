@@ -28,6 +28,8 @@
 #include "edgesentry/ledger.h"
 
 #define PAYLOAD 256
+/* Client threads at most: one per device of the 1,000-device cases. */
+#define MAX_CLIENTS 1000
 
 typedef struct bench {
 	eds_ingest_item *items; /* device-major: device d's records are items[d*per ...] */
@@ -220,8 +222,8 @@ static void run_case(const char *mode, int durable, size_t devices, size_t n, si
 		b.port = eds_server_port(srv);
 		make_bodies(&b);
 	}
-	pthread_t th[64];
-	worker w[64];
+	pthread_t th[MAX_CLIENTS];
+	worker w[MAX_CLIENTS];
 	double t0 = now_s(), c0 = cpu_s();
 	for (size_t t = 0; t < threads; t++) {
 		w[t] = (worker){&b, t, NULL};
@@ -275,7 +277,7 @@ int main(int argc, char **argv)
 	only_case = argc > 3 ? atoi(argv[3]) : 0;
 	if (getenv("EDS_BENCH_DIR") != NULL)
 		base_dir = getenv("EDS_BENCH_DIR");
-	if (eds_init() != EDS_OK || threads == 0 || threads > 64 || n < 1000)
+	if (eds_init() != EDS_OK || threads == 0 || threads > MAX_CLIENTS || n < 1000)
 		return 2;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	eds_secret_key sk;
@@ -289,7 +291,7 @@ int main(int argc, char **argv)
 	if (argc > 3 && sscanf(argv[3], "%7[a-z]:%d:%zu:%zu:%zu", mode, &durable, &devices, &batch,
 	                       &threads) == 5) {
 		if ((strcmp(mode, "inproc") != 0 && strcmp(mode, "http") != 0) || devices == 0 ||
-		    devices > n || batch == 0 || threads == 0 || threads > 64) {
+		    devices > n || batch == 0 || threads == 0 || threads > MAX_CLIENTS) {
 			fprintf(stderr, "bench_ingest: bad case %s\n", argv[3]);
 			return 2;
 		}

@@ -643,6 +643,8 @@ static void log_jobs(eds_ingest *s, job *jobs)
 {
 	const eds_ledger_event *evs = s->events.p;
 	size_t k = 0;
+	if (s->log == NULL)
+		return; /* nothing to re-make the events for */
 	/* Events were added in job order, one per decided item, so they line up. */
 	for (job *j = jobs; j != NULL; j = j->next)
 		for (size_t i = 0; i < j->n && k < s->events.n; i++)

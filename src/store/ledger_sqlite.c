@@ -42,6 +42,7 @@ enum stmt_id {
 	S_PAYLOAD_GET,
 	S_PAYLOAD_STORED,
 	S_EVENT_ADD,
+	S_DATA_VERSION,
 	S_COUNT
 };
 
@@ -69,6 +70,7 @@ static const char *const stmt_sql[S_COUNT] = {
                          "WHERE payload_hash = ?1 AND payload_stored = 0",
     [S_EVENT_ADD] = "INSERT INTO oplog(time_ms, source, device_id, sequence, decision, reason, "
                     "record_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [S_DATA_VERSION] = "PRAGMA data_version",
 };
 
 /* Column order of `records` is the order of S_REC_ADD's parameters. */
@@ -715,17 +717,18 @@ static eds_status sq_commit(void *impl, const eds_ledger_batch *b)
 static eds_status sq_changed(void *impl, int *changed)
 {
 	sq *s = impl;
-	sqlite3_stmt *st;
 	pthread_mutex_lock(&s->lock);
+	/* Asked before every group commit: prepared once, like every statement here. */
+	sqlite3_stmt *st = stmt(s, S_DATA_VERSION);
 	eds_status e = EDS_OK;
-	if (sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &st, NULL) != SQLITE_OK) {
-		e = db_fail(s, "data_version");
-	} else {
-		int v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-		sqlite3_finalize(st);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		int v = sqlite3_column_int(st, 0);
 		*changed = v != s->data_version;
 		s->data_version = v;
+	} else {
+		e = db_fail(s, "data_version");
 	}
+	sqlite3_reset(st);
 	pthread_mutex_unlock(&s->lock);
 	return e;
 }
