@@ -33,7 +33,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/fs.h> /* FS_IOC_GETFLAGS, FS_TOPDIR_FL */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -44,21 +46,89 @@
 #include "internal.h"
 #include "ledger_internal.h"
 
-/* Length of "<root>/xx" inside a payload path "<root>/xx/<62 hex>". */
-static size_t dir_len(const char *path)
+/*
+ * Directory fds of the payload roots staged into, kept for the process's
+ * life: every *at() call relative to one skips walking root's (long) path.
+ * Entries [0, root_count) are complete and never change; a stale fd is
+ * pointed at the new directory with dup3, never closed, so a thread still
+ * using the number cannot reach a closed or reused fd.  Beyond ROOT_FDS
+ * roots (tests make many), the root is opened per call instead.
+ */
+enum { ROOT_FDS = 16 };
+static struct {
+	char *root;
+	int fd;
+} root_fds[ROOT_FDS];
+static size_t root_count;
+static pthread_mutex_t root_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int open_dir(const char *dir)
 {
-	return (size_t)(strrchr(path, '/') - path);
+	return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
-static eds_status subdir(const char *path)
+static int cached_root(const char *root)
 {
-	char dir[PATH_MAX];
-	size_t n = dir_len(path);
-	memcpy(dir, path, n);
-	dir[n] = '\0';
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-		return eds_fail(EDS_E_IO, "%s: %s", dir, strerror(errno));
-	return EDS_OK;
+	size_t n = __atomic_load_n(&root_count, __ATOMIC_ACQUIRE);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(root_fds[i].root, root) == 0)
+			return root_fds[i].fd;
+	return -1;
+}
+
+/* Add root to the cache; its fd, or -1 when it cannot be opened or the cache is full. */
+static int cache_root(const char *root)
+{
+	pthread_mutex_lock(&root_lock);
+	int fd = cached_root(root);
+	size_t n = root_count;
+	if (fd < 0 && n < ROOT_FDS && (fd = open_dir(root)) >= 0) {
+		root_fds[n].root = strdup(root);
+		if (root_fds[n].root == NULL) {
+			close(fd);
+			fd = -1;
+		} else {
+			root_fds[n].fd = fd;
+			__atomic_store_n(&root_count, n + 1, __ATOMIC_RELEASE);
+		}
+	}
+	pthread_mutex_unlock(&root_lock);
+	return fd;
+}
+
+/* root's directory fd; *owned: opened for this call only (close it). */
+static int root_fd(const char *root, int *owned)
+{
+	int fd = cached_root(root);
+	if (fd < 0)
+		fd = cache_root(root);
+	*owned = fd < 0;
+	return fd >= 0 ? fd : open_dir(root);
+}
+
+/* Point a cached fd at the directory root names now (it was removed or replaced). */
+static void refresh_root(const char *root, int fd)
+{
+	int now = open_dir(root);
+	if (now < 0)
+		return;
+	(void)dup3(now, fd, O_CLOEXEC);
+	close(now);
+}
+
+/* A removed directory keeps no links: its cached fd must be refreshed. */
+static int removed(int fd)
+{
+	struct stat sb;
+	return fstat(fd, &sb) == 0 && sb.st_nlink == 0;
+}
+
+/* A service opening its ledger starts from the directory root names now. */
+static void refresh_cached(const char *root)
+{
+	int fd = cached_root(root);
+	if (fd >= 0)
+		refresh_root(root, fd);
 }
 
 /*
@@ -95,6 +165,7 @@ eds_status eds_payload_stage_dirs(const char *root)
 	size_t len = (size_t)n; /* >= 3: "/xx" */
 	int made = 0;
 	mark_top_dir(root);
+	refresh_cached(root);
 	for (int i = 0; i < 256; i++) {
 		dir[len - 2] = hex[i >> 4];
 		dir[len - 1] = hex[i & 15];
@@ -107,39 +178,81 @@ eds_status eds_payload_stage_dirs(const char *root)
 	return made ? eds_fsync_dir_of(dir) : EDS_OK;
 }
 
+/* The name of a payload relative to its root: "xx/<62 hex>", the end of path. */
+static const char *rel_name(const char *path)
+{
+	return path + strlen(path) - (2 * EDS_HASH_LEN + 1);
+}
+
+/* Whether fd's next len bytes are data. */
+static int same_bytes(int fd, const uint8_t *data, size_t len)
+{
+	uint8_t buf[4096];
+	for (size_t done = 0; done < len;) {
+		size_t want = len - done < sizeof buf ? len - done : sizeof buf;
+		ssize_t n = read(fd, buf, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || memcmp(buf, data + done, (size_t)n) != 0)
+			return 0;
+		done += (size_t)n;
+	}
+	return 1;
+}
+
+/*
+ * Whether the file named rel already is this payload: EDS_OK yes,
+ * EDS_E_NOT_FOUND no such name, EDS_DONE something else holds it (damaged,
+ * not a regular file: to be replaced).  One open does the look-up and the
+ * check; looking before creating spares making an anonymous inode only to
+ * free it when linkat finds the name taken: on ext4 without a journal, every
+ * inode freed in the last minutes is stepped over by each later allocation
+ * in its group.  The bytes are compared with data, which hashes to the
+ * name: the same verdict as hashing the file, for less.  O_NONBLOCK: a FIFO
+ * under the name must not block the open.
+ */
+static eds_status holds(int dirfd, const char *rel, const uint8_t *data, size_t len)
+{
+	int fd = openat(dirfd, rel, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? EDS_E_NOT_FOUND : EDS_DONE;
+	struct stat sb;
+	int same = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == len &&
+	           same_bytes(fd, data, len);
+	close(fd);
+	return same ? EDS_OK : EDS_DONE;
+}
+
 /* The classic way: temporary name, write, rename over the final name. */
-static eds_status stage_renamed(const char *path, const uint8_t *data, size_t len)
+static eds_status stage_renamed(int dirfd, const char *path, const uint8_t *data, size_t len)
 {
 	static unsigned long counter;
-	char tmp[PATH_MAX + 32];
-	eds_status st = subdir(path);
-	if (st != EDS_OK)
-		return st;
-	snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lu", path, (long)getpid(),
+	const char *rel = rel_name(path);
+	char sub[3] = {rel[0], rel[1], '\0'}, tmp[128];
+	snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lu", rel, (long)getpid(),
 	         __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (mkdirat(dirfd, sub, 0755) != 0 && errno != EEXIST)
+		return eds_fail(EDS_E_IO, "%.*s: %s", (int)(rel + 2 - path), path, strerror(errno));
+	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return eds_fail(EDS_E_IO, "%s: %s", tmp, strerror(errno));
-	st = eds_write_all(fd, data, len, tmp);
+		return eds_fail(EDS_E_IO, "%s.tmp: %s", path, strerror(errno));
+	eds_status st = eds_write_all(fd, data, len, path);
 	if (close(fd) != 0 && st == EDS_OK)
-		st = eds_fail(EDS_E_IO, "%s: %s", tmp, strerror(errno));
-	if (st == EDS_OK && rename(tmp, path) != 0)
+		st = eds_fail(EDS_E_IO, "%s.tmp: %s", path, strerror(errno));
+	if (st == EDS_OK && renameat(dirfd, tmp, dirfd, rel) != 0)
 		st = eds_fail(EDS_E_IO, "%s: rename: %s", path, strerror(errno));
 	if (st != EDS_OK)
-		unlink(tmp);
+		unlinkat(dirfd, tmp, 0);
 	return st;
 }
 
-/* Open an anonymous file in path's directory; -1 when that is impossible here. */
-static int open_anonymous(const char *path)
+/* Open an anonymous file in rel's subdirectory; -1 when that is impossible here. */
+static int open_anonymous(int dirfd, const char *rel)
 {
-	char dir[PATH_MAX];
-	size_t n = dir_len(path);
-	memcpy(dir, path, n);
-	dir[n] = '\0';
-	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-	if (fd < 0 && errno == ENOENT && mkdir(dir, 0755) == 0)
-		fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	char sub[3] = {rel[0], rel[1], '\0'};
+	int fd = openat(dirfd, sub, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == ENOENT && mkdirat(dirfd, sub, 0755) == 0)
+		fd = openat(dirfd, sub, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
 	return fd;
 }
 
@@ -148,68 +261,92 @@ static int open_anonymous(const char *path)
  * look-up of /proc/self/fd/N (a few microseconds per payload) but needs
  * CAP_DAC_READ_SEARCH on older kernels; once refused, the /proc way is used.
  */
-static int link_anonymous(int fd, const char *path)
+static int link_anonymous(int fd, int dirfd, const char *rel)
 {
 	static int empty_path_refused;
 	if (!__atomic_load_n(&empty_path_refused, __ATOMIC_RELAXED)) {
-		int rc = linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH);
+		int rc = linkat(fd, "", dirfd, rel, AT_EMPTY_PATH);
 		if (rc == 0 || (errno != EPERM && errno != ENOENT && errno != EINVAL))
 			return rc;
 		__atomic_store_n(&empty_path_refused, 1, __ATOMIC_RELAXED);
 	}
 	char self[64];
 	snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
-	return linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+	return linkat(AT_FDCWD, self, dirfd, rel, AT_SYMLINK_FOLLOW);
 }
 
 /*
  * Stage through O_TMPFILE.  EDS_DONE: not possible here (no O_TMPFILE, no
- * /proc) or the name is taken by a damaged file; the caller renames instead.
+ * /proc, root removed) or the name is taken by a damaged file; the caller
+ * renames instead.
  */
-static eds_status stage_linked(const char *root, const uint8_t hash[EDS_HASH_LEN], const char *path,
-                               const uint8_t *data, size_t len)
+static eds_status stage_linked(int dirfd, const char *path, const uint8_t *data, size_t len)
 {
-	int fd = open_anonymous(path);
+	const char *rel = rel_name(path);
+	int fd = open_anonymous(dirfd, rel);
 	if (fd < 0)
 		return EDS_DONE;
 	eds_status st = eds_write_all(fd, data, len, path);
-	int rc = st == EDS_OK ? link_anonymous(fd, path) : 0;
+	int rc = st == EDS_OK ? link_anonymous(fd, dirfd, rel) : 0;
 	int e = errno;
 	close(fd); /* an unlinked anonymous inode is freed by the kernel */
 	if (st != EDS_OK || rc == 0)
 		return st;
-	/* Content-addressed: a correct file under the name is already this payload. */
+	/* Staged meanwhile by another thread: content-addressed, so that is this payload. */
 	if (e == EEXIST)
-		return eds_payload_check(root, hash, len) == EDS_OK ? EDS_OK : EDS_DONE;
+		return holds(dirfd, rel, data, len) == EDS_OK ? EDS_OK : EDS_DONE;
 	if (e == ENOENT || e == EXDEV || e == EPERM || e == EOPNOTSUPP)
 		return EDS_DONE;
 	return eds_fail(EDS_E_IO, "%s: link: %s", path, strerror(e));
+}
+
+/* Keep an identical file, else stage linked; EDS_DONE: the caller renames. */
+static eds_status stage_at(int dirfd, const char *path, const uint8_t *data, size_t len)
+{
+	eds_status st = holds(dirfd, rel_name(path), data, len);
+	return st == EDS_E_NOT_FOUND ? stage_linked(dirfd, path, data, len) : st;
 }
 
 eds_status eds_payload_stage(const char *root, const uint8_t hash[EDS_HASH_LEN],
                              const uint8_t *data, size_t len)
 {
 	char path[PATH_MAX];
+	int owned;
 	if (root == NULL || hash == NULL || (data == NULL && len > 0))
 		return eds_fail(EDS_E_ARG, "payload stage: NULL argument");
 	eds_status st = eds_payload_path(path, sizeof path, root, hash);
-	/*
-	 * Content-addressed: a correct file under the name is already this
-	 * payload.  Looking first (one dentry look-up) also spares creating an
-	 * anonymous inode only to free it when linkat finds the name taken: on
-	 * ext4 without a journal, every inode freed in the last minutes is
-	 * stepped over one by one by each later allocation in its group.
-	 */
-	if (st == EDS_OK && faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) == 0 &&
-	    eds_payload_check(root, hash, len) == EDS_OK)
-		return EDS_OK;
-	if (st == EDS_OK)
-		st = stage_linked(root, hash, path, data, len);
-	if (st != EDS_DONE)
+	if (st != EDS_OK)
 		return st;
-	if (eds_payload_check(root, hash, len) == EDS_OK)
-		return EDS_OK;
-	return stage_renamed(path, data, len);
+	int dirfd = root_fd(root, &owned);
+	if (dirfd < 0)
+		return eds_fail(EDS_E_IO, "%s: %s", root, strerror(errno));
+	st = stage_at(dirfd, path, data, len);
+	if (st == EDS_DONE && !owned && removed(dirfd)) {
+		refresh_root(root, dirfd);
+		st = stage_at(dirfd, path, data, len);
+	}
+	if (st == EDS_DONE)
+		st = stage_renamed(dirfd, path, data, len);
+	if (owned)
+		close(dirfd);
+	return st;
+}
+
+/*
+ * Whether root now names another directory than its cached fd (moved away
+ * and made anew): payloads staged since went to the old one.  The cache is
+ * pointed at the new one for the next batch.
+ */
+static int replaced(const char *root, int now)
+{
+	struct stat a, b;
+	int fd = cached_root(root);
+	if (fd < 0 || fstat(fd, &a) != 0 || fstat(now, &b) != 0)
+		return 0;
+	if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return 0;
+	(void)dup3(now, fd, O_CLOEXEC);
+	return 1;
 }
 
 eds_status eds_payload_sync(const char *root)
@@ -221,6 +358,9 @@ eds_status eds_payload_sync(const char *root)
 		return eds_fail(EDS_E_IO, "%s: %s", root, strerror(errno));
 	int rc = syncfs(fd);
 	int e = errno;
+	int moved = rc == 0 && replaced(root, fd);
 	close(fd);
+	if (moved)
+		return eds_fail(EDS_E_IO, "%s: replaced while payloads were staged into it", root);
 	return rc == 0 ? EDS_OK : eds_fail(EDS_E_IO, "%s: syncfs: %s", root, strerror(e));
 }
