@@ -41,6 +41,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "edgesentry/blake3.h"
 #include "edgesentry/ledger.h"
 #include "edgesentry/payload.h"
 #include "internal.h"
@@ -178,27 +179,16 @@ eds_status eds_payload_stage_dirs(const char *root)
 	return made ? eds_fsync_dir_of(dir) : EDS_OK;
 }
 
-/* The name of a payload relative to its root: "xx/<62 hex>", the end of path. */
-static const char *rel_name(const char *path)
-{
-	return path + strlen(path) - (2 * EDS_HASH_LEN + 1);
-}
-
-/* Whether fd's next len bytes are data. */
-static int same_bytes(int fd, const uint8_t *data, size_t len)
-{
-	uint8_t buf[4096];
-	for (size_t done = 0; done < len;) {
-		size_t want = len - done < sizeof buf ? len - done : sizeof buf;
-		ssize_t n = read(fd, buf, want);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0 || memcmp(buf, data + done, (size_t)n) != 0)
-			return 0;
-		done += (size_t)n;
-	}
-	return 1;
-}
+/* One payload being staged; names are relative to dirfd, path names it in messages. */
+typedef struct stage_job {
+	int dirfd;
+	const char *path; /* "<root>/xx/<62 hex>" */
+	const char *rel;  /* "xx/<62 hex>", the end of path */
+	char sub[3];      /* "xx" */
+	const uint8_t *hash;
+	const uint8_t *data;
+	size_t len;
+} stage_job;
 
 /*
  * Whether the file named rel already is this payload: EDS_OK yes,
@@ -207,52 +197,57 @@ static int same_bytes(int fd, const uint8_t *data, size_t len)
  * check; looking before creating spares making an anonymous inode only to
  * free it when linkat finds the name taken: on ext4 without a journal, every
  * inode freed in the last minutes is stepped over by each later allocation
- * in its group.  The bytes are compared with data, which hashes to the
- * name: the same verdict as hashing the file, for less.  O_NONBLOCK: a FIFO
- * under the name must not block the open.
+ * in its group.  The content is hashed rather than compared with the staged
+ * bytes, so a correct file is kept whatever a caller passes.  O_NONBLOCK: a
+ * FIFO under the name must not block the open.
  */
-static eds_status holds(int dirfd, const char *rel, const uint8_t *data, size_t len)
+static eds_status holds(const stage_job *j)
 {
-	int fd = openat(dirfd, rel, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	int fd = openat(j->dirfd, j->rel, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? EDS_E_NOT_FOUND : EDS_DONE;
 	struct stat sb;
-	int same = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == len &&
-	           same_bytes(fd, data, len);
+	uint8_t got[EDS_HASH_LEN];
+	uint64_t size = 0;
+	eds_blake3_hasher h;
+	eds_blake3_init(&h);
+	int same = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == j->len &&
+	           eds_blake3_update_fd(&h, fd, j->path, &size) == EDS_OK && size == j->len;
 	close(fd);
-	return same ? EDS_OK : EDS_DONE;
+	if (same)
+		eds_blake3_finalize(&h, got, sizeof got);
+	return same && memcmp(got, j->hash, sizeof got) == 0 ? EDS_OK : EDS_DONE;
 }
 
 /* The classic way: temporary name, write, rename over the final name. */
-static eds_status stage_renamed(int dirfd, const char *path, const uint8_t *data, size_t len)
+static eds_status stage_renamed(const stage_job *j)
 {
 	static unsigned long counter;
-	const char *rel = rel_name(path);
-	char sub[3] = {rel[0], rel[1], '\0'}, tmp[128];
-	snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lu", rel, (long)getpid(),
+	char tmp[128];
+	snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lu", j->rel, (long)getpid(),
 	         __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
-	if (mkdirat(dirfd, sub, 0755) != 0 && errno != EEXIST)
-		return eds_fail(EDS_E_IO, "%.*s: %s", (int)(rel + 2 - path), path, strerror(errno));
-	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (mkdirat(j->dirfd, j->sub, 0755) != 0 && errno != EEXIST)
+		return eds_fail(EDS_E_IO, "%.*s: %s", (int)(j->rel + 2 - j->path), j->path,
+		                strerror(errno));
+	int fd = openat(j->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return eds_fail(EDS_E_IO, "%s.tmp: %s", path, strerror(errno));
-	eds_status st = eds_write_all(fd, data, len, path);
+		return eds_fail(EDS_E_IO, "%s.tmp: %s", j->path, strerror(errno));
+	eds_status st = eds_write_all(fd, j->data, j->len, j->path);
 	if (close(fd) != 0 && st == EDS_OK)
-		st = eds_fail(EDS_E_IO, "%s.tmp: %s", path, strerror(errno));
-	if (st == EDS_OK && renameat(dirfd, tmp, dirfd, rel) != 0)
-		st = eds_fail(EDS_E_IO, "%s: rename: %s", path, strerror(errno));
+		st = eds_fail(EDS_E_IO, "%s.tmp: %s", j->path, strerror(errno));
+	if (st == EDS_OK && renameat(j->dirfd, tmp, j->dirfd, j->rel) != 0)
+		st = eds_fail(EDS_E_IO, "%s: rename: %s", j->path, strerror(errno));
 	if (st != EDS_OK)
-		unlinkat(dirfd, tmp, 0);
+		unlinkat(j->dirfd, tmp, 0);
 	return st;
 }
 
-/* Open an anonymous file in rel's subdirectory; -1 when that is impossible here. */
-static int open_anonymous(int dirfd, const char *rel)
+/* Open an anonymous file in the payload's subdirectory; -1 when that is impossible here. */
+static int open_anonymous(const stage_job *j)
 {
-	char sub[3] = {rel[0], rel[1], '\0'};
-	int fd = openat(dirfd, sub, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-	if (fd < 0 && errno == ENOENT && mkdirat(dirfd, sub, 0755) == 0)
-		fd = openat(dirfd, sub, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	int fd = openat(j->dirfd, j->sub, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == ENOENT && mkdirat(j->dirfd, j->sub, 0755) == 0)
+		fd = openat(j->dirfd, j->sub, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
 	return fd;
 }
 
@@ -261,18 +256,18 @@ static int open_anonymous(int dirfd, const char *rel)
  * look-up of /proc/self/fd/N (a few microseconds per payload) but needs
  * CAP_DAC_READ_SEARCH on older kernels; once refused, the /proc way is used.
  */
-static int link_anonymous(int fd, int dirfd, const char *rel)
+static int link_anonymous(int fd, const stage_job *j)
 {
 	static int empty_path_refused;
 	if (!__atomic_load_n(&empty_path_refused, __ATOMIC_RELAXED)) {
-		int rc = linkat(fd, "", dirfd, rel, AT_EMPTY_PATH);
+		int rc = linkat(fd, "", j->dirfd, j->rel, AT_EMPTY_PATH);
 		if (rc == 0 || (errno != EPERM && errno != ENOENT && errno != EINVAL))
 			return rc;
 		__atomic_store_n(&empty_path_refused, 1, __ATOMIC_RELAXED);
 	}
 	char self[64];
 	snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
-	return linkat(AT_FDCWD, self, dirfd, rel, AT_SYMLINK_FOLLOW);
+	return linkat(AT_FDCWD, self, j->dirfd, j->rel, AT_SYMLINK_FOLLOW);
 }
 
 /*
@@ -280,31 +275,30 @@ static int link_anonymous(int fd, int dirfd, const char *rel)
  * /proc, root removed) or the name is taken by a damaged file; the caller
  * renames instead.
  */
-static eds_status stage_linked(int dirfd, const char *path, const uint8_t *data, size_t len)
+static eds_status stage_linked(const stage_job *j)
 {
-	const char *rel = rel_name(path);
-	int fd = open_anonymous(dirfd, rel);
+	int fd = open_anonymous(j);
 	if (fd < 0)
 		return EDS_DONE;
-	eds_status st = eds_write_all(fd, data, len, path);
-	int rc = st == EDS_OK ? link_anonymous(fd, dirfd, rel) : 0;
+	eds_status st = eds_write_all(fd, j->data, j->len, j->path);
+	int rc = st == EDS_OK ? link_anonymous(fd, j) : 0;
 	int e = errno;
 	close(fd); /* an unlinked anonymous inode is freed by the kernel */
 	if (st != EDS_OK || rc == 0)
 		return st;
 	/* Staged meanwhile by another thread: content-addressed, so that is this payload. */
 	if (e == EEXIST)
-		return holds(dirfd, rel, data, len) == EDS_OK ? EDS_OK : EDS_DONE;
+		return holds(j) == EDS_OK ? EDS_OK : EDS_DONE;
 	if (e == ENOENT || e == EXDEV || e == EPERM || e == EOPNOTSUPP)
 		return EDS_DONE;
-	return eds_fail(EDS_E_IO, "%s: link: %s", path, strerror(e));
+	return eds_fail(EDS_E_IO, "%s: link: %s", j->path, strerror(e));
 }
 
 /* Keep an identical file, else stage linked; EDS_DONE: the caller renames. */
-static eds_status stage_at(int dirfd, const char *path, const uint8_t *data, size_t len)
+static eds_status stage_at(const stage_job *j)
 {
-	eds_status st = holds(dirfd, rel_name(path), data, len);
-	return st == EDS_E_NOT_FOUND ? stage_linked(dirfd, path, data, len) : st;
+	eds_status st = holds(j);
+	return st == EDS_E_NOT_FOUND ? stage_linked(j) : st;
 }
 
 eds_status eds_payload_stage(const char *root, const uint8_t hash[EDS_HASH_LEN],
@@ -317,18 +311,19 @@ eds_status eds_payload_stage(const char *root, const uint8_t hash[EDS_HASH_LEN],
 	eds_status st = eds_payload_path(path, sizeof path, root, hash);
 	if (st != EDS_OK)
 		return st;
-	int dirfd = root_fd(root, &owned);
-	if (dirfd < 0)
+	const char *rel = path + strlen(path) - (2 * EDS_HASH_LEN + 1);
+	stage_job j = {root_fd(root, &owned), path, rel, {rel[0], rel[1], '\0'}, hash, data, len};
+	if (j.dirfd < 0)
 		return eds_fail(EDS_E_IO, "%s: %s", root, strerror(errno));
-	st = stage_at(dirfd, path, data, len);
-	if (st == EDS_DONE && !owned && removed(dirfd)) {
-		refresh_root(root, dirfd);
-		st = stage_at(dirfd, path, data, len);
+	st = stage_at(&j);
+	if (st == EDS_DONE && !owned && removed(j.dirfd)) {
+		refresh_root(root, j.dirfd);
+		st = stage_at(&j);
 	}
 	if (st == EDS_DONE)
-		st = stage_renamed(dirfd, path, data, len);
+		st = stage_renamed(&j);
 	if (owned)
-		close(dirfd);
+		close(j.dirfd);
 	return st;
 }
 
