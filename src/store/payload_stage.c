@@ -214,9 +214,10 @@ static eds_status holds(const stage_job *j)
 	int same = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == j->len &&
 	           eds_blake3_update_fd(&h, fd, j->path, &size) == EDS_OK && size == j->len;
 	close(fd);
-	if (same)
-		eds_blake3_finalize(&h, got, sizeof got);
-	return same && memcmp(got, j->hash, sizeof got) == 0 ? EDS_OK : EDS_DONE;
+	if (!same)
+		return EDS_DONE;
+	eds_blake3_finalize(&h, got, sizeof got);
+	return memcmp(got, j->hash, sizeof got) == 0 ? EDS_OK : EDS_DONE;
 }
 
 /* The classic way: temporary name, write, rename over the final name. */

@@ -41,17 +41,26 @@ static void stage_ok(const char *root, const payload *p)
 	assert_int_equal(eds_payload_check(root, p->hash, sizeof p->data), EDS_OK);
 }
 
+enum { ROOT_MAX = 4096 };
+
+/* A new root test_dir/name with payload n staged into it as *p; *q is payload n + 1, not staged. */
+static void start(char root[ROOT_MAX], const char *name, payload *p, payload *q, unsigned n)
+{
+	snprintf(root, ROOT_MAX, "%s", test_dir_path(name));
+	assert_int_equal(mkdir(root, 0755), 0);
+	make_payload(p, n);
+	make_payload(q, n + 1);
+	stage_ok(root, p);
+}
+
 static void test_two_roots(void **state)
 {
 	(void)state;
-	char a[4096], b[4096];
-	payload p;
-	make_payload(&p, 1);
-	snprintf(a, sizeof a, "%s", test_dir_path("a"));
+	char a[ROOT_MAX], b[ROOT_MAX];
+	payload p, unused;
+	start(a, "a", &p, &unused, 1);
 	snprintf(b, sizeof b, "%s", test_dir_path("b"));
-	assert_int_equal(mkdir(a, 0755), 0);
 	assert_int_equal(mkdir(b, 0755), 0);
-	stage_ok(a, &p);
 	assert_int_equal(eds_payload_check(b, p.hash, sizeof p.data), EDS_E_NOT_FOUND);
 	stage_ok(b, &p);
 	stage_ok(a, &p); /* already there: kept */
@@ -63,18 +72,13 @@ static void test_two_roots(void **state)
 static void test_odd_files_replaced(void **state)
 {
 	(void)state;
-	char root[4096], path[4200];
+	char root[ROOT_MAX], path[ROOT_MAX + 100], sub[ROOT_MAX + 100];
 	payload p, q;
-	make_payload(&p, 2);
-	make_payload(&q, 3);
-	snprintf(root, sizeof root, "%s", test_dir_path("r"));
-	assert_int_equal(mkdir(root, 0755), 0);
-	stage_ok(root, &p);
+	start(root, "r", &p, &q, 2);
 	assert_int_equal(eds_payload_path(path, sizeof path, root, p.hash), EDS_OK);
 	assert_int_equal(truncate(path, 100), 0);
 	stage_ok(root, &p);
 	assert_int_equal(eds_payload_path(path, sizeof path, root, q.hash), EDS_OK);
-	char sub[4200];
 	snprintf(sub, sizeof sub, "%.*s", (int)(strrchr(path, '/') - path), path);
 	assert_true(mkdir(sub, 0755) == 0 || access(sub, F_OK) == 0);
 	assert_int_equal(mkfifo(path, 0644), 0);
@@ -85,13 +89,9 @@ static void test_odd_files_replaced(void **state)
 static void test_root_removed_and_made_again(void **state)
 {
 	(void)state;
-	char root[4096];
+	char root[ROOT_MAX];
 	payload p, q;
-	make_payload(&p, 4);
-	make_payload(&q, 5);
-	snprintf(root, sizeof root, "%s", test_dir_path("gone"));
-	assert_int_equal(mkdir(root, 0755), 0);
-	stage_ok(root, &p);
+	start(root, "gone", &p, &q, 4);
 	test_rmtree(root);
 	assert_int_equal(mkdir(root, 0755), 0);
 	stage_ok(root, &q);
@@ -106,14 +106,10 @@ static void test_root_removed_and_made_again(void **state)
 static void test_root_replaced(void **state)
 {
 	(void)state;
-	char root[4096], old[4200];
+	char root[ROOT_MAX], old[ROOT_MAX + 8];
 	payload p, q;
-	make_payload(&p, 6);
-	make_payload(&q, 7);
-	snprintf(root, sizeof root, "%s", test_dir_path("moved"));
+	start(root, "moved", &p, &q, 6);
 	snprintf(old, sizeof old, "%s.old", root);
-	assert_int_equal(mkdir(root, 0755), 0);
-	stage_ok(root, &p);
 	assert_int_equal(rename(root, old), 0);
 	assert_int_equal(mkdir(root, 0755), 0);
 	assert_int_equal(eds_payload_stage(root, q.hash, q.data, sizeof q.data), EDS_OK);
@@ -126,7 +122,7 @@ static void test_root_replaced(void **state)
 static void test_many_roots(void **state)
 {
 	(void)state;
-	char root[4096];
+	char root[ROOT_MAX];
 	payload p;
 	for (unsigned i = 0; i < 40; i++) {
 		make_payload(&p, 100 + i);
@@ -139,7 +135,7 @@ static void test_many_roots(void **state)
 
 enum { THREADS = 4, SHARED = 64 };
 static payload shared[SHARED];
-static char shared_root[4096];
+static char shared_root[ROOT_MAX];
 
 static void *stage_shared(void *arg)
 {
