@@ -27,6 +27,11 @@
  * needed; where O_TMPFILE or /proc is missing, the temporary name + rename of
  * FORMAT.md section 3 is used.  Either way a file appears under its final
  * name only complete.
+ *
+ * Every step works relative to a directory fd of root kept open (see
+ * root_fds), with the short name "xx/<62 hex>": the look-up, create and link
+ * of each payload then skip walking root's long path, and a payload already
+ * stored is found and verified with one open.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -145,7 +150,7 @@ static void refresh_cached(const char *root)
  */
 static void mark_top_dir(const char *root)
 {
-	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open_dir(root);
 	if (fd < 0)
 		return;
 	int flags = 0;
@@ -349,7 +354,7 @@ eds_status eds_payload_sync(const char *root)
 {
 	if (root == NULL)
 		return eds_fail(EDS_E_ARG, "payload sync: NULL argument");
-	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open_dir(root);
 	if (fd < 0)
 		return eds_fail(EDS_E_IO, "%s: %s", root, strerror(errno));
 	int rc = syncfs(fd);
