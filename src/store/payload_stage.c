@@ -27,38 +27,114 @@
  * needed; where O_TMPFILE or /proc is missing, the temporary name + rename of
  * FORMAT.md section 3 is used.  Either way a file appears under its final
  * name only complete.
+ *
+ * Every step works relative to a directory fd of root kept open (see
+ * root_fds), with the short name "xx/<62 hex>": the look-up, create and link
+ * of each payload then skip walking root's long path, and a payload already
+ * stored is found and verified with one open.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/fs.h> /* FS_IOC_GETFLAGS, FS_TOPDIR_FL */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "edgesentry/blake3.h"
 #include "edgesentry/ledger.h"
 #include "edgesentry/payload.h"
 #include "internal.h"
 #include "ledger_internal.h"
 
-/* Length of "<root>/xx" inside a payload path "<root>/xx/<62 hex>". */
-static size_t dir_len(const char *path)
+/*
+ * Directory fds of the payload roots staged into, kept for the process's
+ * life: every *at() call relative to one skips walking root's (long) path.
+ * Entries [0, root_count) are complete and never change; a stale fd is
+ * pointed at the new directory with dup3, never closed, so a thread still
+ * using the number cannot reach a closed or reused fd.  Beyond ROOT_FDS
+ * roots (tests make many), the root is opened per call instead.
+ */
+enum { ROOT_FDS = 16 };
+static struct {
+	char *root;
+	int fd;
+} root_fds[ROOT_FDS];
+static size_t root_count;
+static pthread_mutex_t root_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int open_dir(const char *dir)
 {
-	return (size_t)(strrchr(path, '/') - path);
+	return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
-static eds_status subdir(const char *path)
+static int cached_root(const char *root)
 {
-	char dir[PATH_MAX];
-	size_t n = dir_len(path);
-	memcpy(dir, path, n);
-	dir[n] = '\0';
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-		return eds_fail(EDS_E_IO, "%s: %s", dir, strerror(errno));
-	return EDS_OK;
+	size_t n = __atomic_load_n(&root_count, __ATOMIC_ACQUIRE);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(root_fds[i].root, root) == 0)
+			return root_fds[i].fd;
+	return -1;
+}
+
+/* Add root to the cache; its fd, or -1 when it cannot be opened or the cache is full. */
+static int cache_root(const char *root)
+{
+	pthread_mutex_lock(&root_lock);
+	int fd = cached_root(root);
+	size_t n = root_count;
+	if (fd < 0 && n < ROOT_FDS && (fd = open_dir(root)) >= 0) {
+		root_fds[n].root = strdup(root);
+		if (root_fds[n].root == NULL) {
+			close(fd);
+			fd = -1;
+		} else {
+			root_fds[n].fd = fd;
+			__atomic_store_n(&root_count, n + 1, __ATOMIC_RELEASE);
+		}
+	}
+	pthread_mutex_unlock(&root_lock);
+	return fd;
+}
+
+/* root's directory fd; *owned: opened for this call only (close it). */
+static int root_fd(const char *root, int *owned)
+{
+	int fd = cached_root(root);
+	if (fd < 0)
+		fd = cache_root(root);
+	*owned = fd < 0;
+	return fd >= 0 ? fd : open_dir(root);
+}
+
+/* Point a cached fd at the directory root names now (it was removed or replaced). */
+static void refresh_root(const char *root, int fd)
+{
+	int now = open_dir(root);
+	if (now < 0)
+		return;
+	(void)dup3(now, fd, O_CLOEXEC);
+	close(now);
+}
+
+/* A removed directory keeps no links: its cached fd must be refreshed. */
+static int removed(int fd)
+{
+	struct stat sb;
+	return fstat(fd, &sb) == 0 && sb.st_nlink == 0;
+}
+
+/* A service opening its ledger starts from the directory root names now. */
+static void refresh_cached(const char *root)
+{
+	int fd = cached_root(root);
+	if (fd >= 0)
+		refresh_root(root, fd);
 }
 
 /*
@@ -74,7 +150,7 @@ static eds_status subdir(const char *path)
  */
 static void mark_top_dir(const char *root)
 {
-	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open_dir(root);
 	if (fd < 0)
 		return;
 	int flags = 0;
@@ -95,6 +171,7 @@ eds_status eds_payload_stage_dirs(const char *root)
 	size_t len = (size_t)n; /* >= 3: "/xx" */
 	int made = 0;
 	mark_top_dir(root);
+	refresh_cached(root);
 	for (int i = 0; i < 256; i++) {
 		dir[len - 2] = hex[i >> 4];
 		dir[len - 1] = hex[i & 15];
@@ -107,39 +184,76 @@ eds_status eds_payload_stage_dirs(const char *root)
 	return made ? eds_fsync_dir_of(dir) : EDS_OK;
 }
 
+/* One payload being staged; names are relative to dirfd, path names it in messages. */
+typedef struct stage_job {
+	int dirfd;
+	const char *path; /* "<root>/xx/<62 hex>" */
+	const char *rel;  /* "xx/<62 hex>", the end of path */
+	char sub[3];      /* "xx" */
+	const uint8_t *hash;
+	const uint8_t *data;
+	size_t len;
+} stage_job;
+
+/*
+ * Whether the file named rel already is this payload: EDS_OK yes,
+ * EDS_E_NOT_FOUND no such name, EDS_DONE something else holds it (damaged,
+ * not a regular file: to be replaced).  One open does the look-up and the
+ * check; looking before creating spares making an anonymous inode only to
+ * free it when linkat finds the name taken: on ext4 without a journal, every
+ * inode freed in the last minutes is stepped over by each later allocation
+ * in its group.  The content is hashed rather than compared with the staged
+ * bytes, so a correct file is kept whatever a caller passes.  O_NONBLOCK: a
+ * FIFO under the name must not block the open.
+ */
+static eds_status holds(const stage_job *j)
+{
+	int fd = openat(j->dirfd, j->rel, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? EDS_E_NOT_FOUND : EDS_DONE;
+	struct stat sb;
+	uint8_t got[EDS_HASH_LEN];
+	uint64_t size = 0;
+	eds_blake3_hasher h;
+	eds_blake3_init(&h);
+	int same = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == j->len &&
+	           eds_blake3_update_fd(&h, fd, j->path, &size) == EDS_OK && size == j->len;
+	close(fd);
+	if (!same)
+		return EDS_DONE;
+	eds_blake3_finalize(&h, got, sizeof got);
+	return memcmp(got, j->hash, sizeof got) == 0 ? EDS_OK : EDS_DONE;
+}
+
 /* The classic way: temporary name, write, rename over the final name. */
-static eds_status stage_renamed(const char *path, const uint8_t *data, size_t len)
+static eds_status stage_renamed(const stage_job *j)
 {
 	static unsigned long counter;
-	char tmp[PATH_MAX + 32];
-	eds_status st = subdir(path);
-	if (st != EDS_OK)
-		return st;
-	snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lu", path, (long)getpid(),
+	char tmp[128];
+	snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lu", j->rel, (long)getpid(),
 	         __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (mkdirat(j->dirfd, j->sub, 0755) != 0 && errno != EEXIST)
+		return eds_fail(EDS_E_IO, "%.*s: %s", (int)(j->rel + 2 - j->path), j->path,
+		                strerror(errno));
+	int fd = openat(j->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return eds_fail(EDS_E_IO, "%s: %s", tmp, strerror(errno));
-	st = eds_write_all(fd, data, len, tmp);
+		return eds_fail(EDS_E_IO, "%s.tmp: %s", j->path, strerror(errno));
+	eds_status st = eds_write_all(fd, j->data, j->len, j->path);
 	if (close(fd) != 0 && st == EDS_OK)
-		st = eds_fail(EDS_E_IO, "%s: %s", tmp, strerror(errno));
-	if (st == EDS_OK && rename(tmp, path) != 0)
-		st = eds_fail(EDS_E_IO, "%s: rename: %s", path, strerror(errno));
+		st = eds_fail(EDS_E_IO, "%s.tmp: %s", j->path, strerror(errno));
+	if (st == EDS_OK && renameat(j->dirfd, tmp, j->dirfd, j->rel) != 0)
+		st = eds_fail(EDS_E_IO, "%s: rename: %s", j->path, strerror(errno));
 	if (st != EDS_OK)
-		unlink(tmp);
+		unlinkat(j->dirfd, tmp, 0);
 	return st;
 }
 
-/* Open an anonymous file in path's directory; -1 when that is impossible here. */
-static int open_anonymous(const char *path)
+/* Open an anonymous file in the payload's subdirectory; -1 when that is impossible here. */
+static int open_anonymous(const stage_job *j)
 {
-	char dir[PATH_MAX];
-	size_t n = dir_len(path);
-	memcpy(dir, path, n);
-	dir[n] = '\0';
-	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-	if (fd < 0 && errno == ENOENT && mkdir(dir, 0755) == 0)
-		fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	int fd = openat(j->dirfd, j->sub, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == ENOENT && mkdirat(j->dirfd, j->sub, 0755) == 0)
+		fd = openat(j->dirfd, j->sub, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
 	return fd;
 }
 
@@ -148,79 +262,106 @@ static int open_anonymous(const char *path)
  * look-up of /proc/self/fd/N (a few microseconds per payload) but needs
  * CAP_DAC_READ_SEARCH on older kernels; once refused, the /proc way is used.
  */
-static int link_anonymous(int fd, const char *path)
+static int link_anonymous(int fd, const stage_job *j)
 {
 	static int empty_path_refused;
 	if (!__atomic_load_n(&empty_path_refused, __ATOMIC_RELAXED)) {
-		int rc = linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH);
+		int rc = linkat(fd, "", j->dirfd, j->rel, AT_EMPTY_PATH);
 		if (rc == 0 || (errno != EPERM && errno != ENOENT && errno != EINVAL))
 			return rc;
 		__atomic_store_n(&empty_path_refused, 1, __ATOMIC_RELAXED);
 	}
 	char self[64];
 	snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
-	return linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+	return linkat(AT_FDCWD, self, j->dirfd, j->rel, AT_SYMLINK_FOLLOW);
 }
 
 /*
  * Stage through O_TMPFILE.  EDS_DONE: not possible here (no O_TMPFILE, no
- * /proc) or the name is taken by a damaged file; the caller renames instead.
+ * /proc, root removed) or the name is taken by a damaged file; the caller
+ * renames instead.
  */
-static eds_status stage_linked(const char *root, const uint8_t hash[EDS_HASH_LEN], const char *path,
-                               const uint8_t *data, size_t len)
+static eds_status stage_linked(const stage_job *j)
 {
-	int fd = open_anonymous(path);
+	int fd = open_anonymous(j);
 	if (fd < 0)
 		return EDS_DONE;
-	eds_status st = eds_write_all(fd, data, len, path);
-	int rc = st == EDS_OK ? link_anonymous(fd, path) : 0;
+	eds_status st = eds_write_all(fd, j->data, j->len, j->path);
+	int rc = st == EDS_OK ? link_anonymous(fd, j) : 0;
 	int e = errno;
 	close(fd); /* an unlinked anonymous inode is freed by the kernel */
 	if (st != EDS_OK || rc == 0)
 		return st;
-	/* Content-addressed: a correct file under the name is already this payload. */
+	/* Staged meanwhile by another thread: content-addressed, so that is this payload. */
 	if (e == EEXIST)
-		return eds_payload_check(root, hash, len) == EDS_OK ? EDS_OK : EDS_DONE;
+		return holds(j) == EDS_OK ? EDS_OK : EDS_DONE;
 	if (e == ENOENT || e == EXDEV || e == EPERM || e == EOPNOTSUPP)
 		return EDS_DONE;
-	return eds_fail(EDS_E_IO, "%s: link: %s", path, strerror(e));
+	return eds_fail(EDS_E_IO, "%s: link: %s", j->path, strerror(e));
+}
+
+/* Keep an identical file, else stage linked; EDS_DONE: the caller renames. */
+static eds_status stage_at(const stage_job *j)
+{
+	eds_status st = holds(j);
+	return st == EDS_E_NOT_FOUND ? stage_linked(j) : st;
 }
 
 eds_status eds_payload_stage(const char *root, const uint8_t hash[EDS_HASH_LEN],
                              const uint8_t *data, size_t len)
 {
 	char path[PATH_MAX];
+	int owned;
 	if (root == NULL || hash == NULL || (data == NULL && len > 0))
 		return eds_fail(EDS_E_ARG, "payload stage: NULL argument");
 	eds_status st = eds_payload_path(path, sizeof path, root, hash);
-	/*
-	 * Content-addressed: a correct file under the name is already this
-	 * payload.  Looking first (one dentry look-up) also spares creating an
-	 * anonymous inode only to free it when linkat finds the name taken: on
-	 * ext4 without a journal, every inode freed in the last minutes is
-	 * stepped over one by one by each later allocation in its group.
-	 */
-	if (st == EDS_OK && faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) == 0 &&
-	    eds_payload_check(root, hash, len) == EDS_OK)
-		return EDS_OK;
-	if (st == EDS_OK)
-		st = stage_linked(root, hash, path, data, len);
-	if (st != EDS_DONE)
+	if (st != EDS_OK)
 		return st;
-	if (eds_payload_check(root, hash, len) == EDS_OK)
-		return EDS_OK;
-	return stage_renamed(path, data, len);
+	const char *rel = path + strlen(path) - (2 * EDS_HASH_LEN + 1);
+	stage_job j = {root_fd(root, &owned), path, rel, {rel[0], rel[1], '\0'}, hash, data, len};
+	if (j.dirfd < 0)
+		return eds_fail(EDS_E_IO, "%s: %s", root, strerror(errno));
+	st = stage_at(&j);
+	if (st == EDS_DONE && !owned && removed(j.dirfd)) {
+		refresh_root(root, j.dirfd);
+		st = stage_at(&j);
+	}
+	if (st == EDS_DONE)
+		st = stage_renamed(&j);
+	if (owned)
+		close(j.dirfd);
+	return st;
+}
+
+/*
+ * Whether root now names another directory than its cached fd (moved away
+ * and made anew): payloads staged since went to the old one.  The cache is
+ * pointed at the new one for the next batch.
+ */
+static int replaced(const char *root, int now)
+{
+	struct stat a, b;
+	int fd = cached_root(root);
+	if (fd < 0 || fstat(fd, &a) != 0 || fstat(now, &b) != 0)
+		return 0;
+	if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return 0;
+	(void)dup3(now, fd, O_CLOEXEC);
+	return 1;
 }
 
 eds_status eds_payload_sync(const char *root)
 {
 	if (root == NULL)
 		return eds_fail(EDS_E_ARG, "payload sync: NULL argument");
-	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open_dir(root);
 	if (fd < 0)
 		return eds_fail(EDS_E_IO, "%s: %s", root, strerror(errno));
 	int rc = syncfs(fd);
 	int e = errno;
+	int moved = rc == 0 && replaced(root, fd);
 	close(fd);
+	if (moved)
+		return eds_fail(EDS_E_IO, "%s: replaced while payloads were staged into it", root);
 	return rc == 0 ? EDS_OK : eds_fail(EDS_E_IO, "%s: syncfs: %s", root, strerror(e));
 }
