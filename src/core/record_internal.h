@@ -33,6 +33,19 @@ eds_status eds_record_from_jansson(eds_record *r, const json_t *obj);
  */
 eds_status eds_record_from_json_hashed(eds_record *r, const char *json, size_t len, uint8_t *hash);
 
+/**
+ * Read a record written exactly in the canonical form (eds_record_to_json's
+ * output: compact, keys in FORMAT.md order, record_hash present, plain
+ * printable ASCII strings) at the start of text, without a JSON parser, for
+ * a caller that finds records inside a larger document.  Returns 0 when text
+ * does not start with that form (r is then unspecified and *st untouched):
+ * the caller must then read the text another way.  Otherwise returns the
+ * length of the record's text and sets *st to exactly what
+ * eds_record_from_json answers for that text (field rules, stated
+ * record_hash).
+ */
+size_t eds_record_from_canonical(eds_record *r, const char *text, size_t len, eds_status *st);
+
 /** eds_record_reader_next that also gives the record_hash, as above. */
 eds_status eds_record_reader_next_hashed(eds_record_reader *rd, eds_record *r, uint8_t *hash);
 

@@ -369,9 +369,10 @@ static bool take_value(cursor *c, const field *f, eds_record *r, uint8_t *stated
 	return false;
 }
 
-/* True when json is exactly the canonical form; r and stated are then filled. */
-static bool parse_canonical(eds_record *r, const char *json, size_t len,
-                            uint8_t stated[EDS_HASH_LEN])
+/* The length of the canonical form at the start of json (0: it does not
+ * start with one); r and stated are then filled. */
+static size_t canonical_prefix(eds_record *r, const char *json, size_t len,
+                               uint8_t stated[EDS_HASH_LEN])
 {
 	cursor c = {json, json + len};
 	memset(r, 0, sizeof *r);
@@ -379,9 +380,29 @@ static bool parse_canonical(eds_record *r, const char *json, size_t len,
 		const char *name = fields[i].name;
 		if (!take(&c, i == 0 ? "{\"" : ",\"", 2) || !take(&c, name, strlen(name)) ||
 		    !take(&c, "\":", 2) || !take_value(&c, &fields[i], r, stated))
-			return false;
+			return 0;
 	}
-	return take(&c, "}", 1) && c.p == c.end;
+	return take(&c, "}", 1) ? (size_t)(c.p - json) : 0;
+}
+
+/* True when json is exactly the canonical form; r and stated are then filled. */
+static bool parse_canonical(eds_record *r, const char *json, size_t len,
+                            uint8_t stated[EDS_HASH_LEN])
+{
+	size_t n = canonical_prefix(r, json, len, stated);
+	return n != 0 && n == len;
+}
+
+size_t eds_record_from_canonical(eds_record *r, const char *text, size_t len, eds_status *st)
+{
+	uint8_t stated[EDS_HASH_LEN];
+	size_t n = canonical_prefix(r, text, len, stated);
+	/* The limit cannot be reached by a canonical record; checked so that this
+	 * stays what eds_record_from_json would answer for the same text. */
+	if (n == 0 || n > EDS_RECORD_JSON_MAX)
+		return 0;
+	*st = finish_record(r, stated, NULL);
+	return n;
 }
 
 eds_status eds_record_from_json_hashed(eds_record *r, const char *json, size_t len, uint8_t *hash)
