@@ -5,6 +5,9 @@
  * Durability: journal_mode=WAL with synchronous=FULL, so COMMIT returns only
  * after the WAL is fsynced; NORMAL would be faster but can lose the last
  * transactions on a power cut, and a 201 promises the record survives that.
+ * The ingest writer's group commits are the exception: they run with NORMAL
+ * (sq_commit_unsynced) and the writer answers only after one flush of the
+ * whole file system made the WAL and the payload files durable together.
  * One connection serialised by a mutex: the ingest service funnels every
  * write through its single writer thread anyway (group commit), and reads
  * from other threads are rare (cache misses, payload PUT look-ups).
