@@ -776,7 +776,9 @@ static uint8_t *batch_hashes(const eds_ledger_batch *b, size_t *n)
 		if (b->records[i].payload_stored)
 			memcpy(h + (*n)++ * EDS_HASH_LEN, b->records[i].record.payload_hash,
 			       EDS_HASH_LEN);
-	memcpy(h + *n * EDS_HASH_LEN, b->stored_payloads, b->stored_payload_count * EDS_HASH_LEN);
+	if (b->stored_payload_count > 0) /* stored_payloads may be NULL otherwise */
+		memcpy(h + *n * EDS_HASH_LEN, b->stored_payloads,
+		       b->stored_payload_count * EDS_HASH_LEN);
 	*n += b->stored_payload_count;
 	return h;
 }
