@@ -113,6 +113,20 @@ typedef struct eds_ledger_ops {
 	eds_status (*payload_lookup)(void *impl, const uint8_t hash[EDS_HASH_LEN], uint64_t *size,
 	                             int *stored);
 	eds_status (*commit)(void *impl, const eds_ledger_batch *batch);
+	/**
+	 * Optional, all three or none (see eds_ledger_commit_unsynced).
+	 * commit_unsynced: commit without flushing, and in the same transaction
+	 * note the payload hashes the batch marks stored; notes covered by the
+	 * last successful sync are dropped.  sync: make every unsynced commit
+	 * durable (synced_dev: st_dev of the file system the front end just
+	 * flushed with syncfs; files on it need no flush of their own), then
+	 * count their notes as covered.  recover: check the payload file of
+	 * every noted hash, mark those missing or damaged pending again, drop
+	 * the notes; *demoted: records marked pending.
+	 */
+	eds_status (*commit_unsynced)(void *impl, const eds_ledger_batch *batch);
+	eds_status (*sync)(void *impl, uint64_t synced_dev);
+	eds_status (*recover)(void *impl, const char *payload_dir, size_t *demoted);
 	eds_status (*changed)(void *impl, int *changed);
 	eds_status (*stats)(void *impl, eds_ledger_stats *out);
 } eds_ledger_ops;
@@ -214,12 +228,48 @@ eds_status eds_ledger_payload_lookup(eds_ledger *l, const uint8_t hash[EDS_HASH_
 
 /**
  * Write a batch in one transaction.  The caller has already made the
- * payload files durable (eds_payload_stage + eds_payload_sync).  The
+ * payload files durable (eds_payload_stage + eds_payload_sync); see
+ * eds_ledger_commit_unsynced for the one-flush form.  The
  * back end does not re-check chain rules; that is the gate's job.
  * Errors: EDS_E_IO (nothing written), EDS_E_EXISTS (a record already
  * stored: nothing written).
  */
 eds_status eds_ledger_commit(eds_ledger *l, const eds_ledger_batch *batch);
+
+/**
+ * Group commit with one flush instead of two.  Writes the batch like
+ * eds_ledger_commit (visible to readers at once) but does not flush; the
+ * caller then calls eds_ledger_sync, which flushes the payload files staged
+ * before it and this transaction together, and answers only after that.
+ *
+ * One flush cannot order the files before the transaction, so a power cut
+ * during it may keep the transaction and lose a file.  The transaction
+ * therefore also notes the payload hashes it marks stored, and
+ * eds_ledger_recover, run before serving again, checks those files and
+ * marks the records of a missing or damaged one pending (their payload can
+ * be sent again); the records were never acknowledged.  Notes are dropped
+ * once a sync covered them.  A back end without these operations commits
+ * the classic way here: one flush of the payload files, then a durable
+ * commit.  Call from one thread, alternating with eds_ledger_sync.  Same
+ * errors as eds_ledger_commit.
+ */
+eds_status eds_ledger_commit_unsynced(eds_ledger *l, const eds_ledger_batch *batch);
+
+/**
+ * Make durable everything written before this call: unsynced commits and
+ * payload files staged under the payload directory (one syncfs of its file
+ * system, which also covers the back end's files when they share it).
+ * Nothing to do on a ledger that is not durable.  Errors: EDS_E_IO (then
+ * nothing written since the last successful sync may be taken as durable).
+ */
+eds_status eds_ledger_sync(eds_ledger *l);
+
+/**
+ * After a crash: see eds_ledger_commit_unsynced.  Cheap when there is
+ * nothing to recover (one empty table read).  *demoted (may be NULL): how
+ * many records went back to payload pending.  Errors: EDS_E_IO.
+ */
+eds_status eds_ledger_recover(eds_ledger *l, size_t *demoted);
 
 /**
  * *changed = nonzero when another process modified the ledger since the

@@ -42,6 +42,8 @@ typedef struct dev {
 	uint8_t head_hash[EDS_HASH_LEN];
 	uint64_t w_seq; /* working; writer only */
 	uint8_t w_hash[EDS_HASH_LEN];
+	uint64_t c_seq; /* committed, maybe not yet flushed; writer only */
+	uint8_t c_hash[EDS_HASH_LEN];
 	int touched; /* writer only: working head moved in this batch */
 } dev;
 
@@ -58,7 +60,6 @@ typedef struct job {
 	size_t n;
 	size_t n_pending;
 	const uint8_t *payload_hash; /* JOB_PAYLOAD */
-	int staged;                  /* a payload file was written for this job */
 	int done;
 	pthread_cond_t cond;
 } job;
@@ -197,10 +198,14 @@ static eds_status dev_upsert(eds_ingest *s, const eds_ledger_device *ld, dev **o
 			free(d);
 		return st;
 	}
-	/* Heads only move forward; another writer on the same ledger may have moved it. */
-	if (fresh || ld->head_sequence > d->head_seq) {
-		d->head_seq = d->w_seq = ld->head_sequence;
+	/*
+	 * Heads only move forward; another writer on the same ledger may have
+	 * moved it past what this one committed.
+	 */
+	if (fresh || ld->head_sequence > d->c_seq) {
+		d->head_seq = d->c_seq = d->w_seq = ld->head_sequence;
 		memcpy(d->head_hash, ld->head_hash, EDS_HASH_LEN);
+		memcpy(d->c_hash, ld->head_hash, EDS_HASH_LEN);
 		memcpy(d->w_hash, ld->head_hash, EDS_HASH_LEN);
 	}
 	if (fresh) {
@@ -284,8 +289,7 @@ static eds_ingest_outcome check_key_signature(eds_ingest *s, const eds_record *r
 }
 
 static eds_ingest_outcome precheck(eds_ingest *s, const eds_ingest_context *ctx,
-                                   const eds_ingest_item *it, eds_ingest_result *res, uint64_t *gen,
-                                   int *staged)
+                                   const eds_ingest_item *it, eds_ingest_result *res, uint64_t *gen)
 {
 	char *msg = res->message;
 	const eds_record *r = &it->record;
@@ -299,13 +303,11 @@ static eds_ingest_outcome precheck(eds_ingest *s, const eds_ingest_context *ctx,
 	if (o == EDS_INGEST_ACCEPTED && eds_record_compute_hash(r, res->record_hash) != EDS_OK)
 		o = EDS_INGEST_MALFORMED;
 	if (o == EDS_INGEST_ACCEPTED && it->payload != NULL) {
-		/* Staged now, in parallel; the writer syncs before the commit. */
+		/* Staged now, in parallel; the writer's flush makes it durable. */
 		if (eds_payload_stage(eds_ledger_payload_dir(s->ledger), r->payload_hash,
 		                      it->payload, it->payload_len) != EDS_OK) {
 			snprintf(msg, GATE_MSG_MAX, "The payload could not be stored.");
 			o = EDS_INGEST_STORAGE;
-		} else {
-			*staged = 1;
 		}
 	}
 	return o;
@@ -348,7 +350,6 @@ typedef struct share {
 	job *j;
 	size_t from, to;
 	size_t pending;
-	int staged;
 } share;
 
 static void *precheck_share(void *arg)
@@ -358,8 +359,7 @@ static void *precheck_share(void *arg)
 	for (size_t i = p->from; i < p->to; i++) {
 		eds_ingest_result *res = &j->results[i];
 		memset(res, 0, sizeof *res);
-		eds_ingest_outcome o =
-		    precheck(p->s, j->ctx, &j->items[i], res, &j->key_gen[i], &p->staged);
+		eds_ingest_outcome o = precheck(p->s, j->ctx, &j->items[i], res, &j->key_gen[i]);
 		res->outcome = o;
 		if (o == EDS_INGEST_ACCEPTED) {
 			j->pending[i] = 1;
@@ -378,7 +378,7 @@ static void *precheck_share(void *arg)
  */
 static void precheck_all(eds_ingest *s, job *j)
 {
-	share a = {s, j, 0, j->n, 0, 0}, b = a;
+	share a = {s, j, 0, j->n, 0}, b = a;
 	pthread_t helper;
 	int split = j->n >= PARALLEL_MIN_ITEMS;
 	if (split) {
@@ -390,7 +390,6 @@ static void precheck_all(eds_ingest *s, job *j)
 	precheck_share(&a);
 	if (split)
 		pthread_join(helper, NULL);
-	j->staged = a.staged || (split && b.staged);
 	j->n_pending = a.pending + (split ? b.pending : 0);
 }
 
@@ -459,12 +458,7 @@ eds_status eds_ingest_put_payload(eds_ingest *s, const eds_ingest_context *ctx,
 		return EDS_OK;
 	}
 	/* The writer marks the records' payload stored in its next commit (and counts it). */
-	job j = {.kind = JOB_PAYLOAD,
-	         .ctx = ctx,
-	         .results = res,
-	         .n = 1,
-	         .payload_hash = hash,
-	         .staged = 1};
+	job j = {.kind = JOB_PAYLOAD, .ctx = ctx, .results = res, .n = 1, .payload_hash = hash};
 	res->outcome = EDS_INGEST_STORED;
 	return run_job(s, &j);
 }
@@ -591,31 +585,44 @@ static void apply_job(eds_ingest *s, job *j)
 	}
 }
 
-/* Working heads back to the committed ones (after a failed commit). */
-static void rewind_heads(eds_ingest *s)
+/*
+ * After the commit: working heads become the committed ones, or fall back
+ * to them when the commit failed.
+ */
+static void settle_heads(eds_ingest *s, int committed)
 {
 	const eds_ledger_record *recs = s->recs.p;
 	pthread_rwlock_rdlock(&s->devlock);
 	for (size_t i = 0; i < s->recs.n; i++) {
 		dev *d = dev_find(s, recs[i].record.device_id);
-		d->w_seq = d->head_seq;
-		memcpy(d->w_hash, d->head_hash, EDS_HASH_LEN);
-		d->touched = 0;
+		if (committed) {
+			d->c_seq = d->w_seq;
+			memcpy(d->c_hash, d->w_hash, EDS_HASH_LEN);
+		} else {
+			d->w_seq = d->c_seq;
+			memcpy(d->w_hash, d->c_hash, EDS_HASH_LEN);
+			d->touched = 0;
+		}
 	}
 	pthread_rwlock_unlock(&s->devlock);
 }
 
-static void publish_heads(eds_ingest *s)
+/*
+ * After the flush: committed heads become the ones answered (head
+ * requests, chain checks of new devices' loads).  A failed flush publishes
+ * nothing: its records are in the ledger but maybe not on disk.
+ */
+static void publish_heads(eds_ingest *s, int flushed)
 {
 	const eds_ledger_record *recs = s->recs.p;
 	pthread_rwlock_wrlock(&s->devlock);
 	for (size_t i = 0; i < s->recs.n; i++) {
 		dev *d = dev_find(s, recs[i].record.device_id);
-		if (d->touched) {
-			d->head_seq = d->w_seq;
-			memcpy(d->head_hash, d->w_hash, EDS_HASH_LEN);
-			d->touched = 0;
+		if (d->touched && flushed) {
+			d->head_seq = d->c_seq;
+			memcpy(d->head_hash, d->c_hash, EDS_HASH_LEN);
 		}
+		d->touched = 0;
 	}
 	pthread_rwlock_unlock(&s->devlock);
 }
@@ -658,48 +665,52 @@ static void log_jobs(eds_ingest *s, job *jobs)
 			}
 }
 
-static void fail_jobs(job *jobs)
+static void fail_jobs(job *jobs, const char *msg)
 {
 	for (job *j = jobs; j != NULL; j = j->next)
 		for (size_t i = 0; i < j->n; i++)
 			if (j->kind == JOB_PAYLOAD || j->pending[i]) {
 				j->results[i].outcome = EDS_INGEST_STORAGE;
-				snprintf(j->results[i].message, GATE_MSG_MAX,
-				         "The ledger could not commit; nothing was stored.");
+				snprintf(j->results[i].message, GATE_MSG_MAX, "%s", msg);
 			}
 }
 
-static eds_status commit_batch(eds_ingest *s, job *jobs, int staged)
+/*
+ * One flush per group: the transaction is written without one, then a
+ * single eds_ledger_sync makes it and the group's payload files durable
+ * together, and only then are the submitters answered.  The ledger notes
+ * the group's payloads until a flush covered them, so a crash in between
+ * cannot leave a record claiming a lost file (eds_ledger_recover at start).
+ */
+static eds_status commit_batch(eds_ingest *s, job *jobs)
 {
-	eds_status st = EDS_OK;
-	/* Payload files first: a committed record must never point at a lost file. */
-	if (staged && eds_ledger_durable(s->ledger))
-		st = eds_payload_sync(eds_ledger_payload_dir(s->ledger));
 	eds_ledger_batch b = {s->recs.p,   s->recs.n,   s->hashes.p,
 	                      s->hashes.n, s->events.p, s->events.n};
-	if (st == EDS_OK && (b.record_count || b.stored_payload_count || b.event_count))
-		st = eds_ledger_commit(s->ledger, &b);
-	if (st == EDS_OK) {
-		publish_heads(s);
-	} else {
-		rewind_heads(s);
-		fail_jobs(jobs);
+	if (!b.record_count && !b.stored_payload_count && !b.event_count)
+		return EDS_OK;
+	eds_status st = eds_ledger_commit_unsynced(s->ledger, &b);
+	settle_heads(s, st == EDS_OK);
+	if (st != EDS_OK) {
+		fail_jobs(jobs, "The ledger could not commit; nothing was stored.");
+		return st;
 	}
+	st = eds_ledger_sync(s->ledger);
+	publish_heads(s, st == EDS_OK);
+	if (st != EDS_OK)
+		fail_jobs(jobs, "The ledger could not flush to disk; send the records again.");
 	return st;
 }
 
 static void process(eds_ingest *s, job *jobs, eds_ledger_event *loose, size_t nloose)
 {
-	int changed = 0, staged = 0;
+	int changed = 0;
 	s->recs.n = s->events.n = s->hashes.n = 0;
 	if (eds_ledger_changed(s->ledger, &changed) == EDS_OK && changed)
 		reload_devices(s);
 	/* Read lock: request threads may insert newly registered devices meanwhile. */
 	pthread_rwlock_rdlock(&s->devlock);
-	for (job *j = jobs; j != NULL; j = j->next) {
+	for (job *j = jobs; j != NULL; j = j->next)
 		apply_job(s, j);
-		staged |= j->staged;
-	}
 	pthread_rwlock_unlock(&s->devlock);
 	size_t decided = s->events.n;
 	for (size_t i = 0; i < nloose; i++) {
@@ -707,7 +718,7 @@ static void process(eds_ingest *s, job *jobs, eds_ledger_event *loose, size_t nl
 		if (ev != NULL)
 			*ev = loose[i];
 	}
-	eds_status st = commit_batch(s, jobs, staged);
+	eds_status st = commit_batch(s, jobs);
 	s->events.n = decided; /* loose events were logged when they happened */
 	account_batch(s, jobs, st == EDS_OK);
 	log_jobs(s, jobs);
@@ -849,6 +860,8 @@ eds_status eds_ingest_new(eds_ingest **out, eds_ledger *ledger, const eds_ingest
 	int changed;
 	if (st == EDS_OK)
 		st = eds_payload_stage_dirs(eds_ledger_payload_dir(ledger));
+	if (st == EDS_OK) /* after a crash: records whose payload file the flush missed */
+		st = eds_ledger_recover(ledger, NULL);
 	if (st == EDS_OK)
 		st = eds_ledger_changed(ledger, &changed); /* baseline for later reloads */
 	if (st == EDS_OK)

@@ -3,9 +3,11 @@
  * rules that must not depend on the storage engine (which key verifies
  * which sequence), then a call through the back end's function table.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "edgesentry/ledger.h"
 #include "internal.h"
@@ -173,6 +175,43 @@ eds_status eds_ledger_commit(eds_ledger *l, const eds_ledger_batch *batch)
 	if (l == NULL || batch == NULL)
 		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
 	return l->ops->commit(l->impl, batch);
+}
+
+eds_status eds_ledger_commit_unsynced(eds_ledger *l, const eds_ledger_batch *batch)
+{
+	if (l == NULL || batch == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	if (!l->durable || l->ops->commit_unsynced == NULL) {
+		eds_status st = l->durable ? eds_payload_sync(l->payload_dir) : EDS_OK;
+		return st == EDS_OK ? l->ops->commit(l->impl, batch) : st;
+	}
+	return l->ops->commit_unsynced(l->impl, batch);
+}
+
+eds_status eds_ledger_sync(eds_ledger *l)
+{
+	if (l == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	struct stat sb;
+	if (!l->durable)
+		return EDS_OK;
+	if (stat(l->payload_dir, &sb) != 0)
+		return eds_fail(EDS_E_IO, "%s: %s", l->payload_dir, strerror(errno));
+	eds_status st = eds_payload_sync(l->payload_dir);
+	if (st == EDS_OK && l->ops->sync != NULL)
+		st = l->ops->sync(l->impl, (uint64_t)sb.st_dev);
+	return st;
+}
+
+eds_status eds_ledger_recover(eds_ledger *l, size_t *demoted)
+{
+	size_t n = 0;
+	if (l == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	eds_status st = l->ops->recover ? l->ops->recover(l->impl, l->payload_dir, &n) : EDS_OK;
+	if (demoted != NULL)
+		*demoted = n;
+	return st;
 }
 
 eds_status eds_ledger_changed(eds_ledger *l, int *changed)

@@ -5,6 +5,9 @@
  * Durability: journal_mode=WAL with synchronous=FULL, so COMMIT returns only
  * after the WAL is fsynced; NORMAL would be faster but can lose the last
  * transactions on a power cut, and a 201 promises the record survives that.
+ * The ingest writer's group commits are the exception: they run with NORMAL
+ * (sq_commit_unsynced) and the writer answers only after one flush of the
+ * whole file system made the WAL and the payload files durable together.
  * One connection serialised by a mutex: the ingest service funnels every
  * write through its single writer thread anyway (group commit), and reads
  * from other threads are rare (cache misses, payload PUT look-ups).
@@ -14,6 +17,7 @@
  * could never interleave a chain.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -21,12 +25,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "edgesentry/ledger.h"
+#include "edgesentry/payload.h"
 #include "internal.h"
 #include "ledger_internal.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION  2 /* 2: table unconfirmed */
+#define SCHEMA_TEXT_(v) #v
+#define SCHEMA_TEXT(v)  SCHEMA_TEXT_(v)
 
 enum stmt_id {
 	S_DEV_GET,
@@ -43,6 +51,9 @@ enum stmt_id {
 	S_PAYLOAD_STORED,
 	S_EVENT_ADD,
 	S_DATA_VERSION,
+	S_NOTE_ADD,
+	S_NOTE_DROP,
+	S_PAYLOAD_DEMOTE,
 	S_COUNT
 };
 
@@ -71,6 +82,9 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_EVENT_ADD] = "INSERT INTO oplog(time_ms, source, device_id, sequence, decision, reason, "
                     "record_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [S_DATA_VERSION] = "PRAGMA data_version",
+    [S_NOTE_ADD] = "INSERT INTO unconfirmed(hashes) VALUES (?1)",
+    [S_NOTE_DROP] = "DELETE FROM unconfirmed WHERE id <= ?1",
+    [S_PAYLOAD_DEMOTE] = "UPDATE records SET payload_stored = 0 WHERE payload_hash = ?1",
 };
 
 /* Column order of `records` is the order of S_REC_ADD's parameters. */
@@ -95,13 +109,21 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS oplog("
     " id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, source TEXT NOT NULL,"
     " device_id TEXT NOT NULL, sequence INTEGER NOT NULL, decision TEXT NOT NULL,"
-    " reason TEXT NOT NULL, record_hash BLOB NOT NULL);";
+    " reason TEXT NOT NULL, record_hash BLOB NOT NULL);"
+    /* Payload hashes of commits not yet flushed (sq_commit_unsynced, sq_recover). */
+    "CREATE TABLE IF NOT EXISTS unconfirmed(id INTEGER PRIMARY KEY, hashes BLOB NOT NULL);";
 
 typedef struct sq {
 	sqlite3 *db;
 	pthread_mutex_t lock;
 	sqlite3_stmt *stmt[S_COUNT];
 	int data_version;
+	int durable;
+	int unsynced;           /* synchronous is NORMAL for an unsynced commit (durable only) */
+	int wal_fd;             /* the WAL, for sq_sync; -1 until then */
+	int64_t note_last;      /* row of `unconfirmed` written by the last unsynced commit */
+	int64_t note_confirmed; /* rows up to this one are covered by a flush */
+	int64_t note_dropped;   /* rows up to this one are deleted */
 	char path[PATH_MAX];
 } sq;
 
@@ -174,6 +196,8 @@ static void sq_close(void *impl)
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	sqlite3_close(s->db);
+	if (s->wal_fd >= 0)
+		close(s->wal_fd);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -203,8 +227,9 @@ static eds_status check_schema(sq *s)
 	eds_status st2 = exec(s, "BEGIN IMMEDIATE");
 	if (st2 == EDS_OK)
 		st2 = exec(s, schema_sql);
+	/* Every statement is IF NOT EXISTS: the same text upgrades an older schema. */
 	if (st2 == EDS_OK)
-		st2 = exec(s, "PRAGMA user_version = 1");
+		st2 = exec(s, "PRAGMA user_version = " SCHEMA_TEXT(SCHEMA_VERSION));
 	if (st2 != EDS_OK) {
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		return st2;
@@ -251,6 +276,8 @@ eds_status eds_ledger_open(eds_ledger **out, const char *dir, const eds_ledger_o
 	if (s == NULL)
 		return eds_fail(EDS_E_NOMEM, "ledger: out of memory");
 	pthread_mutex_init(&s->lock, NULL);
+	s->wal_fd = -1;
+	s->durable = durable;
 	snprintf(s->path, sizeof s->path, "%s/ledger.sqlite", dir);
 	if (sqlite3_open_v2(s->path, &s->db,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -337,10 +364,27 @@ static eds_status add_key(sq *s, const char *id, const eds_public_key *pk, uint6
  */
 typedef eds_status (*txn_fn)(sq *s, void *arg);
 
-static eds_status in_txn(sq *s, txn_fn fn, void *arg)
+/*
+ * An unsynced commit runs with synchronous=NORMAL: in WAL mode COMMIT then
+ * writes the frames without fsync, and the flush that follows (a syncfs of
+ * the file system, or sq_sync's fdatasync of the WAL) makes them durable,
+ * the same bytes synchronous=FULL would flush inside COMMIT.  Every other
+ * transaction keeps FULL.
+ */
+static eds_status set_unsynced(sq *s, int unsynced)
+{
+	if (!s->durable || s->unsynced == unsynced)
+		return EDS_OK;
+	s->unsynced = unsynced;
+	return exec(s, unsynced ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL");
+}
+
+static eds_status in_txn_mode(sq *s, txn_fn fn, void *arg, int unsynced)
 {
 	pthread_mutex_lock(&s->lock);
-	eds_status e = exec(s, "BEGIN IMMEDIATE");
+	eds_status e = set_unsynced(s, unsynced);
+	if (e == EDS_OK)
+		e = exec(s, "BEGIN IMMEDIATE");
 	if (e == EDS_OK) {
 		e = fn(s, arg);
 		if (e == EDS_OK)
@@ -350,6 +394,11 @@ static eds_status in_txn(sq *s, txn_fn fn, void *arg)
 	}
 	pthread_mutex_unlock(&s->lock);
 	return e;
+}
+
+static eds_status in_txn(sq *s, txn_fn fn, void *arg)
+{
+	return in_txn_mode(s, fn, arg, 0);
 }
 
 typedef struct dev_change {
@@ -714,6 +763,105 @@ static eds_status sq_commit(void *impl, const eds_ledger_batch *b)
 	return in_txn(impl, do_commit, (void *)b);
 }
 
+/* ---- unsynced commits: one flush for the transaction and its payload files */
+
+/* The payload hashes a batch marks stored, back to back (NULL when none). */
+static uint8_t *batch_hashes(const eds_ledger_batch *b, size_t *n)
+{
+	*n = 0;
+	uint8_t *h = malloc((b->record_count + b->stored_payload_count + 1) * EDS_HASH_LEN);
+	if (h == NULL)
+		return NULL;
+	for (size_t i = 0; i < b->record_count; i++)
+		if (b->records[i].payload_stored)
+			memcpy(h + (*n)++ * EDS_HASH_LEN, b->records[i].record.payload_hash,
+			       EDS_HASH_LEN);
+	if (b->stored_payload_count > 0) /* stored_payloads may be NULL otherwise */
+		memcpy(h + *n * EDS_HASH_LEN, b->stored_payloads,
+		       b->stored_payload_count * EDS_HASH_LEN);
+	*n += b->stored_payload_count;
+	return h;
+}
+
+static eds_status do_commit_unsynced(sq *s, void *arg)
+{
+	const eds_ledger_batch *b = arg;
+	eds_status e = do_commit(s, arg);
+	sqlite3_stmt *st;
+	if (e == EDS_OK && s->note_confirmed > s->note_dropped) {
+		st = stmt(s, S_NOTE_DROP);
+		sqlite3_bind_int64(st, 1, s->note_confirmed);
+		e = sqlite3_step(st) == SQLITE_DONE ? EDS_OK : db_fail(s, "drop confirmed notes");
+	}
+	size_t n;
+	uint8_t *h = e == EDS_OK ? batch_hashes(b, &n) : NULL;
+	if (e == EDS_OK && h == NULL)
+		e = eds_fail(EDS_E_NOMEM, "ledger: out of memory");
+	if (e == EDS_OK && n > 0) {
+		st = stmt(s, S_NOTE_ADD);
+		sqlite3_bind_blob(st, 1, h, (int)(n * EDS_HASH_LEN), SQLITE_STATIC);
+		e = sqlite3_step(st) == SQLITE_DONE ? EDS_OK : db_fail(s, "note payloads");
+		sqlite3_clear_bindings(st);
+	}
+	free(h);
+	return e;
+}
+
+static eds_status sq_commit_unsynced(void *impl, const eds_ledger_batch *b)
+{
+	sq *s = impl;
+	eds_status e = in_txn_mode(s, do_commit_unsynced, (void *)b, 1);
+	if (e == EDS_OK) {
+		pthread_mutex_lock(&s->lock);
+		/* The transaction succeeded: notes it dropped are gone for good. */
+		s->note_dropped = s->note_confirmed;
+		s->note_last = sqlite3_last_insert_rowid(s->db);
+		pthread_mutex_unlock(&s->lock);
+	}
+	return e;
+}
+
+/*
+ * The WAL as a descriptor of our own, so a flush never waits for the
+ * connection's lock.  It keeps its inode while this connection is open
+ * (SQLite deletes it only when the last connection closes); the inode
+ * check guards anyway.
+ */
+static int wal_fd(sq *s, char *wal, size_t n, struct stat *sb)
+{
+	snprintf(wal, n, "%s-wal", s->path);
+	struct stat now;
+	if (s->wal_fd >= 0 && (stat(wal, &now) != 0 || fstat(s->wal_fd, sb) != 0 ||
+	                       now.st_ino != sb->st_ino || now.st_dev != sb->st_dev)) {
+		close(s->wal_fd);
+		s->wal_fd = -1;
+	}
+	if (s->wal_fd < 0 && (s->wal_fd = open(wal, O_RDONLY | O_CLOEXEC)) >= 0 &&
+	    fstat(s->wal_fd, sb) != 0) {
+		close(s->wal_fd);
+		s->wal_fd = -1;
+	}
+	return s->wal_fd;
+}
+
+static eds_status sq_sync(void *impl, uint64_t synced_dev)
+{
+	sq *s = impl;
+	char wal[PATH_MAX + 8];
+	struct stat sb;
+	pthread_mutex_lock(&s->lock);
+	int64_t upto = s->note_last;
+	int fd = wal_fd(s, wal, sizeof wal, &sb), e = 0;
+	if (fd < 0)
+		e = errno == ENOENT ? 0 : errno; /* no WAL: nothing unsynced */
+	else if ((uint64_t)sb.st_dev != synced_dev && fdatasync(fd) != 0)
+		e = errno;
+	if (e == 0)
+		s->note_confirmed = upto;
+	pthread_mutex_unlock(&s->lock);
+	return e == 0 ? EDS_OK : eds_fail(EDS_E_IO, "%s: fdatasync: %s", wal, strerror(e));
+}
+
 static eds_status sq_changed(void *impl, int *changed)
 {
 	sq *s = impl;
@@ -770,6 +918,61 @@ static eds_status sq_stats(void *impl, eds_ledger_stats *out)
 	return e;
 }
 
+/* ---- recovery ------------------------------------------------------------- */
+
+typedef struct recovery {
+	const char *root;
+	size_t demoted;
+} recovery;
+
+/* A noted payload whose file is missing or damaged goes back to pending. */
+static eds_status recover_hash(sq *s, recovery *rc, const uint8_t *hash)
+{
+	sqlite3_stmt *st = stmt(s, S_PAYLOAD_GET);
+	bind_blob(st, 1, hash, EDS_HASH_LEN);
+	int step = sqlite3_step(st);
+	uint64_t size = step == SQLITE_ROW ? col_u64(st, 0) : 0;
+	int stored = step == SQLITE_ROW && sqlite3_column_int(st, 1) != 0;
+	sqlite3_reset(st);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return db_fail(s, "payload look-up");
+	if (!stored || eds_payload_check(rc->root, hash, size) == EDS_OK)
+		return EDS_OK;
+	st = stmt(s, S_PAYLOAD_DEMOTE);
+	bind_blob(st, 1, hash, EDS_HASH_LEN);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_fail(s, "mark payload pending");
+	rc->demoted += (size_t)sqlite3_changes(s->db);
+	return EDS_OK;
+}
+
+static eds_status do_recover(sq *s, void *arg)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT hashes FROM unconfirmed", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(s, "read notes");
+	eds_status e = EDS_OK;
+	int rc;
+	while (e == EDS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const uint8_t *h = sqlite3_column_blob(st, 0);
+		size_t n = (size_t)sqlite3_column_bytes(st, 0) / EDS_HASH_LEN;
+		for (size_t i = 0; e == EDS_OK && i < n; i++)
+			e = recover_hash(s, arg, h + i * EDS_HASH_LEN);
+	}
+	if (e == EDS_OK && rc != SQLITE_DONE)
+		e = db_fail(s, "read notes");
+	sqlite3_finalize(st);
+	return e == EDS_OK ? exec(s, "DELETE FROM unconfirmed") : e;
+}
+
+static eds_status sq_recover(void *impl, const char *payload_dir, size_t *demoted)
+{
+	recovery rc = {payload_dir, 0};
+	eds_status e = in_txn(impl, do_recover, &rc);
+	*demoted = rc.demoted;
+	return e;
+}
+
 static const eds_ledger_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -782,6 +985,9 @@ static const eds_ledger_ops sqlite_ops = {
     .record_foreach = sq_record_foreach,
     .payload_lookup = sq_payload_lookup,
     .commit = sq_commit,
+    .commit_unsynced = sq_commit_unsynced,
+    .sync = sq_sync,
+    .recover = sq_recover,
     .changed = sq_changed,
     .stats = sq_stats,
 };

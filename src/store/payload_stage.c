@@ -3,11 +3,11 @@
  *
  * eds_payload_put makes each file durable on its own (two fsyncs, about a
  * millisecond each here).  The ingest writer instead stages every payload of
- * a batch (no fsync) and then makes them all durable with one syncfs() of
- * the payload file system before the ledger transaction that refers to them
- * commits.  syncfs writes back all dirty data and metadata of that file
- * system, links and new directories included, and reports write-back errors
- * (Linux >= 5.8).
+ * a group (no fsync) and then makes them all durable with one syncfs() of
+ * the ledger's file system, which in the same flush also makes the group's
+ * ledger transaction durable (eds_ledger_commit_unsynced, eds_ledger_sync).
+ * syncfs writes back all dirty data and metadata of that file system, links
+ * and new directories included, and reports write-back errors (Linux >= 5.8).
  *
  * Why that is FORMAT.md 3's guarantee (file fsynced, then its directory):
  * those two fsyncs exist so that, before the ack, the file's bytes and inode
@@ -15,10 +15,11 @@
  * returns only after every dirty page and inode of the file system - each
  * staged file, each directory block with a new name - has been written and
  * the device cache flushed, so at that point the same blocks are durable,
- * for all files of the group at once.  The order also holds: the files are
- * durable before the ledger transaction that refers to them commits, and
- * the ack waits for that commit.  The price: syncfs also writes back other
- * programs' dirty data on the same file system (keep the ledger on its own).
+ * for all files of the group at once, and the ack waits for it.  The price:
+ * syncfs also writes back other programs' dirty data on the same file
+ * system (keep the ledger on its own).  One flush does not order files
+ * before the transaction; the ledger notes the group's payloads until a
+ * flush covered them and checks them at start (eds_ledger_recover).
  *
  * Staging writes the bytes into an anonymous O_TMPFILE inode and links it
  * under its final name only when complete: one directory operation per

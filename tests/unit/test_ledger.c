@@ -13,9 +13,11 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "edgesentry/edgesentry.h"
 #include "edgesentry/ledger.h"
+#include "edgesentry/payload.h"
 #include "test_support.h"
 
 typedef struct fx {
@@ -233,6 +235,97 @@ static void test_persistence_and_change_detection(void **state)
 	assert_int_equal(commit_records(f, &r[2], 1), EDS_OK);
 }
 
+static eds_status stage_payload_of(fx *f, const eds_ledger_record *lr)
+{
+	char payload[32]; /* as make() wrote it */
+	snprintf(payload, sizeof payload, "reading %llu", (unsigned long long)lr->record.sequence);
+	return eds_payload_stage(eds_ledger_payload_dir(f->l), lr->record.payload_hash,
+	                         (const uint8_t *)payload, strlen(payload));
+}
+
+static int stored_flag(fx *f, const eds_ledger_record *lr)
+{
+	uint64_t size;
+	int stored = -1;
+	assert_int_equal(eds_ledger_payload_lookup(f->l, lr->record.payload_hash, &size, &stored),
+	                 EDS_OK);
+	return stored;
+}
+
+/*
+ * One flush per group: a crash after an unsynced commit may keep the
+ * records and lose a payload file; recovery marks exactly those pending
+ * again and leaves records whose file is there, or whose commit a flush
+ * already covered, alone.
+ */
+static void test_unsynced_commit_and_recovery(void **state)
+{
+	fx *f = *state;
+	eds_ledger_record r[3];
+	assert_int_equal(eds_ledger_device_add(f->l, "u", &f->pk), EDS_OK);
+	make(f, &r[0], "u", 1, NULL);
+	make(f, &r[1], "u", 2, r[0].record_hash);
+	make(f, &r[2], "u", 3, r[1].record_hash);
+	eds_ledger_batch b[3];
+	for (int i = 0; i < 3; i++)
+		b[i] = (eds_ledger_batch){.records = &r[i], .record_count = 1};
+
+	assert_int_equal(stage_payload_of(f, &r[0]), EDS_OK);
+	assert_int_equal(eds_ledger_commit_unsynced(f->l, &b[0]), EDS_OK);
+	assert_int_equal(eds_ledger_sync(f->l), EDS_OK); /* r0 covered: its note goes next */
+	assert_int_equal(stage_payload_of(f, &r[1]), EDS_OK);
+	assert_int_equal(eds_ledger_commit_unsynced(f->l, &b[1]), EDS_OK);
+	assert_int_equal(eds_ledger_commit_unsynced(f->l, &b[2]), EDS_OK); /* file never written */
+	assert_true(stored_flag(f, &r[2]));
+
+	/* "Crash" before the flush; r0's file disappearing too shows its note was dropped. */
+	char path[4096];
+	assert_int_equal(eds_payload_path(path, sizeof path, eds_ledger_payload_dir(f->l),
+	                                  r[0].record.payload_hash),
+	                 EDS_OK);
+	assert_int_equal(remove(path), 0);
+	eds_ledger_close(f->l);
+	assert_int_equal(eds_ledger_open(&f->l, f->dir, NULL), EDS_OK);
+	size_t demoted = 99;
+	assert_int_equal(eds_ledger_recover(f->l, &demoted), EDS_OK);
+	assert_int_equal(demoted, 1);
+	assert_true(stored_flag(f, &r[0]));
+	assert_true(stored_flag(f, &r[1]));
+	assert_false(stored_flag(f, &r[2]));
+	assert_int_equal(eds_ledger_recover(f->l, &demoted), EDS_OK); /* notes are gone */
+	assert_int_equal(demoted, 0);
+	eds_ledger_device d;
+	assert_int_equal(eds_ledger_device_get(f->l, "u", &d), EDS_OK);
+	assert_int_equal(d.head_sequence, 3);
+}
+
+/* A ledger written by schema 1 (no `unconfirmed` table) is upgraded on open. */
+static void test_schema_1_upgraded(void **state)
+{
+	fx *f = *state;
+	eds_ledger_record r;
+	assert_int_equal(eds_ledger_device_add(f->l, "old", &f->pk), EDS_OK);
+	eds_ledger_close(f->l);
+	f->l = NULL;
+	char db[4096];
+	snprintf(db, sizeof db, "%s/ledger.sqlite", f->dir);
+	sqlite3 *h;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(h, "DROP TABLE unconfirmed; PRAGMA user_version = 1", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(h);
+
+	assert_int_equal(eds_ledger_open(&f->l, f->dir, NULL), EDS_OK);
+	make(f, &r, "old", 1, NULL);
+	eds_ledger_batch b = {.records = &r, .record_count = 1};
+	assert_int_equal(eds_ledger_commit_unsynced(f->l, &b), EDS_OK);
+	assert_int_equal(eds_ledger_sync(f->l), EDS_OK);
+	size_t demoted = 9;
+	assert_int_equal(eds_ledger_recover(f->l, &demoted), EDS_OK);
+	assert_int_equal(demoted, 1); /* its file was never staged */
+}
+
 static void test_open_refuses_a_file_as_directory(void **state)
 {
 	fx *f = *state;
@@ -295,6 +388,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_persistence_and_change_detection, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_refuses_a_file_as_directory, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_payload_staging, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unsynced_commit_and_recovery, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_schema_1_upgraded, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
