@@ -292,10 +292,12 @@ eds_status eds_ledger_stats_get(eds_ledger *l, eds_ledger_stats *out);
 eds_status eds_ledger_registry_json(eds_ledger *l, char **out);
 
 /**
- * Write a payload file under root without fsync (temporary name, rename);
- * an existing file of the right size is kept.  Durable only after
- * eds_payload_sync.  This is the group-commit half of eds_payload_put: one
- * sync then covers a whole batch of files.  Errors: EDS_E_ARG, EDS_E_IO.
+ * Write a payload file under root without fsync: an anonymous file linked
+ * under its name when complete (or temporary name and rename); a file
+ * already there whose BLAKE3 matches the name is kept, any other is
+ * replaced.  Durable only after eds_payload_sync (or eds_ledger_sync).
+ * This is the group-commit half of eds_payload_put: one sync then covers a
+ * whole batch of files.  Thread-safe.  Errors: EDS_E_ARG, EDS_E_IO.
  */
 eds_status eds_payload_stage(const char *root, const uint8_t hash[EDS_HASH_LEN],
                              const uint8_t *data, size_t len);
