@@ -14,8 +14,9 @@
 #                            one run of the whole chain lasts tens of seconds,
 #                            far past the 0.5 s minimum, and three would not
 #                            fit `make bench` in about 3 minutes)
-#   EDS_BENCH_INGEST_RECORDS records per ingest case (default 8000: a few
-#                            seconds per case on a loaded 2-core machine)
+#   EDS_BENCH_INGEST_RECORDS records per ingest case (default 20000: about a
+#                            second per case on 2 idle cores; with 8000, the
+#                            64-client cases were mostly ramp-up and drain)
 # Data files are kept in BUILD/bench-data and reused by later runs.
 set -euo pipefail
 
@@ -129,7 +130,7 @@ fi
 # candidate.  Ledgers stay until the last case: deleting thousands of
 # payload files just before the next case makes ext4 (no journal) skip the
 # freed inodes one by one at every create (see docs/performance-ingest.md).
-INGEST_N=${EDS_BENCH_INGEST_RECORDS:-8000}
+INGEST_N=${EDS_BENCH_INGEST_RECORDS:-20000}
 case $INGEST_N in '' | *[!0-9]*) die "EDS_BENCH_INGEST_RECORDS: want a number" ;; esac
 INGEST_DIR=$DATA/ingest-ledgers
 rm -rf "$INGEST_DIR"
