@@ -40,6 +40,10 @@ case $CHAIN_N in '' | *[!0-9]*) die "EDS_BENCH_CHAIN_RECORDS: want a number" ;; 
 case $CHAIN_ROUNDS in '' | *[!0-9]*) die "EDS_BENCH_CHAIN_ROUNDS: want a number" ;; esac
 mkdir -p "$DATA"
 : >"$ROWS"
+# The last run's ingest ledgers (~300,000 payload files) go now, minutes
+# before the ingest section: on ext4 without a journal every file created in
+# the next ~10 s steps over each freed inode (see docs/performance-ingest.md).
+rm -rf "$DATA/ingest-ledgers"
 START=$(date +%s)
 # Other work on the machine slows every figure; the ratios hold up better
 # (cases are interleaved) but still wander, so the table says how busy it was.
@@ -133,8 +137,10 @@ fi
 INGEST_N=${EDS_BENCH_INGEST_RECORDS:-20000}
 case $INGEST_N in '' | *[!0-9]*) die "EDS_BENCH_INGEST_RECORDS: want a number" ;; esac
 INGEST_DIR=$DATA/ingest-ledgers
-rm -rf "$INGEST_DIR"
 mkdir -p "$INGEST_DIR"
+# The sections above leave hundreds of MiB of dirty pages (chain files, the
+# agent's ledger); written back now, not by the first cases' syncfs.
+sync
 # ingest_case CASE: "RECORDS_PER_S CPU_US" of one case, or nothing on failure
 ingest_case() {
 	EDS_BENCH_DIR=$INGEST_DIR EDS_BENCH_KEEP=1 "$BIN/ingest/bench_ingest" "$INGEST_N" 1 "$1" |
