@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,15 @@ static eds_status step_done(sql_store *ss, sqlite3_stmt *s, const char *what)
 	return rc == SQLITE_DONE ? EDS_OK : db_fail(ss, what);
 }
 
+/* A sum from SQLite's total() as a count; false when a damaged file makes it no count. */
+static bool as_count(double v, uint64_t *out)
+{
+	if (!(v >= 0.0 && v < 18446744073709551616.0)) /* also refuses NaN */
+		return false;
+	*out = (uint64_t)v;
+	return true;
+}
+
 static eds_status load_counters(sql_store *ss)
 {
 	sqlite3_stmt *s = NULL;
@@ -125,8 +135,11 @@ static eds_status load_counters(sql_store *ss)
 	eds_status st = EDS_OK;
 	if (sqlite3_step(s) == SQLITE_ROW) {
 		ss->st.records = (uint64_t)sqlite3_column_int64(s, 0);
-		ss->st.bytes = (uint64_t)sqlite3_column_double(s, 1);
-		ss->st.pending = (uint64_t)sqlite3_column_double(s, 2);
+		if (!as_count(sqlite3_column_double(s, 1), &ss->st.bytes) ||
+		    !as_count(sqlite3_column_double(s, 2), &ss->st.pending))
+			st = eds_fail(
+			    EDS_E_MALFORMED,
+			    "agent store: queue sizes are negative or too large (damaged file)");
 	} else {
 		st = db_fail(ss, "count");
 	}
