@@ -319,14 +319,13 @@ static sqlite3_int64 scalar(sql_store *ss, int id, sqlite3_int64 arg, int arg2, 
 		sqlite3_bind_int(s, 2, arg2);
 	sqlite3_int64 v = 0;
 	uint64_t sum = 0;
-	if (sqlite3_step(s) != SQLITE_ROW)
-		*ok = false;
-	else if (col != 1)
+	bool row = sqlite3_step(s) == SQLITE_ROW;
+	if (row && col != 1)
 		v = sqlite3_column_int64(s, 0);
-	else if (as_count(sqlite3_column_double(s, 1), &sum) && sum <= INT64_MAX)
+	else if (row && as_count(sqlite3_column_double(s, 1), &sum) && sum <= INT64_MAX)
 		v = (sqlite3_int64)sum;
 	else
-		*ok = false; /* a damaged file: no size a real queue could have */
+		*ok = false; /* no row, or a damaged file: no size a real queue could have */
 	sqlite3_reset(s);
 	return v;
 }
