@@ -139,4 +139,13 @@ void eds_blake3_push_subtree(struct eds_blake3_hasher *h, const uint8_t cv[32], 
 /** Bytes absorbed so far. */
 uint64_t eds_blake3_absorbed(const struct eds_blake3_hasher *h);
 
+/*
+ * Hash the rest of regular file fd (file_size bytes, from its fstat; name
+ * for messages) into h: a large file in 1 MiB reads hashed as wide
+ * subtrees on up to threads threads, a small one read through.  *size
+ * (may be NULL): bytes hashed.  Errors: EDS_E_IO.
+ */
+eds_status eds_blake3_update_regular_fd(struct eds_blake3_hasher *h, int fd, const char *name,
+                                        uint64_t file_size, unsigned threads, uint64_t *size);
+
 #endif

@@ -223,11 +223,21 @@ eds_status eds_blake3_update_file_parallel(eds_blake3_hasher *h, const char *pat
 	eds_status st;
 	if (fstat(fd, &sb) != 0)
 		st = eds_fail(EDS_E_IO, "%s: %s", path, strerror(errno));
-	else if (!S_ISREG(sb.st_mode) || (uint64_t)sb.st_size <= 2 * PIECE_BYTES)
-		st = eds_blake3_update_fd(h, fd, path, size); /* pipes, small files */
-	else if ((st = hash_fd_pieces(h, fd, path, (uint64_t)sb.st_size, threads)) == EDS_OK &&
-	         size != NULL)
-		*size = (uint64_t)sb.st_size;
+	else if (!S_ISREG(sb.st_mode))
+		st = eds_blake3_update_fd(h, fd, path, size); /* pipes */
+	else
+		st = eds_blake3_update_regular_fd(h, fd, path, (uint64_t)sb.st_size, threads, size);
 	close(fd);
+	return st;
+}
+
+eds_status eds_blake3_update_regular_fd(eds_blake3_hasher *h, int fd, const char *name,
+                                        uint64_t file_size, unsigned threads, uint64_t *size)
+{
+	eds_status st;
+	if (file_size <= 2 * PIECE_BYTES || eds_blake3_absorbed(h) != 0)
+		return eds_blake3_update_fd(h, fd, name, size); /* small files */
+	if ((st = hash_fd_pieces(h, fd, name, file_size, threads)) == EDS_OK && size != NULL)
+		*size = file_size;
 	return st;
 }

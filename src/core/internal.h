@@ -5,6 +5,7 @@
 #define EDS_CORE_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "edgesentry/error.h"
 
@@ -51,6 +52,14 @@ eds_status eds_write_file_new(const char *path, const void *data, size_t len, un
 
 /** Write data to path atomically: temp file in the same directory, fsync, rename, fsync dir. */
 eds_status eds_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
+
+/*
+ * Whether open file fd (path names it in messages) is a regular file of
+ * size bytes whose BLAKE3 is hash: the check of eds_payload_check for a
+ * file already open.  Errors: EDS_E_IO (not a regular file, read error),
+ * EDS_E_PAYLOAD_MISMATCH (size or hash).
+ */
+eds_status eds_payload_check_fd(int fd, const char *path, const uint8_t hash[32], uint64_t size);
 
 /** fsync the directory containing path (or the directory itself when is_dir). */
 eds_status eds_fsync_dir_of(const char *path);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "blake3_impl.h"
 #include "edgesentry/blake3.h"
 #include "edgesentry/encoding.h"
 #include "edgesentry/payload.h"
@@ -68,26 +69,25 @@ static eds_status ensure_dirs(const char *path)
 	return ensure_dir(dir);
 }
 
-eds_status eds_payload_check(const char *root, const uint8_t hash[32], uint64_t size)
+eds_status eds_payload_check_fd(int fd, const char *path, const uint8_t hash[32], uint64_t size)
 {
-	char path[PATH_MAX];
 	uint8_t actual[HASH_LEN];
-	uint64_t actual_size;
+	uint64_t actual_size = 0;
 	struct stat sb;
-	eds_status st = eds_payload_path(path, sizeof path, root, hash);
-	if (st != EDS_OK)
-		return st;
-	if (stat(path, &sb) != 0)
-		return eds_fail(errno == ENOENT ? EDS_E_NOT_FOUND : EDS_E_IO, "payload %s: %s",
-		                path, errno == ENOENT ? "missing" : strerror(errno));
+	eds_blake3_hasher h;
+	eds_status st;
+	if (fstat(fd, &sb) != 0)
+		return eds_fail(EDS_E_IO, "payload %s: %s", path, strerror(errno));
 	if (!S_ISREG(sb.st_mode))
 		return eds_fail(EDS_E_IO, "payload %s: not a regular file", path);
 	if ((uint64_t)sb.st_size != size)
 		return eds_fail(EDS_E_PAYLOAD_MISMATCH,
 		                "payload %s: size differs: %llu bytes, the record says %llu", path,
 		                (unsigned long long)sb.st_size, (unsigned long long)size);
-	if ((st = eds_blake3_file(actual, path, &actual_size)) != EDS_OK)
+	eds_blake3_init(&h);
+	if ((st = eds_blake3_update_regular_fd(&h, fd, path, size, 1, &actual_size)) != EDS_OK)
 		return st;
+	eds_blake3_finalize(&h, actual, HASH_LEN);
 	if (actual_size != size || memcmp(actual, hash, HASH_LEN) != 0) {
 		char want[2 * HASH_LEN + 1], got[2 * HASH_LEN + 1];
 		eds_hex_encode(want, hash, HASH_LEN);
@@ -97,6 +97,22 @@ eds_status eds_payload_check(const char *root, const uint8_t hash[32], uint64_t 
 		                got, want);
 	}
 	return EDS_OK;
+}
+
+eds_status eds_payload_check(const char *root, const uint8_t hash[32], uint64_t size)
+{
+	char path[PATH_MAX];
+	eds_status st = eds_payload_path(path, sizeof path, root, hash);
+	if (st != EDS_OK)
+		return st;
+	/* O_NONBLOCK: a FIFO under the name must not block the open. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return eds_fail(errno == ENOENT ? EDS_E_NOT_FOUND : EDS_E_IO, "payload %s: %s",
+		                path, errno == ENOENT ? "missing" : strerror(errno));
+	st = eds_payload_check_fd(fd, path, hash, size);
+	close(fd);
+	return st;
 }
 
 /*

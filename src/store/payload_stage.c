@@ -47,7 +47,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "edgesentry/blake3.h"
 #include "edgesentry/ledger.h"
 #include "edgesentry/payload.h"
 #include "internal.h"
@@ -209,21 +208,12 @@ typedef struct stage_job {
  */
 static eds_status holds(const stage_job *j)
 {
-	int fd = openat(j->dirfd, j->rel, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	int fd = openat(j->dirfd, j->rel, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return errno == ENOENT ? EDS_E_NOT_FOUND : EDS_DONE;
-	struct stat sb;
-	uint8_t got[EDS_HASH_LEN];
-	uint64_t size = 0;
-	eds_blake3_hasher h;
-	eds_blake3_init(&h);
-	int same = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == j->len &&
-	           eds_blake3_update_fd(&h, fd, j->path, &size) == EDS_OK && size == j->len;
+	eds_status st = eds_payload_check_fd(fd, j->path, j->hash, j->len);
 	close(fd);
-	if (!same)
-		return EDS_DONE;
-	eds_blake3_finalize(&h, got, sizeof got);
-	return memcmp(got, j->hash, sizeof got) == 0 ? EDS_OK : EDS_DONE;
+	return st == EDS_OK ? EDS_OK : EDS_DONE;
 }
 
 /* The classic way: temporary name, write, rename over the final name. */
