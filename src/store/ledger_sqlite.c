@@ -121,6 +121,7 @@ typedef struct sq {
 	int durable;
 	int unsynced;           /* synchronous is NORMAL for an unsynced commit (durable only) */
 	int wal_fd;             /* the WAL, for sq_sync; -1 until then */
+	uint64_t dev;           /* st_dev of the database's directory, where the WAL lives */
 	int64_t note_last;      /* row of `unconfirmed` written by the last unsynced commit */
 	int64_t note_confirmed; /* rows up to this one are covered by a flush */
 	int64_t note_dropped;   /* rows up to this one are deleted */
@@ -278,6 +279,8 @@ eds_status eds_ledger_open(eds_ledger **out, const char *dir, const eds_ledger_o
 	pthread_mutex_init(&s->lock, NULL);
 	s->wal_fd = -1;
 	s->durable = durable;
+	s->dev =
+	    stat(dir, &sb) == 0 ? (uint64_t)sb.st_dev : UINT64_MAX; /* unknown: flush the WAL */
 	snprintf(s->path, sizeof s->path, "%s/ledger.sqlite", dir);
 	if (sqlite3_open_v2(s->path, &s->db,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -633,11 +636,9 @@ static eds_status sq_record_foreach(void *impl, eds_ledger_record_fn fn, void *c
 	                   "list records");
 }
 
-static eds_status sq_payload_lookup(void *impl, const uint8_t hash[EDS_HASH_LEN], uint64_t *size,
-                                    int *stored)
+/* Size and stored flag of a payload hash (lock held).  Errors: EDS_E_NOT_FOUND, EDS_E_IO. */
+static eds_status payload_get(sq *s, const uint8_t hash[EDS_HASH_LEN], uint64_t *size, int *stored)
 {
-	sq *s = impl;
-	pthread_mutex_lock(&s->lock);
 	sqlite3_stmt *st = stmt(s, S_PAYLOAD_GET);
 	bind_blob(st, 1, hash, EDS_HASH_LEN);
 	int rc = sqlite3_step(st);
@@ -652,6 +653,15 @@ static eds_status sq_payload_lookup(void *impl, const uint8_t hash[EDS_HASH_LEN]
 		e = db_fail(s, "payload look-up");
 	}
 	sqlite3_reset(st);
+	return e;
+}
+
+static eds_status sq_payload_lookup(void *impl, const uint8_t hash[EDS_HASH_LEN], uint64_t *size,
+                                    int *stored)
+{
+	sq *s = impl;
+	pthread_mutex_lock(&s->lock);
+	eds_status e = payload_get(s, hash, size, stored);
 	pthread_mutex_unlock(&s->lock);
 	return e;
 }
@@ -851,10 +861,11 @@ static eds_status sq_sync(void *impl, uint64_t synced_dev)
 	struct stat sb;
 	pthread_mutex_lock(&s->lock);
 	int64_t upto = s->note_last;
-	int fd = wal_fd(s, wal, sizeof wal, &sb), e = 0;
-	if (fd < 0)
+	int fd = -1, e = 0;
+	/* The usual case: the syncfs that just ran covered the WAL as well. */
+	if (s->dev != synced_dev && (fd = wal_fd(s, wal, sizeof wal, &sb)) < 0)
 		e = errno == ENOENT ? 0 : errno; /* no WAL: nothing unsynced */
-	else if ((uint64_t)sb.st_dev != synced_dev && fdatasync(fd) != 0)
+	else if (fd >= 0 && fdatasync(fd) != 0)
 		e = errno;
 	if (e == 0)
 		s->note_confirmed = upto;
@@ -928,17 +939,14 @@ typedef struct recovery {
 /* A noted payload whose file is missing or damaged goes back to pending. */
 static eds_status recover_hash(sq *s, recovery *rc, const uint8_t *hash)
 {
-	sqlite3_stmt *st = stmt(s, S_PAYLOAD_GET);
-	bind_blob(st, 1, hash, EDS_HASH_LEN);
-	int step = sqlite3_step(st);
-	uint64_t size = step == SQLITE_ROW ? col_u64(st, 0) : 0;
-	int stored = step == SQLITE_ROW && sqlite3_column_int(st, 1) != 0;
-	sqlite3_reset(st);
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		return db_fail(s, "payload look-up");
-	if (!stored || eds_payload_check(rc->root, hash, size) == EDS_OK)
-		return EDS_OK;
-	st = stmt(s, S_PAYLOAD_DEMOTE);
+	uint64_t size = 0;
+	int stored = 0;
+	eds_status e = payload_get(s, hash, &size, &stored);
+	if (e == EDS_E_NOT_FOUND || (e == EDS_OK && !stored))
+		return EDS_OK; /* nothing claims the file */
+	if (e != EDS_OK || eds_payload_check(rc->root, hash, size) == EDS_OK)
+		return e;
+	sqlite3_stmt *st = stmt(s, S_PAYLOAD_DEMOTE);
 	bind_blob(st, 1, hash, EDS_HASH_LEN);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return db_fail(s, "mark payload pending");
