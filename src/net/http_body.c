@@ -99,14 +99,28 @@ eds_status eds_body_alloc(eds_http_batch *b, size_t n)
 	return EDS_OK;
 }
 
-void eds_body_parse_item(const char *body, size_t len, eds_http_batch *b, size_t i)
+/*
+ * The body as JSON, or NULL with the answer's sentence in msg.  jansson's
+ * text quotes the body near the error: control bytes, and a multi-byte
+ * character cut in half that would make the JSON answer itself invalid.
+ */
+static json_t *load_body(const char *body, size_t len, char *msg, size_t cap)
 {
 	json_error_t err;
 	json_t *root = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &err);
 	if (root == NULL) {
+		snprintf(msg, cap, "The body is not valid JSON: line %d: %.100s.", err.line,
+		         err.text);
+		eds_one_line(msg);
+	}
+	return root;
+}
+
+void eds_body_parse_item(const char *body, size_t len, eds_http_batch *b, size_t i)
+{
+	json_t *root = load_body(body, len, b->results[i].message, sizeof b->results[i].message);
+	if (root == NULL) {
 		b->results[i].outcome = EDS_INGEST_MALFORMED;
-		snprintf(b->results[i].message, sizeof b->results[i].message,
-		         "The body is not valid JSON: line %d: %.100s.", err.line, err.text);
 		return;
 	}
 	parse_item(root, b, i);
@@ -132,14 +146,9 @@ eds_status eds_body_parse_jansson(const char *body, size_t len, size_t max_items
                                   char *msg, size_t cap)
 {
 	memset(b, 0, sizeof *b);
-	json_error_t err;
-	json_t *root = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &err);
-	if (root == NULL) {
-		/* jansson's text quotes the body near the error: control bytes. */
-		snprintf(msg, cap, "The body is not valid JSON: line %d: %s.", err.line, err.text);
-		eds_one_line(msg);
+	json_t *root = load_body(body, len, msg, cap);
+	if (root == NULL)
 		return eds_fail(EDS_E_MALFORMED, "%s", msg);
-	}
 	eds_status st = EDS_OK;
 	json_t *items = json_object_get(root, "items");
 	if (!json_is_object(root)) {
