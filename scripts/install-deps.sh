@@ -22,6 +22,8 @@ PACKAGES=(
 	# tests: unit framework; outside reference tools the tests compare with
 	# (openssl for keys and Ed25519, b3sum for BLAKE3, jq to read JSON output)
 	libcmocka-dev openssl b3sum jq
+	# the sqlite3 shell: the payload-journal test reads the ledger as an outsider
+	sqlite3
 	# fuzzing: clang and its libFuzzer/sanitizer runtimes
 	clang libclang-rt-14-dev
 	# lint (make lint, .ci/run): style, static analysis, tracked-file list

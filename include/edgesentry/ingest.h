@@ -10,8 +10,11 @@
  * prev_hash, duplicate, fork) run in the single writer thread against the
  * in-memory chain heads, which are resumed from the ledger at start.  The
  * writer commits everything queued in one transaction (group commit), and
- * eds_ingest_submit returns only after that transaction - and every payload
- * file it refers to - is durable.
+ * eds_ingest_submit returns only after that transaction - and the bytes of
+ * every payload it stores - is durable.  The payload files themselves are
+ * made durable by a flusher thread shortly after (payload_flush_ms); until
+ * then the ledger keeps their bytes too and restores a lost file at start
+ * (eds_ledger_commit_journaled).
  *
  * An eds_ingest is thread-safe: any number of threads may submit at once.
  */
@@ -66,6 +69,13 @@ typedef struct eds_ingest_options {
 	size_t max_batch;     /**< most records per transaction; 0: 1024 */
 	unsigned max_wait_us; /**< how long the writer waits to fill a batch; 0: no wait */
 	uint64_t max_skew_ms; /**< allowed timestamp lead over our clock; 0: 300000 */
+	/**
+	 * Durable ledgers: how often the flusher thread makes the payload files
+	 * durable (their bytes wait in the ledger's journal meanwhile, so this
+	 * never delays an answer); 0: 1000.  Shorter: less to check after a
+	 * crash; longer: fewer flushes competing with commits.
+	 */
+	unsigned payload_flush_ms;
 } eds_ingest_options;
 
 /** One record to ingest (already parsed with eds_record_from_json). */
@@ -94,6 +104,10 @@ typedef struct eds_ingest_stats {
 	/** Batch sizes: bucket i counts commits of <= 2^i records (last: larger). */
 	uint64_t batch_buckets[12];
 	uint64_t batch_records;
+	uint64_t payload_flushes;        /**< flushes of the payload files that succeeded */
+	uint64_t payload_flush_failures; /**< and that failed (tried again; nothing lost) */
+	uint64_t payloads_restored;      /**< at start: files written again from the journal */
+	uint64_t payloads_demoted;       /**< at start: records back to payload pending */
 } eds_ingest_stats;
 
 /** Called once per decision (from the deciding thread); must not block long. */
@@ -103,8 +117,10 @@ typedef struct eds_ingest eds_ingest;
 
 /**
  * Start a service on an open ledger (borrowed; must outlive the service):
- * loads every device and chain head, then starts the writer thread.
- * opts may be NULL.  Errors: EDS_E_ARG, EDS_E_NOMEM, EDS_E_IO.
+ * restores payload files a crash lost (eds_ledger_recover; counted in the
+ * stats), loads every device and chain head, then starts the writer thread
+ * and, on a durable ledger, the flusher.  opts may be NULL.  Errors:
+ * EDS_E_ARG, EDS_E_NOMEM, EDS_E_IO, EDS_E_INTERNAL (no thread).
  */
 eds_status eds_ingest_new(eds_ingest **out, eds_ledger *ledger, const eds_ingest_options *opts);
 
@@ -153,8 +169,9 @@ eds_status eds_ingest_ledger_stats(eds_ingest *s, eds_ledger_stats *out);
 int eds_ingest_healthy(eds_ingest *s);
 
 /**
- * Stop: waits for queued work to commit, stops the writer and frees.  NULL
- * is ignored.
+ * Stop: waits for queued work to commit, stops the writer, makes the
+ * payload files durable (the flusher's last turn) and frees.  NULL is
+ * ignored.
  */
 void eds_ingest_free(eds_ingest *s);
 

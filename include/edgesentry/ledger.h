@@ -69,6 +69,13 @@ typedef struct eds_ledger_event {
 	uint8_t record_hash[EDS_HASH_LEN];     /**< zero when unknown */
 } eds_ledger_event;
 
+/** The bytes of one payload a batch marks stored (see eds_ledger_commit_journaled). */
+typedef struct eds_ledger_payload {
+	const uint8_t *hash; /**< EDS_HASH_LEN bytes: BLAKE3 of data */
+	const uint8_t *data; /**< may be NULL when len is 0 */
+	size_t len;
+} eds_ledger_payload;
+
 /**
  * What one transaction writes: new records (each also moves its device's
  * head), payloads that became stored, and log events.  All or nothing.
@@ -81,6 +88,14 @@ typedef struct eds_ledger_batch {
 	size_t stored_payload_count;
 	const eds_ledger_event *events;
 	size_t event_count;
+	/**
+	 * The bytes of the payloads this batch marks stored (records with
+	 * payload_stored, and stored_payloads), kept by
+	 * eds_ledger_commit_journaled until their files are durable; ignored by
+	 * eds_ledger_commit.  May be NULL (count 0).
+	 */
+	const eds_ledger_payload *payloads;
+	size_t payload_count;
 } eds_ledger_batch;
 
 typedef struct eds_ledger_stats {
@@ -114,19 +129,22 @@ typedef struct eds_ledger_ops {
 	                             int *stored);
 	eds_status (*commit)(void *impl, const eds_ledger_batch *batch);
 	/**
-	 * Optional, all three or none (see eds_ledger_commit_unsynced).
-	 * commit_unsynced: commit without flushing, and in the same transaction
-	 * note the payload hashes the batch marks stored; notes covered by the
-	 * last successful sync are dropped.  sync: make every unsynced commit
-	 * durable (synced_dev: st_dev of the file system the front end just
-	 * flushed with syncfs; files on it need no flush of their own), then
-	 * count their notes as covered.  recover: check the payload file of
-	 * every noted hash, mark those missing or damaged pending again, drop
-	 * the notes; *demoted: records marked pending.
+	 * Optional, all four or none (see eds_ledger_commit_journaled).
+	 * commit_journaled: commit durably, and in the same transaction journal
+	 * the hashes of the payloads the batch marks stored with the bytes of
+	 * batch->payloads.  journal_mark: *mark = the newest journal entry (0:
+	 * none).  journal_drop: forget the entries up to mark (their files are
+	 * durable now); need not be durable itself.  recover: for every
+	 * journaled hash a stored record claims whose file under payload_dir is
+	 * missing or damaged, write the file again from the journaled bytes
+	 * (*restored) or, without them, mark its records pending (*demoted);
+	 * then make the files durable and empty the journal.
 	 */
-	eds_status (*commit_unsynced)(void *impl, const eds_ledger_batch *batch);
-	eds_status (*sync)(void *impl, uint64_t synced_dev);
-	eds_status (*recover)(void *impl, const char *payload_dir, size_t *demoted);
+	eds_status (*commit_journaled)(void *impl, const eds_ledger_batch *batch);
+	eds_status (*journal_mark)(void *impl, uint64_t *mark);
+	eds_status (*journal_drop)(void *impl, uint64_t mark);
+	eds_status (*recover)(void *impl, const char *payload_dir, size_t *restored,
+	                      size_t *demoted);
 	eds_status (*changed)(void *impl, int *changed);
 	eds_status (*stats)(void *impl, eds_ledger_stats *out);
 } eds_ledger_ops;
@@ -229,7 +247,7 @@ eds_status eds_ledger_payload_lookup(eds_ledger *l, const uint8_t hash[EDS_HASH_
 /**
  * Write a batch in one transaction.  The caller has already made the
  * payload files durable (eds_payload_stage + eds_payload_sync); see
- * eds_ledger_commit_unsynced for the one-flush form.  The
+ * eds_ledger_commit_journaled for the form without that flush.  The
  * back end does not re-check chain rules; that is the gate's job.
  * Errors: EDS_E_IO (nothing written), EDS_E_EXISTS (a record already
  * stored: nothing written).
@@ -237,39 +255,40 @@ eds_status eds_ledger_payload_lookup(eds_ledger *l, const uint8_t hash[EDS_HASH_
 eds_status eds_ledger_commit(eds_ledger *l, const eds_ledger_batch *batch);
 
 /**
- * Group commit with one flush instead of two.  Writes the batch like
- * eds_ledger_commit (visible to readers at once) but does not flush; the
- * caller then calls eds_ledger_sync, which flushes the payload files staged
- * before it and this transaction together, and answers only after that.
- *
- * One flush cannot order the files before the transaction, so a power cut
- * during it may keep the transaction and lose a file.  The transaction
- * therefore also notes the payload hashes it marks stored, and
- * eds_ledger_recover, run before serving again, checks those files and
- * marks the records of a missing or damaged one pending (their payload can
- * be sent again); the records were never acknowledged.  Notes are dropped
- * once a sync covered them.  A back end without these operations commits
- * the classic way here: one flush of the payload files, then a durable
- * commit.  Call from one thread, alternating with eds_ledger_sync.  Same
- * errors as eds_ledger_commit.
+ * Group commit without waiting for the payload files: on return the batch
+ * is durable (on a durable ledger), and so are the bytes of its payloads
+ * (batch->payloads), which the same transaction keeps in a journal.  The
+ * payload files staged with eds_payload_stage need not be durable yet:
+ * eds_ledger_sync, run every so often from any thread, makes them durable
+ * and then drops the journal entries it covered, and after a crash
+ * eds_ledger_recover writes any lost or damaged file again from the
+ * journal.  So a record answered "stored" never loses its payload, and a
+ * commit costs one flush of the ledger's log instead of a flush of every
+ * new file.  A payload hash the batch marks stored without its bytes in
+ * batch->payloads is journaled too and, if its file is lost, goes back to
+ * pending at recovery (its record was never acknowledged).  A back end
+ * without journal operations commits the classic way here: one flush of the
+ * payload files, then a durable commit.  Same errors as eds_ledger_commit.
  */
-eds_status eds_ledger_commit_unsynced(eds_ledger *l, const eds_ledger_batch *batch);
+eds_status eds_ledger_commit_journaled(eds_ledger *l, const eds_ledger_batch *batch);
 
 /**
- * Make durable everything written before this call: unsynced commits and
- * payload files staged under the payload directory (one syncfs of its file
- * system, which also covers the back end's files when they share it).
- * Nothing to do on a ledger that is not durable.  Errors: EDS_E_IO (then
- * nothing written since the last successful sync may be taken as durable).
+ * Make every payload file staged so far durable (one syncfs of the payload
+ * directory's file system), then drop the journal entries of the commits
+ * that came before it.  Safe to call from another thread than the one
+ * committing.  Does nothing on a ledger that is not durable or has nothing
+ * journaled.  Errors: EDS_E_IO (the journal is kept; call again later).
  */
 eds_status eds_ledger_sync(eds_ledger *l);
 
 /**
- * After a crash: see eds_ledger_commit_unsynced.  Cheap when there is
- * nothing to recover (one empty table read).  *demoted (may be NULL): how
- * many records went back to payload pending.  Errors: EDS_E_IO.
+ * After a crash, before serving again: see eds_ledger_commit_journaled.
+ * Cheap when there is nothing to recover (one empty table read).
+ * *restored and *demoted (each may be NULL): payload files written again
+ * from the journal, and records that went back to payload pending.
+ * Errors: EDS_E_IO.
  */
-eds_status eds_ledger_recover(eds_ledger *l, size_t *demoted);
+eds_status eds_ledger_recover(eds_ledger *l, size_t *restored, size_t *demoted);
 
 /**
  * *changed = nonzero when another process modified the ledger since the

@@ -35,6 +35,7 @@ enum opt {
 	O_MAX_SKEW,
 	O_COMMIT_BATCH,
 	O_COMMIT_WAIT,
+	O_PAYLOAD_FLUSH,
 	O_TLS_CERT,
 	O_TLS_KEY,
 	O_TLS_CA,
@@ -45,16 +46,16 @@ enum opt {
 	O_COUNT = O_MQTT + SM_COUNT
 };
 
-static const char *const names[O_COUNT] = {"ledger",         "listen",         "allow",
-                                           "max-body",       "max-batch",      "max-connections",
-                                           "timeout",        "source-rate",    "source-burst",
-                                           "device-rate",    "device-burst",   "max-skew-ms",
-                                           "commit-batch",   "commit-wait-us", "tls-cert",
-                                           "tls-key",        "tls-client-ca",  "log",
-                                           "port-file",      "durable",        "mqtt",
-                                           "mqtt-cafile",    "mqtt-cert",      "mqtt-key",
-                                           "mqtt-client-id", "mqtt-inflight",  "mqtt-username",
-                                           "mqtt-password"};
+static const char *const names[O_COUNT] = {"ledger",        "listen",         "allow",
+                                           "max-body",      "max-batch",      "max-connections",
+                                           "timeout",       "source-rate",    "source-burst",
+                                           "device-rate",   "device-burst",   "max-skew-ms",
+                                           "commit-batch",  "commit-wait-us", "payload-flush-ms",
+                                           "tls-cert",      "tls-key",        "tls-client-ca",
+                                           "log",           "port-file",      "durable",
+                                           "mqtt",          "mqtt-cafile",    "mqtt-cert",
+                                           "mqtt-key",      "mqtt-client-id", "mqtt-inflight",
+                                           "mqtt-username", "mqtt-password"};
 
 static void help(void)
 {
@@ -82,6 +83,8 @@ static void help(void)
 	       "  --max-skew-ms MS       how far a timestamp may lead our clock (default 300000)\n"
 	       "  --commit-batch N       most records per group commit (default 1024)\n"
 	       "  --commit-wait-us US    wait this long to fill a group commit (default 0)\n"
+	       "  --payload-flush-ms MS  make payload files durable this often; until then\n"
+	       "                         their bytes wait in the ledger (default 1000)\n"
 	       "  --tls-cert FILE        serve HTTPS (TLS 1.2/1.3) with this PEM certificate\n"
 	       "  --tls-key FILE         its PEM private key\n"
 	       "  --tls-client-ca FILE   require client certificates signed by these CAs; the\n"
@@ -258,6 +261,7 @@ static int numbers(const conf *c, settings *s)
 	rc = rc ? rc : num(c, O_MAX_SKEW, 1, 86400000, &v[O_MAX_SKEW]);
 	rc = rc ? rc : num(c, O_COMMIT_BATCH, 1, 100000, &v[O_COMMIT_BATCH]);
 	rc = rc ? rc : num(c, O_COMMIT_WAIT, 1, 1000000, &v[O_COMMIT_WAIT]);
+	rc = rc ? rc : num(c, O_PAYLOAD_FLUSH, 1, 3600000, &v[O_PAYLOAD_FLUSH]);
 	rc = rc ? rc : rate(c, O_SOURCE_RATE, &s->srv.source_rate);
 	rc = rc ? rc : rate(c, O_SOURCE_BURST, &s->srv.source_burst);
 	rc = rc ? rc : rate(c, O_DEVICE_RATE, &s->srv.device_rate);
@@ -269,6 +273,7 @@ static int numbers(const conf *c, settings *s)
 	s->ing.max_skew_ms = v[O_MAX_SKEW];
 	s->ing.max_batch = (size_t)v[O_COMMIT_BATCH];
 	s->ing.max_wait_us = (unsigned)v[O_COMMIT_WAIT];
+	s->ing.payload_flush_ms = (unsigned)v[O_PAYLOAD_FLUSH];
 	const char *d = c->v[O_DURABLE];
 	s->durable = d == NULL || strcmp(d, "yes") == 0;
 	if (!rc && d != NULL && !s->durable && strcmp(d, "no") != 0)

@@ -14,6 +14,11 @@
  * A job's results are final only after the commit that contains it; if
  * that commit fails, every record of the batch gets storage_unavailable and
  * the working heads fall back to the committed ones.
+ *
+ * On a durable ledger a commit journals the group's payload bytes
+ * (eds_ledger_commit_journaled), so it waits for one flush of the ledger's
+ * log but not for the payload files; the flusher thread makes those durable
+ * every payload_flush_ms (eds_ledger_sync), off the submitters' path.
  */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np: the writer must not starve */
 #include <pthread.h>
@@ -42,9 +47,6 @@ typedef struct dev {
 	uint8_t head_hash[EDS_HASH_LEN];
 	uint64_t w_seq; /* working; writer only */
 	uint8_t w_hash[EDS_HASH_LEN];
-	uint64_t c_seq; /* committed, maybe not yet flushed; writer only */
-	uint8_t c_hash[EDS_HASH_LEN];
-	int touched; /* writer only: working head moved in this batch */
 } dev;
 
 enum job_kind { JOB_RECORDS, JOB_PAYLOAD };
@@ -59,7 +61,9 @@ typedef struct job {
 	uint64_t *key_gen;      /* key generation each was verified under */
 	size_t n;
 	size_t n_pending;
-	const uint8_t *payload_hash; /* JOB_PAYLOAD */
+	const uint8_t *payload_hash; /* JOB_PAYLOAD, with its bytes: */
+	const uint8_t *payload;
+	size_t payload_len;
 	int done;
 	pthread_cond_t cond;
 } job;
@@ -90,11 +94,17 @@ struct eds_ingest {
 	int stopping;
 	pthread_t writer;
 
+	/* The flusher: payload files durable every opt.payload_flush_ms. */
+	pthread_t flusher;
+	int flushing;         /* the thread runs (durable ledgers) */
+	pthread_cond_t fcond; /* qlock; wakes it early (stop, or much journaled) */
+	size_t journaled;     /* payload bytes committed since its last flush; qlock */
+
 	pthread_mutex_t statlock;
 	eds_ingest_stats stats;
 	int healthy;
 
-	vec recs, events, hashes;
+	vec recs, events, hashes, payloads;
 };
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -202,10 +212,9 @@ static eds_status dev_upsert(eds_ingest *s, const eds_ledger_device *ld, dev **o
 	 * Heads only move forward; another writer on the same ledger may have
 	 * moved it past what this one committed.
 	 */
-	if (fresh || ld->head_sequence > d->c_seq) {
-		d->head_seq = d->c_seq = d->w_seq = ld->head_sequence;
+	if (fresh || ld->head_sequence > d->head_seq) {
+		d->head_seq = d->w_seq = ld->head_sequence;
 		memcpy(d->head_hash, ld->head_hash, EDS_HASH_LEN);
-		memcpy(d->c_hash, ld->head_hash, EDS_HASH_LEN);
 		memcpy(d->w_hash, ld->head_hash, EDS_HASH_LEN);
 	}
 	if (fresh) {
@@ -303,7 +312,7 @@ static eds_ingest_outcome precheck(eds_ingest *s, const eds_ingest_context *ctx,
 	if (o == EDS_INGEST_ACCEPTED && eds_record_compute_hash(r, res->record_hash) != EDS_OK)
 		o = EDS_INGEST_MALFORMED;
 	if (o == EDS_INGEST_ACCEPTED && it->payload != NULL) {
-		/* Staged now, in parallel; the writer's flush makes it durable. */
+		/* Staged now, in parallel; the writer journals it, the flusher syncs it. */
 		if (eds_payload_stage(eds_ledger_payload_dir(s->ledger), r->payload_hash,
 		                      it->payload, it->payload_len) != EDS_OK) {
 			snprintf(msg, GATE_MSG_MAX, "The payload could not be stored.");
@@ -458,7 +467,13 @@ eds_status eds_ingest_put_payload(eds_ingest *s, const eds_ingest_context *ctx,
 		return EDS_OK;
 	}
 	/* The writer marks the records' payload stored in its next commit (and counts it). */
-	job j = {.kind = JOB_PAYLOAD, .ctx = ctx, .results = res, .n = 1, .payload_hash = hash};
+	job j = {.kind = JOB_PAYLOAD,
+	         .ctx = ctx,
+	         .results = res,
+	         .n = 1,
+	         .payload_hash = hash,
+	         .payload = data,
+	         .payload_len = len};
 	res->outcome = EDS_INGEST_STORED;
 	return run_job(s, &j);
 }
@@ -517,6 +532,32 @@ static eds_ingest_outcome recheck_key(const dev *d, const eds_record *r, char *m
 	return o == EDS_INGEST_ACCEPTED ? gate_check_signature(r, &pk, msg) : o;
 }
 
+/*
+ * The bytes of a payload this group marks stored, for the ledger's journal;
+ * with a hash for stored_payloads too when the mark is not a new record's.
+ * Pointers into the job, which lives until its submitter is answered.
+ */
+static int journal_payload(eds_ingest *s, const uint8_t *hash, const eds_ingest_item *it)
+{
+	eds_ledger_payload *p = vec_push(&s->payloads);
+	if (p == NULL)
+		return 0;
+	*p = (eds_ledger_payload){hash, it->payload, it->payload_len};
+	return 1;
+}
+
+static int mark_payload_stored(eds_ingest *s, const uint8_t *hash, const eds_ingest_item *it)
+{
+	uint8_t *h = vec_push(&s->hashes);
+	if (h == NULL)
+		return 0;
+	memcpy(h, hash, EDS_HASH_LEN);
+	if (journal_payload(s, hash, it))
+		return 1;
+	s->hashes.n--;
+	return 0;
+}
+
 static eds_ingest_outcome decide(eds_ingest *s, job *j, size_t i)
 {
 	const eds_record *r = &j->items[i].record;
@@ -533,6 +574,8 @@ static eds_ingest_outcome decide(eds_ingest *s, job *j, size_t i)
 		                     have_old ? old : NULL, res->message);
 	if (o != EDS_INGEST_ACCEPTED)
 		return o;
+	if (j->items[i].payload != NULL && !journal_payload(s, r->payload_hash, &j->items[i]))
+		return EDS_INGEST_STORAGE;
 	eds_ledger_record *lr = vec_push(&s->recs);
 	if (lr == NULL)
 		return EDS_INGEST_STORAGE;
@@ -544,7 +587,6 @@ static eds_ingest_outcome decide(eds_ingest *s, job *j, size_t i)
 	lr->payload_stored = j->items[i].payload != NULL;
 	d->w_seq = r->sequence;
 	memcpy(d->w_hash, res->record_hash, EDS_HASH_LEN);
-	d->touched = 1;
 	return o;
 }
 
@@ -561,10 +603,9 @@ static int add_event(eds_ingest *s, const job *j, const char *id, uint64_t seq,
 static void apply_job(eds_ingest *s, job *j)
 {
 	if (j->kind == JOB_PAYLOAD) {
-		uint8_t *h = vec_push(&s->hashes);
-		if (h != NULL)
-			memcpy(h, j->payload_hash, EDS_HASH_LEN);
-		if (h == NULL || !add_event(s, j, "", 0, EDS_INGEST_STORED, j->payload_hash))
+		eds_ingest_item it = {.payload = j->payload, .payload_len = j->payload_len};
+		if (!mark_payload_stored(s, j->payload_hash, &it) ||
+		    !add_event(s, j, "", 0, EDS_INGEST_STORED, j->payload_hash))
 			j->results->outcome = EDS_INGEST_STORAGE;
 		return;
 	}
@@ -575,54 +616,32 @@ static void apply_job(eds_ingest *s, job *j)
 		eds_ingest_outcome o = decide(s, j, i);
 		j->results[i].outcome = o;
 		/* A retried record may bring the payload that was pending. */
-		if (o == EDS_INGEST_DUPLICATE && j->items[i].payload != NULL) {
-			uint8_t *h = vec_push(&s->hashes);
-			if (h != NULL)
-				memcpy(h, r->payload_hash, EDS_HASH_LEN);
-		}
+		if (o == EDS_INGEST_DUPLICATE && j->items[i].payload != NULL &&
+		    !mark_payload_stored(s, r->payload_hash, &j->items[i]))
+			o = j->results[i].outcome = EDS_INGEST_STORAGE;
 		if (!add_event(s, j, r->device_id, r->sequence, o, j->results[i].record_hash))
 			j->results[i].outcome = EDS_INGEST_STORAGE;
 	}
 }
 
 /*
- * After the commit: working heads become the committed ones, or fall back
- * to them when the commit failed.
+ * After the commit: working heads become the ones answered (head requests,
+ * chain checks of new devices' loads), or fall back to them when the
+ * commit failed.
  */
 static void settle_heads(eds_ingest *s, int committed)
-{
-	const eds_ledger_record *recs = s->recs.p;
-	pthread_rwlock_rdlock(&s->devlock);
-	for (size_t i = 0; i < s->recs.n; i++) {
-		dev *d = dev_find(s, recs[i].record.device_id);
-		if (committed) {
-			d->c_seq = d->w_seq;
-			memcpy(d->c_hash, d->w_hash, EDS_HASH_LEN);
-		} else {
-			d->w_seq = d->c_seq;
-			memcpy(d->w_hash, d->c_hash, EDS_HASH_LEN);
-			d->touched = 0;
-		}
-	}
-	pthread_rwlock_unlock(&s->devlock);
-}
-
-/*
- * After the flush: committed heads become the ones answered (head
- * requests, chain checks of new devices' loads).  A failed flush publishes
- * nothing: its records are in the ledger but maybe not on disk.
- */
-static void publish_heads(eds_ingest *s, int flushed)
 {
 	const eds_ledger_record *recs = s->recs.p;
 	pthread_rwlock_wrlock(&s->devlock);
 	for (size_t i = 0; i < s->recs.n; i++) {
 		dev *d = dev_find(s, recs[i].record.device_id);
-		if (d->touched && flushed) {
-			d->head_seq = d->c_seq;
-			memcpy(d->head_hash, d->c_hash, EDS_HASH_LEN);
+		if (committed) {
+			d->head_seq = d->w_seq;
+			memcpy(d->head_hash, d->w_hash, EDS_HASH_LEN);
+		} else {
+			d->w_seq = d->head_seq;
+			memcpy(d->w_hash, d->head_hash, EDS_HASH_LEN);
 		}
-		d->touched = 0;
 	}
 	pthread_rwlock_unlock(&s->devlock);
 }
@@ -676,35 +695,44 @@ static void fail_jobs(job *jobs, const char *msg)
 }
 
 /*
- * One flush per group: the transaction is written without one, then a
- * single eds_ledger_sync makes it and the group's payload files durable
- * together, and only then are the submitters answered.  The ledger notes
- * the group's payloads until a flush covered them, so a crash in between
- * cannot leave a record claiming a lost file (eds_ledger_recover at start).
+ * One flush per group, of the ledger's log: the payload files were staged
+ * by the request threads and their bytes go into the same transaction
+ * (eds_ledger_commit_journaled), so the group is durable when it returns
+ * and the files can be flushed later, by the flusher.
  */
 static eds_status commit_batch(eds_ingest *s, job *jobs)
 {
-	eds_ledger_batch b = {s->recs.p,   s->recs.n,   s->hashes.p,
-	                      s->hashes.n, s->events.p, s->events.n};
+	eds_ledger_batch b = {s->recs.p,   s->recs.n,   s->hashes.p,   s->hashes.n,
+	                      s->events.p, s->events.n, s->payloads.p, s->payloads.n};
 	if (!b.record_count && !b.stored_payload_count && !b.event_count)
 		return EDS_OK;
-	eds_status st = eds_ledger_commit_unsynced(s->ledger, &b);
+	eds_status st = eds_ledger_commit_journaled(s->ledger, &b);
 	settle_heads(s, st == EDS_OK);
-	if (st != EDS_OK) {
-		fail_jobs(jobs, "The ledger could not commit; nothing was stored.");
-		return st;
-	}
-	st = eds_ledger_sync(s->ledger);
-	publish_heads(s, st == EDS_OK);
 	if (st != EDS_OK)
-		fail_jobs(jobs, "The ledger could not flush to disk; send the records again.");
+		fail_jobs(jobs, "The ledger could not commit; nothing was stored.");
 	return st;
+}
+
+/* Payload bytes this many since the last flush wake the flusher early. */
+#define FLUSH_EARLY_BYTES (16u << 20)
+
+static void count_journaled(eds_ingest *s)
+{
+	const eds_ledger_payload *p = s->payloads.p;
+	size_t bytes = 0;
+	for (size_t i = 0; i < s->payloads.n; i++)
+		bytes += p[i].len + EDS_HASH_LEN;
+	pthread_mutex_lock(&s->qlock);
+	s->journaled += bytes;
+	if (s->journaled >= FLUSH_EARLY_BYTES)
+		pthread_cond_signal(&s->fcond);
+	pthread_mutex_unlock(&s->qlock);
 }
 
 static void process(eds_ingest *s, job *jobs, eds_ledger_event *loose, size_t nloose)
 {
 	int changed = 0;
-	s->recs.n = s->events.n = s->hashes.n = 0;
+	s->recs.n = s->events.n = s->hashes.n = s->payloads.n = 0;
 	if (eds_ledger_changed(s->ledger, &changed) == EDS_OK && changed)
 		reload_devices(s);
 	/* Read lock: request threads may insert newly registered devices meanwhile. */
@@ -719,6 +747,8 @@ static void process(eds_ingest *s, job *jobs, eds_ledger_event *loose, size_t nl
 			*ev = loose[i];
 	}
 	eds_status st = commit_batch(s, jobs);
+	if (st == EDS_OK && s->flushing)
+		count_journaled(s);
 	s->events.n = decided; /* loose events were logged when they happened */
 	account_batch(s, jobs, st == EDS_OK);
 	log_jobs(s, jobs);
@@ -745,13 +775,20 @@ static job *take_jobs(eds_ingest *s)
 	return first;
 }
 
-static void wait_for_batch(eds_ingest *s)
+/* The CLOCK_REALTIME time ns from now, for pthread_cond_timedwait. */
+static struct timespec deadline(uint64_t ns)
 {
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
-	uint64_t ns = (uint64_t)until.tv_nsec + (uint64_t)s->opt.max_wait_us * 1000u;
+	ns += (uint64_t)until.tv_nsec;
 	until.tv_sec += (time_t)(ns / 1000000000u);
 	until.tv_nsec = (long)(ns % 1000000000u);
+	return until;
+}
+
+static void wait_for_batch(eds_ingest *s)
+{
+	struct timespec until = deadline((uint64_t)s->opt.max_wait_us * 1000u);
 	while (!s->stopping && s->queued_items < s->opt.max_batch)
 		if (pthread_cond_timedwait(&s->qcond, &s->qlock, &until) != 0)
 			break;
@@ -788,6 +825,35 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The flusher: every payload_flush_ms (sooner when much was journaled) one
+ * eds_ledger_sync makes the staged payload files durable and drops the
+ * journal entries it covered.  A failed flush keeps them (nothing is lost:
+ * the bytes stay in the ledger) and is tried again at the next turn.
+ */
+static void *flusher_main(void *arg)
+{
+	eds_ingest *s = arg;
+	pthread_mutex_lock(&s->qlock);
+	for (int last = 0; !last;) {
+		struct timespec until = deadline((uint64_t)s->opt.payload_flush_ms * 1000000u);
+		while (!s->stopping && s->journaled < FLUSH_EARLY_BYTES)
+			if (pthread_cond_timedwait(&s->fcond, &s->qlock, &until) != 0)
+				break;
+		last = s->stopping; /* the writer has stopped: one flush covers everything */
+		s->journaled = 0;
+		pthread_mutex_unlock(&s->qlock);
+		eds_status st = eds_ledger_sync(s->ledger);
+		pthread_mutex_lock(&s->statlock);
+		s->stats.payload_flushes += st == EDS_OK;
+		s->stats.payload_flush_failures += st != EDS_OK;
+		pthread_mutex_unlock(&s->statlock);
+		pthread_mutex_lock(&s->qlock);
+	}
+	pthread_mutex_unlock(&s->qlock);
+	return NULL;
+}
+
 /* ---- life cycle ------------------------------------------------------------ */
 
 static void free_devices(eds_ingest *s)
@@ -809,11 +875,31 @@ static void free_service(eds_ingest *s)
 	free(s->recs.p);
 	free(s->events.p);
 	free(s->hashes.p);
+	free(s->payloads.p);
 	pthread_rwlock_destroy(&s->devlock);
 	pthread_mutex_destroy(&s->qlock);
 	pthread_cond_destroy(&s->qcond);
+	pthread_cond_destroy(&s->fcond);
 	pthread_mutex_destroy(&s->statlock);
 	free(s);
+}
+
+/* Tell the threads to stop and wait for the one that sleeps on cond. */
+static void stop_thread(eds_ingest *s, pthread_cond_t *cond, pthread_t th)
+{
+	pthread_mutex_lock(&s->qlock);
+	s->stopping = 1;
+	pthread_cond_signal(cond);
+	pthread_mutex_unlock(&s->qlock);
+	pthread_join(th, NULL);
+}
+
+/* After the writer stopped: the flusher's last flush covers every commit. */
+static void stop_flusher(eds_ingest *s)
+{
+	if (s->flushing)
+		stop_thread(s, &s->fcond, s->flusher);
+	s->flushing = 0;
 }
 
 static size_t table_size(eds_ledger *l)
@@ -838,9 +924,11 @@ eds_status eds_ingest_new(eds_ingest **out, eds_ledger *ledger, const eds_ingest
 		s->opt = *opts;
 	s->opt.max_batch = s->opt.max_batch ? s->opt.max_batch : 1024;
 	s->opt.max_skew_ms = s->opt.max_skew_ms ? s->opt.max_skew_ms : 300000;
+	s->opt.payload_flush_ms = s->opt.payload_flush_ms ? s->opt.payload_flush_ms : 1000;
 	s->recs.size = sizeof(eds_ledger_record);
 	s->events.size = sizeof(eds_ledger_event);
 	s->hashes.size = EDS_HASH_LEN;
+	s->payloads.size = sizeof(eds_ledger_payload);
 	s->healthy = 1;
 	pthread_rwlockattr_t ra;
 	pthread_rwlockattr_init(&ra);
@@ -849,6 +937,7 @@ eds_status eds_ingest_new(eds_ingest **out, eds_ledger *ledger, const eds_ingest
 	pthread_rwlockattr_destroy(&ra);
 	pthread_mutex_init(&s->qlock, NULL);
 	pthread_cond_init(&s->qcond, NULL);
+	pthread_cond_init(&s->fcond, NULL);
 	pthread_mutex_init(&s->statlock, NULL);
 	s->nslots = table_size(ledger);
 	s->slots =
@@ -860,14 +949,24 @@ eds_status eds_ingest_new(eds_ingest **out, eds_ledger *ledger, const eds_ingest
 	int changed;
 	if (st == EDS_OK)
 		st = eds_payload_stage_dirs(eds_ledger_payload_dir(ledger));
-	if (st == EDS_OK) /* after a crash: records whose payload file the flush missed */
-		st = eds_ledger_recover(ledger, NULL);
+	size_t restored = 0, demoted = 0;
+	if (st == EDS_OK) /* after a crash: payload files the flusher had not yet synced */
+		st = eds_ledger_recover(ledger, &restored, &demoted);
+	s->stats.payloads_restored = restored;
+	s->stats.payloads_demoted = demoted;
 	if (st == EDS_OK)
 		st = eds_ledger_changed(ledger, &changed); /* baseline for later reloads */
 	if (st == EDS_OK)
 		st = reload_devices(s);
-	if (st == EDS_OK && pthread_create(&s->writer, NULL, writer_main, s) != 0)
+	if (st == EDS_OK && eds_ledger_durable(ledger)) {
+		s->flushing = pthread_create(&s->flusher, NULL, flusher_main, s) == 0;
+		if (!s->flushing)
+			st = eds_fail(EDS_E_INTERNAL, "ingest: cannot start the flusher thread");
+	}
+	if (st == EDS_OK && pthread_create(&s->writer, NULL, writer_main, s) != 0) {
+		stop_flusher(s);
 		st = eds_fail(EDS_E_INTERNAL, "ingest: cannot start the writer thread");
+	}
 	if (st != EDS_OK) {
 		free_service(s);
 		return st;
@@ -927,10 +1026,7 @@ void eds_ingest_free(eds_ingest *s)
 {
 	if (s == NULL)
 		return;
-	pthread_mutex_lock(&s->qlock);
-	s->stopping = 1;
-	pthread_cond_signal(&s->qcond);
-	pthread_mutex_unlock(&s->qlock);
-	pthread_join(s->writer, NULL);
+	stop_thread(s, &s->qcond, s->writer);
+	stop_flusher(s);
 	free_service(s);
 }

@@ -64,12 +64,31 @@ static void batches(eds_textbuf *b, const eds_ingest_stats *st)
 	    (unsigned long long)st->commits);
 }
 
+/* The flusher's turns and what the last start restored (durable ledgers). */
+static void payload_flushes(eds_textbuf *b, const eds_ingest_stats *st)
+{
+	eds_textbuf_printf(
+	    b,
+	    "# HELP eds_ingest_payload_flushes_total Flushes of the payload files, by result.\n"
+	    "# TYPE eds_ingest_payload_flushes_total counter\n"
+	    "eds_ingest_payload_flushes_total{result=\"ok\"} %llu\n"
+	    "eds_ingest_payload_flushes_total{result=\"failed\"} %llu\n"
+	    "# HELP eds_ingest_recovered_payloads At start: payload files written again from the "
+	    "ledger's journal, and records sent back to payload pending.\n"
+	    "# TYPE eds_ingest_recovered_payloads gauge\n"
+	    "eds_ingest_recovered_payloads{action=\"restored\"} %llu\n"
+	    "eds_ingest_recovered_payloads{action=\"pending\"} %llu\n",
+	    (unsigned long long)st->payload_flushes, (unsigned long long)st->payload_flush_failures,
+	    (unsigned long long)st->payloads_restored, (unsigned long long)st->payloads_demoted);
+}
+
 void eds_metrics_format(eds_textbuf *b, const eds_ingest_stats *st, const uint64_t *lat,
                         const double *bounds, int nbuckets, uint64_t count, double sum,
                         const eds_ledger_stats *ls)
 {
 	outcomes(b, st);
 	batches(b, st);
+	payload_flushes(b, st);
 	uint64_t cum = 0;
 	eds_textbuf_printf(b, "# HELP eds_http_request_duration_seconds Request latency.\n"
 	                      "# TYPE eds_http_request_duration_seconds histogram\n");

@@ -3,11 +3,9 @@
  * rules that must not depend on the storage engine (which key verifies
  * which sequence), then a call through the back end's function table.
  */
-#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "edgesentry/ledger.h"
 #include "internal.h"
@@ -177,40 +175,45 @@ eds_status eds_ledger_commit(eds_ledger *l, const eds_ledger_batch *batch)
 	return l->ops->commit(l->impl, batch);
 }
 
-eds_status eds_ledger_commit_unsynced(eds_ledger *l, const eds_ledger_batch *batch)
+static int journals(const eds_ledger *l)
+{
+	return l->durable && l->ops->commit_journaled != NULL;
+}
+
+eds_status eds_ledger_commit_journaled(eds_ledger *l, const eds_ledger_batch *batch)
 {
 	if (l == NULL || batch == NULL)
 		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
-	if (!l->durable || l->ops->commit_unsynced == NULL) {
-		eds_status st = l->durable ? eds_payload_sync(l->payload_dir) : EDS_OK;
-		return st == EDS_OK ? l->ops->commit(l->impl, batch) : st;
-	}
-	return l->ops->commit_unsynced(l->impl, batch);
+	if (journals(l))
+		return l->ops->commit_journaled(l->impl, batch);
+	eds_status st = l->durable ? eds_payload_sync(l->payload_dir) : EDS_OK;
+	return st == EDS_OK ? l->ops->commit(l->impl, batch) : st;
 }
 
 eds_status eds_ledger_sync(eds_ledger *l)
 {
 	if (l == NULL)
 		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
-	struct stat sb;
-	if (!l->durable)
-		return EDS_OK;
-	if (stat(l->payload_dir, &sb) != 0)
-		return eds_fail(EDS_E_IO, "%s: %s", l->payload_dir, strerror(errno));
-	eds_status st = eds_payload_sync(l->payload_dir);
-	if (st == EDS_OK && l->ops->sync != NULL)
-		st = l->ops->sync(l->impl, (uint64_t)sb.st_dev);
+	uint64_t mark = 0;
+	eds_status st = journals(l) ? l->ops->journal_mark(l->impl, &mark) : EDS_OK;
+	/* Entries after the mark may name files staged after the flush began. */
+	if (st == EDS_OK && mark > 0)
+		st = eds_payload_sync(l->payload_dir);
+	if (st == EDS_OK && mark > 0)
+		st = l->ops->journal_drop(l->impl, mark);
 	return st;
 }
 
-eds_status eds_ledger_recover(eds_ledger *l, size_t *demoted)
+eds_status eds_ledger_recover(eds_ledger *l, size_t *restored, size_t *demoted)
 {
-	size_t n = 0;
+	size_t r = 0, d = 0;
 	if (l == NULL)
 		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
-	eds_status st = l->ops->recover ? l->ops->recover(l->impl, l->payload_dir, &n) : EDS_OK;
+	eds_status st = l->ops->recover ? l->ops->recover(l->impl, l->payload_dir, &r, &d) : EDS_OK;
+	if (restored != NULL)
+		*restored = r;
 	if (demoted != NULL)
-		*demoted = n;
+		*demoted = d;
 	return st;
 }
 

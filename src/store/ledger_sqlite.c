@@ -5,9 +5,10 @@
  * Durability: journal_mode=WAL with synchronous=FULL, so COMMIT returns only
  * after the WAL is fsynced; NORMAL would be faster but can lose the last
  * transactions on a power cut, and a 201 promises the record survives that.
- * The ingest writer's group commits are the exception: they run with NORMAL
- * (sq_commit_unsynced) and the writer answers only after one flush of the
- * whole file system made the WAL and the payload files durable together.
+ * The ingest writer's group commits also journal the bytes of the payloads
+ * they mark stored (table `unconfirmed`, sq_commit_journaled), so they need
+ * not wait for the payload files: eds_ledger_sync flushes those later and
+ * drops the entries, and sq_recover writes lost files again after a crash.
  * One connection serialised by a mutex: the ingest service funnels every
  * write through its single writer thread anyway (group commit), and reads
  * from other threads are rare (cache misses, payload PUT look-ups).
@@ -27,12 +28,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "edgesentry/blake3.h"
 #include "edgesentry/ledger.h"
 #include "edgesentry/payload.h"
 #include "internal.h"
 #include "ledger_internal.h"
 
-#define SCHEMA_VERSION  2 /* 2: table unconfirmed */
+#define SCHEMA_VERSION  3 /* 2: table unconfirmed; 3: its column payloads */
 #define SCHEMA_TEXT_(v) #v
 #define SCHEMA_TEXT(v)  SCHEMA_TEXT_(v)
 
@@ -53,6 +55,7 @@ enum stmt_id {
 	S_DATA_VERSION,
 	S_NOTE_ADD,
 	S_NOTE_DROP,
+	S_NOTE_MARK,
 	S_PAYLOAD_DEMOTE,
 	S_COUNT
 };
@@ -82,8 +85,9 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_EVENT_ADD] = "INSERT INTO oplog(time_ms, source, device_id, sequence, decision, reason, "
                     "record_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [S_DATA_VERSION] = "PRAGMA data_version",
-    [S_NOTE_ADD] = "INSERT INTO unconfirmed(hashes) VALUES (?1)",
+    [S_NOTE_ADD] = "INSERT INTO unconfirmed(hashes, payloads) VALUES (?1, ?2)",
     [S_NOTE_DROP] = "DELETE FROM unconfirmed WHERE id <= ?1",
+    [S_NOTE_MARK] = "SELECT ifnull(max(id), 0) FROM unconfirmed",
     [S_PAYLOAD_DEMOTE] = "UPDATE records SET payload_stored = 0 WHERE payload_hash = ?1",
 };
 
@@ -110,8 +114,14 @@ static const char schema_sql[] =
     " id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, source TEXT NOT NULL,"
     " device_id TEXT NOT NULL, sequence INTEGER NOT NULL, decision TEXT NOT NULL,"
     " reason TEXT NOT NULL, record_hash BLOB NOT NULL);"
-    /* Payload hashes of commits not yet flushed (sq_commit_unsynced, sq_recover). */
-    "CREATE TABLE IF NOT EXISTS unconfirmed(id INTEGER PRIMARY KEY, hashes BLOB NOT NULL);";
+    /*
+     * The payload journal: per group commit, the hashes it marked stored and
+     * their bytes (sq_commit_journaled), until a flush of the payload files
+     * covered them (sq_journal_drop) or a restart checked them (sq_recover).
+     * Schema 2 rows have no bytes (payloads NULL).
+     */
+    "CREATE TABLE IF NOT EXISTS unconfirmed(id INTEGER PRIMARY KEY, hashes BLOB NOT NULL,"
+    " payloads BLOB);";
 
 typedef struct sq {
 	sqlite3 *db;
@@ -119,12 +129,7 @@ typedef struct sq {
 	sqlite3_stmt *stmt[S_COUNT];
 	int data_version;
 	int durable;
-	int unsynced;           /* synchronous is NORMAL for an unsynced commit (durable only) */
-	int wal_fd;             /* the WAL, for sq_sync; -1 until then */
-	uint64_t dev;           /* st_dev of the database's directory, where the WAL lives */
-	int64_t note_last;      /* row of `unconfirmed` written by the last unsynced commit */
-	int64_t note_confirmed; /* rows up to this one are covered by a flush */
-	int64_t note_dropped;   /* rows up to this one are deleted */
+	int unsynced; /* synchronous is NORMAL for a transaction that need not be durable */
 	char path[PATH_MAX];
 } sq;
 
@@ -197,8 +202,6 @@ static void sq_close(void *impl)
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	sqlite3_close(s->db);
-	if (s->wal_fd >= 0)
-		close(s->wal_fd);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -226,6 +229,9 @@ static eds_status check_schema(sq *s)
 	if (v == SCHEMA_VERSION)
 		return EDS_OK;
 	eds_status st2 = exec(s, "BEGIN IMMEDIATE");
+	/* Schema 2 made `unconfirmed` without the column; older ones not at all. */
+	if (st2 == EDS_OK && v == 2)
+		st2 = exec(s, "ALTER TABLE unconfirmed ADD COLUMN payloads BLOB");
 	if (st2 == EDS_OK)
 		st2 = exec(s, schema_sql);
 	/* Every statement is IF NOT EXISTS: the same text upgrades an older schema. */
@@ -277,10 +283,7 @@ eds_status eds_ledger_open(eds_ledger **out, const char *dir, const eds_ledger_o
 	if (s == NULL)
 		return eds_fail(EDS_E_NOMEM, "ledger: out of memory");
 	pthread_mutex_init(&s->lock, NULL);
-	s->wal_fd = -1;
 	s->durable = durable;
-	s->dev =
-	    stat(dir, &sb) == 0 ? (uint64_t)sb.st_dev : UINT64_MAX; /* unknown: flush the WAL */
 	snprintf(s->path, sizeof s->path, "%s/ledger.sqlite", dir);
 	if (sqlite3_open_v2(s->path, &s->db,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -368,11 +371,10 @@ static eds_status add_key(sq *s, const char *id, const eds_public_key *pk, uint6
 typedef eds_status (*txn_fn)(sq *s, void *arg);
 
 /*
- * An unsynced commit runs with synchronous=NORMAL: in WAL mode COMMIT then
- * writes the frames without fsync, and the flush that follows (a syncfs of
- * the file system, or sq_sync's fdatasync of the WAL) makes them durable,
- * the same bytes synchronous=FULL would flush inside COMMIT.  Every other
- * transaction keeps FULL.
+ * Dropping journal entries need not be durable (a lost drop only makes the
+ * next start check a few files that are fine), so it runs with
+ * synchronous=NORMAL: in WAL mode COMMIT then writes without fsync, and the
+ * next FULL commit flushes it along.  Every other transaction keeps FULL.
  */
 static eds_status set_unsynced(sq *s, int unsynced)
 {
@@ -773,7 +775,7 @@ static eds_status sq_commit(void *impl, const eds_ledger_batch *b)
 	return in_txn(impl, do_commit, (void *)b);
 }
 
-/* ---- unsynced commits: one flush for the transaction and its payload files */
+/* ---- journaled commits: the payload bytes wait in the ledger for their files */
 
 /* The payload hashes a batch marks stored, back to back (NULL when none). */
 static uint8_t *batch_hashes(const eds_ledger_batch *b, size_t *n)
@@ -793,84 +795,102 @@ static uint8_t *batch_hashes(const eds_ledger_batch *b, size_t *n)
 	return h;
 }
 
-static eds_status do_commit_unsynced(sq *s, void *arg)
+/* Journal entry bytes: per payload its hash, its length (8 bytes, little endian), its bytes. */
+#define JOURNAL_HEAD (EDS_HASH_LEN + 8)
+
+static uint8_t *journal_bytes(const eds_ledger_batch *b, size_t *n)
+{
+	*n = 0;
+	for (size_t i = 0; i < b->payload_count; i++)
+		*n += JOURNAL_HEAD + b->payloads[i].len;
+	uint8_t *out = malloc(*n ? *n : 1), *p = out;
+	for (size_t i = 0; out != NULL && i < b->payload_count; i++) {
+		const eds_ledger_payload *pl = &b->payloads[i];
+		memcpy(p, pl->hash, EDS_HASH_LEN);
+		for (int k = 0; k < 8; k++)
+			p[EDS_HASH_LEN + k] = (uint8_t)((uint64_t)pl->len >> (8 * k));
+		if (pl->len > 0)
+			memcpy(p + JOURNAL_HEAD, pl->data, pl->len);
+		p += JOURNAL_HEAD + pl->len;
+	}
+	return out;
+}
+
+/* The bytes journaled for hash in entry bytes j (n long); 0 when absent or damaged. */
+static int journal_find(const uint8_t *j, size_t n, const uint8_t *hash, const uint8_t **data,
+                        size_t *len)
+{
+	while (n >= JOURNAL_HEAD) {
+		uint64_t l = 0;
+		for (int k = 0; k < 8; k++)
+			l |= (uint64_t)j[EDS_HASH_LEN + k] << (8 * k);
+		if (l > n - JOURNAL_HEAD)
+			return 0;
+		if (memcmp(j, hash, EDS_HASH_LEN) == 0) {
+			*data = j + JOURNAL_HEAD;
+			*len = (size_t)l;
+			return 1;
+		}
+		j += JOURNAL_HEAD + l;
+		n -= JOURNAL_HEAD + (size_t)l;
+	}
+	return 0;
+}
+
+static eds_status do_commit_journaled(sq *s, void *arg)
 {
 	const eds_ledger_batch *b = arg;
 	eds_status e = do_commit(s, arg);
-	sqlite3_stmt *st;
-	if (e == EDS_OK && s->note_confirmed > s->note_dropped) {
-		st = stmt(s, S_NOTE_DROP);
-		sqlite3_bind_int64(st, 1, s->note_confirmed);
-		e = sqlite3_step(st) == SQLITE_DONE ? EDS_OK : db_fail(s, "drop confirmed notes");
-	}
-	size_t n;
-	uint8_t *h = e == EDS_OK ? batch_hashes(b, &n) : NULL;
-	if (e == EDS_OK && h == NULL)
+	size_t nh = 0, nj = 0;
+	uint8_t *h = e == EDS_OK ? batch_hashes(b, &nh) : NULL;
+	uint8_t *j = h != NULL ? journal_bytes(b, &nj) : NULL;
+	if (e == EDS_OK && (h == NULL || j == NULL))
 		e = eds_fail(EDS_E_NOMEM, "ledger: out of memory");
-	if (e == EDS_OK && n > 0) {
-		st = stmt(s, S_NOTE_ADD);
-		sqlite3_bind_blob(st, 1, h, (int)(n * EDS_HASH_LEN), SQLITE_STATIC);
-		e = sqlite3_step(st) == SQLITE_DONE ? EDS_OK : db_fail(s, "note payloads");
+	if (e == EDS_OK && nh > 0) {
+		sqlite3_stmt *st = stmt(s, S_NOTE_ADD);
+		sqlite3_bind_blob(st, 1, h, (int)(nh * EDS_HASH_LEN), SQLITE_STATIC);
+		if (nj > (size_t)INT_MAX)
+			e = eds_fail(EDS_E_LIMIT, "ledger: a group's payloads exceed 2 GiB");
+		else if (sqlite3_bind_blob(st, 2, j, (int)nj, SQLITE_STATIC) != SQLITE_OK ||
+		         sqlite3_step(st) != SQLITE_DONE)
+			e = db_fail(s, "journal payloads");
 		sqlite3_clear_bindings(st);
 	}
+	free(j);
 	free(h);
 	return e;
 }
 
-static eds_status sq_commit_unsynced(void *impl, const eds_ledger_batch *b)
+static eds_status sq_commit_journaled(void *impl, const eds_ledger_batch *b)
+{
+	return in_txn(impl, do_commit_journaled, (void *)b);
+}
+
+static eds_status sq_journal_mark(void *impl, uint64_t *mark)
 {
 	sq *s = impl;
-	eds_status e = in_txn_mode(s, do_commit_unsynced, (void *)b, 1);
-	if (e == EDS_OK) {
-		pthread_mutex_lock(&s->lock);
-		/* The transaction succeeded: notes it dropped are gone for good. */
-		s->note_dropped = s->note_confirmed;
-		s->note_last = sqlite3_last_insert_rowid(s->db);
-		pthread_mutex_unlock(&s->lock);
-	}
+	pthread_mutex_lock(&s->lock);
+	sqlite3_stmt *st = stmt(s, S_NOTE_MARK);
+	eds_status e = EDS_OK;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*mark = col_u64(st, 0);
+	else
+		e = db_fail(s, "journal mark");
+	sqlite3_reset(st);
+	pthread_mutex_unlock(&s->lock);
 	return e;
 }
 
-/*
- * The WAL as a descriptor of our own, so a flush never waits for the
- * connection's lock.  It keeps its inode while this connection is open
- * (SQLite deletes it only when the last connection closes); the inode
- * check guards anyway.
- */
-static int wal_fd(sq *s, char *wal, size_t n, struct stat *sb)
+static eds_status do_journal_drop(sq *s, void *arg)
 {
-	snprintf(wal, n, "%s-wal", s->path);
-	struct stat now;
-	if (s->wal_fd >= 0 && (stat(wal, &now) != 0 || fstat(s->wal_fd, sb) != 0 ||
-	                       now.st_ino != sb->st_ino || now.st_dev != sb->st_dev)) {
-		close(s->wal_fd);
-		s->wal_fd = -1;
-	}
-	if (s->wal_fd < 0 && (s->wal_fd = open(wal, O_RDONLY | O_CLOEXEC)) >= 0 &&
-	    fstat(s->wal_fd, sb) != 0) {
-		close(s->wal_fd);
-		s->wal_fd = -1;
-	}
-	return s->wal_fd;
+	sqlite3_stmt *st = stmt(s, S_NOTE_DROP);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64) * (const uint64_t *)arg);
+	return sqlite3_step(st) == SQLITE_DONE ? EDS_OK : db_fail(s, "drop journal entries");
 }
 
-static eds_status sq_sync(void *impl, uint64_t synced_dev)
+static eds_status sq_journal_drop(void *impl, uint64_t mark)
 {
-	sq *s = impl;
-	char wal[PATH_MAX + 8];
-	struct stat sb;
-	pthread_mutex_lock(&s->lock);
-	int64_t upto = s->note_last;
-	int fd = -1, e = 0;
-	/* The usual case: the syncfs that just ran covered the WAL as well. */
-	if (s->dev != synced_dev && (fd = wal_fd(s, wal, sizeof wal, &sb)) < 0)
-		e = errno == ENOENT ? 0 : errno; /* no WAL: nothing unsynced */
-	else if (fd >= 0 && fdatasync(fd) != 0)
-		e = errno;
-	if (e == 0)
-		s->note_confirmed = upto;
-	pthread_mutex_unlock(&s->lock);
-	return e == 0 ? EDS_OK : eds_fail(EDS_E_IO, "%s: fdatasync: %s", wal, strerror(e));
+	return in_txn_mode(impl, do_journal_drop, &mark, 1);
 }
 
 static eds_status sq_changed(void *impl, int *changed)
@@ -933,11 +953,30 @@ static eds_status sq_stats(void *impl, eds_ledger_stats *out)
 
 typedef struct recovery {
 	const char *root;
-	size_t demoted;
+	size_t restored, demoted;
 } recovery;
 
-/* A noted payload whose file is missing or damaged goes back to pending. */
-static eds_status recover_hash(sq *s, recovery *rc, const uint8_t *hash)
+/* Write hash's file again from journaled bytes that still hash to it. */
+static int restore_file(const recovery *rc, const uint8_t *hash, uint64_t size, const uint8_t *j,
+                        size_t nj)
+{
+	const uint8_t *data;
+	size_t len;
+	uint8_t h[EDS_HASH_LEN];
+	if (j == NULL || !journal_find(j, nj, hash, &data, &len) || len != size)
+		return 0;
+	eds_blake3(h, data, len);
+	return memcmp(h, hash, EDS_HASH_LEN) == 0 &&
+	       eds_payload_stage(rc->root, hash, data, len) == EDS_OK;
+}
+
+/*
+ * A journaled payload whose file is missing or damaged: written again from
+ * the journal, or, with no bytes there (a schema 2 entry), its records go
+ * back to pending.
+ */
+static eds_status recover_hash(sq *s, recovery *rc, const uint8_t *hash, const uint8_t *j,
+                               size_t nj)
 {
 	uint64_t size = 0;
 	int stored = 0;
@@ -946,6 +985,10 @@ static eds_status recover_hash(sq *s, recovery *rc, const uint8_t *hash)
 		return EDS_OK; /* nothing claims the file */
 	if (e != EDS_OK || eds_payload_check(rc->root, hash, size) == EDS_OK)
 		return e;
+	if (restore_file(rc, hash, size, j, nj)) {
+		rc->restored++;
+		return EDS_OK;
+	}
 	sqlite3_stmt *st = stmt(s, S_PAYLOAD_DEMOTE);
 	bind_blob(st, 1, hash, EDS_HASH_LEN);
 	if (sqlite3_step(st) != SQLITE_DONE)
@@ -956,28 +999,36 @@ static eds_status recover_hash(sq *s, recovery *rc, const uint8_t *hash)
 
 static eds_status do_recover(sq *s, void *arg)
 {
+	recovery *rc = arg;
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "SELECT hashes FROM unconfirmed", -1, &st, NULL) != SQLITE_OK)
-		return db_fail(s, "read notes");
+	if (sqlite3_prepare_v2(s->db, "SELECT hashes, payloads FROM unconfirmed", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return db_fail(s, "read the payload journal");
 	eds_status e = EDS_OK;
-	int rc;
-	while (e == EDS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	int rc_step;
+	while (e == EDS_OK && (rc_step = sqlite3_step(st)) == SQLITE_ROW) {
 		const uint8_t *h = sqlite3_column_blob(st, 0);
 		size_t n = (size_t)sqlite3_column_bytes(st, 0) / EDS_HASH_LEN;
+		const uint8_t *j = sqlite3_column_blob(st, 1);
+		size_t nj = (size_t)sqlite3_column_bytes(st, 1);
 		for (size_t i = 0; e == EDS_OK && i < n; i++)
-			e = recover_hash(s, arg, h + i * EDS_HASH_LEN);
+			e = recover_hash(s, rc, h + i * EDS_HASH_LEN, j, nj);
 	}
-	if (e == EDS_OK && rc != SQLITE_DONE)
-		e = db_fail(s, "read notes");
+	if (e == EDS_OK && rc_step != SQLITE_DONE)
+		e = db_fail(s, "read the payload journal");
 	sqlite3_finalize(st);
+	/* The entries go only once the files written again are durable. */
+	if (e == EDS_OK && rc->restored > 0)
+		e = eds_payload_sync(rc->root);
 	return e == EDS_OK ? exec(s, "DELETE FROM unconfirmed") : e;
 }
 
-static eds_status sq_recover(void *impl, const char *payload_dir, size_t *demoted)
+static eds_status sq_recover(void *impl, const char *payload_dir, size_t *restored, size_t *demoted)
 {
-	recovery rc = {payload_dir, 0};
+	recovery rc = {payload_dir, 0, 0};
 	eds_status e = in_txn(impl, do_recover, &rc);
-	*demoted = rc.demoted;
+	*restored = e == EDS_OK ? rc.restored : 0;
+	*demoted = e == EDS_OK ? rc.demoted : 0;
 	return e;
 }
 
@@ -993,8 +1044,9 @@ static const eds_ledger_ops sqlite_ops = {
     .record_foreach = sq_record_foreach,
     .payload_lookup = sq_payload_lookup,
     .commit = sq_commit,
-    .commit_unsynced = sq_commit_unsynced,
-    .sync = sq_sync,
+    .commit_journaled = sq_commit_journaled,
+    .journal_mark = sq_journal_mark,
+    .journal_drop = sq_journal_drop,
     .recover = sq_recover,
     .changed = sq_changed,
     .stats = sq_stats,

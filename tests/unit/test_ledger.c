@@ -235,12 +235,33 @@ static void test_persistence_and_change_detection(void **state)
 	assert_int_equal(commit_records(f, &r[2], 1), EDS_OK);
 }
 
+/* The payload make() wrote for lr, in buf. */
+static size_t payload_of(const eds_ledger_record *lr, char buf[32])
+{
+	snprintf(buf, 32, "reading %llu", (unsigned long long)lr->record.sequence);
+	return strlen(buf);
+}
+
 static eds_status stage_payload_of(fx *f, const eds_ledger_record *lr)
 {
-	char payload[32]; /* as make() wrote it */
-	snprintf(payload, sizeof payload, "reading %llu", (unsigned long long)lr->record.sequence);
+	char payload[32];
+	size_t n = payload_of(lr, payload);
 	return eds_payload_stage(eds_ledger_payload_dir(f->l), lr->record.payload_hash,
-	                         (const uint8_t *)payload, strlen(payload));
+	                         (const uint8_t *)payload, n);
+}
+
+/* Commit lr alone, journaling its payload bytes when with_bytes. */
+static eds_status commit_journaled(fx *f, const eds_ledger_record *lr, int with_bytes)
+{
+	char payload[32];
+	size_t n = payload_of(lr, payload);
+	eds_ledger_payload p = {lr->record.payload_hash, (const uint8_t *)payload, n};
+	eds_ledger_batch b = {.records = lr, .record_count = 1};
+	if (with_bytes) {
+		b.payloads = &p;
+		b.payload_count = 1;
+	}
+	return eds_ledger_commit_journaled(f->l, &b);
 }
 
 static int stored_flag(fx *f, const eds_ledger_record *lr)
@@ -252,51 +273,100 @@ static int stored_flag(fx *f, const eds_ledger_record *lr)
 	return stored;
 }
 
-/*
- * One flush per group: a crash after an unsynced commit may keep the
- * records and lose a payload file; recovery marks exactly those pending
- * again and leaves records whose file is there, or whose commit a flush
- * already covered, alone.
- */
-static void test_unsynced_commit_and_recovery(void **state)
+static char *file_of(fx *f, const eds_ledger_record *lr, char *path, size_t n)
 {
-	fx *f = *state;
-	eds_ledger_record r[3];
-	assert_int_equal(eds_ledger_device_add(f->l, "u", &f->pk), EDS_OK);
-	make(f, &r[0], "u", 1, NULL);
-	make(f, &r[1], "u", 2, r[0].record_hash);
-	make(f, &r[2], "u", 3, r[1].record_hash);
-	eds_ledger_batch b[3];
-	for (int i = 0; i < 3; i++)
-		b[i] = (eds_ledger_batch){.records = &r[i], .record_count = 1};
+	assert_int_equal(
+	    eds_payload_path(path, n, eds_ledger_payload_dir(f->l), lr->record.payload_hash),
+	    EDS_OK);
+	return path;
+}
 
-	assert_int_equal(stage_payload_of(f, &r[0]), EDS_OK);
-	assert_int_equal(eds_ledger_commit_unsynced(f->l, &b[0]), EDS_OK);
-	assert_int_equal(eds_ledger_sync(f->l), EDS_OK); /* r0 covered: its note goes next */
-	assert_int_equal(stage_payload_of(f, &r[1]), EDS_OK);
-	assert_int_equal(eds_ledger_commit_unsynced(f->l, &b[1]), EDS_OK);
-	assert_int_equal(eds_ledger_commit_unsynced(f->l, &b[2]), EDS_OK); /* file never written */
-	assert_true(stored_flag(f, &r[2]));
+static eds_status check_file_of(fx *f, const eds_ledger_record *lr)
+{
+	return eds_payload_check(eds_ledger_payload_dir(f->l), lr->record.payload_hash,
+	                         lr->record.payload_size);
+}
 
-	/* "Crash" before the flush; r0's file disappearing too shows its note was dropped. */
-	char path[4096];
-	assert_int_equal(eds_payload_path(path, sizeof path, eds_ledger_payload_dir(f->l),
-	                                  r[0].record.payload_hash),
-	                 EDS_OK);
-	assert_int_equal(remove(path), 0);
+/* Recover after a reopen (a restart); restored and demoted must be as given. */
+static void reopen_and_recover(fx *f, size_t restored, size_t demoted)
+{
+	size_t r = 99, d = 99;
 	eds_ledger_close(f->l);
 	assert_int_equal(eds_ledger_open(&f->l, f->dir, NULL), EDS_OK);
-	size_t demoted = 99;
-	assert_int_equal(eds_ledger_recover(f->l, &demoted), EDS_OK);
-	assert_int_equal(demoted, 1);
-	assert_true(stored_flag(f, &r[0]));
-	assert_true(stored_flag(f, &r[1]));
+	assert_int_equal(eds_ledger_recover(f->l, &r, &d), EDS_OK);
+	assert_int_equal(r, restored);
+	assert_int_equal(d, demoted);
+}
+
+/*
+ * A journaled commit is durable before its payload files are: a crash
+ * before eds_ledger_sync may lose or damage a file, and recovery writes it
+ * again from the journal; a hash journaled without bytes goes back to
+ * pending; an entry a sync covered is gone.
+ */
+static void test_journaled_commit_and_recovery(void **state)
+{
+	fx *f = *state;
+	eds_ledger_record r[4];
+	char path[4096];
+	assert_int_equal(eds_ledger_device_add(f->l, "u", &f->pk), EDS_OK);
+	for (int i = 0; i < 4; i++)
+		make(f, &r[i], "u", (uint64_t)i + 1, i ? r[i - 1].record_hash : NULL);
+
+	assert_int_equal(stage_payload_of(f, &r[0]), EDS_OK);
+	assert_int_equal(commit_journaled(f, &r[0], 1), EDS_OK);
+	assert_int_equal(eds_ledger_sync(f->l), EDS_OK); /* r0's entry is gone now */
+	assert_int_equal(eds_ledger_sync(f->l), EDS_OK); /* nothing journaled: nothing to do */
+	assert_int_equal(stage_payload_of(f, &r[1]), EDS_OK);
+	assert_int_equal(commit_journaled(f, &r[1], 1), EDS_OK);
+	assert_int_equal(commit_journaled(f, &r[2], 0), EDS_OK); /* no bytes, no file */
+	assert_int_equal(commit_journaled(f, &r[3], 1), EDS_OK); /* bytes, file never staged */
+	assert_true(stored_flag(f, &r[2]) && stored_flag(f, &r[3]));
+
+	/* "Crash": r1's file damaged, r0's removed (its entry is gone: not restored). */
+	FILE *fp = fopen(file_of(f, &r[1], path, sizeof path), "wb");
+	assert_non_null(fp);
+	fputs("torn", fp);
+	fclose(fp);
+	assert_int_equal(remove(file_of(f, &r[0], path, sizeof path)), 0);
+	reopen_and_recover(f, 2, 1);
+	assert_int_equal(check_file_of(f, &r[1]), EDS_OK);
+	assert_int_equal(check_file_of(f, &r[3]), EDS_OK);
+	assert_int_not_equal(check_file_of(f, &r[0]), EDS_OK);
+	assert_true(stored_flag(f, &r[0]) && stored_flag(f, &r[1]) && stored_flag(f, &r[3]));
 	assert_false(stored_flag(f, &r[2]));
-	assert_int_equal(eds_ledger_recover(f->l, &demoted), EDS_OK); /* notes are gone */
-	assert_int_equal(demoted, 0);
+	reopen_and_recover(f, 0, 0); /* the journal is empty */
 	eds_ledger_device d;
 	assert_int_equal(eds_ledger_device_get(f->l, "u", &d), EDS_OK);
-	assert_int_equal(d.head_sequence, 3);
+	assert_int_equal(d.head_sequence, 4);
+}
+
+/* Journal bytes that no longer hash to their name are not written back. */
+static void test_damaged_journal_demotes(void **state)
+{
+	fx *f = *state;
+	eds_ledger_record r;
+	assert_int_equal(eds_ledger_device_add(f->l, "v", &f->pk), EDS_OK);
+	make(f, &r, "v", 1, NULL);
+	eds_ledger_payload p = {r.record.payload_hash, (const uint8_t *)"not the payload", 15};
+	eds_ledger_batch b = {.records = &r, .record_count = 1, .payloads = &p, .payload_count = 1};
+	assert_int_equal(eds_ledger_commit_journaled(f->l, &b), EDS_OK);
+	reopen_and_recover(f, 0, 1);
+	assert_false(stored_flag(f, &r));
+}
+
+/* Rewind f's ledger to an older schema with sql (run on a closed ledger). */
+static void downgrade(fx *f, const char *sql)
+{
+	eds_ledger_close(f->l);
+	f->l = NULL;
+	char db[4096];
+	snprintf(db, sizeof db, "%s/ledger.sqlite", f->dir);
+	sqlite3 *h;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	assert_int_equal(eds_ledger_open(&f->l, f->dir, NULL), EDS_OK);
 }
 
 /* A ledger written by schema 1 (no `unconfirmed` table) is upgraded on open. */
@@ -305,25 +375,34 @@ static void test_schema_1_upgraded(void **state)
 	fx *f = *state;
 	eds_ledger_record r;
 	assert_int_equal(eds_ledger_device_add(f->l, "old", &f->pk), EDS_OK);
-	eds_ledger_close(f->l);
-	f->l = NULL;
-	char db[4096];
-	snprintf(db, sizeof db, "%s/ledger.sqlite", f->dir);
-	sqlite3 *h;
-	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-	assert_int_equal(
-	    sqlite3_exec(h, "DROP TABLE unconfirmed; PRAGMA user_version = 1", NULL, NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_close(h);
-
-	assert_int_equal(eds_ledger_open(&f->l, f->dir, NULL), EDS_OK);
+	downgrade(f, "DROP TABLE unconfirmed; PRAGMA user_version = 1");
 	make(f, &r, "old", 1, NULL);
-	eds_ledger_batch b = {.records = &r, .record_count = 1};
-	assert_int_equal(eds_ledger_commit_unsynced(f->l, &b), EDS_OK);
-	assert_int_equal(eds_ledger_sync(f->l), EDS_OK);
-	size_t demoted = 9;
-	assert_int_equal(eds_ledger_recover(f->l, &demoted), EDS_OK);
-	assert_int_equal(demoted, 1); /* its file was never staged */
+	assert_int_equal(commit_journaled(f, &r, 1), EDS_OK);
+	reopen_and_recover(f, 1, 0); /* its file was never staged: written from the journal */
+	assert_int_equal(check_file_of(f, &r), EDS_OK);
+}
+
+/*
+ * Schema 2 journaled hashes without bytes: such an entry, left by a crash,
+ * still sends a lost file's records back to pending after the upgrade.
+ */
+static void test_schema_2_upgraded(void **state)
+{
+	fx *f = *state;
+	eds_ledger_record r[2];
+	assert_int_equal(eds_ledger_device_add(f->l, "two", &f->pk), EDS_OK);
+	make(f, &r[0], "two", 1, NULL);
+	make(f, &r[1], "two", 2, r[0].record_hash);
+	assert_int_equal(commit_journaled(f, &r[0], 1), EDS_OK); /* bytes dropped below */
+	downgrade(f, "CREATE TABLE u2 AS SELECT id, hashes FROM unconfirmed;"
+	             "DROP TABLE unconfirmed;"
+	             "CREATE TABLE unconfirmed(id INTEGER PRIMARY KEY, hashes BLOB NOT NULL);"
+	             "INSERT INTO unconfirmed SELECT * FROM u2; DROP TABLE u2;"
+	             "PRAGMA user_version = 2");
+	assert_int_equal(commit_journaled(f, &r[1], 1), EDS_OK);
+	reopen_and_recover(f, 1, 1);
+	assert_false(stored_flag(f, &r[0]));
+	assert_true(stored_flag(f, &r[1]));
 }
 
 static void test_open_refuses_a_file_as_directory(void **state)
@@ -388,7 +467,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_persistence_and_change_detection, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_refuses_a_file_as_directory, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_payload_staging, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_unsynced_commit_and_recovery, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_journaled_commit_and_recovery, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_damaged_journal_demotes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_schema_2_upgraded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_schema_1_upgraded, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
