@@ -103,7 +103,8 @@ typedef struct eds_ledger_stats {
 	uint64_t records;
 	uint64_t pending_payloads;
 	uint64_t events;
-	uint64_t bytes; /**< size of the back end's storage (database + WAL) */
+	uint64_t bytes;              /**< size of the back end's storage (database + WAL) */
+	uint64_t journaled_payloads; /**< in the payload journal: files maybe not yet durable */
 } eds_ledger_stats;
 
 /** Iteration callbacks: return EDS_OK to go on; anything else stops and is returned. */

@@ -172,6 +172,24 @@ static int report_chain_failures(verify_ctx *c)
 	return (int)n;
 }
 
+/*
+ * The summary line; after a power cut the server has not yet restarted
+ * from, lost payload files may still be in the ledger's journal, and the
+ * auditor should know that a server start writes them again.
+ */
+static void report_failures(eds_ledger *l, const verify_ctx *c)
+{
+	eds_ledger_stats ls = {0};
+	fprintf(stderr, "eds ledger: %llu failures in %llu records",
+	        (unsigned long long)c->failures, (unsigned long long)c->records);
+	if (eds_ledger_stats_get(l, &ls) == EDS_OK && ls.journaled_payloads > 0)
+		fprintf(stderr,
+		        " (%llu payloads are in the ledger's journal, not yet confirmed on disk: "
+		        "starting eds serve on this ledger writes lost payload files again)",
+		        (unsigned long long)ls.journaled_payloads);
+	fputc('\n', stderr);
+}
+
 static int verify(eds_ledger *l, unsigned threads)
 {
 	char *json = NULL;
@@ -202,8 +220,7 @@ static int verify(eds_ledger *l, unsigned threads)
 		cli_report(cmd, st, "verify");
 		rc = EDS_EXIT_USAGE;
 	} else if (c.failures > 0) {
-		fprintf(stderr, "eds ledger: %llu failures in %llu records\n",
-		        (unsigned long long)c.failures, (unsigned long long)c.records);
+		report_failures(l, &c);
 		rc = EDS_EXIT_INVALID;
 	} else {
 		eds_chain_summary s;

@@ -113,8 +113,13 @@ void eds_metrics_format(eds_textbuf *b, const eds_ingest_stats *st, const uint64
 	                   "# TYPE eds_ledger_devices gauge\neds_ledger_devices %llu\n"
 	                   "# HELP eds_ledger_pending_payloads Records whose payload is pending.\n"
 	                   "# TYPE eds_ledger_pending_payloads gauge\n"
-	                   "eds_ledger_pending_payloads %llu\n",
+	                   "eds_ledger_pending_payloads %llu\n"
+	                   "# HELP eds_ledger_journaled_payloads Payloads whose bytes wait in the "
+	                   "ledger's journal for their file to be flushed.\n"
+	                   "# TYPE eds_ledger_journaled_payloads gauge\n"
+	                   "eds_ledger_journaled_payloads %llu\n",
 	                   (unsigned long long)ls->bytes, (unsigned long long)ls->records,
 	                   (unsigned long long)ls->devices,
-	                   (unsigned long long)ls->pending_payloads);
+	                   (unsigned long long)ls->pending_payloads,
+	                   (unsigned long long)ls->journaled_payloads);
 }

@@ -945,6 +945,9 @@ static eds_status sq_stats(void *impl, eds_ledger_stats *out)
 		          &out->pending_payloads);
 	if (e == EDS_OK)
 		e = count(s, "SELECT ifnull(max(id), 0) FROM oplog", &out->events);
+	if (e == EDS_OK)
+		e = count(s, "SELECT ifnull(sum(length(hashes)), 0) / 32 FROM unconfirmed",
+		          &out->journaled_payloads);
 	pthread_mutex_unlock(&s->lock);
 	return e;
 }

@@ -33,6 +33,7 @@ first=$(head -n 1 hashes)
 while read -r h; do rm -f "L/payloads/${h:0:2}/${h:2}"; done < <(tail -n +2 hashes)
 printf 'torn' >"L/payloads/${first:0:2}/${first:2}"
 expect_rc 1 "$EDS" ledger verify --ledger L # the damage is real before the restart
+expect_err "$N payloads are in the ledger's journal"
 
 start_server s2 --ledger L
 req GET /metrics
