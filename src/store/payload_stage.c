@@ -2,24 +2,25 @@
  * payload_stage.c - the group-commit half of the payload store.
  *
  * eds_payload_put makes each file durable on its own (two fsyncs, about a
- * millisecond each here).  The ingest writer instead stages every payload of
- * a group (no fsync) and then makes them all durable with one syncfs() of
- * the ledger's file system, which in the same flush also makes the group's
- * ledger transaction durable (eds_ledger_commit_unsynced, eds_ledger_sync).
- * syncfs writes back all dirty data and metadata of that file system, links
- * and new directories included, and reports write-back errors (Linux >= 5.8).
+ * millisecond each here).  The ingest service instead stages every payload
+ * (no fsync) and its flusher thread makes all files staged so far durable
+ * with one syncfs() of the payload directory's file system
+ * (eds_ledger_sync).  syncfs writes back all dirty data and metadata of that
+ * file system, links and new directories included, and reports write-back
+ * errors (Linux >= 5.8).
  *
  * Why that is FORMAT.md 3's guarantee (file fsynced, then its directory):
- * those two fsyncs exist so that, before the ack, the file's bytes and inode
- * and the directory block holding its name are on stable storage.  syncfs
- * returns only after every dirty page and inode of the file system - each
- * staged file, each directory block with a new name - has been written and
- * the device cache flushed, so at that point the same blocks are durable,
- * for all files of the group at once, and the ack waits for it.  The price:
- * syncfs also writes back other programs' dirty data on the same file
- * system (keep the ledger on its own).  One flush does not order files
- * before the transaction; the ledger notes the group's payloads until a
- * flush covered them and checks them at start (eds_ledger_recover).
+ * those two fsyncs exist so that the file's bytes and inode and the
+ * directory block holding its name reach stable storage.  syncfs returns
+ * only after every dirty page and inode of the file system - each staged
+ * file, each directory block with a new name - has been written and the
+ * device cache flushed, so at that point the same blocks are durable, for
+ * all files at once.  The answer to a device does not wait for it: the
+ * payload's bytes are durable earlier, in the ledger's journal
+ * (eds_ledger_commit_journaled), which also restores a file a crash lost
+ * before the flush (eds_ledger_recover).  The price of syncfs: it also
+ * writes back other programs' dirty data on the same file system (keep the
+ * ledger on its own).
  *
  * Staging writes the bytes into an anonymous O_TMPFILE inode and links it
  * under its final name only when complete: one directory operation per
