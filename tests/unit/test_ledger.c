@@ -405,6 +405,30 @@ static void test_schema_2_upgraded(void **state)
 	assert_true(stored_flag(f, &r[1]));
 }
 
+/*
+ * A journal row damaged on disk (cut short, or a length past its end) is
+ * read within its bounds: nothing is written from it, the record goes back
+ * to pending.
+ */
+static void test_cut_journal_demotes(void **state)
+{
+	static const char *const damage[] = {
+	    "UPDATE unconfirmed SET payloads = substr(payloads, 1, 45)",
+	    "UPDATE unconfirmed SET payloads = substr(payloads, 1, 32) || "
+	    "x'ffffffffffffff7f' || substr(payloads, 41)",
+	    "UPDATE unconfirmed SET payloads = x''"};
+	fx *f = *state;
+	eds_ledger_record r[3];
+	assert_int_equal(eds_ledger_device_add(f->l, "cut", &f->pk), EDS_OK);
+	for (int i = 0; i < 3; i++) {
+		make(f, &r[i], "cut", (uint64_t)i + 1, i ? r[i - 1].record_hash : NULL);
+		assert_int_equal(commit_journaled(f, &r[i], 1), EDS_OK);
+		downgrade(f, damage[i]); /* same schema: only the row changes */
+		reopen_and_recover(f, 0, 1);
+		assert_false(stored_flag(f, &r[i]));
+	}
+}
+
 static void test_open_refuses_a_file_as_directory(void **state)
 {
 	fx *f = *state;
@@ -470,6 +494,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_journaled_commit_and_recovery, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_damaged_journal_demotes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_schema_2_upgraded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cut_journal_demotes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_schema_1_upgraded, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
