@@ -30,6 +30,10 @@ extern "C" {
 #define EDS_SOURCE_MAX 64
 /** Most keys one device may have over its history in a ledger. */
 #define EDS_LEDGER_MAX_KEYS 64
+/** Largest payload eds_ledger_commit_journaled keeps in the journal (64 KiB). */
+#define EDS_LEDGER_JOURNAL_PAYLOAD_MAX ((size_t)64 << 10)
+/** Most payload bytes one journaled commit keeps in the journal (16 MiB). */
+#define EDS_LEDGER_JOURNAL_GROUP_MAX ((size_t)16 << 20)
 
 typedef struct eds_ledger eds_ledger;
 
@@ -267,9 +271,12 @@ eds_status eds_ledger_commit(eds_ledger *l, const eds_ledger_batch *batch);
  * commit costs one flush of the ledger's log instead of a flush of every
  * new file.  A payload hash the batch marks stored without its bytes in
  * batch->payloads is journaled too and, if its file is lost, goes back to
- * pending at recovery (its record was never acknowledged).  A back end
- * without journal operations commits the classic way here: one flush of the
- * payload files, then a durable commit.  Same errors as eds_ledger_commit.
+ * pending at recovery (its record was never acknowledged).  A batch with a
+ * payload over EDS_LEDGER_JOURNAL_PAYLOAD_MAX bytes, or over
+ * EDS_LEDGER_JOURNAL_GROUP_MAX in all, and a back end without journal
+ * operations, commit the classic way: one flush of the payload files staged
+ * so far, then a durable commit (journaling hashes only).  Same errors as
+ * eds_ledger_commit.
  */
 eds_status eds_ledger_commit_journaled(eds_ledger *l, const eds_ledger_batch *batch);
 

@@ -180,14 +180,36 @@ static int journals(const eds_ledger *l)
 	return l->durable && l->ops->commit_journaled != NULL;
 }
 
+/*
+ * Journaling pays for small payloads: their bytes cost little in the log,
+ * their files much in a flush.  Big ones are cheaper to flush as files (and
+ * a group of them must not make one huge transaction), so such a group
+ * flushes its files first and journals only their hashes.
+ */
+static int journal_fits(const eds_ledger_batch *b)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < b->payload_count; i++) {
+		if (b->payloads[i].len > EDS_LEDGER_JOURNAL_PAYLOAD_MAX)
+			return 0;
+		total += b->payloads[i].len;
+	}
+	return total <= EDS_LEDGER_JOURNAL_GROUP_MAX;
+}
+
 eds_status eds_ledger_commit_journaled(eds_ledger *l, const eds_ledger_batch *batch)
 {
 	if (l == NULL || batch == NULL)
 		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
-	if (journals(l))
+	if (journals(l) && journal_fits(batch))
 		return l->ops->commit_journaled(l->impl, batch);
 	eds_status st = l->durable ? eds_payload_sync(l->payload_dir) : EDS_OK;
-	return st == EDS_OK ? l->ops->commit(l->impl, batch) : st;
+	if (st != EDS_OK || !journals(l))
+		return st == EDS_OK ? l->ops->commit(l->impl, batch) : st;
+	eds_ledger_batch hashes_only = *batch;
+	hashes_only.payloads = NULL;
+	hashes_only.payload_count = 0;
+	return l->ops->commit_journaled(l->impl, &hashes_only);
 }
 
 eds_status eds_ledger_sync(eds_ledger *l)

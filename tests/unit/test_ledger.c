@@ -429,6 +429,36 @@ static void test_cut_journal_demotes(void **state)
 	}
 }
 
+/*
+ * A payload too big for the journal is flushed as a file before the commit
+ * instead: only its hash is journaled (so a file lost anyway would send its
+ * record back to pending, not be written from bytes the ledger lacks).
+ */
+static void test_big_payload_not_journaled(void **state)
+{
+	fx *f = *state;
+	size_t n = EDS_LEDGER_JOURNAL_PAYLOAD_MAX + 1;
+	uint8_t *big = calloc(1, n);
+	assert_non_null(big);
+	eds_ledger_record r;
+	assert_int_equal(eds_ledger_device_add(f->l, "big", &f->pk), EDS_OK);
+	make(f, &r, "big", 1, NULL); /* the ledger does not check signatures */
+	r.record.payload_size = n;
+	eds_blake3(r.record.payload_hash, big, n);
+	assert_int_equal(
+	    eds_payload_stage(eds_ledger_payload_dir(f->l), r.record.payload_hash, big, n), EDS_OK);
+	eds_ledger_payload p = {r.record.payload_hash, big, n};
+	eds_ledger_batch b = {.records = &r, .record_count = 1, .payloads = &p, .payload_count = 1};
+	assert_int_equal(eds_ledger_commit_journaled(f->l, &b), EDS_OK);
+	eds_ledger_stats ls;
+	assert_int_equal(eds_ledger_stats_get(f->l, &ls), EDS_OK);
+	assert_int_equal(ls.journaled_payloads, 1);
+	char path[4096];
+	assert_int_equal(remove(file_of(f, &r, path, sizeof path)), 0);
+	reopen_and_recover(f, 0, 1);
+	free(big);
+}
+
 static void test_open_refuses_a_file_as_directory(void **state)
 {
 	fx *f = *state;
@@ -495,6 +525,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_damaged_journal_demotes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_schema_2_upgraded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cut_journal_demotes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_big_payload_not_journaled, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_schema_1_upgraded, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
