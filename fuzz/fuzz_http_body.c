@@ -15,8 +15,14 @@
  * see: status, message, last error, item count, and per item the outcome,
  * message, record fields and payload bytes.  The kept corpus starts from
  * bodies in that form so that the fuzzer explores around it.
+ *
+ * The answers to these results (and to a refused body) are written without
+ * jansson (eds_http_results_text); they must be the very bytes jansson
+ * prints, or the direct writer must step aside where jansson refuses.
  */
 #include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fuzz_util.h"
@@ -66,6 +72,20 @@ static void check_fast_path(const uint8_t *data, size_t size)
 	eds_http_batch_free(&j);
 }
 
+static void check_answer(const eds_ingest_result *res, size_t n, int is_batch)
+{
+	json_t *o = eds_http_results_json(res, n, is_batch);
+	char *want = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	eds_textbuf t = {0};
+	int rc = eds_http_results_text(&t, res, n, is_batch);
+	if (rc == 0 ? want == NULL || t.p == NULL || strcmp(t.p, want) != 0
+	            : t.p != NULL || want != NULL)
+		abort();
+	free(t.p);
+	free(want);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
@@ -79,6 +99,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	eds_status st =
 	    eds_http_parse_records((const char *)data, size, MAX_ITEMS, &b, msg, sizeof msg);
 	if (st != EDS_OK) {
+		eds_ingest_result refusal = {.outcome = EDS_INGEST_MALFORMED};
+		snprintf(refusal.message, sizeof refusal.message, "%s", msg);
+		check_answer(&refusal, 1, 0);
 		check_message(msg);
 		fuzz_check_detail();
 		if (b.n != 0 || b.items != NULL)
@@ -96,6 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (b.items[i].payload != NULL && r->outcome != EDS_INGEST_ACCEPTED)
 			abort();
 	}
+	check_answer(b.results, b.n, b.is_batch);
 	eds_http_batch_free(&b);
 	return 0;
 }

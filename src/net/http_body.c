@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "edgesentry/encoding.h"
+#include "http_internal.h"
 #include "ingest_body.h"
 #include "internal.h"
 #include "record_internal.h"
@@ -348,6 +349,99 @@ json_t *eds_http_result_json(const eds_ingest_result *res)
 	}
 	return json_pack("{s:s, s:s, s:s}", "status", "rejected", "error",
 	                 eds_ingest_code(res->outcome), "message", res->message);
+}
+
+json_t *eds_http_results_json(const eds_ingest_result *res, size_t n, int is_batch)
+{
+	if (!is_batch)
+		return eds_http_result_json(res);
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < n; i++)
+		json_array_append_new(arr, eds_http_result_json(&res[i]));
+	return json_pack("{s:o}", "results", arr);
+}
+
+/* ---- the answer written directly ---------------------------------------------
+ *
+ * Building the answer as jansson objects and printing them cost more than the
+ * rest of the request's HTTP side.  The text below is byte for byte what
+ * json_dumps(..., JSON_COMPACT) prints for eds_http_results_json: jansson
+ * keeps the keys in insertion order and escapes only '"', '\\' and control
+ * characters (the short forms, else \u00XX in capitals).  The unit test and
+ * fuzz_http_body compare the two.
+ */
+
+static void add_str(eds_textbuf *b, const char *s)
+{
+	eds_textbuf_add(b, s, strlen(s));
+}
+
+/* A JSON string with jansson's escapes; s is valid UTF-8. */
+static void add_json_string(eds_textbuf *b, const char *s)
+{
+	static const char hexdigit[] = "0123456789ABCDEF";
+	const char *run = s;
+	eds_textbuf_add(b, "\"", 1);
+	for (const char *p = s;; p++) {
+		unsigned char ch = (unsigned char)*p;
+		if (ch >= 0x20 && ch != '"' && ch != '\\')
+			continue;
+		eds_textbuf_add(b, run, (size_t)(p - run));
+		if (ch == 0)
+			break;
+		run = p + 1;
+		const char *esc = ch == '"'    ? "\\\""
+		                  : ch == '\\' ? "\\\\"
+		                  : ch == '\b' ? "\\b"
+		                  : ch == '\f' ? "\\f"
+		                  : ch == '\n' ? "\\n"
+		                  : ch == '\r' ? "\\r"
+		                  : ch == '\t' ? "\\t"
+		                               : NULL;
+		char u[7] = {'\\', 'u', '0', '0', hexdigit[ch >> 4], hexdigit[ch & 15], '\0'};
+		add_str(b, esc ? esc : u);
+	}
+	eds_textbuf_add(b, "\"", 1);
+}
+
+static void add_result(eds_textbuf *b, const eds_ingest_result *res)
+{
+	const char *code = eds_ingest_code(res->outcome);
+	if (!eds_ingest_ok(res->outcome)) {
+		add_str(b, "{\"status\":\"rejected\",\"error\":\"");
+		add_str(b, code);
+		add_str(b, "\",\"message\":");
+		add_json_string(b, res->message);
+		add_str(b, "}");
+		return;
+	}
+	add_str(b, "{\"status\":\"");
+	add_str(b, code);
+	if (res->outcome != EDS_INGEST_STORED && res->outcome != EDS_INGEST_ALREADY_STORED) {
+		char hex[2 * EDS_HASH_LEN + 1];
+		eds_hex_encode(hex, res->record_hash, EDS_HASH_LEN);
+		add_str(b, "\",\"record_hash\":\"");
+		add_str(b, hex);
+	}
+	add_str(b, "\"}");
+}
+
+int eds_http_results_text(eds_textbuf *b, const eds_ingest_result *res, size_t n, int is_batch)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!eds_ingest_ok(res[i].outcome) &&
+		    !eds_utf8_valid(res[i].message, strlen(res[i].message)))
+			return -1;
+	if (is_batch)
+		add_str(b, "{\"results\":[");
+	for (size_t i = 0; i < (is_batch ? n : 1); i++) {
+		if (i > 0)
+			add_str(b, ",");
+		add_result(b, &res[i]);
+	}
+	if (is_batch)
+		add_str(b, "]}");
+	return 0;
 }
 
 void eds_http_batch_free(eds_http_batch *b)

@@ -34,6 +34,25 @@ void eds_textbuf_printf(eds_textbuf *b, const char *fmt, ...)
 	}
 }
 
+void eds_textbuf_add(eds_textbuf *b, const char *s, size_t n)
+{
+	if (b->oom || n == 0)
+		return;
+	if (b->cap - b->n <= n) {
+		size_t cap = (b->cap ? b->cap * 2 : 256) + n;
+		char *p = realloc(b->p, cap);
+		if (p == NULL) {
+			b->oom = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, s, n);
+	b->n += n;
+	b->p[b->n] = '\0';
+}
+
 static void outcomes(eds_textbuf *b, const eds_ingest_stats *st)
 {
 	eds_textbuf_printf(b, "# HELP eds_ingest_decisions_total Ingest decisions by outcome.\n"
