@@ -15,8 +15,18 @@
  * see: status, message, last error, item count, and per item the outcome,
  * message, record fields and payload bytes.  The kept corpus starts from
  * bodies in that form so that the fuzzer explores around it.
+ *
+ * The payload's base64 is decoded directly when it is canonical, else by
+ * sodium: what the direct decoder takes, sodium must decode alike.
+ *
+ * The answers to these results (and to a refused body) are written without
+ * jansson (eds_http_results_text); they must be the very bytes jansson
+ * prints, or the direct writer must step aside where jansson refuses.
  */
 #include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fuzz_util.h"
@@ -66,6 +76,36 @@ static void check_fast_path(const uint8_t *data, size_t size)
 	eds_http_batch_free(&j);
 }
 
+/* What the canonical base64 decoder takes, sodium takes and decodes alike. */
+static void check_base64(const uint8_t *data, size_t size)
+{
+	uint8_t *a = malloc(size / 4 * 3 + 3), *b = malloc(size / 4 * 3 + 3);
+	size_t alen = 0, blen = 0;
+	if (a == NULL || b == NULL)
+		abort();
+	if (eds_base64_decode_canonical(a, (const char *)data, size, &alen) &&
+	    (sodium_base642bin(b, size / 4 * 3 + 3, (const char *)data, size, NULL, &blen, NULL,
+	                       sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	     alen != blen || memcmp(a, b, alen) != 0))
+		abort();
+	free(a);
+	free(b);
+}
+
+static void check_answer(const eds_ingest_result *res, size_t n, int is_batch)
+{
+	json_t *o = eds_http_results_json(res, n, is_batch);
+	char *want = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	eds_textbuf t = {0};
+	int rc = eds_http_results_text(&t, res, n, is_batch);
+	if (rc == 0 ? want == NULL || t.p == NULL || strcmp(t.p, want) != 0
+	            : t.p != NULL || want != NULL)
+		abort();
+	free(t.p);
+	free(want);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
@@ -76,9 +116,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	ready = 1;
 	check_fast_path(data, size);
+	check_base64(data, size);
 	eds_status st =
 	    eds_http_parse_records((const char *)data, size, MAX_ITEMS, &b, msg, sizeof msg);
 	if (st != EDS_OK) {
+		eds_ingest_result refusal = {.outcome = EDS_INGEST_MALFORMED};
+		snprintf(refusal.message, sizeof refusal.message, "%s", msg);
+		check_answer(&refusal, 1, 0);
 		check_message(msg);
 		fuzz_check_detail();
 		if (b.n != 0 || b.items != NULL)
@@ -96,6 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (b.items[i].payload != NULL && r->outcome != EDS_INGEST_ACCEPTED)
 			abort();
 	}
+	check_answer(b.results, b.n, b.is_batch);
 	eds_http_batch_free(&b);
 	return 0;
 }

@@ -30,7 +30,7 @@ eds_status eds_http_start_daemon(struct MHD_Daemon **d, const struct sockaddr_st
 int eds_tls_client_identity(struct MHD_Connection *c, char *out, size_t cap, char *why,
                             size_t whycap);
 
-/** Growable text buffer for the metrics page. */
+/** Growable text buffer (the metrics page, client request bodies, answers). */
 typedef struct eds_textbuf {
 	char *p;
 	size_t n, cap;
@@ -38,6 +38,20 @@ typedef struct eds_textbuf {
 } eds_textbuf;
 
 void eds_textbuf_printf(eds_textbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** Append s[0..n) (kept NUL-terminated). */
+void eds_textbuf_add(eds_textbuf *b, const char *s, size_t n);
+
+/** eds_http_result_json of one result, or {"results": [...]} of n when is_batch. */
+json_t *eds_http_results_json(const eds_ingest_result *res, size_t n, int is_batch);
+
+/**
+ * Append to b the text json_dumps(eds_http_results_json(res, n, is_batch),
+ * JSON_COMPACT) prints, written without jansson (b->oom when out of memory).
+ * -1, with b untouched, when a message is not valid UTF-8: jansson refuses
+ * such a string, and the caller goes through eds_http_results_json so that
+ * the answer stays what it has always been.
+ */
+int eds_http_results_text(eds_textbuf *b, const eds_ingest_result *res, size_t n, int is_batch);
 
 /** Prometheus text exposition of the counters; ls may be NULL (ledger unreadable). */
 void eds_metrics_format(eds_textbuf *b, const eds_ingest_stats *st, const uint64_t *lat,

@@ -72,11 +72,9 @@ static uint64_t mono_ns(void)
 
 /* ---- responses ---------------------------------------------------------------- */
 
-static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *type,
-                                 const char *body, size_t len, unsigned retry_after, int close)
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, struct MHD_Response *r,
+                               const char *type, unsigned retry_after, int close)
 {
-	struct MHD_Response *r =
-	    MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
 	if (r == NULL)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
@@ -92,6 +90,14 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, cons
 	return rc;
 }
 
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *type,
+                                 const char *body, size_t len, unsigned retry_after, int close)
+{
+	return respond(c, status,
+	               MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY),
+	               type, retry_after, close);
+}
+
 static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *body,
                                  unsigned retry_after, int close)
 {
@@ -105,6 +111,26 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json
 	return rc;
 }
 
+/* Ingest results (FORMAT.md 4): one, or {"results": [...]} for a batch. */
+static enum MHD_Result send_results(struct MHD_Connection *c, unsigned status,
+                                    const eds_ingest_result *res, size_t n, int is_batch,
+                                    unsigned retry_after, int close)
+{
+	eds_textbuf b = {0};
+	if (eds_http_results_text(&b, res, n, is_batch) != 0)
+		return send_json(c, status, eds_http_results_json(res, n, is_batch), retry_after,
+		                 close);
+	if (b.oom) {
+		free(b.p);
+		return send_text(c, 500, "application/json", "{}", 2, 0, 1);
+	}
+	/* MHD takes the buffer and frees it: no copy. */
+	struct MHD_Response *r = MHD_create_response_from_buffer(b.n, b.p, MHD_RESPMEM_MUST_FREE);
+	if (r == NULL)
+		free(b.p);
+	return respond(c, status, r, "application/json", retry_after, close);
+}
+
 /* An error decided here (not by the gate): logged, counted, answered. */
 static enum MHD_Result refuse(eds_server *s, struct MHD_Connection *c, req *q, eds_ingest_outcome o,
                               const char *msg, unsigned retry_after, int close)
@@ -113,8 +139,7 @@ static enum MHD_Result refuse(eds_server *s, struct MHD_Connection *c, req *q, e
 	snprintf(res.message, sizeof res.message, "%s", msg);
 	/* Floods of refused requests must not grow the ledger: only malformed bodies go there. */
 	eds_ingest_reject(s->svc, &q->ctx, NULL, 0, o, msg, o == EDS_INGEST_MALFORMED);
-	return send_json(c, (unsigned)eds_ingest_http_status(o), eds_http_result_json(&res),
-	                 retry_after, close);
+	return send_results(c, (unsigned)eds_ingest_http_status(o), &res, 1, 0, retry_after, close);
 }
 
 /* ---- decision log ----------------------------------------------------------------- */
@@ -211,18 +236,11 @@ static enum MHD_Result post_records(eds_server *s, struct MHD_Connection *c, req
 		eds_http_batch_free(&batch);
 		return refuse(s, c, q, EDS_INGEST_STORAGE, "The server is shutting down.", 0, 1);
 	}
-	enum MHD_Result rc;
-	if (batch.is_batch) {
-		json_t *arr = json_array();
-		for (size_t i = 0; arr && i < batch.n; i++)
-			json_array_append_new(arr, eds_http_result_json(&batch.results[i]));
-		rc = send_json(c, 200, json_pack("{s:o}", "results", arr), 0, 0);
-	} else {
-		eds_ingest_outcome o = batch.results[0].outcome;
-		rc = send_json(c, (unsigned)eds_ingest_http_status(o),
-		               eds_http_result_json(&batch.results[0]),
-		               o == EDS_INGEST_RATE_LIMITED ? retry : 0, 0);
-	}
+	eds_ingest_outcome o = batch.results[0].outcome;
+	enum MHD_Result rc =
+	    batch.is_batch ? send_results(c, 200, batch.results, batch.n, 1, 0, 0)
+	                   : send_results(c, (unsigned)eds_ingest_http_status(o), batch.results, 1,
+	                                  0, o == EDS_INGEST_RATE_LIMITED ? retry : 0, 0);
 	eds_http_batch_free(&batch);
 	return rc;
 }
@@ -238,8 +256,7 @@ static enum MHD_Result put_payload(eds_server *s, struct MHD_Connection *c, req 
 	if (eds_ingest_put_payload(s->svc, &q->ctx, hash, (const uint8_t *)q->buf, q->len, &res) !=
 	    EDS_OK)
 		return refuse(s, c, q, EDS_INGEST_STORAGE, "The server is shutting down.", 0, 1);
-	return send_json(c, (unsigned)eds_ingest_http_status(res.outcome),
-	                 eds_http_result_json(&res), 0, 0);
+	return send_results(c, (unsigned)eds_ingest_http_status(res.outcome), &res, 1, 0, 0, 0);
 }
 
 static enum MHD_Result get_head(eds_server *s, struct MHD_Connection *c, req *q, const char *id)

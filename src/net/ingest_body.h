@@ -44,6 +44,14 @@ int eds_body_parse_fast(const char *body, size_t len, size_t max_items, eds_http
 eds_status eds_body_parse_jansson(const char *body, size_t len, size_t max_items, eds_http_batch *b,
                                   char *msg, size_t cap);
 
+/**
+ * Decode base64 text s[0..n) into out (room for n / 4 * 3 bytes) when it is
+ * in RFC 4648's canonical form (standard alphabet, padded, unused bits zero):
+ * 1 with *len set, else 0 (sodium_base642bin then decides).  Apart for the
+ * tests and the fuzzer, which check it against sodium.
+ */
+int eds_base64_decode_canonical(uint8_t *out, const char *s, size_t n, size_t *len);
+
 /** An empty batch of n items (all zero) to fill with eds_body_parse_item. */
 eds_status eds_body_alloc(eds_http_batch *b, size_t n);
 

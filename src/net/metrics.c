@@ -8,6 +8,24 @@
 
 #include "http_internal.h"
 
+/* Room for need more bytes and a NUL: 0, with b->oom set, when out of memory. */
+static int reserve(eds_textbuf *b, size_t need, size_t first)
+{
+	if (b->oom)
+		return 0;
+	if (b->p != NULL && need < b->cap - b->n)
+		return 1;
+	size_t cap = (b->cap ? b->cap * 2 : first) + need;
+	char *p = realloc(b->p, cap);
+	if (p == NULL) {
+		b->oom = 1;
+		return 0;
+	}
+	b->p = p;
+	b->cap = cap;
+	return 1;
+}
+
 void eds_textbuf_printf(eds_textbuf *b, const char *fmt, ...)
 {
 	va_list ap;
@@ -23,15 +41,17 @@ void eds_textbuf_printf(eds_textbuf *b, const char *fmt, ...)
 			b->n += (size_t)n;
 			return;
 		}
-		size_t cap = (b->cap ? b->cap * 2 : 4096) + (size_t)n;
-		char *p = realloc(b->p, cap);
-		if (p == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
+		reserve(b, (size_t)n, 4096);
 	}
+}
+
+void eds_textbuf_add(eds_textbuf *b, const char *s, size_t n)
+{
+	if (n == 0 || !reserve(b, n, 256))
+		return;
+	memcpy(b->p + b->n, s, n);
+	b->n += n;
+	b->p[b->n] = '\0';
 }
 
 static void outcomes(eds_textbuf *b, const eds_ingest_stats *st)

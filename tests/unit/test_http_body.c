@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "../../src/net/ingest_body.h"
 #include "edgesentry/edgesentry.h"
@@ -295,6 +296,32 @@ static void test_truncated_bodies(void **state)
 	free(body);
 }
 
+/* The canonical base64 decoder: what it takes, sodium takes and decodes alike; the rest it
+ * leaves to sodium (RFC 4648 section 10 vectors, then spellings that are not canonical). */
+static void test_base64_canonical(void **state)
+{
+	(void)state;
+	static const char *const good[] = {
+	    "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy", "+/+/", PAYLOAD_B64};
+	static const char *const other[] = {"Zh==",  "Zm9=",     "Zg",    "Zg=",
+	                                    "Zg===", "Z===",     "====",  "Zm9v\n",
+	                                    "-_==",  "Zg==Zg==", "Zm 9v", "Zm9v===="};
+	uint8_t a[64], b[64];
+	size_t alen, blen;
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		size_t n = strlen(good[i]);
+		assert_int_equal(eds_base64_decode_canonical(a, good[i], n, &alen), 1);
+		assert_int_equal(sodium_base642bin(b, sizeof b, good[i], n, NULL, &blen, NULL,
+		                                   sodium_base64_VARIANT_ORIGINAL),
+		                 0);
+		assert_int_equal(alen, blen);
+		assert_memory_equal(a, b, alen);
+	}
+	for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+		assert_int_equal(eds_base64_decode_canonical(a, other[i], strlen(other[i]), &alen),
+		                 0);
+}
+
 int main(void)
 {
 	if (eds_init() != EDS_OK)
@@ -306,6 +333,7 @@ int main(void)
 	    cmocka_unit_test(test_near_misses_fall_back),
 	    cmocka_unit_test(test_noncanonical_records_fall_back),
 	    cmocka_unit_test(test_truncated_bodies),
+	    cmocka_unit_test(test_base64_canonical),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
