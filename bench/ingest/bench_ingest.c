@@ -168,6 +168,8 @@ static void *over_http(void *arg)
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+	/* As src/net/http_client.c: no signal handler swapped around every request. */
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	for (size_t r = 0; r < b->nreq; r++) {
 		for (size_t d = w->t; d < b->devices; d += b->threads) {
 			curl_easy_setopt(c, CURLOPT_POSTFIELDS, b->bodies[d * b->nreq + r]);
