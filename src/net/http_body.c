@@ -433,8 +433,7 @@ static void add_str(eds_textbuf *b, const char *s)
 	eds_textbuf_add(b, s, strlen(s));
 }
 
-/* A JSON string with jansson's escapes; s is valid UTF-8. */
-static void add_json_string(eds_textbuf *b, const char *s)
+void eds_textbuf_json_string(eds_textbuf *b, const char *s)
 {
 	static const char hexdigit[] = "0123456789ABCDEF";
 	const char *run = s;
@@ -468,7 +467,7 @@ static void add_result(eds_textbuf *b, const eds_ingest_result *res)
 		add_str(b, "{\"status\":\"rejected\",\"error\":\"");
 		add_str(b, code);
 		add_str(b, "\",\"message\":");
-		add_json_string(b, res->message);
+		eds_textbuf_json_string(b, res->message);
 		add_str(b, "}");
 		return;
 	}
@@ -498,6 +497,47 @@ int eds_http_results_text(eds_textbuf *b, const eds_ingest_result *res, size_t n
 	}
 	if (is_batch)
 		add_str(b, "]}");
+	return 0;
+}
+
+/*
+ * The decision log line, written like the answers and for the same reason:
+ * it is made in the writer thread, once per decision, between group commits.
+ * Byte for byte what json_dumps prints for eds_http_log_json.
+ */
+json_t *eds_http_log_json(const eds_ledger_event *ev, const char *hex, const char *message)
+{
+	return json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "time_ms",
+	                 (json_int_t)ev->time_ms, "source", ev->source, "device_id", ev->device_id,
+	                 "sequence", (json_int_t)ev->sequence, "decision", ev->decision, "reason",
+	                 ev->reason, "record_hash", hex, "message", message);
+}
+
+static int all_utf8(const char *const *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!eds_utf8_valid(s[i], strlen(s[i])))
+			return 0;
+	return 1;
+}
+
+int eds_http_log_text(eds_textbuf *b, const eds_ledger_event *ev, const char *hex,
+                      const char *message)
+{
+	static const char *const keys[] = {"source", "device_id",   "decision",
+	                                   "reason", "record_hash", "message"};
+	const char *vals[] = {ev->source, ev->device_id, ev->decision, ev->reason, hex, message};
+	if (!all_utf8(vals, 6))
+		return -1;
+	eds_textbuf_printf(b, "{\"time_ms\":%llu", (unsigned long long)ev->time_ms);
+	for (size_t i = 0; i < 6; i++) {
+		if (i == 2) /* jansson keeps the order the keys were packed in */
+			eds_textbuf_printf(b, ",\"sequence\":%llu",
+			                   (unsigned long long)ev->sequence);
+		eds_textbuf_printf(b, ",\"%s\":", keys[i]);
+		eds_textbuf_json_string(b, vals[i]);
+	}
+	add_str(b, "}");
 	return 0;
 }
 

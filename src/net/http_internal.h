@@ -41,6 +41,19 @@ void eds_textbuf_printf(eds_textbuf *b, const char *fmt, ...) __attribute__((for
 /** Append s[0..n) (kept NUL-terminated). */
 void eds_textbuf_add(eds_textbuf *b, const char *s, size_t n);
 
+/** Append s as a JSON string with jansson's escapes; s must be valid UTF-8. */
+void eds_textbuf_json_string(eds_textbuf *b, const char *s);
+
+/** The decision log line of ev as a jansson object (hex: record hash or ""). */
+json_t *eds_http_log_json(const eds_ledger_event *ev, const char *hex, const char *message);
+
+/**
+ * Append the text json_dumps(eds_http_log_json(...), JSON_COMPACT) prints,
+ * without jansson; -1 (b untouched) when a string is not valid UTF-8.
+ */
+int eds_http_log_text(eds_textbuf *b, const eds_ledger_event *ev, const char *hex,
+                      const char *message);
+
 /** eds_http_result_json of one result, or {"results": [...]} of n when is_batch. */
 json_t *eds_http_results_json(const eds_ingest_result *res, size_t n, int is_batch);
 

@@ -153,20 +153,24 @@ static void log_event(void *ctx, const eds_ledger_event *ev, const char *message
 	char hex[2 * EDS_HASH_LEN + 1] = "";
 	if (memcmp(ev->record_hash, zero, EDS_HASH_LEN) != 0)
 		eds_hex_encode(hex, ev->record_hash, EDS_HASH_LEN);
-	json_t *o =
-	    json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "time_ms",
-	              (json_int_t)ev->time_ms, "source", ev->source, "device_id", ev->device_id,
-	              "sequence", (json_int_t)ev->sequence, "decision", ev->decision, "reason",
-	              ev->reason, "record_hash", hex, "message", message ? message : "");
-	char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	if (line == NULL)
-		return;
-	pthread_mutex_lock(&s->log_lock);
-	fprintf(s->opt.log, "%s\n", line);
-	fflush(s->opt.log);
-	pthread_mutex_unlock(&s->log_lock);
+	eds_textbuf b = {0};
+	char *line = NULL;
+	message = message ? message : "";
+	if (eds_http_log_text(&b, ev, hex, message) != 0) {
+		/* Not UTF-8: jansson decides, as it always did (it refuses such a line). */
+		json_t *o = eds_http_log_json(ev, hex, message);
+		line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+	}
+	const char *text = line != NULL ? line : b.oom ? NULL : b.p;
+	if (text != NULL) {
+		pthread_mutex_lock(&s->log_lock);
+		fprintf(s->opt.log, "%s\n", text);
+		fflush(s->opt.log);
+		pthread_mutex_unlock(&s->log_lock);
+	}
 	free(line);
+	free(b.p);
 }
 
 /* ---- metrics ---------------------------------------------------------------------- */

@@ -5,8 +5,9 @@
  * which is what the server sent before: for every outcome, single and
  * batch, and messages with every character JSON must escape, non-ASCII
  * text, the longest message, and messages jansson refuses (not UTF-8),
- * for which the direct writer must step aside.  fuzz/fuzz_http_body.c
- * compares the two on the answers to generated bodies.
+ * for which the direct writer must step aside; and the same for the
+ * decision log line (eds_http_log_text).  fuzz/fuzz_http_body.c compares
+ * the two on the answers to generated bodies.
  */
 #include <jansson.h>
 #include <setjmp.h>
@@ -33,21 +34,26 @@ static eds_ingest_result result(eds_ingest_outcome o, const char *message)
 	return r;
 }
 
-/* The direct text equals jansson's; returns it (free it). */
-static char *assert_same_text(const eds_ingest_result *res, size_t n, int is_batch)
+/* b (written directly) holds exactly what jansson prints for o; o is freed. */
+static void assert_dumps_as(json_t *o, const eds_textbuf *b)
 {
-	json_t *o = eds_http_results_json(res, n, is_batch);
 	assert_non_null(o);
 	char *want = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	assert_non_null(want);
+	assert_false(b->oom);
+	assert_non_null(b->p);
+	assert_int_equal(strlen(b->p), b->n);
+	assert_string_equal(b->p, want);
+	free(want);
+}
+
+/* The direct text equals jansson's; returns it (free it). */
+static char *assert_same_text(const eds_ingest_result *res, size_t n, int is_batch)
+{
 	eds_textbuf b = {0};
 	assert_int_equal(eds_http_results_text(&b, res, n, is_batch), 0);
-	assert_false(b.oom);
-	assert_non_null(b.p);
-	assert_int_equal(strlen(b.p), b.n);
-	assert_string_equal(b.p, want);
-	free(want);
+	assert_dumps_as(eds_http_results_json(res, n, is_batch), &b);
 	return b.p;
 }
 
@@ -149,6 +155,45 @@ static void test_large_batch(void **state)
 	free(r);
 }
 
+/* The decision log line: the direct text equals jansson's printing. */
+static void assert_same_log(const eds_ledger_event *ev, const char *hex, const char *msg)
+{
+	eds_textbuf b = {0};
+	assert_int_equal(eds_http_log_text(&b, ev, hex, msg), 0);
+	assert_dumps_as(eds_http_log_json(ev, hex, msg), &b);
+	free(b.p);
+}
+
+static void test_log_line(void **state)
+{
+	(void)state;
+	eds_ledger_event ev;
+	memset(&ev, 0, sizeof ev);
+	ev.time_ms = UINT64_C(1764300000123);
+	ev.sequence = UINT64_C(9007199254740993); /* above 2^53: printed exactly */
+	snprintf(ev.source, sizeof ev.source, "[::ffff:10.1.2.3]:50123");
+	snprintf(ev.device_id, sizeof ev.device_id, "lift-01");
+	snprintf(ev.decision, sizeof ev.decision, "rejected");
+	snprintf(ev.reason, sizeof ev.reason, "bad_signature");
+	char hex[2 * EDS_HASH_LEN + 1];
+	memset(hex, 'a', sizeof hex - 1);
+	hex[sizeof hex - 1] = '\0';
+	assert_same_log(&ev, hex, "The signature does not verify.");
+	assert_same_log(&ev, "", "");
+	assert_same_log(
+	    &ev, hex, "quote \" back \\ tab \t nl \n ctl \x01\x1f del \x7f \xc3\xa9 \xe2\x82\xac");
+	memset(&ev, 0, sizeof ev); /* malformed input: no device, no sequence */
+	snprintf(ev.decision, sizeof ev.decision, "rejected");
+	assert_same_log(&ev, "", "The body is not valid JSON.");
+	/* Not UTF-8: the direct writer steps aside and leaves the buffer alone. */
+	eds_textbuf b = {0};
+	assert_int_equal(eds_http_log_text(&b, &ev, "", "bad \xff byte"), -1);
+	assert_null(b.p);
+	snprintf(ev.device_id, sizeof ev.device_id, "\xc3");
+	assert_int_equal(eds_http_log_text(&b, &ev, "", "fine"), -1);
+	assert_null(b.p);
+}
+
 int main(void)
 {
 	if (eds_init() != EDS_OK)
@@ -156,7 +201,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_every_outcome), cmocka_unit_test(test_format_shapes),
 	    cmocka_unit_test(test_escapes),       cmocka_unit_test(test_not_utf8_steps_aside),
-	    cmocka_unit_test(test_large_batch),
+	    cmocka_unit_test(test_large_batch),   cmocka_unit_test(test_log_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
