@@ -117,10 +117,12 @@ typedef struct eds_ingest eds_ingest;
 
 /**
  * Start a service on an open ledger (borrowed; must outlive the service):
- * restores payload files a crash lost (eds_ledger_recover; counted in the
- * stats), loads every device and chain head, then starts the writer thread
- * and, on a durable ledger, the flusher.  opts may be NULL.  Errors:
- * EDS_E_ARG, EDS_E_NOMEM, EDS_E_IO, EDS_E_INTERNAL (no thread).
+ * claims it (eds_ledger_claim, released by eds_ingest_free), restores
+ * payload files a crash lost (eds_ledger_recover; counted in the stats),
+ * loads every device and chain head, then starts the writer thread and, on
+ * a durable ledger, the flusher.  opts may be NULL.  Errors: EDS_E_ARG,
+ * EDS_E_NOMEM, EDS_E_IO, EDS_E_EXISTS (another service has the ledger, in
+ * this process or another), EDS_E_INTERNAL (no thread).
  */
 eds_status eds_ingest_new(eds_ingest **out, eds_ledger *ledger, const eds_ingest_options *opts);
 
@@ -165,7 +167,10 @@ void eds_ingest_stats_get(eds_ingest *s, eds_ingest_stats *out);
 /** Statistics of the service's ledger (for metrics). */
 eds_status eds_ingest_ledger_stats(eds_ingest *s, eds_ledger_stats *out);
 
-/** Nonzero while the last commit succeeded (for /healthz). */
+/**
+ * Nonzero while the last group commit and the last flush of the payload
+ * files both succeeded (for /healthz).
+ */
 int eds_ingest_healthy(eds_ingest *s);
 
 /**

@@ -191,6 +191,22 @@ const char *eds_ledger_payload_dir(const eds_ledger *l);
 int eds_ledger_durable(const eds_ledger *l);
 
 /**
+ * Claim the ledger for one ingest service (eds_ingest_new does this): an
+ * exclusive lock on its payload directory, held until eds_ledger_release
+ * or eds_ledger_close, or until the process dies (kill -9 leaves nothing
+ * stale).  One service per ledger because each keeps the chain heads in
+ * memory and its start-up recovery (eds_ledger_recover) drops payload
+ * journal entries another service still relies on.  Reading the ledger
+ * (verify, export) and registering devices need no claim.
+ * Errors: EDS_E_EXISTS (claimed by another process, or already by this
+ * handle), EDS_E_IO.
+ */
+eds_status eds_ledger_claim(eds_ledger *l);
+
+/** Give up a claim taken with eds_ledger_claim; no claim: nothing happens. */
+void eds_ledger_release(eds_ledger *l);
+
+/**
  * Register a device with its first key (from_sequence 1).
  * Errors: EDS_E_FIELD (bad device_id), EDS_E_EXISTS, EDS_E_IO.
  */

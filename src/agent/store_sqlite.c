@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -462,20 +461,12 @@ static eds_status setup(sql_store *ss, bool group_sync, bool read_only)
  */
 static eds_status lock_state(sql_store *ss, const char *dir)
 {
-	char path[4096];
+	char path[4096], what[4200];
 	int n = snprintf(path, sizeof path, "%s/agent.lock", dir);
 	if (n < 0 || (size_t)n >= sizeof path)
 		return eds_fail(EDS_E_ARG, "%s: state directory path too long", dir);
-	ss->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (ss->lock_fd < 0)
-		return eds_fail(EDS_E_IO, "%s: %s", path, strerror(errno));
-	if (flock(ss->lock_fd, LOCK_EX | LOCK_NB) == 0)
-		return EDS_OK;
-	if (errno == EWOULDBLOCK)
-		return eds_fail(EDS_E_EXISTS,
-		                "%s: agent state in use by another process (one writer at a time)",
-		                dir);
-	return eds_fail(EDS_E_IO, "%s: lock: %s", path, strerror(errno));
+	snprintf(what, sizeof what, "%s: agent state (one writer at a time)", dir);
+	return eds_lock_exclusive(path, O_RDWR | O_CREAT, what, &ss->lock_fd);
 }
 
 eds_status agent_store_sqlite_open(agent_store *out, const char *dir, bool group_sync,

@@ -2,7 +2,9 @@
  * cmd_ledger.c - `eds ledger verify --ledger DIR` re-checks everything a
  * server ledger holds, trusting nothing the server decided; `eds ledger
  * export --ledger DIR --out DIR` writes the auditor's copy (records.jsonl,
- * registry.json, payloads/) that `eds verify-chain` checks offline.
+ * registry.json, payloads/) that `eds verify-chain` checks offline;
+ * `eds ledger recover --ledger DIR` does a server start's crash recovery
+ * without starting a server.
  */
 #include <errno.h>
 #include <limits.h>
@@ -23,7 +25,8 @@ static const char *const cmd = "ledger";
 static void help(void)
 {
 	printf("usage: eds ledger verify --ledger DIR [--threads N]\n"
-	       "       eds ledger export --ledger DIR --out DIR\n\n"
+	       "       eds ledger export --ledger DIR --out DIR\n"
+	       "       eds ledger recover --ledger DIR\n\n"
 	       "verify: re-check every record of a server ledger as an outside verifier\n"
 	       "would: field rules, stored record_hash, sequence and prev_hash links from 1,\n"
 	       "the signature with the key the device had at that sequence, revocation,\n"
@@ -35,6 +38,11 @@ static void help(void)
 	       "checked offline with\n"
 	       "  eds verify-chain OUT/records.jsonl --keys OUT/registry.json "
 	       "--payload-dir OUT/payloads\n\n"
+	       "recover: what eds serve does when it starts on a ledger that went through\n"
+	       "a crash or power cut: payload files lost before they reached the disk are\n"
+	       "written again from the ledger's journal (records whose bytes are not there\n"
+	       "go back to payload pending), so verify and export see them.  Refused while\n"
+	       "eds serve runs on the ledger (it recovered when it started).\n\n"
 	       "Options:\n"
 	       "  --ledger DIR   the ledger directory of `eds serve`\n"
 	       "  --out DIR      export destination (created when absent)\n"
@@ -43,9 +51,10 @@ static void help(void)
 	       "                 report is the same for every N\n"
 	       "  -h, --help     show this help\n\n"
 	       "Exit codes:\n"
-	       "  0  verify: everything valid; export: written\n"
+	       "  0  verify: everything valid; export: written; recover: done\n"
 	       "  1  verify: at least one failure (each printed on stderr)\n"
-	       "  2  usage error, no ledger, unreadable ledger or unwritable output\n");
+	       "  2  usage error, no ledger, unreadable ledger, unwritable output, or\n"
+	       "     (recover) the ledger in use by eds serve\n");
 }
 
 /* ---- verify ----------------------------------------------------------------- */
@@ -185,7 +194,8 @@ static void report_failures(eds_ledger *l, const verify_ctx *c)
 	if (eds_ledger_stats_get(l, &ls) == EDS_OK && ls.journaled_payloads > 0)
 		fprintf(stderr,
 		        " (%llu payloads are in the ledger's journal, not yet confirmed on disk: "
-		        "starting eds serve on this ledger writes lost payload files again)",
+		        "`eds ledger recover`, or starting eds serve, writes lost payload files "
+		        "again)",
 		        (unsigned long long)ls.journaled_payloads);
 	fputc('\n', stderr);
 }
@@ -320,6 +330,25 @@ static int export(eds_ledger *l, const char *dir)
 	return EDS_EXIT_OK;
 }
 
+/* ---- recover ---------------------------------------------------------------- */
+
+static int recover(eds_ledger *l)
+{
+	size_t restored = 0, demoted = 0;
+	/* Claimed like a server: a running one still needs its journal. */
+	eds_status st = eds_ledger_claim(l);
+	if (st == EDS_OK)
+		st = eds_ledger_recover(l, &restored, &demoted);
+	if (st != EDS_OK) {
+		cli_report(cmd, st, "recover");
+		return EDS_EXIT_USAGE;
+	}
+	printf("recovered: %zu payload files written again from the journal, %zu records back "
+	       "to payload pending\n",
+	       restored, demoted);
+	return EDS_EXIT_OK;
+}
+
 typedef struct ledger_args {
 	const char *action, *dir, *out, *threads;
 } ledger_args;
@@ -333,15 +362,17 @@ static int parse_args(int argc, char **argv, ledger_args *a)
 	if (rc != EDS_EXIT_OK)
 		return rc;
 	if (a->action == NULL ||
-	    (strcmp(a->action, "verify") != 0 && strcmp(a->action, "export") != 0))
-		return cli_usage(cmd, "an action is required: verify or export");
+	    (strcmp(a->action, "verify") != 0 && strcmp(a->action, "export") != 0 &&
+	     strcmp(a->action, "recover") != 0))
+		return cli_usage(cmd, "an action is required: verify, export or recover");
 	if (a->dir == NULL)
 		return cli_usage(cmd, "--ledger DIR is required");
 	bool is_export = strcmp(a->action, "export") == 0;
+	bool is_verify = strcmp(a->action, "verify") == 0;
 	if (is_export != (a->out != NULL))
 		return cli_usage(cmd,
 		                 is_export ? "--out DIR is required" : "--out is only for export");
-	if (is_export && a->threads != NULL)
+	if (!is_verify && a->threads != NULL)
 		return cli_usage(cmd, "--threads is only for verify");
 	return EDS_EXIT_OK;
 }
@@ -366,7 +397,10 @@ int cmd_ledger(int argc, char **argv)
 	eds_status st = eds_ledger_open(&l, a.dir, &lo);
 	if (st != EDS_OK)
 		return cli_report(cmd, st, "--ledger");
-	rc = a.out != NULL ? export(l, a.out) : verify(l, threads);
+	if (strcmp(a.action, "recover") == 0)
+		rc = recover(l);
+	else
+		rc = a.out != NULL ? export(l, a.out) : verify(l, threads);
 	eds_ledger_close(l);
 	return rc;
 }

@@ -109,7 +109,8 @@ static void help(void)
 	       "Exit codes:\n"
 	       "  0  stopped by SIGTERM/SIGINT after finishing requests in flight\n"
 	       "  1  (not used by this command)\n"
-	       "  2  usage error, bad option or config, cannot open ledger or listen\n");
+	       "  2  usage error, bad option or config, cannot open ledger (or another\n"
+	       "     eds serve has it) or listen\n");
 }
 
 typedef struct conf {

@@ -23,7 +23,7 @@ static const command commands[] = {
     {"serve", cmd_serve, "run the ingest server (HTTP/HTTPS) in front of a ledger"},
     {"push", cmd_push, "send a chain file's records and payloads to an ingest server"},
     {"device", cmd_device, "register, rotate, revoke and list a ledger's devices"},
-    {"ledger", cmd_ledger, "verify a server ledger or export an auditor's copy"},
+    {"ledger", cmd_ledger, "verify, export (an auditor's copy) or recover a server ledger"},
     {"agent", cmd_agent, "sign readings, queue them durably and forward them to a server"},
     {"update", cmd_update, "sign, inspect and verify software updates (threshold, anti-rollback)"},
     {"demo", cmd_demo, "sign, verify and tamper with a lift-inspection run"},

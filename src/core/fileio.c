@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -178,4 +179,19 @@ eds_status eds_write_file_new(const char *path, const void *data, size_t len, un
 		return st;
 	}
 	return eds_fsync_dir_of(path);
+}
+
+eds_status eds_lock_exclusive(const char *path, int oflags, const char *what, int *fd)
+{
+	*fd = open(path, oflags | O_CLOEXEC, 0600);
+	if (*fd < 0)
+		return eds_fail(EDS_E_IO, "%s: %s", path, strerror(errno));
+	if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
+		return EDS_OK;
+	int err = errno;
+	close(*fd);
+	*fd = -1;
+	if (err == EWOULDBLOCK)
+		return eds_fail(EDS_E_EXISTS, "%s in use by another process", what);
+	return eds_fail(EDS_E_IO, "%s: lock: %s", path, strerror(err));
 }

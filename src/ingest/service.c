@@ -102,7 +102,9 @@ struct eds_ingest {
 
 	pthread_mutex_t statlock;
 	eds_ingest_stats stats;
-	int healthy;
+	int healthy;    /* the last group commit succeeded */
+	int flushed_ok; /* the last flush of the payload files succeeded */
+	int claimed;    /* eds_ledger_claim is ours to release */
 
 	vec recs, events, hashes, payloads;
 };
@@ -845,6 +847,7 @@ static void *flusher_main(void *arg)
 		pthread_mutex_unlock(&s->qlock);
 		eds_status st = eds_ledger_sync(s->ledger);
 		pthread_mutex_lock(&s->statlock);
+		s->flushed_ok = st == EDS_OK;
 		s->stats.payload_flushes += st == EDS_OK;
 		s->stats.payload_flush_failures += st != EDS_OK;
 		pthread_mutex_unlock(&s->statlock);
@@ -870,6 +873,8 @@ static void free_devices(eds_ingest *s)
 
 static void free_service(eds_ingest *s)
 {
+	if (s->claimed)
+		eds_ledger_release(s->ledger);
 	free_devices(s);
 	free(s->loose);
 	free(s->recs.p);
@@ -929,7 +934,7 @@ eds_status eds_ingest_new(eds_ingest **out, eds_ledger *ledger, const eds_ingest
 	s->events.size = sizeof(eds_ledger_event);
 	s->hashes.size = EDS_HASH_LEN;
 	s->payloads.size = sizeof(eds_ledger_payload);
-	s->healthy = 1;
+	s->healthy = s->flushed_ok = 1;
 	pthread_rwlockattr_t ra;
 	pthread_rwlockattr_init(&ra);
 	pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
@@ -947,6 +952,9 @@ eds_status eds_ingest_new(eds_ingest **out, eds_ledger *ledger, const eds_ingest
 	eds_status st =
 	    s->slots && s->loose ? EDS_OK : eds_fail(EDS_E_NOMEM, "ingest: out of memory");
 	int changed;
+	if (st == EDS_OK) /* before recovery, which must not run beside another service */
+		st = eds_ledger_claim(ledger);
+	s->claimed = st == EDS_OK;
 	if (st == EDS_OK)
 		st = eds_payload_stage_dirs(eds_ledger_payload_dir(ledger));
 	size_t restored = 0, demoted = 0;
@@ -1017,7 +1025,7 @@ eds_status eds_ingest_ledger_stats(eds_ingest *s, eds_ledger_stats *out)
 int eds_ingest_healthy(eds_ingest *s)
 {
 	pthread_mutex_lock(&s->statlock);
-	int ok = s->healthy;
+	int ok = s->healthy && s->flushed_ok;
 	pthread_mutex_unlock(&s->statlock);
 	return ok;
 }

@@ -312,8 +312,8 @@ static enum MHD_Result route(eds_server *s, struct MHD_Connection *c, req *q, co
 	if (strcmp(url, "/healthz") == 0 && get)
 		return eds_ingest_healthy(s->svc)
 		           ? send_text(c, 200, "application/json", "{\"status\":\"ok\"}", 15, 0, 0)
-		           : refuse(s, c, q, EDS_INGEST_STORAGE, "The ledger is not writable.", 0,
-		                    0);
+		           : refuse(s, c, q, EDS_INGEST_STORAGE,
+		                    "The ledger or its payload files are not writable.", 0, 0);
 	if (strcmp(url, "/metrics") == 0 && get)
 		return send_metrics(s, c);
 	size_t n = strlen(url);

@@ -3,9 +3,13 @@
  * rules that must not depend on the storage engine (which key verifies
  * which sequence), then a call through the back end's function table.
  */
+#include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "edgesentry/ledger.h"
 #include "internal.h"
@@ -15,6 +19,7 @@ struct eds_ledger {
 	const eds_ledger_ops *ops;
 	void *impl;
 	int durable;
+	int claim_fd; /* eds_ledger_claim's lock on payload_dir, else -1 */
 	char payload_dir[];
 };
 
@@ -30,6 +35,7 @@ eds_status eds_ledger_wrap(eds_ledger **out, const eds_ledger_ops *ops, void *im
 	l->ops = ops;
 	l->impl = impl;
 	l->durable = durable;
+	l->claim_fd = -1;
 	memcpy(l->payload_dir, payload_dir, n);
 	*out = l;
 	return EDS_OK;
@@ -39,8 +45,30 @@ void eds_ledger_close(eds_ledger *l)
 {
 	if (l == NULL)
 		return;
+	eds_ledger_release(l);
 	l->ops->close(l->impl);
 	free(l);
+}
+
+eds_status eds_ledger_claim(eds_ledger *l)
+{
+	if (l == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	if (l->claim_fd >= 0)
+		return eds_fail(EDS_E_EXISTS, "ledger %s: already claimed by an ingest service",
+		                l->payload_dir);
+	char what[PATH_MAX + 64];
+	snprintf(what, sizeof what, "ledger (payload directory %s)", l->payload_dir);
+	/* The directory itself, not a lock file: nothing to add to FORMAT.md 3's layout. */
+	return eds_lock_exclusive(l->payload_dir, O_RDONLY | O_DIRECTORY, what, &l->claim_fd);
+}
+
+void eds_ledger_release(eds_ledger *l)
+{
+	if (l != NULL && l->claim_fd >= 0) {
+		close(l->claim_fd);
+		l->claim_fd = -1;
+	}
 }
 
 const char *eds_ledger_payload_dir(const eds_ledger *l)

@@ -10,24 +10,33 @@ need_cmd sqlite3
 cd "$T" || exit 1
 N=30
 journal() { sqlite3 L/ledger.sqlite "$1"; }
+# sign_readings FROM TO: readings FROM..TO appended to c.jsonl, payloads in P.
+sign_readings() {
+	for i in $(seq "$1" "$2"); do
+		echo "journal reading $i" >pl
+		"$EDS" sign --key k.key --device j1 --chain c.jsonl --payload pl --payload-dir P \
+			>/dev/null || fail "sign"
+	done
+}
+# push_and_cut NAME ARGS...: a server that never flushes on its own takes the
+# chain, then dies by kill -9; journal_hashes lists what the journal still holds.
+push_and_cut() {
+	local name=$1; shift
+	start_server "$name" --ledger L --payload-flush-ms 3600000
+	expect_rc 0 "$EDS" push --url "$URL" c.jsonl --payload-dir P "$@"
+	kill -9 "$(cat "$T/$name.pid")"
+	wait 2>/dev/null
+	rm -f "$T/$name.pid"
+	# hashes back to back, 32 bytes each
+	journal "SELECT hex(hashes) FROM unconfirmed" | fold -w 64 | tr 'A-F' 'a-f' | sort -u >hashes
+}
 
 "$EDS" keygen --out k >/dev/null
 "$EDS" device add --ledger L --id j1 --public-key k.pub >/dev/null || fail "add"
-for i in $(seq 1 $N); do
-	echo "journal reading $i" >pl
-	"$EDS" sign --key k.key --device j1 --chain c.jsonl --payload pl --payload-dir P >/dev/null ||
-		fail "sign"
-done
+sign_readings 1 $N
 
 # A flush interval of an hour: every payload of this run stays journaled.
-start_server s1 --ledger L --payload-flush-ms 3600000
-expect_rc 0 "$EDS" push --url "$URL" c.jsonl --payload-dir P --batch 7
-kill -9 "$(cat "$T/s1.pid")"
-wait 2>/dev/null
-rm -f "$T/s1.pid"
-
-# the journal names each of the N payloads (hashes back to back, 32 bytes each)
-journal "SELECT hex(hashes) FROM unconfirmed" | fold -w 64 | tr 'A-F' 'a-f' | sort -u >hashes
+push_and_cut s1 --batch 7
 [ "$(wc -l <hashes)" -eq "$N" ] && pass || fail "journal lists $(wc -l <hashes) payloads, want $N"
 first=$(head -n 1 hashes)
 while read -r h; do rm -f "L/payloads/${h:0:2}/${h:2}"; done < <(tail -n +2 hashes)
@@ -52,18 +61,38 @@ done
 pass
 
 # A clean stop flushes the files and leaves nothing journaled.
-for i in $(seq $((N + 1)) $((N + 10))); do
-	echo "journal reading $i" >pl
-	"$EDS" sign --key k.key --device j1 --chain c.jsonl --payload pl --payload-dir P >/dev/null ||
-		fail "sign"
-done
+sign_readings $((N + 1)) $((N + 10))
 start_server s3 --ledger L --payload-flush-ms 3600000
 expect_rc 0 "$EDS" push --url "$URL" c.jsonl --payload-dir P
 [ "$(journal 'SELECT count(*) FROM unconfirmed')" -gt 0 ] && pass || fail "nothing journaled"
+# One server per ledger: a second one's start-up recovery would drop this
+# one's journal.  Refused before it listens, and so is a recover.
+expect_rc 2 "$EDS" serve --ledger L --listen 127.0.0.1:0
+expect_err "in use by another process"
+expect_one_line_err
+expect_rc 2 "$EDS" ledger recover --ledger L
+expect_err "in use by another process"
+[ "$(journal 'SELECT count(*) FROM unconfirmed')" -gt 0 ] && pass || fail "journal dropped"
 stop_server s3
 [ "$(journal 'SELECT count(*) FROM unconfirmed')" = 0 ] && pass || fail "journal kept after a stop"
 expect_rc 0 "$EDS" ledger verify --ledger L
 expect_out "$((N + 10)) records"
+
+# Recovery without a server: `eds ledger recover` does what a start does.
+sign_readings $((N + 11)) $((N + 15))
+push_and_cut s4
+[ "$(wc -l <hashes)" -eq 5 ] && pass || fail "journal lists $(wc -l <hashes) payloads, want 5"
+while read -r h; do rm -f "L/payloads/${h:0:2}/${h:2}"; done <hashes
+expect_rc 1 "$EDS" ledger verify --ledger L
+expect_err "eds ledger recover"
+expect_rc 0 "$EDS" ledger recover --ledger L
+expect_out "recovered: 5 payload files written again from the journal, 0 records"
+expect_rc 0 "$EDS" ledger verify --ledger L
+expect_out "$((N + 15)) records"
+expect_rc 0 "$EDS" ledger recover --ledger L # nothing left to do
+expect_out "recovered: 0 payload files"
+expect_rc 2 "$EDS" ledger recover --ledger L --threads 2
+expect_one_line_err
 
 # The flag is checked like every number.
 expect_rc 2 "$EDS" serve --ledger L --payload-flush-ms 0

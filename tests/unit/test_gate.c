@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -294,6 +296,127 @@ static void test_batch_in_order_and_restart(void **state)
 	assert_int_equal(res[1].outcome, EDS_INGEST_ACCEPTED);
 }
 
+/*
+ * One service per ledger: a second one, through another handle as another
+ * process would open it, is refused before its recovery could drop the
+ * first one's payload journal; the claim goes with eds_ingest_free.
+ */
+static void test_one_service_per_ledger(void **state)
+{
+	fx *f = *state;
+	eds_ledger *l2 = NULL;
+	eds_ingest *s2 = NULL;
+	assert_int_equal(eds_ledger_open(&l2, f->dir, NULL), EDS_OK);
+	assert_int_equal(eds_ingest_new(&s2, l2, NULL), EDS_E_EXISTS);
+	assert_non_null(strstr(eds_last_error(), "in use by another process"));
+	assert_null(s2);
+	assert_int_equal(eds_ingest_new(&s2, f->l, NULL), EDS_E_EXISTS); /* same handle */
+	assert_int_equal(eds_ledger_claim(l2), EDS_E_EXISTS);
+	eds_ingest_free(f->s);
+	f->s = NULL;
+	assert_int_equal(eds_ingest_new(&s2, l2, NULL), EDS_OK);
+	assert_int_equal(eds_ledger_claim(f->l), EDS_E_EXISTS);
+	eds_ingest_free(s2);
+	assert_int_equal(eds_ledger_claim(f->l), EDS_OK);
+	eds_ledger_release(f->l);
+	eds_ledger_release(f->l); /* no claim: nothing happens */
+	eds_ledger_close(l2);
+}
+
+/*
+ * A back end with no devices whose journal can be made unreadable, so the
+ * flusher's eds_ledger_sync fails: /healthz (eds_ingest_healthy) must say
+ * so while it fails, and recover once a flush succeeds again.
+ */
+static atomic_int fake_flush_fails;
+
+static void fake_close(void *impl)
+{
+	(void)impl;
+}
+
+static eds_status fake_foreach(void *impl, eds_ledger_device_fn fn, void *ctx)
+{
+	(void)impl, (void)fn, (void)ctx;
+	return EDS_OK;
+}
+
+static eds_status fake_commit(void *impl, const eds_ledger_batch *b)
+{
+	(void)impl, (void)b;
+	return EDS_OK;
+}
+
+static eds_status fake_mark(void *impl, uint64_t *mark)
+{
+	(void)impl;
+	*mark = 1;
+	return atomic_load(&fake_flush_fails) ? EDS_E_IO : EDS_OK;
+}
+
+static eds_status fake_drop(void *impl, uint64_t mark)
+{
+	(void)impl, (void)mark;
+	return EDS_OK;
+}
+
+static eds_status fake_changed(void *impl, int *changed)
+{
+	(void)impl;
+	*changed = 0;
+	return EDS_OK;
+}
+
+static eds_status fake_stats(void *impl, eds_ledger_stats *out)
+{
+	(void)impl;
+	memset(out, 0, sizeof *out);
+	return EDS_OK;
+}
+
+/* Wait up to 5 s for eds_ingest_healthy to become want. */
+static int healthy_becomes(eds_ingest *s, int want)
+{
+	for (int i = 0; i < 500; i++) {
+		if (!eds_ingest_healthy(s) == !want)
+			return 1;
+		usleep(10000);
+	}
+	return 0;
+}
+
+static void test_failed_flush_unhealthy(void **state)
+{
+	(void)state;
+	static const eds_ledger_ops ops = {.name = "fake",
+	                                   .close = fake_close,
+	                                   .device_foreach = fake_foreach,
+	                                   .commit = fake_commit,
+	                                   .commit_journaled = fake_commit,
+	                                   .journal_mark = fake_mark,
+	                                   .journal_drop = fake_drop,
+	                                   .changed = fake_changed,
+	                                   .stats = fake_stats};
+	static int impl;
+	char *dir = test_tmpdir();
+	eds_ledger *l = NULL;
+	eds_ingest *s = NULL;
+	atomic_store(&fake_flush_fails, 1);
+	assert_int_equal(eds_ledger_wrap(&l, &ops, &impl, dir, 1), EDS_OK);
+	eds_ingest_options o = {.payload_flush_ms = 5};
+	assert_int_equal(eds_ingest_new(&s, l, &o), EDS_OK);
+	assert_true(healthy_becomes(s, 0));
+	eds_ingest_stats st;
+	eds_ingest_stats_get(s, &st);
+	assert_true(st.payload_flush_failures > 0);
+	atomic_store(&fake_flush_fails, 0);
+	assert_true(healthy_becomes(s, 1));
+	eds_ingest_free(s);
+	eds_ledger_close(l);
+	test_rmtree(dir);
+	free(dir);
+}
+
 #define THREADS    8
 #define DEVICES    16
 #define PER_DEVICE 40
@@ -378,6 +501,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_pending_payload, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batch_in_order_and_restart, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent_group_commit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_one_service_per_ledger, setup, teardown),
+	    cmocka_unit_test(test_failed_flush_unhealthy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
