@@ -70,7 +70,8 @@ static void make_records(bench *b, const eds_secret_key *sk)
 			eds_ingest_item *it = &b->items[d * b->per + i];
 			payload[0] = (uint8_t)i;
 			payload[1] = (uint8_t)(i >> 8);
-			payload[2] = (uint8_t)d;
+			payload[2] = (uint8_t)d; /* every payload distinct: no file is shared */
+			payload[3] = (uint8_t)(d >> 8);
 			eds_record_init(&it->record, id, i + 1, 1700000000000ULL + i, payload,
 			                PAYLOAD, i ? prev : NULL, "bench");
 			eds_record_sign(&it->record, sk);
