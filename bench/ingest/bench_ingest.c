@@ -2,7 +2,9 @@
  * bench_ingest.c - records/s through the ingest service in-process, and
  * over HTTP keep-alive (libcurl against eds_server in the same process),
  * durable (group commit, fsync) and not durable, 1 and 1,000 devices,
- * 256-byte payloads.  Records are signed before the clock starts.
+ * 256-byte payloads, each distinct.  Records are signed before the clock
+ * starts.  HTTP cases write the decision log to DIR/decisions.log, as
+ * `eds serve --log FILE` does, unless EDS_BENCH_NO_LOG is set.
  *
  * usage: bench_ingest [RECORDS] [THREADS] [CASE]   (defaults 20000, 8, all)
  * CASE picks one case by its number 1..10 (in the order printed), for profiling,
@@ -216,11 +218,16 @@ static void run_case(const char *mode, int durable, size_t devices, size_t n, si
 	eds_ingest_new(&b.svc, l, NULL);
 	eds_server *srv = NULL;
 	eds_netpolicy *pol = NULL;
+	FILE *log = NULL;
 	int http = strcmp(mode, "http") == 0;
 	if (http) {
 		eds_netpolicy_new(&pol);
 		eds_netpolicy_add(pol, "127.0.0.1");
-		eds_server_options so = {.listen = "127.0.0.1:0"};
+		/* The decision log of `eds serve --log FILE`: a real server always writes one. */
+		char path[sizeof dir + 16];
+		snprintf(path, sizeof path, "%s/decisions.log", dir);
+		log = getenv("EDS_BENCH_NO_LOG") ? NULL : fopen(path, "a");
+		eds_server_options so = {.listen = "127.0.0.1:0", .log = log};
 		eds_server_start(&srv, b.svc, pol, &so);
 		b.port = eds_server_port(srv);
 		make_bodies(&b);
@@ -251,6 +258,8 @@ static void run_case(const char *mode, int durable, size_t devices, size_t n, si
 	    st.commits ? (double)st.batch_records / (double)st.commits : 0.0);
 	fflush(stdout);
 	eds_server_stop(srv, 1000);
+	if (log != NULL)
+		fclose(log);
 	eds_netpolicy_free(pol);
 	eds_ingest_free(b.svc);
 	eds_ledger_close(l);
