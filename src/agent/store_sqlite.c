@@ -465,8 +465,9 @@ static eds_status lock_state(sql_store *ss, const char *dir)
 	int n = snprintf(path, sizeof path, "%s/agent.lock", dir);
 	if (n < 0 || (size_t)n >= sizeof path)
 		return eds_fail(EDS_E_ARG, "%s: state directory path too long", dir);
-	snprintf(what, sizeof what, "%s: agent state (one writer at a time)", dir);
-	return eds_lock_exclusive(path, O_RDWR | O_CREAT, what, &ss->lock_fd);
+	snprintf(what, sizeof what, "%s: agent state", dir);
+	return eds_lock_exclusive(path, O_RDWR | O_CREAT, what, "one writer at a time",
+	                          &ss->lock_fd);
 }
 
 eds_status agent_store_sqlite_open(agent_store *out, const char *dir, bool group_sync,

@@ -181,7 +181,8 @@ eds_status eds_write_file_new(const char *path, const void *data, size_t len, un
 	return eds_fsync_dir_of(path);
 }
 
-eds_status eds_lock_exclusive(const char *path, int oflags, const char *what, int *fd)
+eds_status eds_lock_exclusive(const char *path, int oflags, const char *what, const char *why,
+                              int *fd)
 {
 	*fd = open(path, oflags | O_CLOEXEC, 0600);
 	if (*fd < 0)
@@ -192,6 +193,6 @@ eds_status eds_lock_exclusive(const char *path, int oflags, const char *what, in
 	close(*fd);
 	*fd = -1;
 	if (err == EWOULDBLOCK)
-		return eds_fail(EDS_E_EXISTS, "%s in use by another process", what);
+		return eds_fail(EDS_E_EXISTS, "%s in use by another process (%s)", what, why);
 	return eds_fail(EDS_E_IO, "%s: lock: %s", path, strerror(err));
 }

@@ -65,11 +65,13 @@ eds_status eds_payload_check_fd(int fd, const char *path, const uint8_t hash[32]
  * Open path (oflags as for open(2); O_CLOEXEC is added) and take an
  * exclusive flock on it without waiting, for "one process at a time"
  * resources.  The lock lives as long as *fd stays open and dies with the
- * process, so kill -9 leaves nothing stale.  what names the resource in
- * the message when another open file holds the lock.  Errors: EDS_E_EXISTS
- * (held elsewhere: "<what> in use by another process"), EDS_E_IO.
+ * process, so kill -9 leaves nothing stale.  what names the resource and
+ * why the rule, in the message when another open file holds the lock.
+ * Errors: EDS_E_EXISTS (held elsewhere: "<what> in use by another process
+ * (<why>)"), EDS_E_IO.
  */
-eds_status eds_lock_exclusive(const char *path, int oflags, const char *what, int *fd);
+eds_status eds_lock_exclusive(const char *path, int oflags, const char *what, const char *why,
+                              int *fd);
 
 /** fsync the directory containing path (or the directory itself when is_dir). */
 eds_status eds_fsync_dir_of(const char *path);

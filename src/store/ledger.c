@@ -57,10 +57,11 @@ eds_status eds_ledger_claim(eds_ledger *l)
 	if (l->claim_fd >= 0)
 		return eds_fail(EDS_E_EXISTS, "ledger %s: already claimed by an ingest service",
 		                l->payload_dir);
-	char what[PATH_MAX + 64];
-	snprintf(what, sizeof what, "ledger (payload directory %s)", l->payload_dir);
+	char what[PATH_MAX + 16];
+	snprintf(what, sizeof what, "%s: ledger", l->payload_dir);
 	/* The directory itself, not a lock file: nothing to add to FORMAT.md 3's layout. */
-	return eds_lock_exclusive(l->payload_dir, O_RDONLY | O_DIRECTORY, what, &l->claim_fd);
+	return eds_lock_exclusive(l->payload_dir, O_RDONLY | O_DIRECTORY, what,
+	                          "one ingest service, e.g. eds serve, per ledger", &l->claim_fd);
 }
 
 void eds_ledger_release(eds_ledger *l)
