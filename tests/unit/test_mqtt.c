@@ -2,16 +2,22 @@
  * test_mqtt.c - the broker-free parts of the MQTT code: topic names to
  * device ids (only valid ids), the answer body (FORMAT.md 5: response body
  * plus sequence), broker address parsing and TLS option checks, the
- * backoff jitter range.  The broker-facing behaviour is tested against a
- * real mosquitto in tests/cli/test_serve_mqtt*.sh.
+ * backoff jitter range, TCP_NODELAY on a client's socket.  The
+ * broker-facing behaviour is tested against a real mosquitto in
+ * tests/cli/test_serve_mqtt*.sh.
  */
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -120,6 +126,33 @@ static void test_tls_options(void **state)
 	assert_int_equal(client("h:1", "/nonexistent/ca.pem", NULL, NULL, host, &port), EDS_E_KEY);
 }
 
+/* Our clients turn Nagle's algorithm off: checked on a connection to a bare
+ * loopback listener (the TCP connect is enough; no broker answers). */
+static void test_no_delay(void **state)
+{
+	(void)state;
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(l >= 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof a;
+	assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(listen(l, 1), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&a, &alen), 0);
+	char address[64], host[256];
+	int port, on = 0;
+	snprintf(address, sizeof address, "127.0.0.1:%u", (unsigned)ntohs(a.sin_port));
+	eds_mqtt_broker b = {.address = address};
+	struct mosquitto *m = NULL;
+	assert_int_equal(eds_mqtt_client_new(&m, &b, "unit-test", 1, NULL, host, 256, &port),
+	                 EDS_OK);
+	assert_int_equal(mosquitto_connect(m, host, port, 30), MOSQ_ERR_SUCCESS);
+	socklen_t len = sizeof on;
+	assert_int_equal(getsockopt(mosquitto_socket(m), IPPROTO_TCP, TCP_NODELAY, &on, &len), 0);
+	assert_int_equal(on, 1);
+	mosquitto_destroy(m);
+	close(l);
+}
+
 static void test_jitter(void **state)
 {
 	(void)state;
@@ -136,7 +169,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_topic_device), cmocka_unit_test(test_answer),
 	    cmocka_unit_test(test_address),      cmocka_unit_test(test_tls_options),
-	    cmocka_unit_test(test_jitter),
+	    cmocka_unit_test(test_no_delay),     cmocka_unit_test(test_jitter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
