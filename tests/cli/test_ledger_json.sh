@@ -1,10 +1,11 @@
 #!/bin/bash
-# test_ledger_json.sh - the machine-readable side of `eds ledger verify`:
-# --json reports of a good ledger and of a damaged one (the same failures
-# the text mode prints, capped at 1000 with the rest counted), --quiet, the
-# JSON of a fatal error, usage errors; and the progress line of ledger
-# verify and export on a terminal for a ledger of 50,000 records, never
-# without a terminal, with --json or --quiet, or for a small ledger.
+# test_ledger_json.sh - the machine-readable side of `eds ledger verify` and
+# `eds device list`: --json reports of a good ledger and of a damaged one
+# (the same failures the text mode prints, capped at 1000 with the rest
+# counted), --quiet, the JSON of a fatal error, device list --json after
+# add/rotate/revoke, usage errors; and the progress line of ledger verify
+# and export on a terminal for a ledger of 50,000 records, never without a
+# terminal, with --json or --quiet, or for a small ledger.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/serve_lib.sh"
 need_cmd sqlite3
@@ -29,6 +30,7 @@ payload_file() {
 
 # ---- a ledger of 2 devices x 5 records with their payloads, through a server ----
 "$EDS" keygen --out k >/dev/null
+"$EDS" keygen --out k2 >/dev/null
 for d in dev-a dev-b; do "$EDS" device add --ledger L --id $d --public-key k.pub || fail "add"; done
 for i in 1 2 3 4 5; do
 	for d in dev-a dev-b; do
@@ -103,6 +105,34 @@ expect_err "--json is only for verify"
 expect_rc 2 "$EDS" ledger recover --ledger L --quiet
 expect_one_line_err
 expect_err "--quiet is only for verify"
+expect_rc 2 "$EDS" device add --ledger L --id dev-c --public-key k.pub --json
+expect_one_line_err
+expect_err "--json is only for list"
+expect_rc 2 "$EDS" device list --ledger L --json=yes
+expect_one_line_err
+
+# ---- device list --json after add, rotate, revoke --------------------------------
+expect_rc 0 "$EDS" device add --ledger L --id dev-c --public-key k.pub
+expect_rc 0 "$EDS" device rotate --ledger L --id dev-a --public-key k2.pub --from-sequence 6
+expect_rc 0 "$EDS" device revoke --ledger L --id dev-b --from-sequence 8
+K1=$("$EDS" pubkey k.pub)
+K2=$("$EDS" pubkey k2.pub)
+HA=$(jq -r 'select(.device_id == "dev-a" and .sequence == 5) | .record_hash' c.jsonl)
+expect_rc 0 "$EDS" device list --ledger L --json
+expect_no_err
+expect_jq '[.devices[].device_id] == ["dev-a", "dev-b", "dev-c"]'
+expect_jq ".devices[0] == {device_id: \"dev-a\", head_sequence: 4, head_hash: \"$HA\",
+	revoked_from: null, keys: [{from_sequence: 1, public_key: \"$K1\"},
+	{from_sequence: 6, public_key: \"$K2\"}]}"
+expect_jq '.devices[1].revoked_from == 8 and .devices[1].head_sequence == 5
+	and (.devices[1].keys | length) == 1'
+expect_jq ".devices[2] == {device_id: \"dev-c\", head_sequence: 0, head_hash: null,
+	revoked_from: null, keys: [{from_sequence: 1, public_key: \"$K1\"}]}"
+# the same facts as the text lines
+jq -r '.devices[] | "\(.device_id) \(.head_sequence) \(.revoked_from // "-")"
+	+ ([.keys[] | " \(.from_sequence):\(.public_key)"] | join(""))' "$T/out" >json.list
+expect_rc 0 "$EDS" device list --ledger L
+cmp -s json.list "$T/out" && pass || { fail "device list --json differs from the text"; diff "$T/out" json.list >&2; }
 
 # ---- progress: a ledger of 50,000 records (rows written straight into SQLite) -----------
 GEN=$EDS_BUILD_DIR/bench/bench_gen_chain
