@@ -37,6 +37,10 @@ int cli_usage(const char *cmd, const char *fmt, ...) EDS_PRINTF(2, 3);
  */
 int cli_report(const char *cmd, eds_status status, const char *context);
 
+/** The detail cli_report prints for status: eds_last_error(), or the
+ * status's own text when no detail was set. */
+const char *cli_error_detail(eds_status status);
+
 /** Exit code cli_report would use for status. */
 int cli_exit_code(eds_status status);
 

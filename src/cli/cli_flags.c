@@ -58,6 +58,22 @@ int cli_action_flags(const char *cmd, int argc, char **argv, const char *const *
 	return EDS_EXIT_OK;
 }
 
+int cli_take_switches(int argc, char **argv, const char *const *names, bool *const *on, int n)
+{
+	int kept = 1;
+	for (int i = 1; i < argc; i++) {
+		int k = 0;
+		while (k < n && strcmp(argv[i], names[k]) != 0)
+			k++;
+		if (k < n)
+			*on[k] = true;
+		else
+			argv[kept++] = argv[i];
+	}
+	argv[kept] = NULL;
+	return kept;
+}
+
 int cli_parse_slots(const char *cmd, int argc, char **argv, const struct option *opts,
                     const char **const slots[128], const char *help)
 {

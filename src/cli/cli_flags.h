@@ -6,6 +6,7 @@
 #define EDS_CLI_FLAGS_H
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /**
@@ -24,6 +25,13 @@ int cli_flag(int argc, char **argv, int *i, const char *name, const char **value
  */
 int cli_action_flags(const char *cmd, int argc, char **argv, const char *const *names,
                      const char **const *values, int n, const char **action);
+
+/**
+ * Take the switches (flags without a value, e.g. "--json") names[k] out of
+ * argv, setting *on[k] for each one present, so that cli_action_flags sees
+ * only the rest.  Returns the new argc (argv[argc] is set to NULL).
+ */
+int cli_take_switches(int argc, char **argv, const char *const *names, bool *const *on, int n);
 
 /** Parse a decimal in min..max; 0 on success, -1 (nothing printed) otherwise. */
 int cli_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out);

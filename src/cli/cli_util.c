@@ -38,11 +38,15 @@ int cli_exit_code(eds_status status)
 	}
 }
 
-int cli_report(const char *cmd, eds_status status, const char *context)
+const char *cli_error_detail(eds_status status)
 {
 	const char *detail = eds_last_error();
-	if (detail[0] == '\0')
-		detail = eds_strerror(status);
+	return detail[0] != '\0' ? detail : eds_strerror(status);
+}
+
+int cli_report(const char *cmd, eds_status status, const char *context)
+{
+	const char *detail = cli_error_detail(status);
 	if (context != NULL)
 		fprintf(stderr, "eds %s: %s: %s\n", cmd, context, detail);
 	else

@@ -3,10 +3,12 @@
  * server's device registry and key history, kept in the ledger.  Safe to
  * run while `eds serve` uses the same ledger: the server notices changes.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "cli_flags.h"
+#include "cli_json.h"
 #include "edgesentry/ledger.h"
 
 static const char *const cmd = "device";
@@ -17,7 +19,7 @@ static void help(void)
 	    "usage: eds device add    --ledger DIR --id ID --public-key KEY\n"
 	    "       eds device rotate --ledger DIR --id ID --public-key KEY [--from-sequence N]\n"
 	    "       eds device revoke --ledger DIR --id ID [--from-sequence N]\n"
-	    "       eds device list   --ledger DIR\n\n"
+	    "       eds device list   --ledger DIR [--json]\n\n"
 	    "Manage the devices an `eds serve` ledger accepts records from.  The ledger\n"
 	    "keeps every key a device ever had: `rotate` adds a key for records from a\n"
 	    "sequence on (records already stored keep theirs); `revoke` refuses records\n"
@@ -29,6 +31,11 @@ static void help(void)
 	    "                       secret key file (its public half is used)\n"
 	    "  --from-sequence N    first sequence the change applies to; default: the\n"
 	    "                       record after the device's current head\n"
+	    "  --json               list: print one JSON object instead of the lines:\n"
+	    "                       {\"devices\":[{device_id, head_sequence, head_hash\n"
+	    "                       (null before the first record), revoked_from (null\n"
+	    "                       when not revoked), keys[] (from_sequence,\n"
+	    "                       public_key)}]}\n"
 	    "  -h, --help           show this help\n\n"
 	    "`list` prints one line per device: id, head sequence, revoked-from sequence\n"
 	    "(- when not revoked), then each key as FROM:HEX.\n\n"
@@ -40,12 +47,16 @@ static void help(void)
 
 typedef struct args {
 	const char *action, *ledger, *id, *key, *from;
+	bool json;
 } args;
 
 static int parse(int argc, char **argv, args *a)
 {
 	static const char *const names[] = {"--ledger", "--id", "--public-key", "--from-sequence"};
 	const char **const values[] = {&a->ledger, &a->id, &a->key, &a->from};
+	static const char *const switches[] = {"--json"};
+	bool *const on[] = {&a->json};
+	argc = cli_take_switches(argc, argv, switches, on, 1);
 	int rc = cli_action_flags(cmd, argc, argv, names, values, 4, &a->action);
 	if (rc != EDS_EXIT_OK)
 		return rc;
@@ -63,6 +74,8 @@ static int parse(int argc, char **argv, args *a)
 		return cli_usage(cmd, "--public-key is only for add and rotate");
 	if (a->from != NULL && (is_list || strcmp(a->action, "add") == 0))
 		return cli_usage(cmd, "--from-sequence is only for rotate and revoke");
+	if (a->json && !is_list)
+		return cli_usage(cmd, "--json is only for list");
 	return EDS_EXIT_OK;
 }
 
@@ -83,6 +96,61 @@ static eds_status print_device(void *ctx, const eds_ledger_device *d)
 	return EDS_OK;
 }
 
+static json_t *keys_json(const eds_ledger_device *d)
+{
+	json_t *keys = json_array();
+	for (size_t i = 0; keys != NULL && i < d->key_count; i++) {
+		char hex[65];
+		eds_public_key_to_hex(&d->keys[i].public_key, hex);
+		if (json_array_append_new(keys, json_pack("{s:I, s:s}", "from_sequence",
+		                                          (json_int_t)d->keys[i].from_sequence,
+		                                          "public_key", hex)) != 0) {
+			json_decref(keys);
+			return NULL;
+		}
+	}
+	return keys;
+}
+
+static json_t *device_json(const eds_ledger_device *d)
+{
+	char head[2 * EDS_HASH_LEN + 1];
+	eds_hex_encode(head, d->head_hash, EDS_HASH_LEN);
+	json_t *revoked = d->revoked_from_sequence != 0
+	                      ? json_integer((json_int_t)d->revoked_from_sequence)
+	                      : json_null();
+	return json_pack("{s:s, s:I, s:o, s:o, s:o}", "device_id", d->device_id, "head_sequence",
+	                 (json_int_t)d->head_sequence, "head_hash",
+	                 d->head_sequence != 0 ? json_string(head) : json_null(), "revoked_from",
+	                 revoked, "keys", keys_json(d));
+}
+
+/* One device object at a time, so memory stays one device's for any registry;
+ * write errors stay on stdout and are seen by list_json's fflush. */
+static eds_status print_device_json(void *ctx, const eds_ledger_device *d)
+{
+	bool *first = ctx;
+	json_t *o = device_json(d);
+	if (o == NULL)
+		return eds_fail(EDS_E_NOMEM, "out of memory for the JSON list");
+	if (!*first)
+		putchar(',');
+	json_dumpf(o, stdout, JSON_COMPACT);
+	json_decref(o);
+	*first = false;
+	return EDS_OK;
+}
+
+static eds_status list_json(eds_ledger *l)
+{
+	bool first = true;
+	fputs("{\"devices\":[", stdout);
+	eds_status st = eds_ledger_device_foreach(l, print_device_json, &first);
+	if (st == EDS_OK && (fputs("]}\n", stdout) == EOF || fflush(stdout) != 0))
+		st = eds_fail(EDS_E_IO, "standard output: cannot write the JSON list");
+	return st;
+}
+
 static int run(eds_ledger *l, const args *a)
 {
 	eds_public_key pk;
@@ -98,6 +166,8 @@ static int run(eds_ledger *l, const args *a)
 		st = eds_ledger_device_rotate(l, a->id, &pk, from);
 	else if (strcmp(a->action, "revoke") == 0)
 		st = eds_ledger_device_revoke(l, a->id, from);
+	else if (a->json)
+		st = list_json(l);
 	else
 		st = eds_ledger_device_foreach(l, print_device, NULL);
 	/* Refusals here are registry edits, not verification results: exit 2. */

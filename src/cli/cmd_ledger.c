@@ -18,13 +18,15 @@
 #include "chain_internal.h"
 #include "cli.h"
 #include "cli_flags.h"
+#include "cli_json.h"
 #include "edgesentry/ledger.h"
+#include "progress.h"
 
 static const char *const cmd = "ledger";
 
 static void help(void)
 {
-	printf("usage: eds ledger verify --ledger DIR [--threads N]\n"
+	printf("usage: eds ledger verify --ledger DIR [--threads N] [--json] [--quiet]\n"
 	       "       eds ledger export --ledger DIR --out DIR\n"
 	       "       eds ledger recover --ledger DIR\n\n"
 	       "verify: re-check every record of a server ledger as an outside verifier\n"
@@ -32,7 +34,10 @@ static void help(void)
 	       "the signature with the key the device had at that sequence, revocation,\n"
 	       "each stored payload file (size and BLAKE3), and that each chain head the\n"
 	       "server resumes from is the last record.  Payloads still pending (record\n"
-	       "accepted, PUT not yet received) are counted, not failures.\n\n"
+	       "accepted, PUT not yet received) are counted, not failures.  Each failure\n"
+	       "is one line on stderr, then a summary; reasons (--json): those of\n"
+	       "eds verify-chain, record_hash_mismatch (the stored record_hash) and\n"
+	       "head_mismatch (a stored chain head; sequence: the stored head's).\n\n"
 	       "export: write an auditor's copy into --out (must not hold records.jsonl):\n"
 	       "records.jsonl (JSON Lines), registry.json (key registry) and payloads/,\n"
 	       "checked offline with\n"
@@ -49,12 +54,23 @@ static void help(void)
 	       "  --threads N    verify: check signatures on N threads (0, the default:\n"
 	       "                 one per core; 1: no extra thread; at most 256); the\n"
 	       "                 report is the same for every N\n"
+	       "  --json         verify: print one JSON object on stdout instead: valid,\n"
+	       "                 records, devices, signatures_checked, payloads_checked,\n"
+	       "                 payloads_pending, journaled_payloads, failure_count,\n"
+	       "                 failures[] (device_id, sequence, reason, message; the\n"
+	       "                 first %d), failures_omitted (the rest); no failure\n"
+	       "                 lines on stderr, no progress.  A fatal error (exit 2)\n"
+	       "                 prints {\"valid\":false,\"error\":MESSAGE} too\n"
+	       "  --quiet        verify: print only the failures: no summary, no progress\n"
 	       "  -h, --help     show this help\n\n"
+	       "On a terminal, verify and export of a ledger of %u records or more show\n"
+	       "a progress line on stderr.\n\n"
 	       "Exit codes:\n"
 	       "  0  verify: everything valid; export: written; recover: done\n"
-	       "  1  verify: at least one failure (each printed on stderr)\n"
+	       "  1  verify: at least one failure (printed on stderr, or in the JSON)\n"
 	       "  2  usage error, no ledger, unreadable ledger, unwritable output, or\n"
-	       "     (recover) the ledger in use by eds serve\n");
+	       "     (recover) the ledger in use by eds serve\n",
+	       CLI_JSON_FAILURES_KEPT, CLI_PROGRESS_MIN_ITEMS);
 }
 
 /* ---- verify ----------------------------------------------------------------- */
@@ -75,13 +91,52 @@ typedef struct verify_ctx {
 	eds_chain_verifier *v;
 	const char *payload_dir;
 	uint64_t records, payloads, pending, failures;
+	json_t *listed;   /* --json: the failures kept; NULL: each is printed on stderr */
+	uint64_t omitted; /* --json: failures beyond CLI_JSON_FAILURES_KEPT */
+	cli_progress bar;
 	batch *b;
 } verify_ctx;
 
-static void failure(verify_ctx *c, const char *what)
+/* Reason codes of the checks only a ledger has (the chain's are eds_chain_reason_code's). */
+#define REASON_RECORD_HASH "record_hash_mismatch"
+#define REASON_HEAD        "head_mismatch"
+
+/* What a stderr failure line names besides the device: the text lines
+ * predate reason codes and show one only for chain failures. */
+enum { SHOW_SEQUENCE = 1, SHOW_REASON = 2 };
+
+typedef struct failure_info {
+	const char *device_id;
+	uint64_t sequence; /* head_mismatch: the stored head's sequence */
+	const char *reason, *message;
+	unsigned show;
+} failure_info;
+
+static void list_failure(verify_ctx *c, const failure_info *f)
+{
+	json_t *o = NULL;
+	if (json_array_size(c->listed) < CLI_JSON_FAILURES_KEPT)
+		o = json_pack("{s:s, s:I, s:s, s:s}", "device_id", f->device_id, "sequence",
+		              (json_int_t)f->sequence, "reason", f->reason, "message", f->message);
+	/* Out of memory for the entry: it is still counted, as not listed. */
+	if (o == NULL || json_array_append_new(c->listed, o) != 0)
+		c->omitted++;
+}
+
+static void failure(verify_ctx *c, const failure_info *f)
 {
 	c->failures++;
-	fprintf(stderr, "eds ledger: %s\n", what);
+	if (c->listed != NULL) {
+		list_failure(c, f);
+		return;
+	}
+	cli_progress_end(&c->bar); /* the line goes where the bar was; it comes back */
+	fprintf(stderr, "eds ledger: %s", f->device_id);
+	if (f->show & SHOW_SEQUENCE)
+		fprintf(stderr, "/%llu", (unsigned long long)f->sequence);
+	if (f->show & SHOW_REASON)
+		fprintf(stderr, ": %s", f->reason);
+	fprintf(stderr, ": %s\n", f->message);
 }
 
 static void check_payload(verify_ctx *c, const eds_record *r, bool stored)
@@ -92,10 +147,9 @@ static void check_payload(verify_ctx *c, const eds_record *r, bool stored)
 	} else if (st == EDS_E_NOT_FOUND && !stored) {
 		c->pending++;
 	} else {
-		char line[512];
-		snprintf(line, sizeof line, "%s/%llu: %s", r->device_id,
-		         (unsigned long long)r->sequence, eds_last_error());
-		failure(c, line);
+		failure_info f = {r->device_id, r->sequence, eds_chain_reason_code(st),
+		                  eds_last_error(), SHOW_SEQUENCE};
+		failure(c, &f);
 	}
 }
 
@@ -105,10 +159,9 @@ static void check_stored_hash(verify_ctx *c, const eds_record *r, const uint8_t 
 {
 	if (eds_record_compute_hash(r, hash) == EDS_OK && memcmp(hash, stored, EDS_HASH_LEN) == 0)
 		return;
-	char line[256];
-	snprintf(line, sizeof line, "%s/%llu: stored record_hash differs from the record's",
-	         r->device_id, (unsigned long long)r->sequence);
-	failure(c, line);
+	failure_info f = {r->device_id, r->sequence, REASON_RECORD_HASH,
+	                  "stored record_hash differs from the record's", SHOW_SEQUENCE};
+	failure(c, &f);
 }
 
 /* Stored hashes and payloads line by line in record order, then the chain
@@ -135,6 +188,7 @@ static eds_status verify_record(void *ctx, const eds_ledger_record *lr)
 	b->recs[b->n] = lr->record;
 	memcpy(b->stored_hash[b->n], lr->record_hash, EDS_HASH_LEN);
 	b->payload_stored[b->n++] = lr->payload_stored != 0;
+	cli_progress_update(&c->bar, 0, c->records);
 	return b->n == BATCH ? flush_batch(c) : EDS_OK;
 }
 
@@ -158,90 +212,156 @@ static eds_status verify_head(void *ctx, const eds_ledger_device *d)
 		hash = cd.head;
 	}
 	if (d->head_sequence != seq || (seq > 0 && memcmp(hash, d->head_hash, EDS_HASH_LEN) != 0)) {
-		char line[256];
-		snprintf(line, sizeof line, "%s: stored head %llu does not match its %llu records",
-		         d->device_id, (unsigned long long)d->head_sequence,
-		         (unsigned long long)seq);
-		failure(h->c, line);
+		char msg[128];
+		snprintf(msg, sizeof msg, "stored head %llu does not match its %llu records",
+		         (unsigned long long)d->head_sequence, (unsigned long long)seq);
+		failure_info f = {d->device_id, d->head_sequence, REASON_HEAD, msg, 0};
+		failure(h->c, &f);
 	}
 	return EDS_OK;
 }
 
-static int report_chain_failures(verify_ctx *c)
+static void report_chain_failures(verify_ctx *c)
 {
 	const eds_chain_failure *list;
 	size_t n = eds_chain_verifier_failures(c->v, &list);
 	for (size_t i = 0; i < n; i++) {
-		char line[512];
-		snprintf(line, sizeof line, "%s/%llu: %s: %s", list[i].device_id,
-		         (unsigned long long)list[i].sequence,
-		         eds_chain_reason_code(list[i].reason), list[i].message);
-		failure(c, line);
+		failure_info f = {list[i].device_id, list[i].sequence,
+		                  eds_chain_reason_code(list[i].reason), list[i].message,
+		                  SHOW_SEQUENCE | SHOW_REASON};
+		failure(c, &f);
 	}
-	return (int)n;
 }
 
 /*
- * The summary line; after a power cut the server has not yet restarted
- * from, lost payload files may still be in the ledger's journal, and the
- * auditor should know that a server start writes them again.
+ * The summary line of a failed run; after a power cut the server has not
+ * yet restarted from, lost payload files may still be in the ledger's
+ * journal, and the auditor should know that a server start writes them again.
  */
-static void report_failures(eds_ledger *l, const verify_ctx *c)
+static void report_failures(const verify_ctx *c, const eds_ledger_stats *ls)
 {
-	eds_ledger_stats ls = {0};
 	fprintf(stderr, "eds ledger: %llu failures in %llu records",
 	        (unsigned long long)c->failures, (unsigned long long)c->records);
-	if (eds_ledger_stats_get(l, &ls) == EDS_OK && ls.journaled_payloads > 0)
+	if (ls->journaled_payloads > 0)
 		fprintf(stderr,
 		        " (%llu payloads are in the ledger's journal, not yet confirmed on disk: "
 		        "`eds ledger recover`, or starting eds serve, writes lost payload files "
 		        "again)",
-		        (unsigned long long)ls.journaled_payloads);
+		        (unsigned long long)ls->journaled_payloads);
 	fputc('\n', stderr);
 }
 
-static int verify(eds_ledger *l, unsigned threads)
+static int report_text(const verify_ctx *c, const eds_ledger_stats *ls, bool quiet)
 {
-	char *json = NULL;
-	eds_registry *reg = NULL;
-	verify_ctx c = {.payload_dir = eds_ledger_payload_dir(l)};
-	eds_status st = eds_ledger_registry_json(l, &json);
-	if (st == EDS_OK)
-		st = eds_registry_parse(&reg, json, strlen(json));
-	free(json);
-	eds_chain_options opts = {.registry = reg, .threads = threads};
-	if (st == EDS_OK)
-		st = eds_chain_verifier_new(&c.v, &opts);
-	if (st == EDS_OK && (c.b = malloc(sizeof *c.b)) == NULL)
-		st = eds_fail(EDS_E_NOMEM, "out of memory for a batch of records");
-	if (st == EDS_OK) {
-		c.b->n = 0;
-		st = eds_ledger_record_foreach(l, verify_record, &c);
+	if (c->failures > 0) {
+		if (!quiet)
+			report_failures(c, ls);
+		return EDS_EXIT_INVALID;
 	}
-	if (st == EDS_OK)
-		st = flush_batch(&c);
-	if (st == EDS_OK) {
-		head_ctx h = {&c, 0};
-		report_chain_failures(&c);
-		st = eds_ledger_device_foreach(l, verify_head, &h);
-	}
-	int rc;
-	if (st != EDS_OK) {
-		cli_report(cmd, st, "verify");
-		rc = EDS_EXIT_USAGE;
-	} else if (c.failures > 0) {
-		report_failures(l, &c);
-		rc = EDS_EXIT_INVALID;
-	} else {
-		eds_chain_summary s;
-		eds_chain_verifier_summary(c.v, &s);
+	eds_chain_summary s;
+	eds_chain_verifier_summary(c->v, &s);
+	if (!quiet)
 		printf("ledger OK: %llu devices, %llu records, %llu signatures, %llu payloads "
 		       "checked, %llu pending\n",
-		       (unsigned long long)s.devices, (unsigned long long)c.records,
-		       (unsigned long long)s.signatures_checked, (unsigned long long)c.payloads,
-		       (unsigned long long)c.pending);
-		rc = EDS_EXIT_OK;
+		       (unsigned long long)s.devices, (unsigned long long)c->records,
+		       (unsigned long long)s.signatures_checked, (unsigned long long)c->payloads,
+		       (unsigned long long)c->pending);
+	return EDS_EXIT_OK;
+}
+
+/* The same facts as the text, with every failure (up to the cap) in failures[]. */
+static int report_json(const verify_ctx *c, const eds_ledger_stats *ls)
+{
+	eds_chain_summary s;
+	eds_chain_verifier_summary(c->v, &s);
+	json_t *o =
+	    json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:O, s:I}", "valid",
+	              c->failures == 0, "records", (json_int_t)c->records, "devices",
+	              (json_int_t)s.devices, "signatures_checked", (json_int_t)s.signatures_checked,
+	              "payloads_checked", (json_int_t)c->payloads, "payloads_pending",
+	              (json_int_t)c->pending, "journaled_payloads",
+	              (json_int_t)ls->journaled_payloads, "failure_count", (json_int_t)c->failures,
+	              "failures", c->listed, "failures_omitted", (json_int_t)c->omitted);
+	int rc = cli_json_print(cmd, o);
+	return rc != EDS_EXIT_OK ? rc : c->failures > 0 ? EDS_EXIT_INVALID : EDS_EXIT_OK;
+}
+
+/* The verifier with the ledger's own key registry, and the batch. */
+static eds_status verify_setup(eds_ledger *l, unsigned threads, verify_ctx *c, eds_registry **reg)
+{
+	char *json = NULL;
+	eds_status st = eds_ledger_registry_json(l, &json);
+	if (st == EDS_OK)
+		st = eds_registry_parse(reg, json, strlen(json));
+	free(json);
+	eds_chain_options opts = {.registry = *reg, .threads = threads};
+	if (st == EDS_OK)
+		st = eds_chain_verifier_new(&c->v, &opts);
+	if (st == EDS_OK && (c->b = malloc(sizeof *c->b)) == NULL)
+		st = eds_fail(EDS_E_NOMEM, "out of memory for a batch of records");
+	if (st == EDS_OK)
+		c->b->n = 0;
+	return st;
+}
+
+/* Every record, then the chain failures and the stored heads; only fatal errors return. */
+static eds_status verify_all(eds_ledger *l, verify_ctx *c)
+{
+	eds_status st = eds_ledger_record_foreach(l, verify_record, c);
+	if (st == EDS_OK)
+		st = flush_batch(c);
+	cli_progress_end(&c->bar);
+	if (st == EDS_OK) {
+		head_ctx h = {c, 0};
+		report_chain_failures(c);
+		st = eds_ledger_device_foreach(l, verify_head, &h);
 	}
+	return st;
+}
+
+typedef struct ledger_args {
+	const char *action, *dir, *out, *threads;
+	bool json, quiet;
+} ledger_args;
+
+/*
+ * A fatal error: the one line on stderr, and with --json also
+ * {"valid":false,"error":...} on stdout, so a script reading the report
+ * always gets an object.  Exit 2.
+ */
+static int fatal(const ledger_args *a, eds_status st, const char *context)
+{
+	if (a->json) {
+		char msg[1024];
+		snprintf(msg, sizeof msg, "%s: %s", context, cli_error_detail(st));
+		cli_json_print(cmd, json_pack("{s:b, s:s}", "valid", 0, "error", msg));
+	}
+	cli_report(cmd, st, context);
+	return EDS_EXIT_USAGE;
+}
+
+static int verify(eds_ledger *l, const ledger_args *a, unsigned threads)
+{
+	eds_registry *reg = NULL;
+	eds_ledger_stats ls = {0};
+	verify_ctx c = {.payload_dir = eds_ledger_payload_dir(l)};
+	/* Read first: the record count sizes the progress line, and the journal
+	 * count of the report is the one the run started from. */
+	eds_status st = eds_ledger_stats_get(l, &ls);
+	if (st == EDS_OK)
+		st = verify_setup(l, threads, &c, &reg);
+	if (st == EDS_OK && a->json && (c.listed = json_array()) == NULL)
+		st = eds_fail(EDS_E_NOMEM, "out of memory");
+	cli_progress_begin_items(&c.bar, "ledger verify", "records", ls.records,
+	                         !a->json && !a->quiet);
+	if (st == EDS_OK)
+		st = verify_all(l, &c);
+	int rc;
+	if (st != EDS_OK)
+		rc = fatal(a, st, "verify");
+	else
+		rc = a->json ? report_json(&c, &ls) : report_text(&c, &ls, a->quiet);
+	json_decref(c.listed);
 	free(c.b);
 	eds_chain_verifier_free(c.v);
 	eds_registry_free(reg);
@@ -255,6 +375,7 @@ typedef struct export_ctx {
 	const char *src_payloads;
 	char dst_payloads[PATH_MAX];
 	uint64_t records, payloads, pending;
+	cli_progress bar;
 } export_ctx;
 
 static eds_status export_record(void *ctx, const eds_ledger_record *lr)
@@ -268,6 +389,7 @@ static eds_status export_record(void *ctx, const eds_ledger_record *lr)
 	if (fwrite(json, 1, n, e->out) != n || fputc('\n', e->out) == EOF)
 		return eds_fail(EDS_E_IO, "records.jsonl: %s", strerror(errno));
 	e->records++;
+	cli_progress_update(&e->bar, 0, e->records);
 	st = eds_payload_path(src, sizeof src, e->src_payloads, lr->record.payload_hash);
 	if (st == EDS_OK && access(src, F_OK) != 0) {
 		e->pending++;
@@ -310,6 +432,7 @@ static eds_status export_to(eds_ledger *l, const char *dir, export_ctx *e)
 		                strerror(errno));
 	e->out = f;
 	st = eds_ledger_record_foreach(l, export_record, e);
+	cli_progress_end(&e->bar);
 	if ((fflush(f) != 0 || fsync(fileno(f)) != 0) && st == EDS_OK)
 		st = eds_fail(EDS_E_IO, "%s: %s", path, strerror(errno));
 	fclose(f);
@@ -319,7 +442,13 @@ static eds_status export_to(eds_ledger *l, const char *dir, export_ctx *e)
 static int export(eds_ledger *l, const char *dir)
 {
 	export_ctx e = {.src_payloads = eds_ledger_payload_dir(l)};
-	eds_status st = export_to(l, dir, &e);
+	eds_ledger_stats ls;
+	/* The record count only sizes the progress line. */
+	eds_status st = eds_ledger_stats_get(l, &ls);
+	if (st == EDS_OK) {
+		cli_progress_begin_items(&e.bar, "ledger export", "records", ls.records, true);
+		st = export_to(l, dir, &e);
+	}
 	if (st != EDS_OK) {
 		cli_report(cmd, st, "export");
 		return EDS_EXIT_USAGE;
@@ -349,15 +478,14 @@ static int recover(eds_ledger *l)
 	return EDS_EXIT_OK;
 }
 
-typedef struct ledger_args {
-	const char *action, *dir, *out, *threads;
-} ledger_args;
-
 static int parse_args(int argc, char **argv, ledger_args *a)
 {
 	static const char *const names[] = {"--ledger", "--out", "--threads"};
 	const char **const values[] = {&a->dir, &a->out, &a->threads};
+	static const char *const switches[] = {"--json", "--quiet"};
+	bool *const on[] = {&a->json, &a->quiet};
 	memset(a, 0, sizeof *a);
+	argc = cli_take_switches(argc, argv, switches, on, 2);
 	int rc = cli_action_flags(cmd, argc, argv, names, values, 3, &a->action);
 	if (rc != EDS_EXIT_OK)
 		return rc;
@@ -372,8 +500,12 @@ static int parse_args(int argc, char **argv, ledger_args *a)
 	if (is_export != (a->out != NULL))
 		return cli_usage(cmd,
 		                 is_export ? "--out DIR is required" : "--out is only for export");
-	if (!is_verify && a->threads != NULL)
-		return cli_usage(cmd, "--threads is only for verify");
+	const char *verify_only = a->threads != NULL ? "--threads"
+	                          : a->json          ? "--json"
+	                          : a->quiet         ? "--quiet"
+	                                             : NULL;
+	if (!is_verify && verify_only != NULL)
+		return cli_usage(cmd, "%s is only for verify", verify_only);
 	return EDS_EXIT_OK;
 }
 
@@ -396,11 +528,11 @@ int cmd_ledger(int argc, char **argv)
 	eds_ledger_options lo = {.durable = 1, .must_exist = 1};
 	eds_status st = eds_ledger_open(&l, a.dir, &lo);
 	if (st != EDS_OK)
-		return cli_report(cmd, st, "--ledger");
+		return fatal(&a, st, "--ledger");
 	if (strcmp(a.action, "recover") == 0)
 		rc = recover(l);
 	else
-		rc = a.out != NULL ? export(l, a.out) : verify(l, threads);
+		rc = a.out != NULL ? export(l, a.out) : verify(l, &a, threads);
 	eds_ledger_close(l);
 	return rc;
 }

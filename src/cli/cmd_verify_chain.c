@@ -11,6 +11,7 @@
 #include "chain_internal.h"
 #include "chain_run.h"
 #include "cli.h"
+#include "cli_json.h"
 #include "progress.h"
 #include "record_internal.h"
 
@@ -236,14 +237,7 @@ static int print_json(const args *a, const cli_chain_result *res, const eds_chai
 	    "payloads_checked", (json_int_t)s->payloads_checked, "duplicates",
 	    (json_int_t)s->duplicates, "key_source", key_source(a), "failures",
 	    cli_chain_failures_json(res), "devices_detail", devices_json(res->v));
-	if (o == NULL || json_dumpf(o, stdout, JSON_COMPACT) != 0) {
-		json_decref(o);
-		fprintf(stderr, "eds %s: cannot write the JSON report\n", CMD);
-		return EDS_EXIT_USAGE;
-	}
-	json_decref(o);
-	printf("\n");
-	return EDS_EXIT_OK;
+	return cli_json_print(CMD, o);
 }
 
 static int report(const args *a, const cli_chain_result *res)

@@ -14,18 +14,17 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_json.h"
 #include "edgesentry/legacy.h"
 #include "legacy_cli.h"
 #include "progress.h"
 
 #define CMD "verify-chain"
-/* --json keeps this many failures; more are only counted. */
-#define FAILURES_KEPT 1000
 
 typedef struct run {
 	bool json;
 	json_t *failures; /* --json: the failures kept */
-	uint64_t omitted; /* --json: failures beyond FAILURES_KEPT */
+	uint64_t omitted; /* --json: failures beyond CLI_JSON_FAILURES_KEPT */
 } run;
 
 void cli_legacy_warning(const char *cmd)
@@ -59,7 +58,7 @@ static eds_status note_failure(run *rn, const eds_legacy_record *r, uint64_t ind
 		       (unsigned long long)r->sequence, code, msg);
 		return EDS_OK;
 	}
-	if (json_array_size(rn->failures) >= FAILURES_KEPT) {
+	if (json_array_size(rn->failures) >= CLI_JSON_FAILURES_KEPT) {
 		rn->omitted++;
 		return EDS_OK;
 	}
@@ -125,14 +124,7 @@ static int print_json(const eds_legacy_chain *c, run *rn)
 	                      c->opts.public_key != NULL ? "public_key" : "none", "last_sequence",
 	                      (json_int_t)c->last_sequence, "head", head, "failures", rn->failures,
 	                      "failures_omitted", (json_int_t)rn->omitted);
-	if (o == NULL || json_dumpf(o, stdout, JSON_COMPACT) != 0) {
-		json_decref(o);
-		fprintf(stderr, "eds %s: cannot write the JSON report\n", CMD);
-		return EDS_EXIT_USAGE;
-	}
-	json_decref(o);
-	printf("\n");
-	return EDS_EXIT_OK;
+	return cli_json_print(CMD, o);
 }
 
 static int report(const eds_legacy_chain *c, run *rn)

@@ -18,17 +18,30 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void cli_progress_begin(cli_progress *p, const char *label, const char *unit, uint64_t total_bytes,
-                        bool allowed)
+static void start(cli_progress *p, const char *label, const char *unit, uint64_t total,
+                  bool in_items, bool enabled)
 {
 	p->label = label;
 	p->unit = unit;
-	p->total = total_bytes;
-	p->enabled = allowed && cli_stderr_is_tty() &&
-	             (total_bytes == 0 || total_bytes >= CLI_PROGRESS_MIN_BYTES);
+	p->total = total;
+	p->in_items = in_items;
+	p->enabled = enabled && cli_stderr_is_tty();
 	p->shown = false;
 	p->start = p->enabled ? now_seconds() : 0;
 	p->last_draw = 0;
+}
+
+void cli_progress_begin(cli_progress *p, const char *label, const char *unit, uint64_t total_bytes,
+                        bool allowed)
+{
+	start(p, label, unit, total_bytes, false,
+	      allowed && (total_bytes == 0 || total_bytes >= CLI_PROGRESS_MIN_BYTES));
+}
+
+void cli_progress_begin_items(cli_progress *p, const char *label, const char *unit,
+                              uint64_t total_items, bool allowed)
+{
+	start(p, label, unit, total_items, true, allowed && total_items >= CLI_PROGRESS_MIN_ITEMS);
 }
 
 static void draw(const cli_progress *p, uint64_t done_bytes, uint64_t items, double now)
@@ -36,7 +49,8 @@ static void draw(const cli_progress *p, uint64_t done_bytes, uint64_t items, dou
 	double elapsed = now - p->start;
 	double rate = elapsed > 0 ? (double)items / elapsed : 0;
 	if (p->total > 0) {
-		double pct = 100.0 * (double)done_bytes / (double)p->total;
+		uint64_t done = p->in_items ? items : done_bytes;
+		double pct = 100.0 * (double)done / (double)p->total;
 		fprintf(stderr, "\r%s: %5.1f%%  %llu %s  %.0f %s/s\033[K", p->label,
 		        pct > 100 ? 100 : pct, (unsigned long long)items, p->unit, rate, p->unit);
 	} else {

@@ -11,13 +11,15 @@
 
 /* Inputs of known size are shown from this many bytes on. */
 #define CLI_PROGRESS_MIN_BYTES (8u * 1024u * 1024u)
-/* Inputs of unknown size (pipes) are shown once this many items are done. */
+/* Inputs of unknown size (pipes) are shown once this many items are done;
+ * inputs counted in items (a ledger's records) from this many items on. */
 #define CLI_PROGRESS_MIN_ITEMS 50000u
 
 typedef struct cli_progress {
 	const char *label; /* e.g. "verify-chain" */
 	const char *unit;  /* e.g. "records" */
-	uint64_t total;    /* input bytes, 0 when unknown */
+	uint64_t total;    /* input bytes (items with cli_progress_begin_items), 0 when unknown */
+	bool in_items;     /* total and the percentage count items, not bytes */
 	bool enabled;      /* stderr is a terminal and the caller allows it */
 	bool shown;        /* a line is currently drawn */
 	double start, last_draw;
@@ -29,6 +31,14 @@ typedef struct cli_progress {
  */
 void cli_progress_begin(cli_progress *p, const char *label, const char *unit, uint64_t total_bytes,
                         bool allowed);
+
+/*
+ * Prepare p for an input whose size is known in items, not bytes (e.g. the
+ * records of a ledger): shown from CLI_PROGRESS_MIN_ITEMS items on, the
+ * percentage taken from the items done (done_bytes is then ignored).
+ */
+void cli_progress_begin_items(cli_progress *p, const char *label, const char *unit,
+                              uint64_t total_items, bool allowed);
 
 /* Report progress; redraws at most 10 times a second, cheap to call per item. */
 void cli_progress_update(cli_progress *p, uint64_t done_bytes, uint64_t items);

@@ -43,6 +43,10 @@ while read -r h; do rm -f "L/payloads/${h:0:2}/${h:2}"; done < <(tail -n +2 hash
 printf 'torn' >"L/payloads/${first:0:2}/${first:2}"
 expect_rc 1 "$EDS" ledger verify --ledger L # the damage is real before the restart
 expect_err "$N payloads are in the ledger's journal"
+expect_rc 1 "$EDS" ledger verify --ledger L --json # the same, for a script
+jq -e --argjson n "$N" '.journaled_payloads == $n and .failure_count == $n
+	and ([.failures[].reason] | index("payload_mismatch") != null)' "$T/out" >/dev/null && pass ||
+	fail "verify --json: $(head -c 300 "$T/out")"
 
 start_server s2 --ledger L
 req GET /metrics
