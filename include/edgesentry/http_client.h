@@ -10,10 +10,26 @@
 #include <stdint.h>
 
 #include "edgesentry/error.h"
+#include "edgesentry/record.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+struct eds_push_summary;
+
+/**
+ * Progress of a push, called after each batch the server acknowledged and
+ * once more at the end of a push that succeeded (calls made from the
+ * pushing thread, inside eds_push_chain / eds_mqtt_push_chain).  done:
+ * bytes of the chain file handled so far (records sent and acknowledged,
+ * or skipped as already on the server), never decreasing; total: the chain
+ * file's size in bytes, 0 when unknown (a pipe).  On the last call of a
+ * successful push from a regular file done == total.  so_far: the counts
+ * up to now (the summary being filled), borrowed for the call only.
+ */
+typedef void (*eds_push_progress_fn)(void *ctx, uint64_t done, uint64_t total,
+                                     const struct eds_push_summary *so_far);
 
 typedef struct eds_push_options {
 	const char *url;         /**< server base URL, e.g. https://host:8443 */
@@ -22,6 +38,8 @@ typedef struct eds_push_options {
 	const char *cacert;      /**< CA file for the server certificate, or NULL */
 	const char *cert;        /**< client certificate (PEM), or NULL */
 	const char *key;         /**< its private key (PEM), or NULL */
+	eds_push_progress_fn progress; /**< NULL: no progress reports */
+	void *progress_ctx;            /**< passed to progress, borrowed */
 } eds_push_options;
 
 typedef struct eds_push_summary {
@@ -31,15 +49,39 @@ typedef struct eds_push_summary {
 	uint64_t duplicates; /**< the server already had them (a retried request) */
 	uint64_t requests;   /**< HTTP requests made */
 	int refused;         /**< nonzero when the push stopped at a record the server refused */
+	uint64_t batches;    /**< batches of records sent (HTTP: POSTs; MQTT: as requests) */
+	uint64_t payloads;   /**< payloads that went with a stored record */
+	uint64_t devices;    /**< distinct devices met in the chain file */
+	/**
+	 * The record the server refused (set with refused, "" / 0 otherwise):
+	 * its device, its sequence, and the server's error code of FORMAT.md 4
+	 * ("fork", "bad_signature", "sequence_gap", ...; "unknown_device" when
+	 * the server does not know the device: its head was answered 404).
+	 */
+	char refused_device_id[EDS_DEVICE_ID_MAX + 1];
+	uint64_t refused_sequence;
+	char refused_reason[48];
 } eds_push_summary;
+
+/**
+ * Nonzero when summary records a refusal (refused_* name the record): the
+ * push stopped because the server would not take a record, not because of
+ * the network, the chain file or a server fault.  NULL gives 0.
+ */
+int eds_push_refused(const eds_push_summary *summary);
 
 /**
  * Send the records of chain_path that come after each device's head on the
  * server (GET .../head first), in batches, with their payloads when
- * payload_dir holds them.  Stops at the first refused record, naming it.
+ * payload_dir holds them.  Stops at the first refused record, naming it
+ * (in the detail and in summary->refused_*).  summary is filled as the
+ * push goes, also on error; opts->progress, when set, sees it after each
+ * acknowledged batch.
  * Errors: EDS_E_ARG, EDS_E_IO (network, HTTP status; detail says which),
- * EDS_E_UNKNOWN_DEVICE, EDS_E_MALFORMED (bad chain file or response), and
- * the record's refusal mapped to a status (EDS_E_FORK, EDS_E_SIGNATURE...).
+ * EDS_E_LIMIT (a line of the chain file too long), EDS_E_MALFORMED (bad
+ * chain file or response), and the refusals (eds_push_refused is true):
+ * EDS_E_UNKNOWN_DEVICE, or the record's refusal mapped to a status
+ * (EDS_E_FORK, EDS_E_SIGNATURE, ...; EDS_E_IO for a code without one).
  */
 eds_status eds_push_chain(const char *chain_path, const eds_push_options *opts,
                           eds_push_summary *summary);

@@ -74,6 +74,10 @@ typedef struct eds_mqtt_transport_options {
 	const char *head_url;    /**< ingest HTTP(S) base URL for device heads; NULL: head 0 */
 	const char *head_cacert; /**< CA file for an https head_url, or NULL */
 	unsigned timeout_ms;     /**< wait for the answers of one send; 0: 10000 */
+	/** eds_mqtt_push_chain only (the transport ignores them): progress
+	 *  after each answered batch, as eds_push_options.progress; NULL: none. */
+	eds_push_progress_fn progress;
+	void *progress_ctx; /**< passed to progress, borrowed */
 } eds_mqtt_transport_options;
 
 /**
@@ -91,7 +95,10 @@ eds_status eds_transport_mqtt(eds_transport *out, const eds_mqtt_transport_optio
  * Publish a chain file's records (FORMAT.md 5) in batches of batch (0:
  * 100), waiting for every answer, and with head_url only the records after
  * each device's head.  Payloads come from payload_dir when given.
- * summary->requests counts batches.  Errors as eds_push_chain.
+ * summary->requests and summary->batches count batches; accepted counts
+ * every stored record (duplicates included: the MQTT answer does not tell
+ * them apart here).  o->progress as eds_push_options.progress; refusals in
+ * summary->refused_* as eds_push_chain.  Errors as eds_push_chain.
  */
 eds_status eds_mqtt_push_chain(const char *chain_path, const eds_mqtt_transport_options *o,
                                const char *payload_dir, size_t batch, eds_push_summary *summary);

@@ -309,7 +309,8 @@ typedef struct pusher {
 	const eds_push_options *o;
 	eds_push_summary *sum;
 	eds_http_client *http;
-	eds_record *pending; /* records in the current batch, for error messages */
+	eds_record *pending;         /* records in the current batch, for error messages */
+	unsigned char *with_payload; /* per pending record: its payload went along */
 	eds_http_item_result *res;
 } pusher;
 
@@ -324,7 +325,7 @@ static eds_status ask_head(void *ctx, const char *id, uint64_t *seq)
 static eds_status refusal(pusher *p, const eds_record *r, const eds_http_item_result *res)
 {
 	eds_status st = eds_chain_reason_status(res->error, EDS_E_IO);
-	p->sum->refused = 1;
+	eds_push_note_refusal(p->sum, r->device_id, r->sequence, res->error);
 	return eds_fail(st, "record %s/%llu refused: %s: %s", r->device_id,
 	                (unsigned long long)r->sequence, res->error[0] ? res->error : "refused",
 	                res->message);
@@ -337,6 +338,7 @@ static eds_status flush(pusher *p)
 	if (n == 0)
 		return EDS_OK;
 	eds_status st = eds_http_client_batch_send(p->http, p->res, &code, &answered);
+	p->sum->batches++;
 	if (st != EDS_OK)
 		return st;
 	if (code != 200 || answered != n)
@@ -350,6 +352,7 @@ static eds_status flush(pusher *p)
 		else /* p->pending is eds_push_chain's and freed there; the analyzer loses it */
 			// NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
 			return refusal(p, &p->pending[i], &p->res[i]);
+		p->sum->payloads += p->with_payload[i];
 	}
 	return EDS_OK;
 }
@@ -364,6 +367,7 @@ static eds_status add(pusher *p, const eds_record *r)
 	    eds_payload_path(path, sizeof path, p->o->payload_dir, r->payload_hash) == EDS_OK &&
 	    eds_read_file(path, PAYLOAD_MAX, &data, &len) == EDS_OK;
 	p->pending[eds_http_client_batch_items(p->http)] = *r;
+	p->with_payload[eds_http_client_batch_items(p->http)] = have != 0;
 	eds_status st = eds_http_client_batch_add(p->http, r, have ? (uint8_t *)data : NULL, len);
 	free(data);
 	if (st != EDS_OK)
@@ -388,7 +392,7 @@ static eds_status setup(pusher *p)
 {
 	eds_http_client_options ho = {p->o->url,    120000,     10000,
 	                              p->o->cacert, p->o->cert, p->o->key};
-	if (p->pending == NULL || p->res == NULL)
+	if (p->pending == NULL || p->with_payload == NULL || p->res == NULL)
 		return eds_fail(EDS_E_NOMEM, "out of memory");
 	return eds_http_client_open(&p->http, &ho);
 }
@@ -406,12 +410,13 @@ eds_status eds_push_chain(const char *chain_path, const eds_push_options *opts,
 	pusher p = {.o = &o,
 	            .sum = summary,
 	            .pending = malloc(o.batch * sizeof(eds_record)),
+	            .with_payload = malloc(o.batch),
 	            .res = malloc(o.batch * sizeof(eds_http_item_result))};
 	eds_record_reader *rd = NULL;
 	eds_status st = eds_record_reader_open(&rd, chain_path);
 	if (st == EDS_OK)
 		st = setup(&p);
-	eds_push_loop loop = {&p, ask_head, add_one, flush_all, 0};
+	eds_push_loop loop = {&p, ask_head, add_one, flush_all, 0, o.progress, o.progress_ctx};
 	if (st == EDS_OK)
 		st = eds_push_loop_run(&loop, rd, summary);
 	eds_record_reader_close(rd);
@@ -419,6 +424,7 @@ eds_status eds_push_chain(const char *chain_path, const eds_push_options *opts,
 		summary->requests = eds_http_client_requests(p.http);
 	eds_http_client_close(p.http);
 	free(p.pending);
+	free(p.with_payload);
 	free(p.res);
 	return st;
 }

@@ -28,8 +28,9 @@ typedef struct mq_push {
 	eds_transport_result *res;
 } mq_push;
 
-static eds_status refused(const eds_record *r, const char *code)
+static eds_status refused(eds_push_summary *sum, const eds_record *r, const char *code)
 {
+	eds_push_note_refusal(sum, r->device_id, r->sequence, code);
 	return eds_fail(eds_chain_reason_status(code, EDS_E_IO), "record %s/%llu refused: %s",
 	                r->device_id, (unsigned long long)r->sequence, code);
 }
@@ -39,14 +40,15 @@ static eds_status flush(mq_push *p)
 	if (p->n == 0)
 		return EDS_OK;
 	p->sum->requests++;
+	p->sum->batches++;
 	eds_status st = p->t.ops->send(p->t.ctx, p->items, p->n, p->res);
 	for (size_t i = 0; st == EDS_OK && i < p->n; i++) {
-		if (p->res[i].delivery == EDS_DELIVERY_STORED)
+		if (p->res[i].delivery == EDS_DELIVERY_STORED) {
 			p->sum->accepted++;
-		else if (p->res[i].delivery == EDS_DELIVERY_REFUSED) {
-			p->sum->refused = 1;
-			st = refused(&p->recs[i], p->res[i].error);
-		} else
+			p->sum->payloads += p->items[i].payload != NULL;
+		} else if (p->res[i].delivery == EDS_DELIVERY_REFUSED)
+			st = refused(p->sum, &p->recs[i], p->res[i].error);
+		else
 			st = eds_fail(EDS_E_IO, "record %s/%llu not stored: %s",
 			              p->recs[i].device_id, (unsigned long long)p->recs[i].sequence,
 			              p->res[i].error);
@@ -113,7 +115,8 @@ eds_status eds_mqtt_push_chain(const char *chain_path, const eds_mqtt_transport_
 		st = eds_record_reader_open(&rd, chain_path);
 	if (st == EDS_OK)
 		st = eds_transport_mqtt(&p.t, o);
-	eds_push_loop loop = {&p, ask_head, add_one, flush_all, HEADS_MAX};
+	eds_push_loop loop = {&p,        ask_head,    add_one,        flush_all,
+	                      HEADS_MAX, o->progress, o->progress_ctx};
 	if (st == EDS_OK)
 		st = eds_push_loop_run(&loop, rd, summary);
 	for (size_t i = 0; p.pay != NULL && i < p.batch; i++)

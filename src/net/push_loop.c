@@ -21,8 +21,26 @@ typedef struct heads {
 	size_t n, cap;
 } heads;
 
+void eds_push_note_refusal(eds_push_summary *sum, const char *device_id, uint64_t sequence,
+                           const char *reason)
+{
+	if (sum->refused)
+		return;
+	sum->refused = 1;
+	snprintf(sum->refused_device_id, sizeof sum->refused_device_id, "%s", device_id);
+	sum->refused_sequence = sequence;
+	snprintf(sum->refused_reason, sizeof sum->refused_reason, "%s",
+	         reason != NULL && reason[0] != '\0' ? reason : "refused");
+}
+
+int eds_push_refused(const eds_push_summary *summary)
+{
+	return summary != NULL && summary->refused != 0;
+}
+
 /* The tracked head of id, asking the server the first time. */
-static eds_status head_of(const eds_push_loop *l, heads *hs, const char *id, head **out)
+static eds_status head_of(const eds_push_loop *l, heads *hs, const char *id, head **out,
+                          uint64_t *devices)
 {
 	for (size_t i = hs->n; i > 0; i--)
 		if (strcmp(hs->v[i - 1].id, id) == 0) {
@@ -33,6 +51,7 @@ static eds_status head_of(const eds_push_loop *l, heads *hs, const char *id, hea
 		return eds_fail(EDS_E_LIMIT, "more than %zu devices in one chain file",
 		                l->max_devices);
 	uint64_t seq = 0;
+	++*devices;
 	eds_status st = l->ask_head(l->ctx, id, &seq);
 	if (st != EDS_OK)
 		return st;
@@ -50,16 +69,43 @@ static eds_status head_of(const eds_push_loop *l, heads *hs, const char *id, hea
 	return EDS_OK;
 }
 
+/* Progress reports: after each acknowledged batch, and at the end. */
+typedef struct reporter {
+	const eds_push_loop *l;
+	eds_record_reader *rd;
+	const eds_push_summary *sum;
+	uint64_t acked, done;
+	int called;
+} reporter;
+
+static void report(reporter *p, int at_end)
+{
+	uint64_t acked = p->sum->accepted + p->sum->duplicates;
+	uint64_t done = eds_record_reader_offset(p->rd);
+	if (p->l->progress == NULL || (acked == p->acked && !at_end) ||
+	    (at_end && p->called && done == p->done))
+		return;
+	p->acked = acked;
+	p->done = done;
+	p->called = 1;
+	p->l->progress(p->l->progress_ctx, done, eds_record_reader_size(p->rd), p->sum);
+}
+
 eds_status eds_push_loop_run(const eds_push_loop *l, eds_record_reader *rd, eds_push_summary *sum)
 {
 	heads hs = {0};
+	reporter rep = {.l = l, .rd = rd, .sum = sum};
 	eds_record r;
 	eds_status st;
 	while ((st = eds_record_reader_next(rd, &r)) == EDS_OK) {
 		head *h = NULL;
 		sum->records++;
-		if ((st = head_of(l, &hs, r.device_id, &h)) != EDS_OK)
+		if ((st = head_of(l, &hs, r.device_id, &h, &sum->devices)) != EDS_OK) {
+			if (st == EDS_E_UNKNOWN_DEVICE)
+				eds_push_note_refusal(sum, r.device_id, r.sequence,
+				                      "unknown_device");
 			break;
+		}
 		if (r.sequence <= h->seq) {
 			sum->skipped++;
 			continue;
@@ -67,7 +113,10 @@ eds_status eds_push_loop_run(const eds_push_loop *l, eds_record_reader *rd, eds_
 		h->seq = r.sequence;
 		if ((st = l->add(l->ctx, &r)) != EDS_OK)
 			break;
+		report(&rep, 0);
 	}
 	free(hs.v);
-	return st == EDS_DONE ? l->flush(l->ctx) : st;
+	if (st == EDS_DONE && (st = l->flush(l->ctx)) == EDS_OK)
+		report(&rep, 1);
+	return st;
 }

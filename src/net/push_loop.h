@@ -23,13 +23,27 @@ typedef struct eds_push_loop {
 	eds_status (*add)(void *ctx, const eds_record *r);
 	/** Send what is queued. */
 	eds_status (*flush)(void *ctx);
-	size_t max_devices; /**< most distinct devices in one file (0: no bound) */
+	size_t max_devices;            /**< most distinct devices in one file (0: no bound) */
+	eds_push_progress_fn progress; /**< NULL: none */
+	void *progress_ctx;
 } eds_push_loop;
+
+/**
+ * Note that the server refused record device_id/sequence with error code
+ * reason ("" gives "refused"): sets sum->refused and sum->refused_*, once
+ * (the first refusal stays).
+ */
+void eds_push_note_refusal(eds_push_summary *sum, const char *device_id, uint64_t sequence,
+                           const char *reason);
 
 /**
  * Read every record of rd in order: one at or below its device's head (as
  * the server reported it, then as this push advanced it) is counted in
- * sum->skipped, any other is added; flush at the end.  Counts sum->records.
+ * sum->skipped, any other is added; flush at the end.  Counts sum->records
+ * and sum->devices.  Calls l->progress whenever add or flush acknowledged
+ * records (sum->accepted + sum->duplicates grew) and once at the end of a
+ * successful run.  A head answered EDS_E_UNKNOWN_DEVICE is noted as the
+ * refusal "unknown_device" of the device's first record.
  * Returns EDS_OK, the reader's error, the callbacks' errors, EDS_E_LIMIT
  * (more devices than max_devices) or EDS_E_NOMEM.
  */
