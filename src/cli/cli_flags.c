@@ -40,14 +40,18 @@ int cli_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-int cli_action_flags(const char *cmd, int argc, char **argv, const char *const *names,
-                     const char **const *values, int n, const char **action)
+static int action_flags(const char *cmd, int argc, char **argv, const char *const *names,
+                        const char **const *values, int n, const char **action, bool once)
 {
 	*action = NULL;
 	for (int i = 1; i < argc; i++) {
 		int r = 0;
-		for (int k = 0; k < n && r == 0; k++)
+		for (int k = 0; k < n && r == 0; k++) {
+			const char *before = *values[k];
 			r = cli_flag(argc, argv, &i, names[k], values[k]);
+			if (r > 0 && once && before != NULL)
+				return cli_usage(cmd, "%s given twice", names[k]);
+		}
 		if (r < 0)
 			return cli_usage(cmd, "%s needs a value", argv[i]);
 		if (r == 0 && *action == NULL && argv[i][0] != '-')
@@ -56,6 +60,18 @@ int cli_action_flags(const char *cmd, int argc, char **argv, const char *const *
 			return cli_usage(cmd, "unexpected argument '%s'", argv[i]);
 	}
 	return EDS_EXIT_OK;
+}
+
+int cli_action_flags(const char *cmd, int argc, char **argv, const char *const *names,
+                     const char **const *values, int n, const char **action)
+{
+	return action_flags(cmd, argc, argv, names, values, n, action, false);
+}
+
+int cli_action_flags_once(const char *cmd, int argc, char **argv, const char *const *names,
+                          const char **const *values, int n, const char **action)
+{
+	return action_flags(cmd, argc, argv, names, values, n, action, true);
 }
 
 int cli_take_switches(int argc, char **argv, const char *const *names, bool *const *on, int n)

@@ -27,6 +27,14 @@ int cli_action_flags(const char *cmd, int argc, char **argv, const char *const *
                      const char **const *values, int n, const char **action);
 
 /**
+ * cli_action_flags where each flag may be given at most once: a second
+ * --x is the usage error "--x given twice".  The *values[k] must be NULL
+ * on entry.
+ */
+int cli_action_flags_once(const char *cmd, int argc, char **argv, const char *const *names,
+                          const char **const *values, int n, const char **action);
+
+/**
  * Take the switches (flags without a value, e.g. "--json") names[k] out of
  * argv, setting *on[k] for each one present, so that cli_action_flags sees
  * only the rest.  Returns the new argc (argv[argc] is set to NULL).

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "cli_flags.h"
 #include "edgesentry/http_client.h"
+#include "push_cli.h"
 #include "push_mqtt.h"
 
 static const char *const cmd = "push";
@@ -56,8 +57,12 @@ static void help(void)
 
 int cmd_push(int argc, char **argv)
 {
+	static const char *const names[] = {"--url",    "--payload-dir", "--batch",
+	                                    "--cacert", "--cert",        "--key"};
 	eds_push_options o = {0};
+	push_cli pc = {0};
 	const char *chain = NULL, *batch = NULL;
+	const char **const slots[] = {&o.url, &o.payload_dir, &batch, &o.cacert, &o.cert, &o.key};
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			help();
@@ -65,38 +70,20 @@ int cmd_push(int argc, char **argv)
 		}
 	if (push_mqtt_wanted(argc, argv))
 		return cmd_push_mqtt(argc, argv);
-	for (int i = 1; i < argc; i++) {
-		const char *const names[] = {"--url",    "--payload-dir", "--batch",
-		                             "--cacert", "--cert",        "--key"};
-		const char **slots[] = {&o.url, &o.payload_dir, &batch, &o.cacert, &o.cert, &o.key};
-		int r = 0;
-		for (int k = 0; k < 6 && r == 0; k++)
-			r = cli_flag(argc, argv, &i, names[k], slots[k]);
-		if (r < 0)
-			return cli_usage(cmd, "%s needs a value", argv[i]);
-		if (r == 0 && chain == NULL && argv[i][0] != '-')
-			chain = argv[i];
-		else if (r == 0)
-			return cli_usage(cmd, "unexpected argument '%s'", argv[i]);
-	}
+	int rc = push_cli_parse(&pc, argc, argv, names, slots, 6, &chain);
 	uint64_t n = 100;
+	if (rc != EDS_EXIT_OK)
+		return rc;
 	if (o.url == NULL)
 		return cli_usage(cmd, "--url URL is required");
-	if (chain == NULL)
-		return cli_usage(cmd, "the CHAIN file is required");
 	if (batch != NULL && cli_u64(batch, 1, 1000, &n) != 0)
 		return cli_usage(cmd, "--batch must be 1..1000, not '%s'", batch);
 	if ((o.cert == NULL) != (o.key == NULL))
 		return cli_usage(cmd, "--cert and --key go together");
 	o.batch = (size_t)n;
+	o.progress = push_cli_progress;
+	o.progress_ctx = &pc;
 	eds_push_summary s = {0};
 	eds_status st = eds_push_chain(chain, &o, &s);
-	printf("%llu records read, %llu skipped, %llu accepted, %llu duplicates, %llu requests\n",
-	       (unsigned long long)s.records, (unsigned long long)s.skipped,
-	       (unsigned long long)s.accepted, (unsigned long long)s.duplicates,
-	       (unsigned long long)s.requests);
-	if (st == EDS_OK)
-		return EDS_EXIT_OK;
-	cli_report(cmd, st, chain);
-	return s.refused || st == EDS_E_UNKNOWN_DEVICE ? EDS_EXIT_INVALID : EDS_EXIT_USAGE;
+	return push_cli_report(&pc, chain, st, &s);
 }

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "cli_flags.h"
 #include "edgesentry/mqtt.h"
+#include "push_cli.h"
 #include "push_mqtt.h"
 
 static const char *const cmd = "push";
@@ -37,24 +38,16 @@ enum {
 	F_N
 };
 
-static int parse(int argc, char **argv, const char *v[F_N], const char **chain)
+static int parse(push_cli *pc, int argc, char **argv, const char *v[F_N], const char **chain)
 {
 	static const char *const names[F_N] = {
 	    "--mqtt",        "--url",       "--payload-dir", "--batch",          "--cacert",
 	    "--mqtt-cafile", "--mqtt-cert", "--mqtt-key",    "--mqtt-client-id", "--timeout-ms"};
-	for (int i = 1; i < argc; i++) {
-		int r = 0;
-		for (int k = 0; k < F_N && r == 0; k++)
-			r = cli_flag(argc, argv, &i, names[k], &v[k]);
-		if (r < 0)
-			return cli_usage(cmd, "%s needs a value", argv[i]);
-		if (r == 0 && *chain == NULL && argv[i][0] != '-')
-			*chain = argv[i];
-		else if (r == 0)
-			return cli_usage(cmd, "unexpected argument '%s'", argv[i]);
-	}
-	if (*chain == NULL)
-		return cli_usage(cmd, "the CHAIN file is required");
+	const char **const slots[F_N] = {&v[0], &v[1], &v[2], &v[3], &v[4],
+	                                 &v[5], &v[6], &v[7], &v[8], &v[9]};
+	int rc = push_cli_parse(pc, argc, argv, names, slots, F_N, chain);
+	if (rc != EDS_EXIT_OK)
+		return rc;
 	if (v[F_CACERT] != NULL && v[F_URL] == NULL)
 		return cli_usage(cmd,
 		                 "--cacert goes with --url (use --mqtt-cafile for the broker)");
@@ -90,7 +83,8 @@ eds_status agent_mqtt_transport(eds_transport *t, const char *broker, const char
 int cmd_push_mqtt(int argc, char **argv)
 {
 	const char *v[F_N] = {0}, *chain = NULL;
-	int rc = parse(argc, argv, v, &chain);
+	push_cli pc = {.mqtt = true};
+	int rc = parse(&pc, argc, argv, v, &chain);
 	uint64_t batch = 100, timeout = 10000;
 	if (rc)
 		return rc;
@@ -98,23 +92,12 @@ int cmd_push_mqtt(int argc, char **argv)
 		return cli_usage(cmd, "--batch must be 1..1000, not '%s'", v[F_BATCH]);
 	if (v[F_TIMEOUT] != NULL && cli_u64(v[F_TIMEOUT], 1, 3600000, &timeout) != 0)
 		return cli_usage(cmd, "--timeout-ms must be 1..3600000, not '%s'", v[F_TIMEOUT]);
-	eds_mqtt_transport_options o = {.broker = {.address = v[F_MQTT],
-	                                           .client_id = v[F_ID],
-	                                           .username = getenv("EDS_MQTT_USERNAME"),
-	                                           .password = getenv("EDS_MQTT_PASSWORD"),
-	                                           .cafile = v[F_MCA],
-	                                           .certfile = v[F_MCERT],
-	                                           .keyfile = v[F_MKEY]},
-	                                .head_url = v[F_URL],
-	                                .head_cacert = v[F_CACERT],
-	                                .timeout_ms = (unsigned)timeout};
+	eds_mqtt_transport_options o;
+	transport_options(&o, v[F_MQTT], v[F_MCA], v[F_MCERT], v[F_MKEY], v[F_ID], v[F_URL],
+	                  v[F_CACERT], (unsigned)timeout);
+	o.progress = push_cli_progress;
+	o.progress_ctx = &pc;
 	eds_push_summary s = {0};
 	eds_status st = eds_mqtt_push_chain(chain, &o, v[F_PAYLOAD_DIR], (size_t)batch, &s);
-	printf("%llu records read, %llu skipped, %llu stored, %llu batches\n",
-	       (unsigned long long)s.records, (unsigned long long)s.skipped,
-	       (unsigned long long)s.accepted, (unsigned long long)s.requests);
-	if (st == EDS_OK)
-		return EDS_EXIT_OK;
-	cli_report(cmd, st, chain);
-	return s.refused || st == EDS_E_UNKNOWN_DEVICE ? EDS_EXIT_INVALID : EDS_EXIT_USAGE;
+	return push_cli_report(&pc, chain, st, &s);
 }

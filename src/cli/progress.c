@@ -63,7 +63,13 @@ static void draw(const cli_progress *p, uint64_t done_bytes, uint64_t items, dou
 
 void cli_progress_update(cli_progress *p, uint64_t done_bytes, uint64_t items)
 {
-	if (!p->enabled || items % CLOCK_EVERY != 0)
+	if (items % CLOCK_EVERY == 0)
+		cli_progress_step(p, done_bytes, items);
+}
+
+void cli_progress_step(cli_progress *p, uint64_t done_bytes, uint64_t items)
+{
+	if (!p->enabled)
 		return;
 	if (p->total == 0 && items < CLI_PROGRESS_MIN_ITEMS)
 		return;

@@ -43,6 +43,10 @@ void cli_progress_begin_items(cli_progress *p, const char *label, const char *un
 /* Report progress; redraws at most 10 times a second, cheap to call per item. */
 void cli_progress_update(cli_progress *p, uint64_t done_bytes, uint64_t items);
 
+/* As cli_progress_update for callers that report in coarse steps (e.g. a
+ * batch at a time): looks at the clock on every call. */
+void cli_progress_step(cli_progress *p, uint64_t done_bytes, uint64_t items);
+
 /* Erase the line, if one was drawn.  Call before printing results. */
 void cli_progress_end(cli_progress *p);
 

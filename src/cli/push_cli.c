@@ -1,0 +1,103 @@
+/*
+ * push_cli.c - see push_cli.h.
+ */
+#include "push_cli.h"
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "cli_flags.h"
+#include "cli_json.h"
+
+static const char *const cmd = "push";
+
+int push_cli_parse(push_cli *pc, int argc, char **argv, const char *const *names,
+                   const char **const *values, int n, const char **chain)
+{
+	static const char *const switches[] = {"--json", "--quiet"};
+	bool *const on[] = {&pc->json, &pc->quiet};
+	argc = cli_take_switches(argc, argv, switches, on, 2);
+	int rc = cli_action_flags_once(cmd, argc, argv, names, values, n, chain);
+	if (rc == EDS_EXIT_OK && *chain == NULL)
+		return cli_usage(cmd, "the CHAIN file is required");
+	return rc;
+}
+
+void push_cli_progress(void *ctx, uint64_t done, uint64_t total, const eds_push_summary *so_far)
+{
+	push_cli *pc = ctx;
+	if (!pc->bar_started) {
+		cli_progress_begin(&pc->bar, cmd, "records", total, !pc->json && !pc->quiet);
+		pc->bar_started = true;
+	}
+	cli_progress_step(&pc->bar, done, so_far->records);
+}
+
+/* error.code of the --json report. */
+static const char *error_code(eds_status st, const eds_push_summary *s)
+{
+	if (eds_push_refused(s))
+		return "refused";
+	switch (st) {
+	case EDS_E_IO: return "io_error";
+	case EDS_E_MALFORMED:
+	case EDS_E_FIELD:
+	case EDS_E_HASH_MISMATCH: return "malformed";
+	case EDS_E_LIMIT: return "limit";
+	default: return "error";
+	}
+}
+
+static int print_json(eds_status st, const eds_push_summary *s, const char *message)
+{
+	json_t *refused = json_null(), *error = json_null();
+	if (eds_push_refused(s))
+		refused =
+		    json_pack("{s:s, s:I, s:s}", "device_id", s->refused_device_id, "sequence",
+		              (json_int_t)s->refused_sequence, "reason", s->refused_reason);
+	if (st != EDS_OK)
+		error = json_pack("{s:s, s:s}", "code", error_code(st, s), "message", message);
+	json_t *o = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o*, s:o*}", "ok", st == EDS_OK,
+	                      "records", (json_int_t)s->records, "skipped", (json_int_t)s->skipped,
+	                      "sent", (json_int_t)(s->accepted + s->duplicates), "payloads_sent",
+	                      (json_int_t)s->payloads, "batches", (json_int_t)s->batches, "devices",
+	                      (json_int_t)s->devices, "refused", refused, "error", error);
+	return cli_json_print(cmd, o);
+}
+
+static void print_text(const push_cli *pc, const eds_push_summary *s)
+{
+	if (pc->mqtt)
+		printf("%llu records read, %llu skipped, %llu stored, %llu batches\n",
+		       (unsigned long long)s->records, (unsigned long long)s->skipped,
+		       (unsigned long long)s->accepted, (unsigned long long)s->requests);
+	else
+		printf("%llu records read, %llu skipped, %llu accepted, %llu duplicates, "
+		       "%llu requests\n",
+		       (unsigned long long)s->records, (unsigned long long)s->skipped,
+		       (unsigned long long)s->accepted, (unsigned long long)s->duplicates,
+		       (unsigned long long)s->requests);
+}
+
+int push_cli_report(push_cli *pc, const char *chain, eds_status st, const eds_push_summary *s)
+{
+	char message[512];
+	snprintf(message, sizeof message, "%s: %s", chain, cli_error_detail(st));
+	if (pc->bar_started)
+		cli_progress_end(&pc->bar);
+	int rc = EDS_EXIT_OK;
+	if (pc->json)
+		rc = print_json(st, s, message);
+	else if (!pc->quiet)
+		print_text(pc, s);
+	if (fflush(stdout) != 0 && rc == EDS_EXIT_OK) {
+		fprintf(stderr, "eds %s: cannot write to standard output\n", cmd);
+		rc = EDS_EXIT_USAGE;
+	}
+	if (st != EDS_OK)
+		fprintf(stderr, "eds %s: %s\n", cmd, message);
+	if (st == EDS_OK || rc != EDS_EXIT_OK)
+		return rc;
+	return eds_push_refused(s) ? EDS_EXIT_INVALID : EDS_EXIT_USAGE;
+}

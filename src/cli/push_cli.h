@@ -1,0 +1,40 @@
+/*
+ * push_cli.h - what the HTTP and MQTT sides of `eds push` share: the
+ * command line (each value flag at most once, --json, --quiet), the
+ * progress line and the final report (text, or one JSON object).
+ */
+#ifndef EDS_CLI_PUSH_CLI_H
+#define EDS_CLI_PUSH_CLI_H
+
+#include <stdbool.h>
+
+#include "edgesentry/http_client.h"
+#include "progress.h"
+
+typedef struct push_cli {
+	bool json, quiet, mqtt;
+	bool bar_started; /* bar is begun at the first progress report */
+	cli_progress bar;
+} push_cli;
+
+/*
+ * Parse argv: --json and --quiet into pc, the value of names[k] into
+ * *values[k] (each at most once, all NULL on entry), the one other
+ * argument into *chain (required).  Returns EDS_EXIT_OK, or the usage exit
+ * code after the one-line usage error.  argv is reordered.
+ */
+int push_cli_parse(push_cli *pc, int argc, char **argv, const char *const *names,
+                   const char **const *values, int n, const char **chain);
+
+/* An eds_push_progress_fn; ctx is the push_cli. */
+void push_cli_progress(void *ctx, uint64_t done, uint64_t total, const eds_push_summary *so_far);
+
+/*
+ * The end of a push that ran (st, s from eds_push_chain or
+ * eds_mqtt_push_chain): erase the progress line, print the summary (text
+ * unless --quiet, or the --json object) and on failure the one error line
+ * on stderr.  Returns the exit code: 0 done, 1 a record refused, 2 else.
+ */
+int push_cli_report(push_cli *pc, const char *chain, eds_status st, const eds_push_summary *s);
+
+#endif
