@@ -1,0 +1,211 @@
+/*
+ * test_push.c - eds_push_chain against an ingest server started in this
+ * process (a throw-away ledger on 127.0.0.1, port 0): the progress
+ * callback (after each acknowledged batch, done never decreasing, the last
+ * done equal to the file size) and the refusal fields of eds_push_summary
+ * (a bad signature, an unknown device).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "edgesentry/edgesentry.h"
+#include "edgesentry/http_client.h"
+#include "edgesentry/http_server.h"
+#include "edgesentry/ingest.h"
+#include "edgesentry/ledger.h"
+#include "edgesentry/netpolicy.h"
+#include "test_support.h"
+
+#define PER_DEVICE 30
+
+static eds_ledger *ledger;
+static eds_ingest *ingest;
+static eds_netpolicy *policy;
+static eds_server *server;
+static char url[64];
+static eds_secret_key sk, other;
+
+static void key(eds_secret_key *k, uint8_t b)
+{
+	uint8_t seed[32];
+	memset(seed, b, sizeof seed);
+	assert_int_equal(eds_secret_key_from_seed(k, seed), EDS_OK);
+}
+
+static int start(void **state)
+{
+	eds_ledger_options lo = {.durable = 0};
+	eds_server_options so = {.listen = "127.0.0.1:0"};
+	eds_public_key pk;
+	test_dir_setup(state);
+	key(&sk, 7);
+	key(&other, 8);
+	eds_secret_key_public(&sk, &pk);
+	assert_int_equal(eds_ledger_open(&ledger, test_dir_path("L"), &lo), EDS_OK);
+	assert_int_equal(eds_ledger_device_add(ledger, "dev-a", &pk), EDS_OK);
+	assert_int_equal(eds_ledger_device_add(ledger, "dev-b", &pk), EDS_OK);
+	assert_int_equal(eds_ingest_new(&ingest, ledger, NULL), EDS_OK);
+	assert_int_equal(eds_netpolicy_new(&policy), EDS_OK);
+	assert_int_equal(eds_netpolicy_add(policy, "127.0.0.1"), EDS_OK);
+	assert_int_equal(eds_server_start(&server, ingest, policy, &so), EDS_OK);
+	snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)eds_server_port(server));
+	return 0;
+}
+
+static int stop(void **state)
+{
+	eds_server_stop(server, 1000);
+	eds_ingest_free(ingest);
+	eds_ledger_close(ledger);
+	eds_netpolicy_free(policy);
+	return test_dir_teardown(state);
+}
+
+/* Append device id's record seq (prev: the previous record's hash, NULL
+ * for 1) signed with k to f; prev gets this record's hash. */
+static void put(FILE *f, const char *id, uint64_t seq, uint8_t prev[EDS_HASH_LEN],
+                const eds_secret_key *k)
+{
+	char payload[32], ref[48], json[EDS_RECORD_JSON_MAX];
+	eds_record r;
+	int n = snprintf(payload, sizeof payload, "%s %llu", id, (unsigned long long)seq);
+	snprintf(ref, sizeof ref, "%s/%llu.txt", id, (unsigned long long)seq);
+	assert_int_equal(eds_record_init(&r, id, seq, 1700000000000ULL + seq,
+	                                 (const uint8_t *)payload, (size_t)n,
+	                                 seq == 1 ? NULL : prev, ref),
+	                 EDS_OK);
+	assert_int_equal(eds_record_sign(&r, k), EDS_OK);
+	assert_int_equal(eds_record_compute_hash(&r, prev), EDS_OK);
+	assert_int_equal(eds_record_to_json(&r, json, sizeof json, NULL), EDS_OK);
+	fprintf(f, "%s\n", json);
+}
+
+typedef struct calls {
+	size_t n;
+	uint64_t done, total, records, stored;
+	int went_back; /* done, records or stored decreased, or total changed */
+} calls;
+
+static void on_progress(void *ctx, uint64_t done, uint64_t total, const eds_push_summary *s)
+{
+	calls *c = ctx;
+	uint64_t stored = s->accepted + s->duplicates;
+	if (c->n > 0 &&
+	    (done < c->done || total != c->total || s->records < c->records || stored < c->stored))
+		c->went_back = 1;
+	c->n++;
+	c->done = done;
+	c->total = total;
+	c->records = s->records;
+	c->stored = stored;
+}
+
+static uint64_t file_size(const char *path)
+{
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	return (uint64_t)st.st_size;
+}
+
+static eds_status push(const char *path, size_t batch, calls *c, eds_push_summary *s)
+{
+	eds_push_options o = {
+	    .url = url, .batch = batch, .progress = on_progress, .progress_ctx = c};
+	memset(c, 0, sizeof *c);
+	return eds_push_chain(path, &o, s);
+}
+
+static void test_progress(void **state)
+{
+	(void)state;
+	uint8_t ha[EDS_HASH_LEN], hb[EDS_HASH_LEN];
+	const char *path = test_dir_path("chain.jsonl");
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	for (uint64_t i = 1; i <= PER_DEVICE; i++) {
+		put(f, "dev-a", i, ha, &sk);
+		put(f, "dev-b", i, hb, &sk);
+	}
+	fclose(f);
+	eds_push_summary s;
+	calls c;
+	assert_int_equal(push(path, 7, &c, &s), EDS_OK);
+	assert_int_equal(s.accepted, 2 * PER_DEVICE);
+	assert_int_equal(s.batches, (2 * PER_DEVICE + 6) / 7);
+	assert_int_equal(s.devices, 2);
+	assert_int_equal(s.payloads, 0);
+	assert_false(eds_push_refused(&s));
+	/* once per batch (the last one's call is the final call) */
+	assert_int_equal(c.n, s.batches);
+	assert_false(c.went_back);
+	assert_int_equal(c.total, file_size(path));
+	assert_int_equal(c.done, c.total);
+	assert_int_equal(c.records, 2 * PER_DEVICE);
+	assert_int_equal(c.stored, 2 * PER_DEVICE);
+
+	/* nothing to send: one call at the end, done == total */
+	assert_int_equal(push(path, 7, &c, &s), EDS_OK);
+	assert_int_equal(s.skipped, 2 * PER_DEVICE);
+	assert_int_equal(s.batches, 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.done, file_size(path));
+	assert_int_equal(c.total, c.done);
+}
+
+static void test_refused(void **state)
+{
+	(void)state;
+	uint8_t h[EDS_HASH_LEN];
+	eds_push_summary s;
+	calls c;
+	/* dev-a's next two records: 31 fine, 32 signed with another key */
+	FILE *f = fopen(test_dir_path("more.jsonl"), "w");
+	assert_non_null(f);
+	eds_ledger_record head;
+	assert_int_equal(eds_ledger_record_get(ledger, "dev-a", PER_DEVICE, &head), EDS_OK);
+	memcpy(h, head.record_hash, sizeof h);
+	put(f, "dev-a", PER_DEVICE + 1, h, &sk);
+	put(f, "dev-a", PER_DEVICE + 2, h, &other);
+	fclose(f);
+	assert_int_equal(push(test_dir_path("more.jsonl"), 1, &c, &s), EDS_E_SIGNATURE);
+	assert_true(eds_push_refused(&s));
+	assert_string_equal(s.refused_device_id, "dev-a");
+	assert_int_equal(s.refused_sequence, PER_DEVICE + 2);
+	assert_string_equal(s.refused_reason, "bad_signature");
+	assert_int_equal(s.accepted, 1);
+	assert_int_equal(c.n, 1); /* the batch of record 31, nothing after the refusal */
+
+	/* a device the server does not know */
+	f = fopen(test_dir_path("nobody.jsonl"), "w");
+	assert_non_null(f);
+	put(f, "nobody", 1, h, &sk);
+	fclose(f);
+	assert_int_equal(push(test_dir_path("nobody.jsonl"), 0, &c, &s), EDS_E_UNKNOWN_DEVICE);
+	assert_true(eds_push_refused(&s));
+	assert_string_equal(s.refused_device_id, "nobody");
+	assert_int_equal(s.refused_sequence, 1);
+	assert_string_equal(s.refused_reason, "unknown_device");
+	assert_int_equal(c.n, 0);
+
+	/* not a refusal: nobody listens */
+	eds_push_options o = {.url = "http://127.0.0.1:1"};
+	assert_int_equal(eds_push_chain(test_dir_path("nobody.jsonl"), &o, &s), EDS_E_IO);
+	assert_false(eds_push_refused(&s));
+	assert_string_equal(s.refused_reason, "");
+	assert_false(eds_push_refused(NULL));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_progress),
+	    cmocka_unit_test(test_refused),
+	};
+	return cmocka_run_group_tests(tests, start, stop);
+}
