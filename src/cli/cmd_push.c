@@ -84,6 +84,7 @@ int cmd_push(int argc, char **argv)
 	o.progress = push_cli_progress;
 	o.progress_ctx = &pc;
 	eds_push_summary s = {0};
+	push_cli_begin(&pc, chain);
 	eds_status st = eds_push_chain(chain, &o, &s);
 	return push_cli_report(&pc, chain, st, &s);
 }

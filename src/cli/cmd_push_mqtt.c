@@ -98,6 +98,7 @@ int cmd_push_mqtt(int argc, char **argv)
 	o.progress = push_cli_progress;
 	o.progress_ctx = &pc;
 	eds_push_summary s = {0};
+	push_cli_begin(&pc, chain);
 	eds_status st = eds_mqtt_push_chain(chain, &o, v[F_PAYLOAD_DIR], (size_t)batch, &s);
 	return push_cli_report(&pc, chain, st, &s);
 }

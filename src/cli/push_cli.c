@@ -5,6 +5,8 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "cli_flags.h"
@@ -24,13 +26,19 @@ int push_cli_parse(push_cli *pc, int argc, char **argv, const char *const *names
 	return rc;
 }
 
+void push_cli_begin(push_cli *pc, const char *chain)
+{
+	struct stat st;
+	uint64_t size = 0;
+	if (strcmp(chain, "-") != 0 && stat(chain, &st) == 0 && S_ISREG(st.st_mode))
+		size = (uint64_t)st.st_size;
+	cli_progress_begin(&pc->bar, cmd, "records", size, !pc->json && !pc->quiet);
+}
+
 void push_cli_progress(void *ctx, uint64_t done, uint64_t total, const eds_push_summary *so_far)
 {
 	push_cli *pc = ctx;
-	if (!pc->bar_started) {
-		cli_progress_begin(&pc->bar, cmd, "records", total, !pc->json && !pc->quiet);
-		pc->bar_started = true;
-	}
+	(void)total; /* the bar's total is the size push_cli_begin saw */
 	cli_progress_step(&pc->bar, done, so_far->records);
 }
 
@@ -84,8 +92,7 @@ int push_cli_report(push_cli *pc, const char *chain, eds_status st, const eds_pu
 {
 	char message[512];
 	snprintf(message, sizeof message, "%s: %s", chain, cli_error_detail(st));
-	if (pc->bar_started)
-		cli_progress_end(&pc->bar);
+	cli_progress_end(&pc->bar);
 	int rc = EDS_EXIT_OK;
 	if (pc->json)
 		rc = print_json(st, s, message);

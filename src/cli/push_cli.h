@@ -13,8 +13,7 @@
 
 typedef struct push_cli {
 	bool json, quiet, mqtt;
-	bool bar_started; /* bar is begun at the first progress report */
-	cli_progress bar;
+	cli_progress bar; /* begun by push_cli_begin */
 } push_cli;
 
 /*
@@ -26,7 +25,12 @@ typedef struct push_cli {
 int push_cli_parse(push_cli *pc, int argc, char **argv, const char *const *names,
                    const char **const *values, int n, const char **chain);
 
-/* An eds_push_progress_fn; ctx is the push_cli. */
+/* Start the clock of the progress line, sized by the chain file (a pipe or
+ * "-": shown after CLI_PROGRESS_MIN_ITEMS records); call right before the
+ * push.  Off with --json or --quiet and when stderr is not a terminal. */
+void push_cli_begin(push_cli *pc, const char *chain);
+
+/* An eds_push_progress_fn; ctx is the push_cli, begun with push_cli_begin. */
 void push_cli_progress(void *ctx, uint64_t done, uint64_t total, const eds_push_summary *so_far);
 
 /*
