@@ -48,7 +48,8 @@ static const char *error_code(eds_status st, const eds_push_summary *s)
 	if (eds_push_refused(s))
 		return "refused";
 	switch (st) {
-	case EDS_E_IO: return "io_error";
+	case EDS_E_IO:
+	case EDS_E_NOT_FOUND: return "io_error";
 	case EDS_E_MALFORMED:
 	case EDS_E_FIELD:
 	case EDS_E_HASH_MISMATCH: return "malformed";
@@ -91,7 +92,11 @@ static void print_text(const push_cli *pc, const eds_push_summary *s)
 int push_cli_report(push_cli *pc, const char *chain, eds_status st, const eds_push_summary *s)
 {
 	char message[512];
-	snprintf(message, sizeof message, "%s: %s", chain, cli_error_detail(st));
+	const char *detail = cli_error_detail(st);
+	size_t n = strlen(chain);
+	/* reader errors already start with "CHAIN:" */
+	bool named = strncmp(detail, chain, n) == 0 && detail[n] == ':';
+	snprintf(message, sizeof message, "%s%s%s", named ? "" : chain, named ? "" : ": ", detail);
 	cli_progress_end(&pc->bar);
 	int rc = EDS_EXIT_OK;
 	if (pc->json)
