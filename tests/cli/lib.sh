@@ -44,6 +44,22 @@ expect_one_line_err() {
 	if [ "$n" -eq 1 ]; then pass; else fail "stderr has $n lines, want 1"; sed 's/^/    stderr: /' "$T/err" | head -5 >&2; fi
 }
 
+# expect_no_out / expect_no_err: stdout / stderr of the last run is empty.
+expect_no_out() {
+	[ ! -s "$T/out" ] && pass || fail "stdout not empty: $(head -c 300 "$T/out")"
+}
+expect_no_err() {
+	[ ! -s "$T/err" ] && pass || fail "stderr not empty: $(head -c 300 "$T/err")"
+}
+
+# expect_jq FILTER [FILE]: the jq FILTER is true of FILE (default: the last
+# stdout), which must hold exactly one line.
+expect_jq() {
+	local f=${2:-$T/out}
+	if [ "$(wc -l <"$f")" -eq 1 ] && jq -e "$1" "$f" >/dev/null 2>&1; then pass; else
+		fail "jq '$1' is not true of (or not one line): $(head -c 400 "$f")"; fi
+}
+
 # need_vectors: skip (exit 77) when the shared vectors folder is absent.
 need_vectors() {
 	if [ -z "$VECTORS" ] || [ ! -d "$VECTORS" ]; then

@@ -11,15 +11,6 @@
 need_cmd sqlite3
 cd "$T" || exit 1
 
-# expect_jq FILTER [FILE]: the jq FILTER is true of FILE (default: the last stdout).
-expect_jq() {
-	if jq -e "$1" "${2:-$T/out}" >/dev/null 2>&1; then pass; else
-		fail "jq '$1' is not true of: $(head -c 400 "${2:-$T/out}")"; fi
-}
-# expect_no_err: stderr of the last run is empty.
-expect_no_err() {
-	[ ! -s "$T/err" ] && pass || fail "stderr not empty: $(head -c 300 "$T/err")"
-}
 # payload_file DEVICE SEQUENCE: the ledger's payload file of that record.
 payload_file() {
 	local h

@@ -2,7 +2,10 @@
 # test_serve_push.sh - `eds push` against a real server: payloads travel with
 # their records, a second push sends nothing, 8 concurrent clients pushing
 # interleaved devices store every record exactly once, and the ledger export
-# verifies offline with `eds verify-chain`.
+# verifies offline with `eds verify-chain`.  --json reports (counts against
+# what the server stored, refusals naming the record, network errors),
+# --quiet, a value flag given twice, and the progress line: on a terminal
+# only, for a chain file of 8 MiB or more.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/serve_lib.sh"
 cd "$T" || exit 1
@@ -21,18 +24,33 @@ for t in $(seq 0 7); do
 done
 start_server main --ledger L
 
-expect_rc 0 "$EDS" push --url "$URL" c0.jsonl --payload-dir P --batch 7
-expect_out "60 records read, 0 skipped, 60 accepted"
+expect_rc 0 "$EDS" push --url "$URL" c0.jsonl --payload-dir P --batch 7 --json
+expect_no_err
+expect_jq '. == {ok: true, records: 60, skipped: 0, sent: 60, payloads_sent: 60, batches: 9,
+	devices: 2, refused: null, error: null}'
+# what the server holds now: exactly what the report says was sent
+req GET /metrics
+grep -q '^eds_ledger_records 60$' "$T/body" && pass || fail "ledger does not hold the 60 sent"
+grep -q '^eds_ledger_pending_payloads 0$' "$T/body" && pass || fail "payloads pending after push"
+[ "$(curl -s "$URL/api/v1/devices/dev-8/head" | jq .sequence)" = 30 ] && pass || fail "dev-8 head"
 expect_rc 0 "$EDS" push --url "$URL" c0.jsonl --payload-dir P
 expect_out "60 records read, 60 skipped, 0 accepted, 0 duplicates, 2 requests"
+expect_rc 0 "$EDS" push --url "$URL" c0.jsonl --payload-dir P --json
+expect_jq '.ok and .records == 60 and .skipped == 60 and .sent == 0 and .payloads_sent == 0
+	and .batches == 0 and .devices == 2'
+expect_rc 0 "$EDS" push --url "$URL" c0.jsonl --quiet
+expect_no_out
+expect_no_err
 
 pids=""
 for t in $(seq 1 7); do
-	"$EDS" push --url "$URL" c$t.jsonl --payload-dir P --batch 5 >push$t.out 2>&1 &
+	quiet=; [ "$t" = 7 ] && quiet=--quiet # sends 60 and prints nothing
+	"$EDS" push --url "$URL" c$t.jsonl --payload-dir P --batch 5 $quiet >push$t.out 2>&1 &
 	pids="$pids $!"
 done
 for p in $pids; do wait "$p" || fail "a concurrent push failed"; done
-cat push*.out | grep -q "skipped, 60 accepted" && pass || fail "pushes: $(cat push*.out)"
+[ "$(cat push*.out | grep -c "0 skipped, 60 accepted")" = 6 ] && pass || fail "pushes: $(cat push*.out)"
+[ ! -s push7.out ] && pass || fail "push --quiet printed: $(cat push7.out)"
 req GET /metrics
 grep -q '^eds_ledger_records 480$' "$T/body" && pass || fail "ledger does not hold 480 records"
 grep -q '^eds_ledger_pending_payloads 0$' "$T/body" && pass || fail "payloads pending"
@@ -44,6 +62,11 @@ req GET /api/v1/devices/dev-9/head
 expect_rc 1 "$EDS" push --url "$URL" n.jsonl
 expect_err "nobody"
 expect_one_line_err
+expect_rc 1 "$EDS" push --url "$URL" n.jsonl --json
+expect_one_line_err
+expect_jq '.ok == false and .sent == 0 and .devices == 1 and .error.code == "refused"
+	and .refused == {device_id: "nobody", sequence: 1, reason: "unknown_device"}
+	and (.error.message | test("nobody"))' 
 # record 31 of dev-0 with an object_ref changed after signing
 cp c0.jsonl f0.jsonl
 "$EDS" sign --key k.key --device dev-0 --chain f0.jsonl --payload pl >/dev/null
@@ -51,16 +74,81 @@ tail -1 f0.jsonl | jq -c '.object_ref = "forged" | del(.record_hash)' >f.jsonl
 expect_rc 1 "$EDS" push --url "$URL" f.jsonl
 expect_err "bad_signature"
 expect_one_line_err
+expect_rc 1 "$EDS" push --url "$URL" f.jsonl --json
+expect_jq '.ok == false and .records == 1 and .sent == 0 and .error.code == "refused"
+	and .refused == {device_id: "dev-0", sequence: 31, reason: "bad_signature"}'
+# records before the refused one are stored and counted: 31 good, 32 forged
+cp c0.jsonl g0.jsonl
+for _ in 1 2; do
+	"$EDS" sign --key k.key --device dev-0 --chain g0.jsonl --payload pl --payload-dir P >/dev/null
+done
+{ sed -n '1,61p' g0.jsonl; tail -1 g0.jsonl | jq -c '.object_ref = "forged" | del(.record_hash)'; } >g.jsonl
+expect_rc 1 "$EDS" push --url "$URL" g.jsonl --payload-dir P --json --batch 1
+expect_jq '.ok == false and .records == 62 and .skipped == 60 and .sent == 1 and .batches == 2
+	and .payloads_sent == 1
+	and .refused == {device_id: "dev-0", sequence: 32, reason: "bad_signature"}'
+[ "$(curl -s "$URL/api/v1/devices/dev-0/head" | jq .sequence)" = 31 ] && pass || fail "dev-0 head"
 expect_rc 2 "$EDS" push --url "http://127.0.0.1:1" c0.jsonl
 expect_one_line_err
+expect_rc 2 "$EDS" push --url "http://127.0.0.1:1" c0.jsonl --json
+expect_one_line_err
+expect_jq '.ok == false and .refused == null and .error.code == "io_error" and .sent == 0'
+expect_rc 2 "$EDS" push --url "$URL" missing.jsonl --json
+expect_jq '.ok == false and .error.code == "io_error" and .records == 0'
+echo '{"format":' >bad.jsonl
+expect_rc 2 "$EDS" push --url "$URL" bad.jsonl --json
+expect_jq '.ok == false and .error.code == "malformed" and .refused == null'
 expect_rc 2 "$EDS" push c0.jsonl
+# a value flag given twice is a usage error naming it
+expect_rc 2 "$EDS" push --url "$URL" --url "$URL" c0.jsonl
+expect_err "--url given twice"
+expect_one_line_err
+expect_rc 2 "$EDS" push --url "$URL" c0.jsonl --batch 5 --batch=6 --json
+expect_err "--batch given twice"
+expect_no_out
 stop_server main
 
 expect_rc 0 "$EDS" ledger verify --ledger L
-expect_out "480 records, 480 signatures, 480 payloads checked, 0 pending"
+expect_out "481 records, 481 signatures, 481 payloads checked, 0 pending"
 expect_rc 0 "$EDS" ledger export --ledger L --out X
 expect_rc 0 "$EDS" verify-chain X/records.jsonl --keys X/registry.json --payload-dir X/payloads
 # tampering with a stored payload is found by ledger verify
 f=$(find L/payloads -type f | head -1); echo tampered >"$f"
 expect_rc 1 "$EDS" ledger verify --ledger L
+
+# ---- progress: on a terminal only, for a chain file of 8 MiB or more ------------------
+GEN=$EDS_BUILD_DIR/bench/bench_gen_chain
+if [ -x "$GEN" ]; then
+	# one signed chain of 22,500 records (about 12 MiB); its first N lines are a chain too
+	PUB=$("$GEN" big4.jsonl 22500) || fail "bench_gen_chain"
+	for n in 1000 20000 21000 22000; do head -$n big4.jsonl >big$n.jsonl; done
+	mv big1000.jsonl small.jsonl
+	[ "$(stat -c %s big20000.jsonl)" -gt $((8 * 1024 * 1024)) ] && pass || fail "big20000.jsonl is under 8 MiB"
+	"$EDS" device add --ledger B --id bench-0001 --public-key "$PUB" || fail "add bench-0001"
+	start_server big --ledger B
+	expect_rc 0 "$EDS" push --url "$URL" small.jsonl --batch 100
+	if grep -q "records/s" "$T/err"; then fail "progress shown without a terminal"; else pass; fi
+	if command -v script >/dev/null 2>&1; then
+		tty_push() { script -qec "'$EDS' push --url '$URL' $*" /dev/null >tty.out 2>&1; }
+		tty_push big20000.jsonl --batch 1000 --quiet # 1,000 .. 20,000 remain
+		if grep -q "records/s" tty.out; then fail "--quiet showed progress"; else pass; fi
+		grep -q "records read" tty.out && fail "--quiet printed the summary" || pass
+		tty_push big21000.jsonl --batch 1000 --json
+		if grep -q "records/s" tty.out; then fail "--json showed progress"; else pass; fi
+		tty_push big22000.jsonl --batch 1000
+		grep -q "push: .*%.* records .*records/s" tty.out && pass ||
+			fail "no progress line on a terminal: $(head -c 300 tty.out)"
+		grep -q "22000 records read, 21000 skipped, 1000 accepted" tty.out && pass ||
+			fail "terminal run lacks the summary: $(tail -c 300 tty.out)"
+		tty_push small.jsonl
+		if grep -q "records/s" tty.out; then fail "progress shown for a small file"; else pass; fi
+	fi
+	# without a terminal nothing but the summary, also for the large file
+	expect_rc 0 "$EDS" push --url "$URL" big4.jsonl --batch 1000
+	expect_no_err
+	expect_out "22500 records read, "
+	[ "$(curl -s "$URL/api/v1/devices/bench-0001/head" | jq .sequence)" = 22500 ] && pass ||
+		fail "bench-0001 head"
+	stop_server big
+fi
 finish
