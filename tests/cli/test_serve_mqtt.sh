@@ -5,6 +5,9 @@
 # forged and mis-addressed ones get the right error code; records published
 # while the server is away are all ingested when it returns; a broker restart
 # mid-stream loses nothing; a flood of bad messages does not stop good ones.
+# `eds push --mqtt`: --json reports (counts against the server's heads,
+# refusals naming the record, an unreachable broker), --quiet, a value flag
+# given twice, and the progress line on a terminal only.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/serve_lib.sh"
 . "$(dirname "$0")/mqtt_lib.sh"
@@ -113,11 +116,72 @@ expect_rc 0 "$EDS" agent status --state S
 # eds push --mqtt without --url sends everything again: all duplicates, all stored
 expect_rc 0 "$EDS" push --mqtt "127.0.0.1:$BPORT" c1.jsonl --batch 7
 expect_out "20 records read, 0 skipped, 20 stored, 3 batches"
+
+# ---- eds push --mqtt --json / --quiet ----------------------------------------------------
+MQ=(push --mqtt "127.0.0.1:$BPORT")
+for i in 21 22 23 24 25; do
+	echo "dev-1 reading $i" >pl
+	"$EDS" sign --key k.key --device dev-1 --chain c1.jsonl --payload pl --payload-dir P1 >/dev/null
+done
+expect_rc 0 "$EDS" "${MQ[@]}" c1.jsonl --url "$URL" --payload-dir P1 --batch 2 --json
+expect_no_err
+expect_jq '. == {ok: true, records: 25, skipped: 20, sent: 5, payloads_sent: 5, batches: 3,
+	devices: 1, refused: null, error: null}'
+[ "$(head_seq dev-1)" = 25 ] && pass || fail "dev-1 head after push --mqtt: $(head_seq dev-1)"
+expect_rc 0 "$EDS" "${MQ[@]}" c1.jsonl --url "$URL" --json
+expect_jq '.ok and .records == 25 and .skipped == 25 and .sent == 0 and .batches == 0'
+expect_rc 0 "$EDS" "${MQ[@]}" c2.jsonl --quiet # all sent again (no --url): duplicates
+expect_no_out
+expect_no_err
+# refusals: an unknown device (answered by the server, or its head 404), a forged record
+expect_rc 1 "$EDS" "${MQ[@]}" g.jsonl --json
+expect_one_line_err
+expect_jq '.ok == false and .error.code == "refused" and .sent == 0
+	and .refused == {device_id: "ghost", sequence: 1, reason: "unknown_device"}'
+expect_rc 1 "$EDS" "${MQ[@]}" g.jsonl --url "$URL" --json
+expect_jq '.refused == {device_id: "ghost", sequence: 1, reason: "unknown_device"}'
+"$EDS" sign --key k.key --device dev-1 --chain c1.jsonl --payload pl >/dev/null
+tail -1 c1.jsonl | jq -c '.object_ref = "forged" | del(.record_hash)' >f1.jsonl
+expect_rc 1 "$EDS" "${MQ[@]}" f1.jsonl --json
+expect_jq '.ok == false and .records == 1 and .sent == 0
+	and .refused == {device_id: "dev-1", sequence: 26, reason: "bad_signature"}'
+expect_rc 1 "$EDS" "${MQ[@]}" f1.jsonl
+expect_err "bad_signature"
+expect_one_line_err
+expect_rc 2 "$EDS" push --mqtt 127.0.0.1:1 c2.jsonl --timeout-ms 1000 --json
+expect_one_line_err
+expect_jq '.ok == false and .refused == null and .error.code == "io_error"'
+expect_rc 2 "$EDS" "${MQ[@]}" --mqtt "127.0.0.1:$BPORT" c2.jsonl
+expect_err "--mqtt given twice"
+expect_one_line_err
+expect_rc 2 "$EDS" "${MQ[@]}" c2.jsonl --timeout-ms 5 --timeout-ms=6 --json
+expect_err "--timeout-ms given twice"
+expect_no_out
+
+# ---- progress: on a terminal only, for a chain file of 8 MiB or more ----------------
+GEN=$EDS_BUILD_DIR/bench/bench_gen_chain
+if [ -x "$GEN" ]; then
+	PUB=$("$GEN" big.jsonl 16500) || fail "bench_gen_chain"
+	[ "$(stat -c %s big.jsonl)" -gt $((8 * 1024 * 1024)) ] && pass || fail "big.jsonl is under 8 MiB"
+	"$EDS" device add --ledger L --id bench-0001 --public-key "$PUB" >/dev/null || fail "add bench-0001"
+	expect_rc 0 "$EDS" "${MQ[@]}" big.jsonl --batch 1000
+	expect_no_err
+	expect_out "16500 records read, 0 skipped, 16500 stored, 17 batches"
+	if command -v script >/dev/null 2>&1; then # all again (no --url): duplicates
+		script -qec "'$EDS' push --mqtt 127.0.0.1:$BPORT big.jsonl --batch 1000" /dev/null >tty.out 2>&1
+		grep -q "push: .*%.* records .*records/s" tty.out && pass ||
+			fail "no progress line on a terminal: $(head -c 300 tty.out)"
+		grep -q "16500 records read, 0 skipped, 16500 stored" tty.out && pass ||
+			fail "terminal run lacks the summary: $(tail -c 300 tty.out)"
+		script -qec "'$EDS' push --mqtt 127.0.0.1:$BPORT --url $URL big.jsonl --quiet" /dev/null >tty.out 2>&1
+		[ ! -s tty.out ] && pass || fail "--quiet on a terminal printed: $(head -c 300 tty.out)"
+	fi
+fi
 expect_rc 2 "$EDS" agent --key k.key --device dev-3 --state S --mqtt "127.0.0.1:$BPORT" --headers-first
 expect_one_line_err
 stop_server main
 expect_rc 0 "$EDS" ledger verify --ledger L
-expect_out "86 records"
+expect_out "16591 records"
 
 # ---- usage errors: one line, exit 2 ----------------------------------------------------
 expect_rc 2 "$EDS" serve --ledger L --mqtt-password secret
