@@ -61,6 +61,7 @@ static const char *error_code(eds_status st, const eds_push_summary *s)
 static int print_json(eds_status st, const eds_push_summary *s, const char *message)
 {
 	json_t *refused = json_null(), *error = json_null();
+	uint64_t sent = s->accepted + s->duplicates; /* stored by the server in this run */
 	if (eds_push_refused(s))
 		refused =
 		    json_pack("{s:s, s:I, s:s}", "device_id", s->refused_device_id, "sequence",
@@ -69,9 +70,9 @@ static int print_json(eds_status st, const eds_push_summary *s, const char *mess
 		error = json_pack("{s:s, s:s}", "code", error_code(st, s), "message", message);
 	json_t *o = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o*, s:o*}", "ok", st == EDS_OK,
 	                      "records", (json_int_t)s->records, "skipped", (json_int_t)s->skipped,
-	                      "sent", (json_int_t)(s->accepted + s->duplicates), "payloads_sent",
-	                      (json_int_t)s->payloads, "batches", (json_int_t)s->batches, "devices",
-	                      (json_int_t)s->devices, "refused", refused, "error", error);
+	                      "sent", (json_int_t)sent, "payloads_sent", (json_int_t)s->payloads,
+	                      "batches", (json_int_t)s->batches, "devices", (json_int_t)s->devices,
+	                      "refused", refused, "error", error);
 	return cli_json_print(cmd, o);
 }
 
