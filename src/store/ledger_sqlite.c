@@ -293,6 +293,19 @@ static eds_status check_schema(sq *s)
 	return exec(s, "COMMIT");
 }
 
+/*
+ * A read-only ledger beside a live server (a -wal file) reads one snapshot:
+ * a read transaction started here and held until eds_ledger_changed moves it
+ * on (or the close), so a walk of the records and a later walk of the chain
+ * heads agree even while the server commits in between.  (An immutable open
+ * is a snapshot anyway.)
+ */
+static eds_status begin_snapshot(sq *s)
+{
+	eds_status st = exec(s, "BEGIN");
+	return st == EDS_OK ? exec(s, "SELECT 1 FROM devices LIMIT 1") : st;
+}
+
 static eds_status configure(sq *s, int durable)
 {
 	sqlite3_busy_timeout(s->db, 10000);
@@ -305,6 +318,8 @@ static eds_status configure(sq *s, int durable)
 		st = exec(s, durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = OFF");
 	if (st == EDS_OK)
 		st = check_schema(s);
+	if (st == EDS_OK && s->read_only && !s->immutable)
+		st = begin_snapshot(s);
 	for (int i = 0; st == EDS_OK && i < S_COUNT; i++)
 		if ((!s->read_only || stmt_reads[i]) &&
 		    sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
@@ -1018,14 +1033,23 @@ static eds_status sq_changed(void *impl, int *changed)
 {
 	sq *s = impl;
 	pthread_mutex_lock(&s->lock);
+	/* A read-only snapshot (begin_snapshot) moves on to the newest commit here. */
+	eds_status e = EDS_OK;
+	if (s->read_only && !s->immutable) {
+		/* A statement left on a row (device_get_locked's) would keep the old snapshot. */
+		for (int i = 0; i < S_COUNT; i++)
+			sqlite3_reset(s->stmt[i]);
+		e = exec(s, "COMMIT");
+		if (e == EDS_OK)
+			e = begin_snapshot(s);
+	}
 	/* Asked before every group commit: prepared once, like every statement here. */
 	sqlite3_stmt *st = stmt(s, S_DATA_VERSION);
-	eds_status e = EDS_OK;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if (e == EDS_OK && sqlite3_step(st) == SQLITE_ROW) {
 		int v = sqlite3_column_int(st, 0);
 		*changed = v != s->data_version;
 		s->data_version = v;
-	} else {
+	} else if (e == EDS_OK) {
 		e = db_fail(s, "data_version");
 	}
 	sqlite3_reset(st);

@@ -674,7 +674,11 @@ static void test_read_only_sees_the_file_change(void **state)
 	eds_ledger_close(l);
 }
 
-/* With a -wal (a server has the ledger open) a reader sees each new commit. */
+/*
+ * With a -wal (a server has the ledger open) a reader reads one snapshot,
+ * so its walks agree with each other, and eds_ledger_changed moves it on to
+ * the newest commit.
+ */
 static void test_read_only_follows_a_live_wal(void **state)
 {
 	fx *f = *state;
@@ -689,9 +693,18 @@ static void test_read_only_follows_a_live_wal(void **state)
 	assert_int_equal(open_read_only(&l, f->dir), EDS_OK);
 	assert_int_equal(eds_ledger_record_get(l, "live", 1, &got), EDS_OK);
 	assert_int_equal(eds_ledger_record_get(l, "live", 2, &got), EDS_E_NOT_FOUND);
+	int changed;
+	assert_int_equal(eds_ledger_changed(l, &changed), EDS_OK); /* baseline */
+	assert_int_equal(eds_ledger_changed(l, &changed), EDS_OK);
+	assert_false(changed);
 	assert_int_equal(commit_records(f, &r[1], 2), EDS_OK);
-	assert_int_equal(eds_ledger_record_get(l, "live", 3, &got), EDS_OK);
 	eds_ledger_device d;
+	assert_int_equal(eds_ledger_device_get(l, "live", &d), EDS_OK);
+	assert_int_equal(d.head_sequence, 1); /* the snapshot */
+	assert_int_equal(eds_ledger_record_get(l, "live", 3, &got), EDS_E_NOT_FOUND);
+	assert_int_equal(eds_ledger_changed(l, &changed), EDS_OK);
+	assert_true(changed);
+	assert_int_equal(eds_ledger_record_get(l, "live", 3, &got), EDS_OK);
 	assert_int_equal(eds_ledger_device_get(l, "live", &d), EDS_OK);
 	assert_int_equal(d.head_sequence, 3);
 	expect_refused(eds_ledger_device_add(l, "other", &f->pk));
