@@ -176,10 +176,14 @@ typedef struct eds_ledger_options {
 	 * the file not to change, each read then checks that its inode, size,
 	 * mtime and ctime are still those seen at open, else fails with EDS_E_IO
 	 * "... changed while read".  With a -wal file (a server runs, or
-	 * crashed) it is a plain read-only open that sees every committed
-	 * transaction; SQLite then needs the -shm file: when it is missing and
-	 * the directory is not writable the open fails with EDS_E_IO (an empty
-	 * ledger.sqlite-shm file next to it suffices).  No claim is taken.
+	 * crashed) it is a plain read-only open that reads one snapshot: every
+	 * transaction committed before the open, and then before each
+	 * eds_ledger_changed call, which moves it on (while it is held, the
+	 * server's WAL cannot be restarted from its beginning: do not keep
+	 * such a handle open for days).  SQLite then needs the -shm file: when
+	 * it is missing and the directory is not writable the open fails with
+	 * EDS_E_IO (an empty ledger.sqlite-shm file next to it suffices).
+	 * No claim is taken.
 	 */
 	int read_only;
 } eds_ledger_options;
