@@ -342,7 +342,9 @@ eds_status eds_ledger_recover(eds_ledger *l, size_t *restored, size_t *demoted);
 
 /**
  * *changed = nonzero when another process modified the ledger since the
- * previous call (so cached device keys must be reloaded).
+ * previous call (so cached device keys must be reloaded).  On a read-only
+ * ledger opened beside a -wal file it first moves the handle's snapshot on
+ * to the newest commit (see eds_ledger_options.read_only).
  * Errors: EDS_E_ARG, EDS_E_IO.
  */
 eds_status eds_ledger_changed(eds_ledger *l, int *changed);
