@@ -164,13 +164,36 @@ typedef struct eds_ledger_options {
 	/** Nonzero: refuse (EDS_E_NOT_FOUND) a directory without a ledger instead of creating one.
 	 */
 	int must_exist;
+	/**
+	 * Nonzero: open for reading only, e.g. an auditor's copy on read-only
+	 * media or the ledger of a running server.  Implies must_exist; nothing
+	 * is ever created (directory, database, payload directory), no schema
+	 * upgrade runs (an older schema is read as it is), and every write -
+	 * device add/rotate/revoke, commit, commit_journaled, sync, recover,
+	 * claim - fails with EDS_E_UNSUPPORTED "ledger opened read-only".
+	 * Without a -wal file beside ledger.sqlite the database is opened
+	 * immutable (no -shm, no lock: works on read-only media); as that trusts
+	 * the file not to change, each read then checks that its inode, size,
+	 * mtime and ctime are still those seen at open, else fails with EDS_E_IO
+	 * "... changed while read".  With a -wal file (a server runs, or
+	 * crashed) it is a plain read-only open that reads one snapshot: every
+	 * transaction committed before the open, and then before each
+	 * eds_ledger_changed call, which moves it on (while it is held, the
+	 * server's WAL cannot be restarted from its beginning: do not keep
+	 * such a handle open for days).  SQLite then needs the -shm file: when
+	 * it is missing and the directory is not writable the open fails with
+	 * EDS_E_IO (an empty ledger.sqlite-shm file next to it suffices).
+	 * No claim is taken.
+	 */
+	int read_only;
 } eds_ledger_options;
 
 /**
  * Open (creating when absent) the embedded SQLite ledger in directory dir:
  * dir/ledger.sqlite (WAL, synchronous=FULL) and dir/payloads/.  opts may be
  * NULL (durable).  Errors: EDS_E_ARG, EDS_E_IO (detail names the file and
- * the SQLite message), EDS_E_NOMEM, EDS_E_UNSUPPORTED (newer schema).
+ * the SQLite message), EDS_E_NOMEM, EDS_E_UNSUPPORTED (newer schema),
+ * EDS_E_NOT_FOUND (must_exist or read_only, and no ledger.sqlite in dir).
  */
 eds_status eds_ledger_open(eds_ledger **out, const char *dir, const eds_ledger_options *opts);
 
@@ -181,7 +204,10 @@ eds_status eds_ledger_open(eds_ledger **out, const char *dir, const eds_ledger_o
 eds_status eds_ledger_wrap(eds_ledger **out, const eds_ledger_ops *ops, void *impl,
                            const char *payload_dir, int durable);
 
-/** Close and free.  NULL is ignored. */
+/**
+ * Close and free; also closes the payload directory's fd that
+ * eds_payload_stage keeps (see eds_payload_stage_forget).  NULL is ignored.
+ */
 void eds_ledger_close(eds_ledger *l);
 
 /** The payload directory (FORMAT.md 3) of this ledger. */
@@ -316,7 +342,9 @@ eds_status eds_ledger_recover(eds_ledger *l, size_t *restored, size_t *demoted);
 
 /**
  * *changed = nonzero when another process modified the ledger since the
- * previous call (so cached device keys must be reloaded).
+ * previous call (so cached device keys must be reloaded).  On a read-only
+ * ledger opened beside a -wal file it first moves the handle's snapshot on
+ * to the newest commit (see eds_ledger_options.read_only).
  * Errors: EDS_E_ARG, EDS_E_IO.
  */
 eds_status eds_ledger_changed(eds_ledger *l, int *changed);
@@ -350,6 +378,14 @@ eds_status eds_payload_stage(const char *root, const uint8_t hash[EDS_HASH_LEN],
  * entries (one syncfs of root's file system).  Errors: EDS_E_IO.
  */
 eds_status eds_payload_sync(const char *root);
+
+/**
+ * Close the directory fd eds_payload_stage keeps open for root (at once, or
+ * when the last call still using it returns).  The next stage into root
+ * opens it again.  eds_ledger_close calls it for its payload directory, so
+ * opening and closing ledgers does not pile up fds.  Thread-safe.
+ */
+void eds_payload_stage_forget(const char *root);
 
 #ifdef __cplusplus
 }

@@ -2,6 +2,7 @@
  * cmd_device.c - `eds device add|list|rotate|revoke --ledger DIR ...`: the
  * server's device registry and key history, kept in the ledger.  Safe to
  * run while `eds serve` uses the same ledger: the server notices changes.
+ * list opens the ledger read-only (eds_ledger_options.read_only).
  */
 #include <stdio.h>
 #include <string.h>
@@ -23,7 +24,9 @@ static void help(void)
 	    "Manage the devices an `eds serve` ledger accepts records from.  The ledger\n"
 	    "keeps every key a device ever had: `rotate` adds a key for records from a\n"
 	    "sequence on (records already stored keep theirs); `revoke` refuses records\n"
-	    "from a sequence on.  The server picks changes up while it runs.\n\n"
+	    "from a sequence on.  The server picks changes up while it runs.  `list`\n"
+	    "opens the ledger read-only: it writes nothing, so it also works on a copy\n"
+	    "on read-only media (see eds ledger --help for the -wal/-shm case).\n\n"
 	    "Options:\n"
 	    "  --ledger DIR         ledger directory (created by add when absent)\n"
 	    "  --id ID              device id (1..128 of A-Z a-z 0-9 . _ : -)\n"
@@ -196,7 +199,9 @@ int cmd_device(int argc, char **argv)
 	if (!known)
 		return cli_usage(cmd, "unknown action '%s' (add, list, rotate, revoke)", a.action);
 	eds_ledger *l;
-	eds_ledger_options lo = {.durable = 1, .must_exist = strcmp(a.action, "add") != 0};
+	int is_list = strcmp(a.action, "list") == 0;
+	eds_ledger_options lo = {
+	    .durable = 1, .must_exist = strcmp(a.action, "add") != 0, .read_only = is_list};
 	eds_status st = eds_ledger_open(&l, a.ledger, &lo);
 	if (st != EDS_OK)
 		return cli_report(cmd, st, "--ledger");

@@ -4,7 +4,9 @@
  * export --ledger DIR --out DIR` writes the auditor's copy (records.jsonl,
  * registry.json, payloads/) that `eds verify-chain` checks offline;
  * `eds ledger recover --ledger DIR` does a server start's crash recovery
- * without starting a server.
+ * without starting a server.  verify and export open the ledger read-only
+ * (eds_ledger_options.read_only): they write nothing to it, work on
+ * read-only media and beside a running server.
  */
 #include <errno.h>
 #include <limits.h>
@@ -43,6 +45,11 @@ static void help(void)
 	       "checked offline with\n"
 	       "  eds verify-chain OUT/records.jsonl --keys OUT/registry.json "
 	       "--payload-dir OUT/payloads\n\n"
+	       "verify and export open the ledger read-only: they never write to it (no\n"
+	       "schema upgrade, no lock), so they work on a copy on read-only media and\n"
+	       "beside a running eds serve, whose records committed so far they see.\n"
+	       "With a ledger.sqlite-wal file but no ledger.sqlite-shm in a read-only\n"
+	       "directory they fail: an empty ledger.sqlite-shm file there suffices.\n\n"
 	       "recover: what eds serve does when it starts on a ledger that went through\n"
 	       "a crash or power cut: payload files lost before they reached the disk are\n"
 	       "written again from the ledger's journal (records whose bytes are not there\n"
@@ -525,7 +532,9 @@ int cmd_ledger(int argc, char **argv)
 	if (rc != EDS_EXIT_OK)
 		return rc;
 	eds_ledger *l;
-	eds_ledger_options lo = {.durable = 1, .must_exist = 1};
+	/* Only recover writes: verify and export read, and never disturb a server. */
+	eds_ledger_options lo = {
+	    .durable = 1, .must_exist = 1, .read_only = strcmp(a.action, "recover") != 0};
 	eds_status st = eds_ledger_open(&l, a.dir, &lo);
 	if (st != EDS_OK)
 		return fatal(&a, st, "--ledger");

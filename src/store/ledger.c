@@ -19,7 +19,8 @@ struct eds_ledger {
 	const eds_ledger_ops *ops;
 	void *impl;
 	int durable;
-	int claim_fd; /* eds_ledger_claim's lock on payload_dir, else -1 */
+	int claim_fd;  /* eds_ledger_claim's lock on payload_dir, else -1 */
+	int read_only; /* every write is refused (eds_ledger_set_read_only) */
 	char payload_dir[];
 };
 
@@ -36,6 +37,7 @@ eds_status eds_ledger_wrap(eds_ledger **out, const eds_ledger_ops *ops, void *im
 	l->impl = impl;
 	l->durable = durable;
 	l->claim_fd = -1;
+	l->read_only = 0;
 	memcpy(l->payload_dir, payload_dir, n);
 	*out = l;
 	return EDS_OK;
@@ -47,13 +49,34 @@ void eds_ledger_close(eds_ledger *l)
 		return;
 	eds_ledger_release(l);
 	l->ops->close(l->impl);
+	eds_payload_stage_forget(l->payload_dir);
 	free(l);
+}
+
+void eds_ledger_set_read_only(eds_ledger *l)
+{
+	l->read_only = 1;
+}
+
+/*
+ * EDS_OK when l may be written; else the refusal every write of a
+ * read-only ledger gets, before it reaches the back end.
+ */
+static eds_status writable(const eds_ledger *l)
+{
+	if (l == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	if (l->read_only)
+		return eds_fail(EDS_E_UNSUPPORTED, "%s: ledger opened read-only", l->payload_dir);
+	return EDS_OK;
 }
 
 eds_status eds_ledger_claim(eds_ledger *l)
 {
-	if (l == NULL)
-		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	/* Only a writer claims: readers never take (nor wait for) the lock. */
+	eds_status ws = writable(l);
+	if (ws != EDS_OK)
+		return ws;
 	if (l->claim_fd >= 0)
 		return eds_fail(EDS_E_EXISTS, "ledger %s: already claimed by an ingest service",
 		                l->payload_dir);
@@ -93,7 +116,9 @@ eds_status eds_ledger_device_add(eds_ledger *l, const char *device_id, const eds
 {
 	if (l == NULL || pk == NULL)
 		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
-	eds_status st = eds_ledger_check_id(device_id);
+	eds_status st = writable(l);
+	if (st == EDS_OK)
+		st = eds_ledger_check_id(device_id);
 	if (st != EDS_OK)
 		return st;
 	return l->ops->device_add(l->impl, device_id, pk, eds_now_ms());
@@ -113,7 +138,9 @@ eds_status eds_ledger_device_rotate(eds_ledger *l, const char *device_id, const 
 {
 	if (l == NULL || pk == NULL)
 		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
-	eds_status st = check_key_change(device_id, from_sequence);
+	eds_status st = writable(l);
+	if (st == EDS_OK)
+		st = check_key_change(device_id, from_sequence);
 	if (st != EDS_OK)
 		return st;
 	return l->ops->device_rotate(l->impl, device_id, pk, from_sequence, eds_now_ms());
@@ -121,9 +148,9 @@ eds_status eds_ledger_device_rotate(eds_ledger *l, const char *device_id, const 
 
 eds_status eds_ledger_device_revoke(eds_ledger *l, const char *device_id, uint64_t from_sequence)
 {
-	if (l == NULL)
-		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
-	eds_status st = check_key_change(device_id, from_sequence);
+	eds_status st = writable(l);
+	if (st == EDS_OK)
+		st = check_key_change(device_id, from_sequence);
 	if (st != EDS_OK)
 		return st;
 	return l->ops->device_revoke(l->impl, device_id, from_sequence, eds_now_ms());
@@ -201,7 +228,8 @@ eds_status eds_ledger_commit(eds_ledger *l, const eds_ledger_batch *batch)
 {
 	if (l == NULL || batch == NULL)
 		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
-	return l->ops->commit(l->impl, batch);
+	eds_status st = writable(l);
+	return st == EDS_OK ? l->ops->commit(l->impl, batch) : st;
 }
 
 static int journals(const eds_ledger *l)
@@ -230,9 +258,12 @@ eds_status eds_ledger_commit_journaled(eds_ledger *l, const eds_ledger_batch *ba
 {
 	if (l == NULL || batch == NULL)
 		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	eds_status st = writable(l);
+	if (st != EDS_OK)
+		return st;
 	if (journals(l) && journal_fits(batch))
 		return l->ops->commit_journaled(l->impl, batch);
-	eds_status st = l->durable ? eds_payload_sync(l->payload_dir) : EDS_OK;
+	st = l->durable ? eds_payload_sync(l->payload_dir) : EDS_OK;
 	if (st != EDS_OK || !journals(l))
 		return st == EDS_OK ? l->ops->commit(l->impl, batch) : st;
 	eds_ledger_batch hashes_only = *batch;
@@ -243,10 +274,10 @@ eds_status eds_ledger_commit_journaled(eds_ledger *l, const eds_ledger_batch *ba
 
 eds_status eds_ledger_sync(eds_ledger *l)
 {
-	if (l == NULL)
-		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
 	uint64_t mark = 0;
-	eds_status st = journals(l) ? l->ops->journal_mark(l->impl, &mark) : EDS_OK;
+	eds_status st = writable(l);
+	if (st == EDS_OK && journals(l))
+		st = l->ops->journal_mark(l->impl, &mark);
 	/* Entries after the mark may name files staged after the flush began. */
 	if (st == EDS_OK && mark > 0)
 		st = eds_payload_sync(l->payload_dir);
@@ -258,9 +289,9 @@ eds_status eds_ledger_sync(eds_ledger *l)
 eds_status eds_ledger_recover(eds_ledger *l, size_t *restored, size_t *demoted)
 {
 	size_t r = 0, d = 0;
-	if (l == NULL)
-		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
-	eds_status st = l->ops->recover ? l->ops->recover(l->impl, l->payload_dir, &r, &d) : EDS_OK;
+	eds_status st = writable(l);
+	if (st == EDS_OK && l->ops->recover != NULL)
+		st = l->ops->recover(l->impl, l->payload_dir, &r, &d);
 	if (restored != NULL)
 		*restored = r;
 	if (demoted != NULL)

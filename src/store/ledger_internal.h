@@ -20,6 +20,12 @@ eds_status eds_ledger_check_id(const char *device_id);
  */
 eds_status eds_payload_stage_dirs(const char *root);
 
+/**
+ * Refuse every write on l from now on (EDS_E_UNSUPPORTED "ledger opened
+ * read-only"): set by a back end opened with eds_ledger_options.read_only.
+ */
+void eds_ledger_set_read_only(eds_ledger *l);
+
 /** Wall-clock time in Unix milliseconds (receive times, log events). */
 static inline uint64_t eds_now_ms(void)
 {

@@ -91,6 +91,15 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_PAYLOAD_DEMOTE] = "UPDATE records SET payload_stored = 0 WHERE payload_hash = ?1",
 };
 
+/*
+ * The statements a read-only ledger prepares: they read tables every schema
+ * since 1 has (the others may name `unconfirmed`, which schema 1 lacks).
+ */
+static const unsigned char stmt_reads[S_COUNT] = {
+    [S_DEV_GET] = 1, [S_KEYS_GET] = 1,    [S_DEV_ALL] = 1,      [S_REC_GET] = 1,
+    [S_REC_ALL] = 1, [S_PAYLOAD_GET] = 1, [S_DATA_VERSION] = 1,
+};
+
 /* Column order of `records` is the order of S_REC_ADD's parameters. */
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS devices("
@@ -130,6 +139,10 @@ typedef struct sq {
 	int data_version;
 	int durable;
 	int unsynced; /* synchronous is NORMAL for a transaction that need not be durable */
+	int read_only;
+	int immutable;    /* read-only, opened with immutable=1: seen must hold after each read */
+	int schema;       /* user_version as found (a read-only ledger is not upgraded) */
+	struct stat seen; /* immutable: ledger.sqlite as it was when opened */
 	char path[PATH_MAX];
 } sq;
 
@@ -194,6 +207,31 @@ static eds_status col_text(sq *s, sqlite3_stmt *st, int i, char *out, size_t cap
 	return EDS_OK;
 }
 
+/* Same inode, size, mtime and ctime: the file was not written meanwhile. */
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/*
+ * End of every read: an immutable open trusts the file not to change (SQLite
+ * caches its pages and takes no lock), so what was read is only good while
+ * ledger.sqlite is still the file seen at open.  Else e is replaced by the
+ * error; otherwise e is returned as it is.
+ */
+static eds_status unchanged(sq *s, eds_status e)
+{
+	struct stat now;
+	if (!s->immutable || (stat(s->path, &now) == 0 && same_file(&now, &s->seen)))
+		return e;
+	return eds_fail(EDS_E_IO,
+	                "%s: changed while read (opened immutable, as no -wal file was there); "
+	                "what was read may be torn: read it again",
+	                s->path);
+}
+
 /* ---- open / close ------------------------------------------------------- */
 
 static void sq_close(void *impl)
@@ -226,7 +264,17 @@ static eds_status check_schema(sq *s)
 	if (v > SCHEMA_VERSION)
 		return eds_fail(EDS_E_UNSUPPORTED, "%s: schema version %d is newer than %d",
 		                s->path, v, SCHEMA_VERSION);
+	s->schema = v;
 	if (v == SCHEMA_VERSION)
+		return EDS_OK;
+	/* Every read works on schema 1 and 2 (sq_stats counts no journal without its
+	 * table); 0 is a database no ledger ever finished creating. */
+	if (s->read_only && v < 1)
+		return eds_fail(EDS_E_UNSUPPORTED,
+		                "%s: schema version %d: not a ledger yet (it is created by opening "
+		                "it read-write)",
+		                s->path, v);
+	if (s->read_only)
 		return EDS_OK;
 	eds_status st2 = exec(s, "BEGIN IMMEDIATE");
 	/* Schema 2 made `unconfirmed` without the column; older ones not at all. */
@@ -241,21 +289,104 @@ static eds_status check_schema(sq *s)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		return st2;
 	}
+	s->schema = SCHEMA_VERSION;
 	return exec(s, "COMMIT");
+}
+
+/*
+ * A read-only ledger beside a live server (a -wal file) reads one snapshot:
+ * a read transaction started here and held until eds_ledger_changed moves it
+ * on (or the close), so a walk of the records and a later walk of the chain
+ * heads agree even while the server commits in between.  (An immutable open
+ * is a snapshot anyway.)
+ */
+static eds_status begin_snapshot(sq *s)
+{
+	eds_status st = exec(s, "BEGIN");
+	return st == EDS_OK ? exec(s, "SELECT 1 FROM devices LIMIT 1") : st;
 }
 
 static eds_status configure(sq *s, int durable)
 {
 	sqlite3_busy_timeout(s->db, 10000);
-	eds_status st = exec(s, "PRAGMA journal_mode = WAL");
-	if (st == EDS_OK)
+	eds_status st = EDS_OK;
+	if (s->read_only) /* never a checkpoint (a write) when it is the last connection */
+		sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	else
+		st = exec(s, "PRAGMA journal_mode = WAL");
+	if (st == EDS_OK && !s->read_only)
 		st = exec(s, durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = OFF");
 	if (st == EDS_OK)
 		st = check_schema(s);
+	if (st == EDS_OK && s->read_only && !s->immutable)
+		st = begin_snapshot(s);
 	for (int i = 0; st == EDS_OK && i < S_COUNT; i++)
-		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		if ((!s->read_only || stmt_reads[i]) &&
+		    sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 		                       &s->stmt[i], NULL) != SQLITE_OK)
 			st = db_fail(s, stmt_sql[i]);
+	return unchanged(s, st);
+}
+
+/*
+ * "file:" URI of path for sqlite3_open_v2 with SQLITE_OPEN_URI, then query:
+ * every byte but unreserved ones and '/' percent-encoded (a '?', '#' or '%'
+ * in a directory name must not end or alter the path); an absolute path
+ * gets an empty authority ("file:///..."), so "//x" is no host name.
+ */
+static eds_status file_uri(char *out, size_t cap, const char *path, const char *query)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = (size_t)snprintf(out, cap, "file:%s", path[0] == '/' ? "//" : "");
+	for (const unsigned char *p = (const unsigned char *)path; *p && n + 4 < cap; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~/", *p) != NULL) {
+			out[n++] = (char)*p;
+		} else {
+			out[n++] = '%';
+			out[n++] = hex[*p >> 4];
+			out[n++] = hex[*p & 15];
+		}
+	}
+	if (n + strlen(query) + 1 >= cap)
+		return eds_fail(EDS_E_ARG, "%s: ledger path too long", path);
+	memcpy(out + n, query, strlen(query) + 1);
+	return EDS_OK;
+}
+
+static int exists(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0;
+}
+
+/*
+ * The read-only open of s->path (dir is its directory): immutable without a
+ * -wal file, else a plain read-only connection, which needs the -shm file
+ * (SQLite cannot read the WAL without it, and creates it when it may).
+ */
+static eds_status open_read_only(sq *s, const char *dir)
+{
+	char side[PATH_MAX + 8], uri[3 * PATH_MAX + 64];
+	snprintf(side, sizeof side, "%s-wal", s->path);
+	s->immutable = !exists(side);
+	snprintf(side, sizeof side, "%s-shm", s->path);
+	if (!s->immutable && !exists(side) && access(dir, W_OK) != 0)
+		return eds_fail(
+		    EDS_E_IO,
+		    "%s-wal exists (a server runs on the ledger, or crashed) but %s does "
+		    "not, and SQLite cannot create it in %s (%s): an empty %s file next to "
+		    "it suffices",
+		    s->path, side, dir, strerror(errno), side);
+	if (s->immutable && stat(s->path, &s->seen) != 0)
+		return eds_fail(EDS_E_IO, "%s: %s", s->path, strerror(errno));
+	eds_status st =
+	    file_uri(uri, sizeof uri, s->path, s->immutable ? "?mode=ro&immutable=1" : "?mode=ro");
+	if (st == EDS_OK &&
+	    sqlite3_open_v2(uri, &s->db,
+	                    SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK)
+		st = s->db ? db_fail(s, "open") : eds_fail(EDS_E_NOMEM, "ledger: out of memory");
 	return st;
 }
 
@@ -269,13 +400,13 @@ eds_status eds_ledger_open(eds_ledger **out, const char *dir, const eds_ledger_o
 	char payloads[PATH_MAX];
 	if ((size_t)snprintf(payloads, sizeof payloads, "%s/payloads", dir) >= sizeof payloads)
 		return eds_fail(EDS_E_ARG, "%s: ledger path too long", dir);
-	struct stat sb;
 	char db[PATH_MAX + 16];
 	snprintf(db, sizeof db, "%s/ledger.sqlite", dir);
-	if (opts != NULL && opts->must_exist && stat(db, &sb) != 0)
+	int read_only = opts != NULL && opts->read_only;
+	if (opts != NULL && (opts->must_exist || read_only) && !exists(db))
 		return eds_fail(EDS_E_NOT_FOUND, "%s: no ledger here (no ledger.sqlite)", dir);
-	eds_status st = make_dir(dir);
-	if (st == EDS_OK)
+	eds_status st = read_only ? EDS_OK : make_dir(dir);
+	if (st == EDS_OK && !read_only)
 		st = make_dir(payloads);
 	if (st != EDS_OK)
 		return st;
@@ -284,15 +415,20 @@ eds_status eds_ledger_open(eds_ledger **out, const char *dir, const eds_ledger_o
 		return eds_fail(EDS_E_NOMEM, "ledger: out of memory");
 	pthread_mutex_init(&s->lock, NULL);
 	s->durable = durable;
+	s->read_only = read_only;
 	snprintf(s->path, sizeof s->path, "%s/ledger.sqlite", dir);
-	if (sqlite3_open_v2(s->path, &s->db,
-	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-	                    NULL) != SQLITE_OK)
+	if (read_only)
+		st = open_read_only(s, dir);
+	else if (sqlite3_open_v2(s->path, &s->db,
+	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	                         NULL) != SQLITE_OK)
 		st = s->db ? db_fail(s, "open") : eds_fail(EDS_E_NOMEM, "ledger: out of memory");
-	else
+	if (st == EDS_OK)
 		st = configure(s, durable);
 	if (st == EDS_OK)
 		st = eds_ledger_wrap(out, &sqlite_ops, s, payloads, durable);
+	if (st == EDS_OK && read_only)
+		eds_ledger_set_read_only(*out);
 	if (st != EDS_OK)
 		sq_close(s);
 	return st;
@@ -350,7 +486,7 @@ static eds_status sq_device_get(void *impl, const char *id, eds_ledger_device *o
 	pthread_mutex_lock(&s->lock);
 	eds_status e = device_get_locked(s, id, out);
 	pthread_mutex_unlock(&s->lock);
-	return e;
+	return unchanged(s, e);
 }
 
 static eds_status add_key(sq *s, const char *id, const eds_public_key *pk, uint64_t from,
@@ -572,7 +708,7 @@ static eds_status foreach_row(sq *s, enum stmt_id id, size_t row_size, row_fill_
 	sqlite3_reset(st);
 	pthread_mutex_unlock(&s->lock);
 	free(row);
-	return e;
+	return unchanged(s, e);
 }
 
 static eds_status sq_device_foreach(void *impl, eds_ledger_device_fn fn, void *ctx)
@@ -628,7 +764,7 @@ static eds_status sq_record_get(void *impl, const char *id, uint64_t seq, eds_le
 		e = db_fail(s, "record look-up");
 	sqlite3_reset(st);
 	pthread_mutex_unlock(&s->lock);
-	return e;
+	return unchanged(s, e);
 }
 
 static eds_status sq_record_foreach(void *impl, eds_ledger_record_fn fn, void *ctx)
@@ -665,7 +801,7 @@ static eds_status sq_payload_lookup(void *impl, const uint8_t hash[EDS_HASH_LEN]
 	pthread_mutex_lock(&s->lock);
 	eds_status e = payload_get(s, hash, size, stored);
 	pthread_mutex_unlock(&s->lock);
-	return e;
+	return unchanged(s, e);
 }
 
 /* ---- commit ------------------------------------------------------------- */
@@ -897,19 +1033,28 @@ static eds_status sq_changed(void *impl, int *changed)
 {
 	sq *s = impl;
 	pthread_mutex_lock(&s->lock);
+	/* A read-only snapshot (begin_snapshot) moves on to the newest commit here. */
+	eds_status e = EDS_OK;
+	if (s->read_only && !s->immutable) {
+		/* A statement left on a row (device_get_locked's) would keep the old snapshot. */
+		for (int i = 0; i < S_COUNT; i++)
+			sqlite3_reset(s->stmt[i]);
+		e = exec(s, "COMMIT");
+		if (e == EDS_OK)
+			e = begin_snapshot(s);
+	}
 	/* Asked before every group commit: prepared once, like every statement here. */
 	sqlite3_stmt *st = stmt(s, S_DATA_VERSION);
-	eds_status e = EDS_OK;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if (e == EDS_OK && sqlite3_step(st) == SQLITE_ROW) {
 		int v = sqlite3_column_int(st, 0);
 		*changed = v != s->data_version;
 		s->data_version = v;
-	} else {
+	} else if (e == EDS_OK) {
 		e = db_fail(s, "data_version");
 	}
 	sqlite3_reset(st);
 	pthread_mutex_unlock(&s->lock);
-	return e;
+	return unchanged(s, e);
 }
 
 static uint64_t file_size(const char *path)
@@ -945,11 +1090,12 @@ static eds_status sq_stats(void *impl, eds_ledger_stats *out)
 		          &out->pending_payloads);
 	if (e == EDS_OK)
 		e = count(s, "SELECT ifnull(max(id), 0) FROM oplog", &out->events);
-	if (e == EDS_OK)
+	/* Schema 1 (read-only, not upgraded) has no journal: nothing is journaled. */
+	if (e == EDS_OK && s->schema >= 2)
 		e = count(s, "SELECT ifnull(sum(length(hashes)), 0) / 32 FROM unconfirmed",
 		          &out->journaled_payloads);
 	pthread_mutex_unlock(&s->lock);
-	return e;
+	return unchanged(s, e);
 }
 
 /* ---- recovery ------------------------------------------------------------- */

@@ -31,9 +31,9 @@
  * name only complete.
  *
  * Every step works relative to a directory fd of root kept open (see
- * root_fds), with the short name "xx/<62 hex>": the look-up, create and link
- * of each payload then skip walking root's long path, and a payload already
- * stored is found and verified with one open.
+ * root_fds, until eds_payload_stage_forget), with the short name "xx/<62 hex>": the look-up, create
+ * and link of each payload then skip walking root's long path, and a payload already stored is
+ * found and verified with one open.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -54,19 +54,24 @@
 #include "ledger_internal.h"
 
 /*
- * Directory fds of the payload roots staged into, kept for the process's
- * life: every *at() call relative to one skips walking root's (long) path.
- * Entries [0, root_count) are complete and never change; a stale fd is
- * pointed at the new directory with dup3, never closed, so a thread still
- * using the number cannot reach a closed or reused fd.  Beyond ROOT_FDS
- * roots (tests make many), the root is opened per call instead.
+ * Directory fds of the payload roots staged into: every *at() call relative
+ * to one skips walking root's (long) path.  A call takes a slot's fd with a
+ * use count (get_root) and gives it back (put_root), all under root_lock;
+ * eds_payload_stage_forget (eds_ledger_close) drops a root, closing its fd
+ * at once or, while calls still use it, when the last one gives it back: so
+ * a thread never works on a closed or reused fd number, and opening and
+ * closing ledgers does not pile up fds.  A stale fd is pointed at the new
+ * directory with dup3, which keeps the number valid for its users.  With
+ * every slot taken, the root is opened per call instead.
  */
 enum { ROOT_FDS = 16 };
-static struct {
-	char *root;
+typedef struct root_slot {
+	char *root; /* NULL: free */
 	int fd;
-} root_fds[ROOT_FDS];
-static size_t root_count;
+	unsigned uses; /* calls working with fd now */
+	int forgotten; /* closed when uses drops to 0; no longer found */
+} root_slot;
+static root_slot root_fds[ROOT_FDS];
 static pthread_mutex_t root_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int open_dir(const char *dir)
@@ -74,46 +79,85 @@ static int open_dir(const char *dir)
 	return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
-static int cached_root(const char *root)
+/* The live slot of root, or NULL (root_lock held). */
+static root_slot *find_slot(const char *root)
 {
-	size_t n = __atomic_load_n(&root_count, __ATOMIC_ACQUIRE);
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(root_fds[i].root, root) == 0)
-			return root_fds[i].fd;
-	return -1;
+	for (size_t i = 0; i < ROOT_FDS; i++)
+		if (root_fds[i].root != NULL && !root_fds[i].forgotten &&
+		    strcmp(root_fds[i].root, root) == 0)
+			return &root_fds[i];
+	return NULL;
 }
 
-/* Add root to the cache; its fd, or -1 when it cannot be opened or the cache is full. */
-static int cache_root(const char *root)
+static void free_slot(root_slot *r)
+{
+	close(r->fd);
+	free(r->root);
+	memset(r, 0, sizeof *r);
+}
+
+/* A new slot for root with its fd opened (root_lock held); NULL when none is free. */
+static root_slot *new_slot(const char *root)
+{
+	for (size_t i = 0; i < ROOT_FDS; i++) {
+		root_slot *r = &root_fds[i];
+		if (r->root != NULL)
+			continue;
+		if ((r->fd = open_dir(root)) < 0)
+			return NULL;
+		if ((r->root = strdup(root)) == NULL) {
+			close(r->fd);
+			return NULL;
+		}
+		return r;
+	}
+	return NULL;
+}
+
+/*
+ * root's directory fd for one call (-1 with errno when it cannot be opened);
+ * give it back with put_root(*slot, fd).  *slot NULL: opened for this call.
+ */
+static int get_root(const char *root, root_slot **slot)
 {
 	pthread_mutex_lock(&root_lock);
-	int fd = cached_root(root);
-	size_t n = root_count;
-	if (fd < 0 && n < ROOT_FDS && (fd = open_dir(root)) >= 0) {
-		root_fds[n].root = strdup(root);
-		if (root_fds[n].root == NULL) {
-			close(fd);
-			fd = -1;
-		} else {
-			root_fds[n].fd = fd;
-			__atomic_store_n(&root_count, n + 1, __ATOMIC_RELEASE);
-		}
-	}
+	root_slot *r = find_slot(root);
+	if (r == NULL)
+		r = new_slot(root);
+	if (r != NULL)
+		r->uses++;
 	pthread_mutex_unlock(&root_lock);
-	return fd;
+	*slot = r;
+	return r != NULL ? r->fd : open_dir(root);
 }
 
-/* root's directory fd; *owned: opened for this call only (close it). */
-static int root_fd(const char *root, int *owned)
+static void put_root(root_slot *r, int fd)
 {
-	int fd = cached_root(root);
-	if (fd < 0)
-		fd = cache_root(root);
-	*owned = fd < 0;
-	return fd >= 0 ? fd : open_dir(root);
+	if (r == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	pthread_mutex_lock(&root_lock);
+	if (--r->uses == 0 && r->forgotten)
+		free_slot(r);
+	pthread_mutex_unlock(&root_lock);
 }
 
-/* Point a cached fd at the directory root names now (it was removed or replaced). */
+void eds_payload_stage_forget(const char *root)
+{
+	if (root == NULL)
+		return;
+	pthread_mutex_lock(&root_lock);
+	root_slot *r = find_slot(root);
+	if (r != NULL && r->uses == 0)
+		free_slot(r);
+	else if (r != NULL)
+		r->forgotten = 1;
+	pthread_mutex_unlock(&root_lock);
+}
+
+/* Point a slot's fd (in use by the caller) at the directory root names now (it was removed). */
 static void refresh_root(const char *root, int fd)
 {
 	int now = open_dir(root);
@@ -128,14 +172,6 @@ static int removed(int fd)
 {
 	struct stat sb;
 	return fstat(fd, &sb) == 0 && sb.st_nlink == 0;
-}
-
-/* A service opening its ledger starts from the directory root names now. */
-static void refresh_cached(const char *root)
-{
-	int fd = cached_root(root);
-	if (fd >= 0)
-		refresh_root(root, fd);
 }
 
 /*
@@ -172,7 +208,8 @@ eds_status eds_payload_stage_dirs(const char *root)
 	size_t len = (size_t)n; /* >= 3: "/xx" */
 	int made = 0;
 	mark_top_dir(root);
-	refresh_cached(root);
+	/* A service opening its ledger starts from the directory root names now. */
+	eds_payload_stage_forget(root);
 	for (int i = 0; i < 256; i++) {
 		dir[len - 2] = hex[i >> 4];
 		dir[len - 1] = hex[i & 15];
@@ -303,25 +340,24 @@ eds_status eds_payload_stage(const char *root, const uint8_t hash[EDS_HASH_LEN],
                              const uint8_t *data, size_t len)
 {
 	char path[PATH_MAX];
-	int owned;
+	root_slot *slot;
 	if (root == NULL || hash == NULL || (data == NULL && len > 0))
 		return eds_fail(EDS_E_ARG, "payload stage: NULL argument");
 	eds_status st = eds_payload_path(path, sizeof path, root, hash);
 	if (st != EDS_OK)
 		return st;
 	const char *rel = path + strlen(path) - (2 * EDS_HASH_LEN + 1);
-	stage_job j = {root_fd(root, &owned), path, rel, {rel[0], rel[1], '\0'}, hash, data, len};
+	stage_job j = {get_root(root, &slot), path, rel, {rel[0], rel[1], '\0'}, hash, data, len};
 	if (j.dirfd < 0)
 		return eds_fail(EDS_E_IO, "%s: %s", root, strerror(errno));
 	st = stage_at(&j);
-	if (st == EDS_DONE && !owned && removed(j.dirfd)) {
+	if (st == EDS_DONE && slot != NULL && removed(j.dirfd)) {
 		refresh_root(root, j.dirfd);
 		st = stage_at(&j);
 	}
 	if (st == EDS_DONE)
 		st = stage_renamed(&j);
-	if (owned)
-		close(j.dirfd);
+	put_root(slot, j.dirfd);
 	return st;
 }
 
@@ -333,13 +369,16 @@ eds_status eds_payload_stage(const char *root, const uint8_t hash[EDS_HASH_LEN],
 static int replaced(const char *root, int now)
 {
 	struct stat a, b;
-	int fd = cached_root(root);
-	if (fd < 0 || fstat(fd, &a) != 0 || fstat(now, &b) != 0)
-		return 0;
-	if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-		return 0;
-	(void)dup3(now, fd, O_CLOEXEC);
-	return 1;
+	int moved = 0;
+	pthread_mutex_lock(&root_lock);
+	root_slot *r = find_slot(root);
+	if (r != NULL && fstat(r->fd, &a) == 0 && fstat(now, &b) == 0 &&
+	    (a.st_dev != b.st_dev || a.st_ino != b.st_ino)) {
+		(void)dup3(now, r->fd, O_CLOEXEC);
+		moved = 1;
+	}
+	pthread_mutex_unlock(&root_lock);
+	return moved;
 }
 
 eds_status eds_payload_sync(const char *root)

@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -355,8 +358,8 @@ static void test_damaged_journal_demotes(void **state)
 	assert_false(stored_flag(f, &r));
 }
 
-/* Rewind f's ledger to an older schema with sql (run on a closed ledger). */
-static void downgrade(fx *f, const char *sql)
+/* Close f's ledger and run sql on its database. */
+static void close_and_run(fx *f, const char *sql)
 {
 	eds_ledger_close(f->l);
 	f->l = NULL;
@@ -366,6 +369,12 @@ static void downgrade(fx *f, const char *sql)
 	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(h);
+}
+
+/* Rewind f's ledger to an older schema with sql (run on a closed ledger), then reopen it. */
+static void downgrade(fx *f, const char *sql)
+{
+	close_and_run(f, sql);
 	assert_int_equal(eds_ledger_open(&f->l, f->dir, NULL), EDS_OK);
 }
 
@@ -512,6 +521,238 @@ static void test_payload_staging(void **state)
 	assert_int_equal(count_named(sub, "") - 2, 1); /* just the payload, plus . and .. */
 }
 
+/* ---- read-only ledgers --------------------------------------------------- */
+
+static eds_status open_read_only(eds_ledger **l, const char *dir)
+{
+	eds_ledger_options lo = {.durable = 1, .read_only = 1};
+	return eds_ledger_open(l, dir, &lo);
+}
+
+/* Whether f->dir holds name (e.g. "ledger.sqlite-wal"). */
+static int has(fx *f, const char *name)
+{
+	char path[4096];
+	struct stat sb;
+	snprintf(path, sizeof path, "%s/%s", f->dir, name);
+	return stat(path, &sb) == 0;
+}
+
+/* Device "ro" with records 1 and 2 in f's ledger, which is then closed (no -wal left). */
+static void fill_and_close(fx *f, eds_ledger_record r[2])
+{
+	assert_int_equal(eds_ledger_device_add(f->l, "ro", &f->pk), EDS_OK);
+	make(f, &r[0], "ro", 1, NULL);
+	make(f, &r[1], "ro", 2, r[0].record_hash);
+	assert_int_equal(commit_records(f, r, 2), EDS_OK);
+	eds_ledger_close(f->l);
+	f->l = NULL;
+	assert_false(has(f, "ledger.sqlite-wal"));
+}
+
+/* A directory without a ledger is refused and nothing is created in it, nor it. */
+static void test_read_only_needs_a_ledger(void **state)
+{
+	fx *f = *state;
+	char dir[4096];
+	eds_ledger *l = NULL;
+	snprintf(dir, sizeof dir, "%s/absent", f->dir);
+	assert_int_equal(open_read_only(&l, dir), EDS_E_NOT_FOUND);
+	assert_null(l);
+	assert_false(has(f, "absent"));
+	snprintf(dir, sizeof dir, "%s/empty", f->dir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(open_read_only(&l, dir), EDS_E_NOT_FOUND);
+	assert_false(has(f, "empty/payloads"));
+	assert_false(has(f, "empty/ledger.sqlite"));
+}
+
+/* Every write is refused with EDS_E_UNSUPPORTED, "ledger opened read-only". */
+static void expect_refused(eds_status st)
+{
+	assert_int_equal(st, EDS_E_UNSUPPORTED);
+	assert_non_null(strstr(eds_last_error(), "ledger opened read-only"));
+}
+
+static void test_read_only_reads_and_refuses_writes(void **state)
+{
+	fx *f = *state;
+	eds_ledger_record r[2], got, more;
+	fill_and_close(f, r);
+	eds_ledger *l;
+	assert_int_equal(open_read_only(&l, f->dir), EDS_OK);
+	expect_refused(eds_ledger_device_add(l, "new", &f->pk));
+	expect_refused(eds_ledger_device_rotate(l, "ro", &f->pk, 0));
+	expect_refused(eds_ledger_device_revoke(l, "ro", 0));
+	make(f, &more, "ro", 3, r[1].record_hash);
+	eds_ledger_batch b = {.records = &more, .record_count = 1};
+	expect_refused(eds_ledger_commit(l, &b));
+	expect_refused(eds_ledger_commit_journaled(l, &b));
+	expect_refused(eds_ledger_sync(l));
+	expect_refused(eds_ledger_recover(l, NULL, NULL));
+	expect_refused(eds_ledger_claim(l));
+
+	eds_ledger_device d;
+	assert_int_equal(eds_ledger_device_get(l, "ro", &d), EDS_OK);
+	assert_int_equal(d.head_sequence, 2);
+	assert_int_equal(eds_ledger_device_get(l, "new", &d), EDS_E_NOT_FOUND);
+	assert_int_equal(eds_ledger_record_get(l, "ro", 2, &got), EDS_OK);
+	assert_memory_equal(got.record_hash, r[1].record_hash, 32);
+	assert_int_equal(eds_ledger_record_get(l, "ro", 3, &got), EDS_E_NOT_FOUND);
+	uint64_t n = 0, size;
+	assert_int_equal(eds_ledger_record_foreach(l, count_fn, &n), EDS_OK);
+	assert_int_equal(n, 2);
+	int stored, changed;
+	assert_int_equal(eds_ledger_payload_lookup(l, r[0].record.payload_hash, &size, &stored),
+	                 EDS_OK);
+	eds_ledger_stats ls;
+	assert_int_equal(eds_ledger_stats_get(l, &ls), EDS_OK);
+	assert_int_equal(ls.records, 2);
+	assert_int_equal(eds_ledger_changed(l, &changed), EDS_OK);
+	char *json = NULL;
+	assert_int_equal(eds_ledger_registry_json(l, &json), EDS_OK);
+	assert_non_null(strstr(json, "\"ro\""));
+	free(json);
+	/* Immutable: no lock, no -shm, no -wal. */
+	assert_false(has(f, "ledger.sqlite-wal"));
+	assert_false(has(f, "ledger.sqlite-shm"));
+	eds_ledger_close(l);
+	assert_false(has(f, "ledger.sqlite-wal"));
+	assert_false(has(f, "ledger.sqlite-shm"));
+	assert_int_equal(eds_ledger_open(&f->l, f->dir, NULL), EDS_OK);
+	assert_int_equal(eds_ledger_device_get(f->l, "new", &d), EDS_E_NOT_FOUND);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {0, ms * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * An immutable open trusts the file not to change: a write to it (another
+ * process adding a device) or a file put in its place makes the next read
+ * fail with EDS_E_IO instead of answering from stale or torn pages.
+ */
+static void test_read_only_sees_the_file_change(void **state)
+{
+	fx *f = *state;
+	eds_ledger_record r[2];
+	eds_ledger_device d;
+	fill_and_close(f, r);
+	eds_ledger *l, *w;
+	assert_int_equal(open_read_only(&l, f->dir), EDS_OK);
+	assert_int_equal(eds_ledger_device_get(l, "ro", &d), EDS_OK);
+	sleep_ms(20); /* past the file system's timestamp granularity */
+	assert_int_equal(eds_ledger_open(&w, f->dir, NULL), EDS_OK);
+	assert_int_equal(eds_ledger_device_add(w, "late", &f->pk), EDS_OK);
+	eds_ledger_close(w); /* checkpoints into ledger.sqlite */
+	assert_int_equal(eds_ledger_device_get(l, "ro", &d), EDS_E_IO);
+	assert_non_null(strstr(eds_last_error(), "changed while read"));
+	eds_ledger_close(l);
+
+	/* The same bytes under a new inode are another file too. */
+	char db[4096], copy[4096];
+	snprintf(db, sizeof db, "%s/ledger.sqlite", f->dir);
+	snprintf(copy, sizeof copy, "%s/copy.sqlite", f->dir);
+	assert_int_equal(open_read_only(&l, f->dir), EDS_OK);
+	uint64_t n = 0;
+	assert_int_equal(eds_ledger_record_foreach(l, count_fn, &n), EDS_OK);
+	assert_int_equal(link(db, copy), 0);
+	size_t len;
+	char *bytes = test_read_file(db, &len);
+	assert_non_null(bytes);
+	assert_int_equal(unlink(db), 0);
+	FILE *fp = fopen(db, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(bytes, 1, len, fp), len);
+	fclose(fp);
+	free(bytes);
+	n = 0;
+	assert_int_equal(eds_ledger_record_foreach(l, count_fn, &n), EDS_E_IO);
+	assert_non_null(strstr(eds_last_error(), "changed while read"));
+	eds_ledger_close(l);
+}
+
+/*
+ * With a -wal (a server has the ledger open) a reader reads one snapshot,
+ * so its walks agree with each other, and eds_ledger_changed moves it on to
+ * the newest commit.
+ */
+static void test_read_only_follows_a_live_wal(void **state)
+{
+	fx *f = *state;
+	eds_ledger_record r[3], got;
+	assert_int_equal(eds_ledger_device_add(f->l, "live", &f->pk), EDS_OK);
+	make(f, &r[0], "live", 1, NULL);
+	make(f, &r[1], "live", 2, r[0].record_hash);
+	make(f, &r[2], "live", 3, r[1].record_hash);
+	assert_int_equal(commit_records(f, r, 1), EDS_OK);
+	assert_true(has(f, "ledger.sqlite-wal"));
+	eds_ledger *l;
+	assert_int_equal(open_read_only(&l, f->dir), EDS_OK);
+	assert_int_equal(eds_ledger_record_get(l, "live", 1, &got), EDS_OK);
+	assert_int_equal(eds_ledger_record_get(l, "live", 2, &got), EDS_E_NOT_FOUND);
+	int changed;
+	assert_int_equal(eds_ledger_changed(l, &changed), EDS_OK); /* baseline */
+	assert_int_equal(eds_ledger_changed(l, &changed), EDS_OK);
+	assert_false(changed);
+	assert_int_equal(commit_records(f, &r[1], 2), EDS_OK);
+	eds_ledger_device d;
+	assert_int_equal(eds_ledger_device_get(l, "live", &d), EDS_OK);
+	assert_int_equal(d.head_sequence, 1); /* the snapshot */
+	assert_int_equal(eds_ledger_record_get(l, "live", 3, &got), EDS_E_NOT_FOUND);
+	assert_int_equal(eds_ledger_changed(l, &changed), EDS_OK);
+	assert_true(changed);
+	assert_int_equal(eds_ledger_record_get(l, "live", 3, &got), EDS_OK);
+	assert_int_equal(eds_ledger_device_get(l, "live", &d), EDS_OK);
+	assert_int_equal(d.head_sequence, 3);
+	expect_refused(eds_ledger_device_add(l, "other", &f->pk));
+	eds_ledger_close(l);
+	/* The writer is unaffected, and the reader left its WAL alone. */
+	assert_true(has(f, "ledger.sqlite-wal"));
+	assert_int_equal(eds_ledger_device_add(f->l, "after", &f->pk), EDS_OK);
+}
+
+static int user_version(fx *f)
+{
+	char db[4096];
+	snprintf(db, sizeof db, "%s/ledger.sqlite", f->dir);
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
+/* A schema 1 ledger (no journal table) is read as it is, never upgraded. */
+static void test_read_only_schema_1_not_upgraded(void **state)
+{
+	fx *f = *state;
+	eds_ledger_record r[2];
+	assert_int_equal(eds_ledger_device_add(f->l, "v1", &f->pk), EDS_OK);
+	make(f, &r[0], "v1", 1, NULL);
+	make(f, &r[1], "v1", 2, r[0].record_hash);
+	assert_int_equal(commit_records(f, r, 2), EDS_OK);
+	close_and_run(f, "DROP TABLE unconfirmed; PRAGMA user_version = 1");
+	assert_int_equal(user_version(f), 1);
+	eds_ledger *l;
+	assert_int_equal(open_read_only(&l, f->dir), EDS_OK);
+	eds_ledger_stats ls;
+	assert_int_equal(eds_ledger_stats_get(l, &ls), EDS_OK);
+	assert_int_equal(ls.records, 2);
+	assert_int_equal(ls.journaled_payloads, 0);
+	uint64_t n = 0;
+	assert_int_equal(eds_ledger_record_foreach(l, count_fn, &n), EDS_OK);
+	assert_int_equal(n, 2);
+	eds_ledger_close(l);
+	assert_int_equal(user_version(f), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -527,6 +768,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cut_journal_demotes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_big_payload_not_journaled, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_schema_1_upgraded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_read_only_needs_a_ledger, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_read_only_reads_and_refuses_writes, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_read_only_sees_the_file_change, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_read_only_follows_a_live_wal, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_read_only_schema_1_not_upgraded, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
