@@ -441,19 +441,23 @@ static eds_status load_keys(sq *s, eds_ledger_device *d)
 	sqlite3_stmt *st = stmt(s, S_KEYS_GET);
 	bind_text(st, 1, d->device_id);
 	d->key_count = 0;
+	eds_status e = EDS_OK;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (d->key_count == EDS_LEDGER_MAX_KEYS)
-			return eds_fail(EDS_E_LIMIT, "device %s: more than %d keys", d->device_id,
-			                EDS_LEDGER_MAX_KEYS);
+	while (e == EDS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (d->key_count == EDS_LEDGER_MAX_KEYS) {
+			e = eds_fail(EDS_E_LIMIT, "device %s: more than %d keys", d->device_id,
+			             EDS_LEDGER_MAX_KEYS);
+			break;
+		}
 		eds_ledger_key *k = &d->keys[d->key_count++];
-		eds_status e = col_blob(s, st, 0, k->public_key.bytes, 32);
-		if (e != EDS_OK)
-			return e;
+		e = col_blob(s, st, 0, k->public_key.bytes, 32);
 		k->from_sequence = col_u64(st, 1);
 		k->added_ms = col_u64(st, 2);
 	}
-	return rc == SQLITE_DONE ? EDS_OK : db_fail(s, "device keys");
+	if (e == EDS_OK && rc != SQLITE_DONE)
+		e = db_fail(s, "device keys");
+	sqlite3_reset(st); /* see device_get_locked */
+	return e;
 }
 
 /* Fill d from the current row of a devices query (then its keys). */
@@ -468,16 +472,25 @@ static eds_status device_row(sq *s, sqlite3_stmt *st, void *row)
 	return e == EDS_OK ? load_keys(s, d) : e;
 }
 
+/*
+ * The statement is reset before returning: one left on a row keeps this
+ * connection's WAL snapshot open, and the next group commit would then fail
+ * with SQLITE_BUSY_SNAPSHOT if another process (eds device add) wrote since.
+ */
 static eds_status device_get_locked(sq *s, const char *id, eds_ledger_device *d)
 {
 	sqlite3_stmt *st = stmt(s, S_DEV_GET);
 	bind_text(st, 1, id);
 	int rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		return eds_fail(EDS_E_NOT_FOUND, "device %s: not registered", id);
-	if (rc != SQLITE_ROW)
-		return db_fail(s, "device look-up");
-	return device_row(s, st, d);
+	eds_status e;
+	if (rc == SQLITE_ROW)
+		e = device_row(s, st, d);
+	else if (rc == SQLITE_DONE)
+		e = eds_fail(EDS_E_NOT_FOUND, "device %s: not registered", id);
+	else
+		e = db_fail(s, "device look-up");
+	sqlite3_reset(st);
+	return e;
 }
 
 static eds_status sq_device_get(void *impl, const char *id, eds_ledger_device *out)

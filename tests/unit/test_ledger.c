@@ -238,6 +238,32 @@ static void test_persistence_and_change_detection(void **state)
 	assert_int_equal(commit_records(f, &r[2], 1), EDS_OK);
 }
 
+/*
+ * A look-up must not leave its statement on a row: in WAL mode that keeps the
+ * connection's read snapshot open, so a record committed after another process
+ * registered a device would meet SQLITE_BUSY_SNAPSHOT (eds serve beside
+ * `eds device add`).
+ */
+static void test_look_up_keeps_no_snapshot(void **state)
+{
+	fx *f = *state;
+	eds_ledger_device *d = malloc(sizeof *d);
+	assert_non_null(d);
+	assert_int_equal(eds_ledger_device_add(f->l, "x", &f->pk), EDS_OK);
+	assert_int_equal(eds_ledger_device_get(f->l, "x", d), EDS_OK);
+
+	eds_ledger *other;
+	assert_int_equal(eds_ledger_open(&other, f->dir, NULL), EDS_OK);
+	assert_int_equal(eds_ledger_device_add(other, "y", &f->pk), EDS_OK);
+	eds_ledger_close(other);
+
+	eds_ledger_record r;
+	make(f, &r, "x", 1, NULL);
+	assert_int_equal(commit_records(f, &r, 1), EDS_OK);
+	assert_int_equal(eds_ledger_device_get(f->l, "y", d), EDS_OK);
+	free(d);
+}
+
 /* The payload make() wrote for lr, in buf. */
 static size_t payload_of(const eds_ledger_record *lr, char buf[32])
 {
@@ -760,6 +786,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_commit_moves_heads_atomically, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_payloads_and_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_persistence_and_change_detection, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_look_up_keeps_no_snapshot, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_refuses_a_file_as_directory, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_payload_staging, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_journaled_commit_and_recovery, setup, teardown),
