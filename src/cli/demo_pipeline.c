@@ -405,14 +405,14 @@ static eds_status add_record(void *ctx, const eds_ledger_record *r)
 	return st == EDS_E_NOMEM || st == EDS_E_LIMIT ? st : EDS_OK;
 }
 
-/* Verify every record of the ledger at dir as an outside auditor would. */
+/* Verify every record of the ledger at dir as an outside auditor would: read-only. */
 static eds_status audit(const char *dir, eds_chain_summary *sum, eds_chain_failure *first)
 {
 	eds_ledger *l = NULL;
 	eds_registry *reg = NULL;
 	eds_chain_verifier *v = NULL;
 	char *json = NULL;
-	eds_ledger_options lo = {.durable = 1, .must_exist = 1};
+	eds_ledger_options lo = {.durable = 1, .must_exist = 1, .read_only = 1};
 	eds_status st = eds_ledger_open(&l, dir, &lo);
 	if (st == EDS_OK)
 		st = eds_ledger_registry_json(l, &json);
