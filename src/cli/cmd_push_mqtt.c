@@ -19,7 +19,7 @@ static const char *const cmd = "push";
 int push_mqtt_wanted(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--mqtt") == 0)
+		if (strcmp(argv[i], "--mqtt") == 0 || strncmp(argv[i], "--mqtt=", 7) == 0)
 			return 1;
 	return 0;
 }

@@ -133,6 +133,9 @@ expect_jq '.ok and .records == 25 and .skipped == 25 and .sent == 0 and .batches
 expect_rc 0 "$EDS" "${MQ[@]}" c2.jsonl --quiet # all sent again (no --url): duplicates
 expect_no_out
 expect_no_err
+expect_rc 0 "$EDS" push --mqtt="127.0.0.1:$BPORT" c2.jsonl --quiet # the --flag=VALUE form
+expect_no_out
+expect_no_err
 # refusals: an unknown device (answered by the server, or its head 404), a forged record
 expect_rc 1 "$EDS" "${MQ[@]}" g.jsonl --json
 expect_one_line_err
