@@ -60,6 +60,14 @@ expect_jq() {
 		fail "jq '$1' is not true of (or not one line): $(head -c 400 "$f")"; fi
 }
 
+# flip_byte FILE OFFSET: change one byte in place.  Writing a fixed byte would
+# leave random data unchanged once in 256 runs; inverting a bit never does.
+flip_byte() {
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	printf "\\$(printf '%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+
 # need_vectors: skip (exit 77) when the shared vectors folder is absent.
 need_vectors() {
 	if [ -z "$VECTORS" ] || [ ! -d "$VECTORS" ]; then

@@ -69,7 +69,8 @@ expect_out "expiry: not checked"
 
 # --- image failures ---
 cp img.bin good.bin
-printf 'X' | dd of=img.bin bs=1 seek=1234 conv=notrunc 2>/dev/null
+flip_byte img.bin 1234
+cmp -s img.bin good.bin && fail "flip_byte left img.bin unchanged"
 verify_rc 17 "tampered byte" m.json trust1.json
 expect_err "rejected (hash)"
 head -c 299999 good.bin >img.bin
