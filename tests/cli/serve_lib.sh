@@ -61,5 +61,18 @@ item() {
 	fi
 }
 
+# sign_readings FROM TO DEVICE...: readings FROM..TO of each device, signed with
+# k.key into c.jsonl (a device's records in order), payloads in P.
+sign_readings() {
+	local from=$1 to=$2 i d; shift 2
+	for i in $(seq "$from" "$to"); do
+		for d in "$@"; do
+			echo "$d reading $i" >pl
+			"$EDS" sign --key k.key --device "$d" --chain c.jsonl --payload pl --payload-dir P \
+				>/dev/null || fail "sign $d $i"
+		done
+	done
+}
+
 # post_json BODY-FILE: POST /api/v1/records.
 post_json() { req POST /api/v1/records -H 'Content-Type: application/json' --data-binary "@$1"; }

@@ -23,13 +23,7 @@ payload_file() {
 "$EDS" keygen --out k >/dev/null
 "$EDS" keygen --out k2 >/dev/null
 for d in dev-a dev-b; do "$EDS" device add --ledger L --id $d --public-key k.pub || fail "add"; done
-for i in 1 2 3 4 5; do
-	for d in dev-a dev-b; do
-		echo "$d reading $i" >pl
-		"$EDS" sign --key k.key --device $d --chain c.jsonl --payload pl --payload-dir P \
-			>/dev/null || fail "sign"
-	done
-done
+sign_readings 1 5 dev-a dev-b
 start_server main --ledger L
 expect_rc 0 "$EDS" push --url "$URL" c.jsonl --payload-dir P
 stop_server main

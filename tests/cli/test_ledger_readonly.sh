@@ -51,17 +51,7 @@ readers() {
 # ---- a ledger of 2 devices x 3 records, written by a server that has stopped ----
 "$EDS" keygen --out k >/dev/null
 for d in dev-a dev-b; do "$EDS" device add --ledger L --id $d --public-key k.pub || fail "add"; done
-# sign_readings FROM TO: readings FROM..TO of both devices appended to c.jsonl.
-sign_readings() {
-	for i in $(seq "$1" "$2"); do
-		for d in dev-a dev-b; do
-			echo "$d reading $i" >pl
-			"$EDS" sign --key k.key --device $d --chain c.jsonl --payload pl --payload-dir P \
-				>/dev/null || fail "sign"
-		done
-	done
-}
-sign_readings 1 3
+sign_readings 1 3 dev-a dev-b
 start_server main --ledger L
 expect_rc 0 "$EDS" push --url "$URL" c.jsonl --payload-dir P
 stop_server main
@@ -110,7 +100,7 @@ start_server live --ledger "$LIVE"
 [ -e "$LIVE/ledger.sqlite-wal" ] && pass || fail "the live server has no -wal file"
 expect_rc 0 "$EDS" ledger verify --ledger "$LIVE"
 expect_out "ledger OK: 2 devices, 6 records"
-sign_readings 4 5
+sign_readings 4 5 dev-a dev-b
 expect_rc 0 "$EDS" push --url "$URL" c.jsonl --payload-dir P
 expect_rc 0 "$EDS" ledger verify --ledger "$LIVE"
 expect_out "ledger OK: 2 devices, 10 records, 10 signatures, 10 payloads checked, 0 pending"

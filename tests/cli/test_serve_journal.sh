@@ -10,14 +10,6 @@ need_cmd sqlite3
 cd "$T" || exit 1
 N=30
 journal() { sqlite3 L/ledger.sqlite "$1"; }
-# sign_readings FROM TO: readings FROM..TO appended to c.jsonl, payloads in P.
-sign_readings() {
-	for i in $(seq "$1" "$2"); do
-		echo "journal reading $i" >pl
-		"$EDS" sign --key k.key --device j1 --chain c.jsonl --payload pl --payload-dir P \
-			>/dev/null || fail "sign"
-	done
-}
 # push_and_cut NAME ARGS...: a server that never flushes on its own takes the
 # chain, then dies by kill -9; journal_hashes lists what the journal still holds.
 push_and_cut() {
@@ -33,7 +25,7 @@ push_and_cut() {
 
 "$EDS" keygen --out k >/dev/null
 "$EDS" device add --ledger L --id j1 --public-key k.pub >/dev/null || fail "add"
-sign_readings 1 $N
+sign_readings 1 $N j1
 
 # A flush interval of an hour: every payload of this run stays journaled.
 push_and_cut s1 --batch 7
@@ -65,7 +57,7 @@ done
 pass
 
 # A clean stop flushes the files and leaves nothing journaled.
-sign_readings $((N + 1)) $((N + 10))
+sign_readings $((N + 1)) $((N + 10)) j1
 start_server s3 --ledger L --payload-flush-ms 3600000
 expect_rc 0 "$EDS" push --url "$URL" c.jsonl --payload-dir P
 [ "$(journal 'SELECT count(*) FROM unconfirmed')" -gt 0 ] && pass || fail "nothing journaled"
@@ -83,7 +75,7 @@ expect_rc 0 "$EDS" ledger verify --ledger L
 expect_out "$((N + 10)) records"
 
 # Recovery without a server: `eds ledger recover` does what a start does.
-sign_readings $((N + 11)) $((N + 15))
+sign_readings $((N + 11)) $((N + 15)) j1
 push_and_cut s4
 [ "$(wc -l <hashes)" -eq 5 ] && pass || fail "journal lists $(wc -l <hashes) payloads, want 5"
 while read -r h; do rm -f "L/payloads/${h:0:2}/${h:2}"; done <hashes
