@@ -74,5 +74,18 @@ sign_readings() {
 	done
 }
 
+# ledger_through_server N DEVICE...: key k, the devices registered in ledger L,
+# readings 1..N of each signed into c.jsonl and pushed through a server that
+# then stops.
+ledger_through_server() {
+	local n=$1 d; shift
+	"$EDS" keygen --out k >/dev/null || fail "keygen"
+	for d in "$@"; do "$EDS" device add --ledger L --id "$d" --public-key k.pub || fail "add $d"; done
+	sign_readings 1 "$n" "$@"
+	start_server main --ledger L
+	expect_rc 0 "$EDS" push --url "$URL" c.jsonl --payload-dir P
+	stop_server main
+}
+
 # post_json BODY-FILE: POST /api/v1/records.
 post_json() { req POST /api/v1/records -H 'Content-Type: application/json' --data-binary "@$1"; }

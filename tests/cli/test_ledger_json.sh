@@ -20,13 +20,8 @@ payload_file() {
 }
 
 # ---- a ledger of 2 devices x 5 records with their payloads, through a server ----
-"$EDS" keygen --out k >/dev/null
 "$EDS" keygen --out k2 >/dev/null
-for d in dev-a dev-b; do "$EDS" device add --ledger L --id $d --public-key k.pub || fail "add"; done
-sign_readings 1 5 dev-a dev-b
-start_server main --ledger L
-expect_rc 0 "$EDS" push --url "$URL" c.jsonl --payload-dir P
-stop_server main
+ledger_through_server 5 dev-a dev-b
 
 # ---- a good ledger ------------------------------------------------------------------
 expect_rc 0 "$EDS" ledger verify --ledger L

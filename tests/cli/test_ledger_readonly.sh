@@ -49,12 +49,7 @@ readers() {
 }
 
 # ---- a ledger of 2 devices x 3 records, written by a server that has stopped ----
-"$EDS" keygen --out k >/dev/null
-for d in dev-a dev-b; do "$EDS" device add --ledger L --id $d --public-key k.pub || fail "add"; done
-sign_readings 1 3 dev-a dev-b
-start_server main --ledger L
-expect_rc 0 "$EDS" push --url "$URL" c.jsonl --payload-dir P
-stop_server main
+ledger_through_server 3 dev-a dev-b
 expect_no_side_files L
 
 # ---- a chmod -R a-w copy (as root this does not stop writes: the snapshot checks) ----
