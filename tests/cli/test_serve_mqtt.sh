@@ -163,23 +163,24 @@ expect_no_out
 
 # ---- progress: on a terminal only, for a chain file of 8 MiB or more ----------------
 GEN=$EDS_BUILD_DIR/bench/bench_gen_chain
-if [ -x "$GEN" ]; then
-	PUB=$("$GEN" big.jsonl 16500) || fail "bench_gen_chain"
-	[ "$(stat -c %s big.jsonl)" -gt $((8 * 1024 * 1024)) ] && pass || fail "big.jsonl is under 8 MiB"
-	"$EDS" device add --ledger L --id bench-0001 --public-key "$PUB" >/dev/null || fail "add bench-0001"
-	expect_rc 0 "$EDS" "${MQ[@]}" big.jsonl --batch 1000
-	expect_no_err
-	expect_out "16500 records read, 0 skipped, 16500 stored, 17 batches"
-	if command -v script >/dev/null 2>&1; then # all again (no --url): duplicates
-		script -qec "'$EDS' push --mqtt 127.0.0.1:$BPORT big.jsonl --batch 1000" /dev/null >tty.out 2>&1
-		grep -q "push: .*%.* records .*records/s" tty.out && pass ||
-			fail "no progress line on a terminal: $(head -c 300 tty.out)"
-		grep -q "16500 records read, 0 skipped, 16500 stored" tty.out && pass ||
-			fail "terminal run lacks the summary: $(tail -c 300 tty.out)"
-		script -qec "'$EDS' push --mqtt 127.0.0.1:$BPORT --url $URL big.jsonl --quiet" /dev/null >tty.out 2>&1
-		[ ! -s tty.out ] && pass || fail "--quiet on a terminal printed: $(head -c 300 tty.out)"
-	fi
-fi
+[ -x "$GEN" ] || fail "bench_gen_chain is not built: $GEN"
+PUB=$("$GEN" big.jsonl 16500) || fail "bench_gen_chain"
+[ "$(stat -c %s big.jsonl)" -gt $((8 * 1024 * 1024)) ] && pass || fail "big.jsonl is under 8 MiB"
+"$EDS" device add --ledger L --id bench-0001 --public-key "$PUB" >/dev/null || fail "add bench-0001"
+expect_rc 0 "$EDS" "${MQ[@]}" big.jsonl --batch 1000
+expect_no_err
+expect_out "16500 records read, 0 skipped, 16500 stored, 17 batches"
+command -v script >/dev/null || fail "script (bsdutils) is not installed"
+# all again (no --url): duplicates
+script -qec "'$EDS' push --mqtt 127.0.0.1:$BPORT big.jsonl --batch 1000" /dev/null >tty.out 2>&1 ||
+	fail "push --mqtt on a terminal: exit $?"
+grep -q "push: .*%.* records .*records/s" tty.out && pass ||
+	fail "no progress line on a terminal: $(head -c 300 tty.out)"
+grep -q "16500 records read, 0 skipped, 16500 stored" tty.out && pass ||
+	fail "terminal run lacks the summary: $(tail -c 300 tty.out)"
+script -qec "'$EDS' push --mqtt 127.0.0.1:$BPORT --url $URL big.jsonl --quiet" /dev/null >tty.out 2>&1 ||
+	fail "push --mqtt on a terminal: exit $?"
+[ ! -s tty.out ] && pass || fail "--quiet on a terminal printed: $(head -c 300 tty.out)"
 expect_rc 2 "$EDS" agent --key k.key --device dev-3 --state S --mqtt "127.0.0.1:$BPORT" --headers-first
 expect_one_line_err
 stop_server main

@@ -118,37 +118,38 @@ expect_rc 1 "$EDS" ledger verify --ledger L
 
 # ---- progress: on a terminal only, for a chain file of 8 MiB or more ------------------
 GEN=$EDS_BUILD_DIR/bench/bench_gen_chain
-if [ -x "$GEN" ]; then
-	# one signed chain of 22,500 records (about 12 MiB); its first N lines are a chain too
-	PUB=$("$GEN" big4.jsonl 22500) || fail "bench_gen_chain"
-	for n in 1000 20000 21000 22000; do head -$n big4.jsonl >big$n.jsonl; done
-	mv big1000.jsonl small.jsonl
-	[ "$(stat -c %s big20000.jsonl)" -gt $((8 * 1024 * 1024)) ] && pass || fail "big20000.jsonl is under 8 MiB"
-	"$EDS" device add --ledger B --id bench-0001 --public-key "$PUB" || fail "add bench-0001"
-	start_server big --ledger B
-	expect_rc 0 "$EDS" push --url "$URL" small.jsonl --batch 100
-	if grep -q "records/s" "$T/err"; then fail "progress shown without a terminal"; else pass; fi
-	if command -v script >/dev/null 2>&1; then
-		tty_push() { script -qec "'$EDS' push --url '$URL' $*" /dev/null >tty.out 2>&1; }
-		tty_push big20000.jsonl --batch 1000 --quiet # 1,000 .. 20,000 remain
-		if grep -q "records/s" tty.out; then fail "--quiet showed progress"; else pass; fi
-		grep -q "records read" tty.out && fail "--quiet printed the summary" || pass
-		tty_push big21000.jsonl --batch 1000 --json
-		if grep -q "records/s" tty.out; then fail "--json showed progress"; else pass; fi
-		tty_push big22000.jsonl --batch 1000
-		grep -q "push: .*%.* records .*records/s" tty.out && pass ||
-			fail "no progress line on a terminal: $(head -c 300 tty.out)"
-		grep -q "22000 records read, 21000 skipped, 1000 accepted" tty.out && pass ||
-			fail "terminal run lacks the summary: $(tail -c 300 tty.out)"
-		tty_push small.jsonl
-		if grep -q "records/s" tty.out; then fail "progress shown for a small file"; else pass; fi
-	fi
-	# without a terminal nothing but the summary, also for the large file
-	expect_rc 0 "$EDS" push --url "$URL" big4.jsonl --batch 1000
-	expect_no_err
-	expect_out "22500 records read, "
-	[ "$(curl -s "$URL/api/v1/devices/bench-0001/head" | jq .sequence)" = 22500 ] && pass ||
-		fail "bench-0001 head"
-	stop_server big
-fi
+[ -x "$GEN" ] || fail "bench_gen_chain is not built: $GEN"
+# one signed chain of 22,500 records (about 12 MiB); its first N lines are a chain too
+PUB=$("$GEN" big4.jsonl 22500) || fail "bench_gen_chain"
+for n in 1000 20000 21000 22000; do head -$n big4.jsonl >big$n.jsonl; done
+mv big1000.jsonl small.jsonl
+[ "$(stat -c %s big20000.jsonl)" -gt $((8 * 1024 * 1024)) ] && pass || fail "big20000.jsonl is under 8 MiB"
+"$EDS" device add --ledger B --id bench-0001 --public-key "$PUB" || fail "add bench-0001"
+start_server big --ledger B
+expect_rc 0 "$EDS" push --url "$URL" small.jsonl --batch 100
+if grep -q "records/s" "$T/err"; then fail "progress shown without a terminal"; else pass; fi
+command -v script >/dev/null || fail "script (bsdutils) is not installed"
+tty_push() { # a push on a terminal (script), its output in tty.out; it must succeed
+	script -qec "'$EDS' push --url '$URL' $*" /dev/null >tty.out 2>&1 || fail "push $* on a terminal: exit $?"
+}
+tty_push big20000.jsonl --batch 1000 --quiet # 1,000 .. 20,000 remain
+if grep -q "records/s" tty.out; then fail "--quiet showed progress"; else pass; fi
+grep -q "records read" tty.out && fail "--quiet printed the summary" || pass
+tty_push big21000.jsonl --batch 1000 --json
+if grep -q "records/s" tty.out; then fail "--json showed progress"; else pass; fi
+grep -q '"ok": *true' tty.out && pass || fail "--json on a terminal: $(head -c 300 tty.out)"
+tty_push big22000.jsonl --batch 1000
+grep -q "push: .*%.* records .*records/s" tty.out && pass ||
+	fail "no progress line on a terminal: $(head -c 300 tty.out)"
+grep -q "22000 records read, 21000 skipped, 1000 accepted" tty.out && pass ||
+	fail "terminal run lacks the summary: $(tail -c 300 tty.out)"
+tty_push small.jsonl
+if grep -q "records/s" tty.out; then fail "progress shown for a small file"; else pass; fi
+# without a terminal nothing but the summary, also for the large file
+expect_rc 0 "$EDS" push --url "$URL" big4.jsonl --batch 1000
+expect_no_err
+expect_out "22500 records read, "
+[ "$(curl -s "$URL/api/v1/devices/bench-0001/head" | jq .sequence)" = 22500 ] && pass ||
+	fail "bench-0001 head"
+stop_server big
 finish
