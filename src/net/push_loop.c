@@ -80,10 +80,11 @@ typedef struct reporter {
 
 static void report(reporter *p, int at_end)
 {
+	if (p->l->progress == NULL) /* called per record: nothing else to do without one */
+		return;
 	uint64_t acked = p->sum->accepted + p->sum->duplicates;
 	uint64_t done = eds_record_reader_offset(p->rd);
-	if (p->l->progress == NULL || (acked == p->acked && !at_end) ||
-	    (at_end && p->called && done == p->done))
+	if ((acked == p->acked && !at_end) || (at_end && p->called && done == p->done))
 		return;
 	p->acked = acked;
 	p->done = done;

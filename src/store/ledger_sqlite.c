@@ -1049,9 +1049,7 @@ static eds_status sq_changed(void *impl, int *changed)
 	/* A read-only snapshot (begin_snapshot) moves on to the newest commit here. */
 	eds_status e = EDS_OK;
 	if (s->read_only && !s->immutable) {
-		/* A statement left on a row (device_get_locked's) would keep the old snapshot. */
-		for (int i = 0; i < S_COUNT; i++)
-			sqlite3_reset(s->stmt[i]);
+		/* Every read resets its statement, so none holds the old snapshot open. */
 		e = exec(s, "COMMIT");
 		if (e == EDS_OK)
 			e = begin_snapshot(s);
