@@ -71,6 +71,13 @@ static void make(fx *f, eds_ledger_record *lr, const char *id, uint64_t seq, con
 	lr->payload_stored = 1;
 }
 
+/* Records 1..n of device id, each linked to the one before, into r[0..n). */
+static void make_chain(fx *f, eds_ledger_record *r, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		make(f, &r[i], id, i + 1, i > 0 ? r[i - 1].record_hash : NULL);
+}
+
 static eds_status commit_records(fx *f, const eds_ledger_record *r, size_t n)
 {
 	eds_ledger_batch b = {.records = r, .record_count = n};
@@ -124,9 +131,7 @@ static void test_commit_moves_heads_atomically(void **state)
 	fx *f = *state;
 	eds_ledger_record r[4], got;
 	assert_int_equal(eds_ledger_device_add(f->l, "a", &f->pk), EDS_OK);
-	make(f, &r[0], "a", 1, NULL);
-	make(f, &r[1], "a", 2, r[0].record_hash);
-	make(f, &r[2], "a", 3, r[1].record_hash);
+	make_chain(f, r, 3, "a");
 	assert_int_equal(commit_records(f, r, 2), EDS_OK);
 	assert_int_equal(eds_ledger_record_get(f->l, "a", 2, &got), EDS_OK);
 	assert_memory_equal(&got.record, &r[1].record, sizeof got.record);
@@ -210,8 +215,7 @@ static void test_persistence_and_change_detection(void **state)
 	fx *f = *state;
 	eds_ledger_record r[3];
 	assert_int_equal(eds_ledger_device_add(f->l, "x", &f->pk), EDS_OK);
-	make(f, &r[0], "x", 1, NULL);
-	make(f, &r[1], "x", 2, r[0].record_hash);
+	make_chain(f, r, 2, "x");
 	assert_int_equal(commit_records(f, r, 2), EDS_OK);
 
 	eds_ledger *other;
@@ -339,8 +343,7 @@ static void test_journaled_commit_and_recovery(void **state)
 	eds_ledger_record r[4];
 	char path[4096];
 	assert_int_equal(eds_ledger_device_add(f->l, "u", &f->pk), EDS_OK);
-	for (int i = 0; i < 4; i++)
-		make(f, &r[i], "u", (uint64_t)i + 1, i ? r[i - 1].record_hash : NULL);
+	make_chain(f, r, 4, "u");
 
 	assert_int_equal(stage_payload_of(f, &r[0]), EDS_OK);
 	assert_int_equal(commit_journaled(f, &r[0], 1), EDS_OK);
@@ -426,8 +429,7 @@ static void test_schema_2_upgraded(void **state)
 	fx *f = *state;
 	eds_ledger_record r[2];
 	assert_int_equal(eds_ledger_device_add(f->l, "two", &f->pk), EDS_OK);
-	make(f, &r[0], "two", 1, NULL);
-	make(f, &r[1], "two", 2, r[0].record_hash);
+	make_chain(f, r, 2, "two");
 	assert_int_equal(commit_journaled(f, &r[0], 1), EDS_OK); /* bytes dropped below */
 	downgrade(f, "CREATE TABLE u2 AS SELECT id, hashes FROM unconfirmed;"
 	             "DROP TABLE unconfirmed;"
@@ -568,8 +570,7 @@ static int has(fx *f, const char *name)
 static void fill_and_close(fx *f, eds_ledger_record r[2])
 {
 	assert_int_equal(eds_ledger_device_add(f->l, "ro", &f->pk), EDS_OK);
-	make(f, &r[0], "ro", 1, NULL);
-	make(f, &r[1], "ro", 2, r[0].record_hash);
+	make_chain(f, r, 2, "ro");
 	assert_int_equal(commit_records(f, r, 2), EDS_OK);
 	eds_ledger_close(f->l);
 	f->l = NULL;
@@ -710,9 +711,7 @@ static void test_read_only_follows_a_live_wal(void **state)
 	fx *f = *state;
 	eds_ledger_record r[3], got;
 	assert_int_equal(eds_ledger_device_add(f->l, "live", &f->pk), EDS_OK);
-	make(f, &r[0], "live", 1, NULL);
-	make(f, &r[1], "live", 2, r[0].record_hash);
-	make(f, &r[2], "live", 3, r[1].record_hash);
+	make_chain(f, r, 3, "live");
 	assert_int_equal(commit_records(f, r, 1), EDS_OK);
 	assert_true(has(f, "ledger.sqlite-wal"));
 	eds_ledger *l;
@@ -761,8 +760,7 @@ static void test_read_only_schema_1_not_upgraded(void **state)
 	fx *f = *state;
 	eds_ledger_record r[2];
 	assert_int_equal(eds_ledger_device_add(f->l, "v1", &f->pk), EDS_OK);
-	make(f, &r[0], "v1", 1, NULL);
-	make(f, &r[1], "v1", 2, r[0].record_hash);
+	make_chain(f, r, 2, "v1");
 	assert_int_equal(commit_records(f, r, 2), EDS_OK);
 	close_and_run(f, "DROP TABLE unconfirmed; PRAGMA user_version = 1");
 	assert_int_equal(user_version(f), 1);
