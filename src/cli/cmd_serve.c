@@ -1,7 +1,10 @@
 /*
  * cmd_serve.c - `eds serve`: the ingest server.  Options come from flags or
- * a JSON config file (flags win); SIGTERM/SIGINT stop it gracefully.
+ * a JSON config file (flags win); SIGTERM/SIGINT stop it gracefully, SIGHUP
+ * reopens its --log file.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
@@ -9,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cli_flags.h"
@@ -65,7 +69,7 @@ static void help(void)
 	       "--mqtt, over MQTT (section 5), refuse any record that is not exactly the next\n"
 	       "of a registered device's chain, and store accepted ones durably in the ledger\n"
 	       "before answering.  Register devices with `eds device add`.  Stops cleanly on\n"
-	       "SIGTERM or SIGINT.\n\n"
+	       "SIGTERM or SIGINT; SIGHUP reopens the --log file (for log rotation).\n\n"
 	       "Options (each also a key of the JSON config file, without the dashes):\n"
 	       "  --ledger DIR           ledger directory (created when absent)\n"
 	       "  --listen ADDR:PORT     address to listen on, [V6]:PORT for IPv6, :PORT for\n"
@@ -321,14 +325,55 @@ static int write_port(const char *path, unsigned port)
 	return st == EDS_OK ? EDS_EXIT_OK : cli_report(cmd, st, "--port-file");
 }
 
-/* Block the stop signals in every thread; the main thread takes them with sigwait. */
+/*
+ * Block the signals the main thread takes with sigwait, in every thread:
+ * the stop signals, and SIGHUP, whose default action would end the server
+ * without finishing requests in flight.
+ */
 static void block_signals(sigset_t *set)
 {
 	sigemptyset(set);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/*
+ * SIGHUP: point the log at a new file of the same name, after logrotate
+ * (or an operator) moved the old one away.  The stream itself stays: other
+ * threads hold it and write lines with it, so its descriptor is replaced
+ * under the stream's lock (which each fprintf takes), between two whole
+ * lines.  When the name cannot be opened the old file is kept, and says so.
+ */
+static void reopen_log(const char *path, FILE *log)
+{
+	if (path == NULL)
+		return; /* standard error: nothing to reopen */
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+	int e = errno;
+	flockfile(log);
+	fflush(log);
+	int moved = fd >= 0 && dup2(fd, fileno(log)) >= 0;
+	e = fd < 0 ? e : errno;
+	if (moved)
+		fprintf(log, "{\"event\":\"log_reopened\"}\n");
+	else
+		fprintf(log, "{\"event\":\"log_reopen_failed\",\"error\":\"%s\"}\n", strerror(e));
+	fflush(log);
+	funlockfile(log);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Wait for a stop signal, reopening the log at each SIGHUP; the stop signal. */
+static int wait_for_stop(const sigset_t *set, const char *log_path, FILE *log)
+{
+	int sig = 0;
+	while (sigwait(set, &sig) == 0 && sig == SIGHUP)
+		reopen_log(log_path, log);
+	return sig;
 }
 
 static int serve(const conf *c, settings *s, eds_netpolicy *policy)
@@ -365,7 +410,7 @@ static int serve(const conf *c, settings *s, eds_netpolicy *policy)
 			rc = write_port(c->v[O_PORT_FILE], eds_server_port(srv));
 	}
 	if (!rc)
-		sigwait(&set, &sig);
+		sig = wait_for_stop(&set, c->v[O_LOG], s->srv.log);
 	eds_mqtt_server_stop(mq);    /* messages taken are committed and answered */
 	eds_server_stop(srv, 10000); /* requests in flight finish; their records commit */
 	eds_ingest_free(svc);        /* drains the queue */

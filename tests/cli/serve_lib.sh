@@ -29,6 +29,16 @@ start_server() {
 	[ "$PORT" != 0 ] || { fail "server $name did not start: $(cat "$T/$name.err")"; finish; }
 }
 
+# wait_for_line FILE TEXT: up to 5 s for a line of FILE to hold TEXT; fails otherwise.
+wait_for_line() {
+	for _ in $(seq 1 100); do
+		grep -qF "$2" "$1" 2>/dev/null && { pass; return 0; }
+		sleep 0.05
+	done
+	fail "$1: no line with '$2' within 5 s"
+	return 1
+}
+
 # stop_server NAME: SIGTERM, then the exit status must be 0.
 stop_server() {
 	local pid; pid=$(cat "$T/$1.pid")

@@ -127,6 +127,36 @@ req GET /api/v1/devices/lift-01/head; expect_code 200
 item "$(rec c.jsonl 3)" >b; post_json b; expect_code 200
 stop_server again
 
+# SIGHUP reopens --log (log rotation) and the server keeps serving; when the
+# name cannot be opened (a directory took it), the old file stays, and says so
+start_server hup --ledger L
+hup=$(cat "$T/hup.pid")
+mv "$T/hup.log" "$T/hup.log.1"
+kill -HUP "$hup"
+wait_for_line "$T/hup.log" '"event":"log_reopened"'
+item "$(rec c.jsonl 4)" >b; post_json b; expect_code 200
+wait_for_line "$T/hup.log" '"sequence":4'
+grep -q '"sequence":4' "$T/hup.log.1" && fail "a decision after SIGHUP went to the moved log" || pass
+grep -q '"event":"listening"' "$T/hup.log.1" && pass || fail "the moved log lost its lines"
+mv "$T/hup.log" "$T/hup.log.2" && mkdir "$T/hup.log"
+kill -HUP "$hup"
+wait_for_line "$T/hup.log.2" '"event":"log_reopen_failed","error":"Is a directory"'
+item "$(rec c.jsonl 5)" >b; post_json b; expect_code 200
+wait_for_line "$T/hup.log.2" '"sequence":5'
+rmdir "$T/hup.log"
+stop_server hup
+grep -q '"event":"stopped"' "$T/hup.log.2" && pass || fail "no stop line after a failed reopen"
+jq -e . "$T/hup.log.1" "$T/hup.log.2" >/dev/null && pass || fail "rotated logs are not JSON lines"
+# without --log (standard error) SIGHUP changes nothing, and does not stop the server
+"$EDS" serve --ledger L --listen 127.0.0.1:0 --port-file "$T/nolog.port" 2>"$T/nolog.err" &
+echo $! >"$T/nolog.pid"
+wait_for_line "$T/nolog.err" '"event":"listening"'
+kill -HUP "$(cat "$T/nolog.pid")"
+URL="http://127.0.0.1:$(cat "$T/nolog.port")"
+req GET /healthz; expect_code 200
+stop_server nolog
+grep -q reopen "$T/nolog.err" && fail "SIGHUP without --log: $(cat "$T/nolog.err")" || pass
+
 # 403 for a source outside the allow list (and nothing read or stored)
 start_server deny --ledger L --allow 10.0.0.0/8,2001:db8::/32
 item "$(rec c.jsonl 1)" p1 >b; post_json b; expect_code 403 forbidden_source
