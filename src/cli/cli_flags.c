@@ -40,8 +40,24 @@ int cli_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/* Is argv[i] one of the switches?  Sets it when so. */
+static int take_switch(const char *arg, const cli_switches *sw)
+{
+	for (int k = 0; sw != NULL && k < sw->n; k++)
+		if (strcmp(arg, sw->names[k]) == 0) {
+			*sw->on[k] = true;
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * One pass over argv, value flags first: a value that looks like a switch
+ * ("--ledger --json") stays the flag's value instead of turning --json on.
+ */
 static int action_flags(const char *cmd, int argc, char **argv, const char *const *names,
-                        const char **const *values, int n, const char **action, bool once)
+                        const char **const *values, int n, const cli_switches *sw,
+                        const char **action, bool once)
 {
 	*action = NULL;
 	for (int i = 1; i < argc; i++) {
@@ -52,6 +68,8 @@ static int action_flags(const char *cmd, int argc, char **argv, const char *cons
 			if (r > 0 && once && before != NULL)
 				return cli_usage(cmd, "%s given twice", names[k]);
 		}
+		if (r == 0)
+			r = take_switch(argv[i], sw);
 		if (r < 0)
 			return cli_usage(cmd, "%s needs a value", argv[i]);
 		if (r == 0 && *action == NULL && argv[i][0] != '-')
@@ -63,31 +81,16 @@ static int action_flags(const char *cmd, int argc, char **argv, const char *cons
 }
 
 int cli_action_flags(const char *cmd, int argc, char **argv, const char *const *names,
-                     const char **const *values, int n, const char **action)
+                     const char **const *values, int n, const cli_switches *sw, const char **action)
 {
-	return action_flags(cmd, argc, argv, names, values, n, action, false);
+	return action_flags(cmd, argc, argv, names, values, n, sw, action, false);
 }
 
 int cli_action_flags_once(const char *cmd, int argc, char **argv, const char *const *names,
-                          const char **const *values, int n, const char **action)
+                          const char **const *values, int n, const cli_switches *sw,
+                          const char **action)
 {
-	return action_flags(cmd, argc, argv, names, values, n, action, true);
-}
-
-int cli_take_switches(int argc, char **argv, const char *const *names, bool *const *on, int n)
-{
-	int kept = 1;
-	for (int i = 1; i < argc; i++) {
-		int k = 0;
-		while (k < n && strcmp(argv[i], names[k]) != 0)
-			k++;
-		if (k < n)
-			*on[k] = true;
-		else
-			argv[kept++] = argv[i];
-	}
-	argv[kept] = NULL;
-	return kept;
+	return action_flags(cmd, argc, argv, names, values, n, sw, action, true);
 }
 
 int cli_parse_slots(const char *cmd, int argc, char **argv, const struct option *opts,

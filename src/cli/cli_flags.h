@@ -16,30 +16,34 @@
  */
 int cli_flag(int argc, char **argv, int *i, const char *name, const char **value);
 
+/** Switches: flags without a value (e.g. "--json"); *on[k] is set when names[k] is given. */
+typedef struct cli_switches {
+	const char *const *names;
+	bool *const *on;
+	int n;
+} cli_switches;
+
 /**
- * The command line "ACTION --flag VALUE ..." (any order) of a command with
- * actions: the value of flag names[k] goes to *values[k]; the one argument
- * that is not a flag to *action (NULL when absent).  Returns 0, or prints
- * the usage error ("--x needs a value", "unexpected argument") and returns
- * the usage exit code.
+ * The command line "ACTION --flag VALUE ... --switch ..." (any order) of a
+ * command with actions: the value of flag names[k] goes to *values[k], a
+ * switch of sw (NULL: none) sets its bool, the one argument that is not a
+ * flag goes to *action (NULL when absent).  A flag's value is never taken
+ * for a switch ("--out --json" names the file "--json").  Returns 0, or
+ * prints the usage error ("--x needs a value", "unexpected argument") and
+ * returns the usage exit code.
  */
 int cli_action_flags(const char *cmd, int argc, char **argv, const char *const *names,
-                     const char **const *values, int n, const char **action);
+                     const char **const *values, int n, const cli_switches *sw,
+                     const char **action);
 
 /**
- * cli_action_flags where each flag may be given at most once: a second
- * --x is the usage error "--x given twice".  The *values[k] must be NULL
- * on entry.
+ * cli_action_flags where each value flag may be given at most once: a
+ * second --x is the usage error "--x given twice".  The *values[k] must be
+ * NULL on entry.  A switch may be repeated.
  */
 int cli_action_flags_once(const char *cmd, int argc, char **argv, const char *const *names,
-                          const char **const *values, int n, const char **action);
-
-/**
- * Take the switches (flags without a value, e.g. "--json") names[k] out of
- * argv, setting *on[k] for each one present, so that cli_action_flags sees
- * only the rest.  Returns the new argc (argv[argc] is set to NULL).
- */
-int cli_take_switches(int argc, char **argv, const char *const *names, bool *const *on, int n);
+                          const char **const *values, int n, const cli_switches *sw,
+                          const char **action);
 
 /** Parse a decimal in min..max; 0 on success, -1 (nothing printed) otherwise. */
 int cli_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out);

@@ -59,8 +59,8 @@ static int parse(int argc, char **argv, args *a)
 	const char **const values[] = {&a->ledger, &a->id, &a->key, &a->from};
 	static const char *const switches[] = {"--json"};
 	bool *const on[] = {&a->json};
-	argc = cli_take_switches(argc, argv, switches, on, 1);
-	int rc = cli_action_flags(cmd, argc, argv, names, values, 4, &a->action);
+	const cli_switches sw = {switches, on, 1};
+	int rc = cli_action_flags(cmd, argc, argv, names, values, 4, &sw, &a->action);
 	if (rc != EDS_EXIT_OK)
 		return rc;
 	if (a->action == NULL)

@@ -492,8 +492,8 @@ static int parse_args(int argc, char **argv, ledger_args *a)
 	static const char *const switches[] = {"--json", "--quiet"};
 	bool *const on[] = {&a->json, &a->quiet};
 	memset(a, 0, sizeof *a);
-	argc = cli_take_switches(argc, argv, switches, on, 2);
-	int rc = cli_action_flags(cmd, argc, argv, names, values, 3, &a->action);
+	const cli_switches sw = {switches, on, 2};
+	int rc = cli_action_flags(cmd, argc, argv, names, values, 3, &sw, &a->action);
 	if (rc != EDS_EXIT_OK)
 		return rc;
 	if (a->action == NULL ||

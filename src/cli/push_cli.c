@@ -19,8 +19,8 @@ int push_cli_parse(push_cli *pc, int argc, char **argv, const char *const *names
 {
 	static const char *const switches[] = {"--json", "--quiet"};
 	bool *const on[] = {&pc->json, &pc->quiet};
-	argc = cli_take_switches(argc, argv, switches, on, 2);
-	int rc = cli_action_flags_once(cmd, argc, argv, names, values, n, chain);
+	const cli_switches sw = {switches, on, 2};
+	int rc = cli_action_flags_once(cmd, argc, argv, names, values, n, &sw, chain);
 	if (rc == EDS_EXIT_OK && *chain == NULL)
 		return cli_usage(cmd, "the CHAIN file is required");
 	return rc;

@@ -90,6 +90,11 @@ expect_one_line_err
 expect_err "--json is only for list"
 expect_rc 2 "$EDS" device list --ledger L --json=yes
 expect_one_line_err
+# a flag's value is never a switch: "--out --json" exports into a directory named --json
+expect_rc 0 "$EDS" ledger export --ledger L --out --json
+[ -f ./--json/records.jsonl ] && pass || fail "--out --json did not export into ./--json: $(cat "$T/err")"
+expect_rc 2 "$EDS" ledger verify --ledger --json
+expect_err "no ledger"
 
 # ---- device list --json after add, rotate, revoke --------------------------------
 expect_rc 0 "$EDS" device add --ledger L --id dev-c --public-key k.pub
