@@ -152,6 +152,13 @@ typedef struct eds_ledger_ops {
 	                      size_t *demoted);
 	eds_status (*changed)(void *impl, int *changed);
 	eds_status (*stats)(void *impl, eds_ledger_stats *out);
+	/**
+	 * Optional (NULL: eds_ledger_backup is unsupported): write the whole
+	 * database, as one consistent snapshot (a read-only handle's current
+	 * one), to the new file db_path, so that eds_ledger_open of its
+	 * directory opens it.
+	 */
+	eds_status (*backup)(void *impl, const char *db_path);
 } eds_ledger_ops;
 
 typedef struct eds_ledger_options {
@@ -339,6 +346,41 @@ eds_status eds_ledger_sync(eds_ledger *l);
  * Errors: EDS_E_IO.
  */
 eds_status eds_ledger_recover(eds_ledger *l, size_t *restored, size_t *demoted);
+
+/** What eds_ledger_backup copied and found (counts of records, except where named). */
+typedef struct eds_ledger_backup_stats {
+	uint64_t records;  /**< records in the copy */
+	uint64_t payloads; /**< payload files copied, each checked against its hash first */
+	uint64_t pending;  /**< records in the copy still waiting for their payload */
+	/**
+	 * Records stored with a payload whose file was missing or damaged in the
+	 * ledger and could not be restored: the copy lacks the file as the
+	 * ledger does (`eds ledger verify` of either names them).
+	 */
+	uint64_t missing;
+	size_t restored; /**< payload files the copy's recovery wrote from its journal */
+	size_t demoted;  /**< records that recovery sent back to pending (counted in pending) */
+} eds_ledger_backup_stats;
+
+/** Progress of a long ledger operation: records handled so far. */
+typedef void (*eds_ledger_progress_fn)(void *ctx, uint64_t records);
+
+/**
+ * Back up the ledger into the new directory dir, while a server may keep
+ * writing to it: the database as one consistent snapshot (ops->backup;
+ * l may be read-only), then every payload file its records mark stored,
+ * each checked against its hash before it is copied, then the copy's
+ * start-up recovery (eds_ledger_recover), so the copy needs none.  The
+ * copy is built in "<dir>.partial-XXXXXX" next to dir and renamed to dir
+ * only when complete and durable: dir is either a whole ledger or absent
+ * (a failed backup removes its partial directory).  progress (may be NULL)
+ * is called every 4096 records with ctx.  *out (may be NULL) is zeroed
+ * first; missing payloads are no error, they are counted in out->missing.
+ * Errors: EDS_E_ARG, EDS_E_EXISTS (dir exists), EDS_E_UNSUPPORTED (a back
+ * end without backup), EDS_E_IO, EDS_E_NOMEM.
+ */
+eds_status eds_ledger_backup(eds_ledger *l, const char *dir, eds_ledger_progress_fn progress,
+                             void *ctx, eds_ledger_backup_stats *out);
 
 /**
  * *changed = nonzero when another process modified the ledger since the

@@ -5,11 +5,9 @@
  * live path from device agents through the ingest server to an auditor, is
  * demo_pipeline.c.
  */
-#define _XOPEN_SOURCE 700 /* nftw */
 
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
@@ -158,17 +156,9 @@ static eds_status make_subdir(char *buf, const char *dir, const char *name)
 
 /* ---- the working directory ------------------------------------------------ */
 
-static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
 static void remove_tree(const char *dir)
 {
-	if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+	if (eds_remove_tree(dir) != 0)
 		fprintf(stderr, "eds %s: warning: could not remove %s\n", CMD, dir);
 }
 

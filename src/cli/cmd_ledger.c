@@ -23,6 +23,7 @@
 #include "cli_json.h"
 #include "edgesentry/ledger.h"
 #include "progress.h"
+#include "store/ledger_internal.h"
 
 static const char *const cmd = "ledger";
 
@@ -30,6 +31,7 @@ static void help(void)
 {
 	printf("usage: eds ledger verify --ledger DIR [--threads N] [--json] [--quiet]\n"
 	       "       eds ledger export --ledger DIR --out DIR\n"
+	       "       eds ledger backup --ledger DIR --out DIR\n"
 	       "       eds ledger recover --ledger DIR\n\n"
 	       "verify: re-check every record of a server ledger as an outside verifier\n"
 	       "would: field rules, stored record_hash, sequence and prev_hash links from 1,\n"
@@ -45,9 +47,16 @@ static void help(void)
 	       "checked offline with\n"
 	       "  eds verify-chain OUT/records.jsonl --keys OUT/registry.json "
 	       "--payload-dir OUT/payloads\n\n"
-	       "verify and export open the ledger read-only: they never write to it (no\n"
-	       "schema upgrade, no lock), so they work on a copy on read-only media and\n"
-	       "beside a running eds serve, whose records committed so far they see.\n"
+	       "backup: copy the whole ledger into the new directory --out, while eds\n"
+	       "serve may keep writing to it: the database as one consistent snapshot,\n"
+	       "then each payload file its records hold (checked against its hash\n"
+	       "first).  The copy is a ledger: eds serve and eds ledger verify take it\n"
+	       "as it is (restore = use it as --ledger).  It is built beside --out and\n"
+	       "renamed only when complete and on disk, so --out is whole or absent.\n\n"
+	       "verify, export and backup open the ledger read-only: they never write to\n"
+	       "it (no schema upgrade, no lock), so they work on a copy on read-only\n"
+	       "media and beside a running eds serve, whose records committed so far\n"
+	       "they see.\n"
 	       "With a ledger.sqlite-wal file but no ledger.sqlite-shm in a read-only\n"
 	       "directory they fail: an empty ledger.sqlite-shm file there suffices.\n\n"
 	       "recover: what eds serve does when it starts on a ledger that went through\n"
@@ -57,7 +66,8 @@ static void help(void)
 	       "eds serve runs on the ledger (it recovered when it started).\n\n"
 	       "Options:\n"
 	       "  --ledger DIR   the ledger directory of `eds serve`\n"
-	       "  --out DIR      export destination (created when absent)\n"
+	       "  --out DIR      export destination (created when absent); backup\n"
+	       "                 destination (must not exist)\n"
 	       "  --threads N    verify: check signatures on N threads (0, the default:\n"
 	       "                 one per core; 1: no extra thread; at most 256); the\n"
 	       "                 report is the same for every N\n"
@@ -70,11 +80,13 @@ static void help(void)
 	       "                 prints {\"valid\":false,\"error\":MESSAGE} too\n"
 	       "  --quiet        verify: print only the failures: no summary, no progress\n"
 	       "  -h, --help     show this help\n\n"
-	       "On a terminal, verify and export of a ledger of %u records or more show\n"
-	       "a progress line on stderr.\n\n"
+	       "On a terminal, verify, export and backup of a ledger of %u records or\n"
+	       "more show a progress line on stderr.\n\n"
 	       "Exit codes:\n"
-	       "  0  verify: everything valid; export: written; recover: done\n"
-	       "  1  verify: at least one failure (printed on stderr, or in the JSON)\n"
+	       "  0  verify: everything valid; export, backup: written; recover: done\n"
+	       "  1  verify: at least one failure (printed on stderr, or in the JSON);\n"
+	       "     export, backup: written, but payload files missing or damaged in\n"
+	       "     the ledger are missing in the copy too (eds ledger verify names them)\n"
 	       "  2  usage error, no ledger, unreadable ledger, unwritable output, or\n"
 	       "     (recover) the ledger in use by eds serve\n",
 	       CLI_JSON_FAILURES_KEPT, CLI_PROGRESS_MIN_ITEMS);
@@ -375,20 +387,50 @@ static int verify(eds_ledger *l, const ledger_args *a, unsigned threads)
 	return rc;
 }
 
+/* The progress line of a walk over every record of l, sized by its record count. */
+static eds_status begin_walk(eds_ledger *l, const char *label, cli_progress *bar)
+{
+	eds_ledger_stats ls;
+	eds_status st = eds_ledger_stats_get(l, &ls);
+	if (st == EDS_OK)
+		cli_progress_begin_items(bar, label, "records", ls.records, true);
+	return st;
+}
+
+/*
+ * The end of an export or backup: payload files missing or damaged in the
+ * ledger were not copied, and are missing in the copy too (exit 1).
+ */
+static int missing_payloads(uint64_t missing)
+{
+	if (missing == 0)
+		return EDS_EXIT_OK;
+	fprintf(stderr,
+	        "eds %s: %llu records' payload files are missing or damaged in the ledger, "
+	        "so in the copy too (eds ledger verify --ledger names them)\n",
+	        cmd, (unsigned long long)missing);
+	return EDS_EXIT_INVALID;
+}
+
 /* ---- export ----------------------------------------------------------------- */
 
 typedef struct export_ctx {
 	FILE *out;
 	const char *src_payloads;
 	char dst_payloads[PATH_MAX];
-	uint64_t records, payloads, pending;
+	uint64_t records, payloads, pending, missing;
 	cli_progress bar;
 } export_ctx;
 
+/*
+ * A stored payload is copied only when its file still hashes to its name
+ * (staged: one sync at the end makes all of them durable); one missing or
+ * damaged is counted, and the export's verify-chain will name its record.
+ */
 static eds_status export_record(void *ctx, const eds_ledger_record *lr)
 {
 	export_ctx *e = ctx;
-	char json[EDS_RECORD_JSON_MAX], src[PATH_MAX];
+	char json[EDS_RECORD_JSON_MAX];
 	size_t n;
 	eds_status st = eds_record_to_json(&lr->record, json, sizeof json, &n);
 	if (st != EDS_OK)
@@ -397,17 +439,17 @@ static eds_status export_record(void *ctx, const eds_ledger_record *lr)
 		return eds_fail(EDS_E_IO, "records.jsonl: %s", strerror(errno));
 	e->records++;
 	cli_progress_update(&e->bar, 0, e->records);
-	st = eds_payload_path(src, sizeof src, e->src_payloads, lr->record.payload_hash);
-	if (st == EDS_OK && access(src, F_OK) != 0) {
+	if (!lr->payload_stored) {
 		e->pending++;
 		return EDS_OK;
 	}
-	uint8_t h[EDS_HASH_LEN];
-	uint64_t size;
-	if (st == EDS_OK)
-		st = eds_payload_put_file(e->dst_payloads, src, h, &size);
-	if (st == EDS_OK)
-		e->payloads++;
+	st = eds_payload_stage_copy(e->src_payloads, e->dst_payloads, lr->record.payload_hash,
+	                            lr->record.payload_size);
+	if (st == EDS_E_NOT_FOUND || st == EDS_E_PAYLOAD_MISMATCH) {
+		e->missing++;
+		return EDS_OK;
+	}
+	e->payloads += st == EDS_OK;
 	return st;
 }
 
@@ -438,7 +480,14 @@ static eds_status export_to(eds_ledger *l, const char *dir, export_ctx *e)
 		return eds_fail(errno == EEXIST ? EDS_E_EXISTS : EDS_E_IO, "%s: %s", path,
 		                strerror(errno));
 	e->out = f;
-	st = eds_ledger_record_foreach(l, export_record, e);
+	if (mkdir(e->dst_payloads, 0755) != 0 && errno != EEXIST)
+		st = eds_fail(EDS_E_IO, "%s: %s", e->dst_payloads, strerror(errno));
+	if (st == EDS_OK)
+		st = eds_payload_stage_dirs(e->dst_payloads);
+	if (st == EDS_OK)
+		st = eds_ledger_record_foreach(l, export_record, e);
+	if (st == EDS_OK)
+		st = eds_payload_sync(e->dst_payloads);
 	cli_progress_end(&e->bar);
 	if ((fflush(f) != 0 || fsync(fileno(f)) != 0) && st == EDS_OK)
 		st = eds_fail(EDS_E_IO, "%s: %s", path, strerror(errno));
@@ -449,13 +498,9 @@ static eds_status export_to(eds_ledger *l, const char *dir, export_ctx *e)
 static int export(eds_ledger *l, const char *dir)
 {
 	export_ctx e = {.src_payloads = eds_ledger_payload_dir(l)};
-	eds_ledger_stats ls;
-	/* The record count only sizes the progress line. */
-	eds_status st = eds_ledger_stats_get(l, &ls);
-	if (st == EDS_OK) {
-		cli_progress_begin_items(&e.bar, "ledger export", "records", ls.records, true);
+	eds_status st = begin_walk(l, "ledger export", &e.bar);
+	if (st == EDS_OK)
 		st = export_to(l, dir, &e);
-	}
 	if (st != EDS_OK) {
 		cli_report(cmd, st, "export");
 		return EDS_EXIT_USAGE;
@@ -463,7 +508,36 @@ static int export(eds_ledger *l, const char *dir)
 	printf("exported %llu records and %llu payloads to %s (%llu payloads pending)\n",
 	       (unsigned long long)e.records, (unsigned long long)e.payloads, dir,
 	       (unsigned long long)e.pending);
-	return EDS_EXIT_OK;
+	return missing_payloads(e.missing);
+}
+
+/* ---- backup ----------------------------------------------------------------- */
+
+static void backup_progress(void *ctx, uint64_t records)
+{
+	cli_progress_update(ctx, 0, records);
+}
+
+static int backup(eds_ledger *l, const char *dir)
+{
+	cli_progress bar;
+	eds_ledger_backup_stats b;
+	eds_status st = begin_walk(l, "ledger backup", &bar);
+	if (st == EDS_OK) {
+		st = eds_ledger_backup(l, dir, backup_progress, &bar, &b);
+		cli_progress_end(&bar);
+	}
+	if (st != EDS_OK) {
+		cli_report(cmd, st, "backup");
+		return EDS_EXIT_USAGE;
+	}
+	printf("backed up %llu records and %llu payloads to %s (%llu payloads pending",
+	       (unsigned long long)b.records, (unsigned long long)b.payloads, dir,
+	       (unsigned long long)b.pending);
+	if (b.restored > 0)
+		printf(", %zu written from the journal", b.restored);
+	printf(")\n");
+	return missing_payloads(b.missing);
 }
 
 /* ---- recover ---------------------------------------------------------------- */
@@ -496,17 +570,19 @@ static int parse_args(int argc, char **argv, ledger_args *a)
 	int rc = cli_action_flags(cmd, argc, argv, names, values, 3, &sw, &a->action);
 	if (rc != EDS_EXIT_OK)
 		return rc;
-	if (a->action == NULL ||
-	    (strcmp(a->action, "verify") != 0 && strcmp(a->action, "export") != 0 &&
-	     strcmp(a->action, "recover") != 0))
-		return cli_usage(cmd, "an action is required: verify, export or recover");
+	static const char *const actions[] = {"verify", "export", "backup", "recover"};
+	size_t k = 0;
+	while (a->action != NULL && k < 4 && strcmp(a->action, actions[k]) != 0)
+		k++;
+	if (a->action == NULL || k == 4)
+		return cli_usage(cmd, "an action is required: verify, export, backup or recover");
 	if (a->dir == NULL)
 		return cli_usage(cmd, "--ledger DIR is required");
-	bool is_export = strcmp(a->action, "export") == 0;
+	bool has_out = strcmp(a->action, "export") == 0 || strcmp(a->action, "backup") == 0;
 	bool is_verify = strcmp(a->action, "verify") == 0;
-	if (is_export != (a->out != NULL))
-		return cli_usage(cmd,
-		                 is_export ? "--out DIR is required" : "--out is only for export");
+	if (has_out != (a->out != NULL))
+		return cli_usage(cmd, has_out ? "--out DIR is required"
+		                              : "--out is only for export and backup");
 	const char *verify_only = a->threads != NULL ? "--threads"
 	                          : a->json          ? "--json"
 	                          : a->quiet         ? "--quiet"
@@ -540,6 +616,8 @@ int cmd_ledger(int argc, char **argv)
 		return fatal(&a, st, "--ledger");
 	if (strcmp(a.action, "recover") == 0)
 		rc = recover(l);
+	else if (strcmp(a.action, "backup") == 0)
+		rc = backup(l, a.out);
 	else
 		rc = a.out != NULL ? export(l, a.out) : verify(l, &a, threads);
 	eds_ledger_close(l);

@@ -3,8 +3,10 @@
  * and payload store.  Durability (temp file, fsync, rename, fsync of the
  * directory) is what makes "stored" mean stored across a power cut.
  */
+#define _XOPEN_SOURCE 700 /* nftw (with _DEFAULT_SOURCE from the build) */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -195,4 +197,18 @@ eds_status eds_lock_exclusive(const char *path, int oflags, const char *what, co
 	if (err == EWOULDBLOCK)
 		return eds_fail(EDS_E_EXISTS, "%s in use by another process (%s)", what, why);
 	return eds_fail(EDS_E_IO, "%s: lock: %s", path, strerror(err));
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
+
+int eds_remove_tree(const char *dir)
+{
+	/* FTW_PHYS: a symlink inside is removed, never followed out of dir. */
+	return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
 }

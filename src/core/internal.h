@@ -76,6 +76,9 @@ eds_status eds_lock_exclusive(const char *path, int oflags, const char *what, co
 /** fsync the directory containing path (or the directory itself when is_dir). */
 eds_status eds_fsync_dir_of(const char *path);
 
+/** Remove dir with everything in it (symlinks removed, not followed); 0, or -1 with errno. */
+int eds_remove_tree(const char *dir);
+
 #ifdef __clang_analyzer__
 /*
  * The analyzer sees one file at a time and cannot know that eds_fail returns

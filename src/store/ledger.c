@@ -299,6 +299,13 @@ eds_status eds_ledger_recover(eds_ledger *l, size_t *restored, size_t *demoted)
 	return st;
 }
 
+eds_status eds_ledger_backup_db(eds_ledger *l, const char *db_path)
+{
+	if (l->ops->backup == NULL)
+		return eds_fail(EDS_E_UNSUPPORTED, "ledger back end %s: no backup", l->ops->name);
+	return l->ops->backup(l->impl, db_path);
+}
+
 eds_status eds_ledger_changed(eds_ledger *l, int *changed)
 {
 	if (l == NULL || changed == NULL)

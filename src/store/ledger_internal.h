@@ -21,6 +21,25 @@ eds_status eds_ledger_check_id(const char *device_id);
 eds_status eds_payload_stage_dirs(const char *root);
 
 /**
+ * Copy the payload hash of size bytes from the payload root src_root to
+ * dst_root, staged like eds_payload_stage (durable after
+ * eds_payload_sync(dst_root); payloads over 64 MiB are streamed and
+ * durable on return).  The source is checked against hash and size first
+ * and nothing is written when it fails: EDS_E_NOT_FOUND (missing),
+ * EDS_E_PAYLOAD_MISMATCH (damaged, not a regular file, or unreadable).
+ * Other errors (EDS_E_IO, EDS_E_NOMEM) are the destination's or fatal.
+ */
+eds_status eds_payload_stage_copy(const char *src_root, const char *dst_root,
+                                  const uint8_t hash[EDS_HASH_LEN], uint64_t size);
+
+/**
+ * The back end's backup (ops->backup) of l's database to the new file
+ * db_path.  Errors: EDS_E_UNSUPPORTED (a back end without one), others as
+ * the back end's.
+ */
+eds_status eds_ledger_backup_db(eds_ledger *l, const char *db_path);
+
+/**
  * Refuse every write on l from now on (EDS_E_UNSUPPORTED "ledger opened
  * read-only"): set by a back end opened with eds_ledger_options.read_only.
  */

@@ -48,6 +48,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "edgesentry/blake3.h"
 #include "edgesentry/ledger.h"
 #include "edgesentry/payload.h"
 #include "internal.h"
@@ -395,4 +396,63 @@ eds_status eds_payload_sync(const char *root)
 	if (moved)
 		return eds_fail(EDS_E_IO, "%s: replaced while payloads were staged into it", root);
 	return rc == 0 ? EDS_OK : eds_fail(EDS_E_IO, "%s: syncfs: %s", root, strerror(e));
+}
+
+/* Payloads up to this size are copied through memory, staged; larger ones streamed. */
+#define COPY_IN_MEMORY_MAX ((uint64_t)64 << 20)
+
+/* A source that cannot be read as the payload is a damaged one (its detail kept). */
+static eds_status as_damaged(eds_status st)
+{
+	return st == EDS_E_NOT_FOUND || st == EDS_E_NOMEM ? st : EDS_E_PAYLOAD_MISMATCH;
+}
+
+/* The big ones: checked, then copied file to file (each durable on its own). */
+static eds_status copy_streamed(const char *src, const char *src_root, const char *dst_root,
+                                const uint8_t hash[EDS_HASH_LEN], uint64_t size)
+{
+	uint8_t got[EDS_HASH_LEN];
+	eds_status st = eds_payload_check(src_root, hash, size);
+	if (st != EDS_OK)
+		return as_damaged(st);
+	st = eds_payload_put_file(dst_root, src, got, NULL);
+	if (st == EDS_OK && memcmp(got, hash, EDS_HASH_LEN) != 0) {
+		/* Changed between the check and the copy: stored under another name. */
+		char path[PATH_MAX];
+		if (eds_payload_path(path, sizeof path, dst_root, got) == EDS_OK)
+			unlink(path);
+		st = eds_fail(EDS_E_PAYLOAD_MISMATCH, "payload %s: changed while copied", src);
+	}
+	return st;
+}
+
+eds_status eds_payload_stage_copy(const char *src_root, const char *dst_root,
+                                  const uint8_t hash[EDS_HASH_LEN], uint64_t size)
+{
+	char src[PATH_MAX];
+	if (src_root == NULL || dst_root == NULL || hash == NULL)
+		return eds_fail(EDS_E_ARG, "payload copy: NULL argument");
+	eds_status st = eds_payload_path(src, sizeof src, src_root, hash);
+	if (st != EDS_OK)
+		return st;
+	if (size > COPY_IN_MEMORY_MAX)
+		return copy_streamed(src, src_root, dst_root, hash, size);
+	char *data = NULL;
+	size_t len = 0;
+	uint8_t got[EDS_HASH_LEN];
+	/* A file longer than size is refused (EDS_E_LIMIT) before it is read. */
+	st = eds_read_file(src, (size_t)size, &data, &len);
+	if (st == EDS_OK) {
+		eds_blake3(got, data, len);
+		if (len != size || memcmp(got, hash, EDS_HASH_LEN) != 0)
+			st = eds_fail(EDS_E_PAYLOAD_MISMATCH,
+			              "payload %s: %zu bytes that do not hash to its name", src,
+			              len);
+		else
+			st = eds_payload_stage(dst_root, hash, (const uint8_t *)data, len);
+	} else {
+		st = as_damaged(st);
+	}
+	free(data);
+	return st;
 }

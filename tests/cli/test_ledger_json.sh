@@ -91,8 +91,10 @@ expect_err "--json is only for list"
 expect_rc 2 "$EDS" device list --ledger L --json=yes
 expect_one_line_err
 # a flag's value is never a switch: "--out --json" exports into a directory named --json
-expect_rc 0 "$EDS" ledger export --ledger L --out --json
+# (exit 1: payload files damaged above are not copied, and are named as missing)
+expect_rc 1 "$EDS" ledger export --ledger L --out --json
 [ -f ./--json/records.jsonl ] && pass || fail "--out --json did not export into ./--json: $(cat "$T/err")"
+expect_err "2 records' payload files are missing or damaged in the ledger"
 expect_rc 2 "$EDS" ledger verify --ledger --json
 expect_err "no ledger"
 
@@ -121,6 +123,9 @@ cmp -s json.list "$T/out" && pass || { fail "device list --json differs from the
 
 # ---- progress: a ledger of 50,000 records (rows written straight into SQLite) -----------
 GEN=$EDS_BUILD_DIR/bench/bench_gen_chain
+# Both are always there (the build makes one, util-linux has the other): a miss is a failure.
+[ -x "$GEN" ] || fail "bench_gen_chain is not built: $GEN"
+command -v script >/dev/null 2>&1 || fail "script (util-linux) is missing"
 if [ -x "$GEN" ] && command -v script >/dev/null 2>&1; then
 	PUB=$("$GEN" big.jsonl 50000) || fail "bench_gen_chain"
 	"$EDS" device add --ledger B --id bench-0001 --public-key "$PUB" || fail "add"
@@ -147,6 +152,10 @@ if [ -x "$GEN" ] && command -v script >/dev/null 2>&1; then
 	grep -q "ledger export: .*%.* records .*records/s" tty.out && pass ||
 		fail "no export progress line on a terminal: $(head -c 300 tty.out)"
 	grep -q "exported 50000 records" tty.out && pass || fail "terminal export lacks the summary"
+	tty_run "'$EDS' ledger backup --ledger B --out BB"
+	grep -q "ledger backup: .*%.* records .*records/s" tty.out && pass ||
+		fail "no backup progress line on a terminal: $(head -c 300 tty.out)"
+	grep -q "backed up 50000 records" tty.out && pass || fail "terminal backup lacks the summary"
 	tty_run "'$EDS' ledger verify --ledger L"
 	if grep -q "records/s" tty.out; then fail "progress shown for a small ledger"; else pass; fi
 	# 1,100 stored hashes changed: the JSON lists 1,000 failures and counts the rest

@@ -777,6 +777,118 @@ static void test_read_only_schema_1_not_upgraded(void **state)
 	assert_int_equal(user_version(f), 1);
 }
 
+/* ---- backup ------------------------------------------------------------------ */
+
+/* dir/name in a static buffer. */
+static const char *path_in(const char *dir, const char *name)
+{
+	static char path[4096];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	return path;
+}
+
+/* The copy of f's ledger at f->dir/name, opened read-only, and that directory's path. */
+static eds_ledger *open_copy(fx *f, const char *name, char *dir, size_t n)
+{
+	eds_ledger *l = NULL;
+	snprintf(dir, n, "%s/%s", f->dir, name);
+	assert_int_equal(open_read_only(&l, dir), EDS_OK);
+	return l;
+}
+
+/*
+ * A backup taken through a reader beside a live writer holds the reader's
+ * snapshot: records and their payload files (a journaled payload the
+ * ledger lacks is written from the copy's journal), pending ones pending,
+ * nothing committed later, an empty journal; no partial directory stays.
+ */
+static void test_backup_copies_a_snapshot(void **state)
+{
+	fx *f = *state;
+	eds_ledger_record r[4], late, got;
+	eds_ledger_backup_stats b;
+	char dir[4096];
+	assert_int_equal(eds_ledger_device_add(f->l, "b", &f->pk), EDS_OK);
+	make_chain(f, r, 4, "b");
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(stage_payload_of(f, &r[i]), EDS_OK);
+		assert_int_equal(commit_journaled(f, &r[i], 1), EDS_OK);
+	}
+	assert_int_equal(commit_journaled(f, &r[2], 1), EDS_OK); /* file never staged */
+	r[3].payload_stored = 0;
+	assert_int_equal(commit_records(f, &r[3], 1), EDS_OK);
+	eds_ledger *reader;
+	assert_int_equal(open_read_only(&reader, f->dir), EDS_OK);
+	assert_int_equal(eds_ledger_device_add(f->l, "late", &f->pk), EDS_OK);
+	make(f, &late, "late", 1, NULL);
+	assert_int_equal(commit_records(f, &late, 1), EDS_OK);
+
+	assert_int_equal(eds_ledger_backup(reader, path_in(f->dir, "copy/"), NULL, NULL, &b),
+	                 EDS_OK);
+	eds_ledger_close(reader);
+	assert_int_equal(b.records, 4);
+	assert_int_equal(b.payloads, 2);
+	assert_int_equal(b.pending, 1);
+	assert_int_equal(b.restored, 1);
+	assert_int_equal(b.missing, 0);
+	assert_int_equal(b.demoted, 0);
+	eds_ledger *c = open_copy(f, "copy", dir, sizeof dir);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(eds_ledger_record_get(c, "b", (uint64_t)i + 1, &got), EDS_OK);
+		assert_memory_equal(got.record_hash, r[i].record_hash, EDS_HASH_LEN);
+		assert_int_equal(eds_payload_check(eds_ledger_payload_dir(c),
+		                                   r[i].record.payload_hash,
+		                                   r[i].record.payload_size),
+		                 i < 3 ? EDS_OK : EDS_E_NOT_FOUND);
+	}
+	eds_ledger_device d;
+	assert_int_equal(eds_ledger_device_get(c, "b", &d), EDS_OK);
+	assert_int_equal(d.head_sequence, 4);
+	assert_int_equal(eds_ledger_device_get(c, "late", &d), EDS_E_NOT_FOUND);
+	eds_ledger_stats st;
+	assert_int_equal(eds_ledger_stats_get(c, &st), EDS_OK);
+	assert_int_equal(st.journaled_payloads, 0);
+	assert_int_equal(st.pending_payloads, 1);
+	eds_ledger_close(c);
+	assert_int_equal(count_named(f->dir, ".partial-"), 0);
+}
+
+/*
+ * Payload files missing or damaged in the ledger (and not journaled) are
+ * counted, not copied; an existing target is refused and left alone.
+ */
+static void test_backup_counts_what_the_ledger_lacks(void **state)
+{
+	fx *f = *state;
+	eds_ledger_record r[3];
+	eds_ledger_backup_stats b;
+	char path[4096], dir[4096];
+	assert_int_equal(eds_ledger_device_add(f->l, "m", &f->pk), EDS_OK);
+	make_chain(f, r, 3, "m");
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(stage_payload_of(f, &r[i]), EDS_OK);
+	assert_int_equal(commit_records(f, r, 3), EDS_OK);
+	assert_int_equal(remove(file_of(f, &r[0], path, sizeof path)), 0);
+	FILE *fp = fopen(file_of(f, &r[1], path, sizeof path), "wb");
+	assert_non_null(fp);
+	fputs("torn", fp);
+	fclose(fp);
+	assert_int_equal(eds_ledger_backup(f->l, path_in(f->dir, "copy"), NULL, NULL, &b), EDS_OK);
+	assert_int_equal(b.records, 3);
+	assert_int_equal(b.payloads, 1);
+	assert_int_equal(b.missing, 2);
+	eds_ledger *c = open_copy(f, "copy", dir, sizeof dir);
+	assert_int_equal(eds_payload_check(eds_ledger_payload_dir(c), r[1].record.payload_hash,
+	                                   r[1].record.payload_size),
+	                 EDS_E_NOT_FOUND); /* the damaged bytes were not copied */
+	eds_ledger_close(c);
+	assert_int_equal(eds_ledger_backup(f->l, dir, NULL, NULL, &b), EDS_E_EXISTS);
+	assert_int_equal(b.records, 0);
+	assert_int_equal(count_named(f->dir, ".partial-"), 0);
+	c = open_copy(f, "copy", dir, sizeof dir); /* untouched */
+	eds_ledger_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -799,6 +911,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_read_only_sees_the_file_change, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_read_only_follows_a_live_wal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_read_only_schema_1_not_upgraded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_backup_copies_a_snapshot, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_backup_counts_what_the_ledger_lacks, setup,
+	                                    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,75 @@
+#!/bin/bash
+# test_ledger_backup.sh - `eds ledger backup`: a copy that verifies and
+# serves as it is; taken while a server pushes records in, it holds one
+# consistent snapshot, and served as the ledger (a restore) the chain goes
+# on from its head; payload files the ledger lacks make exit 1 and are
+# named as missing (export too); an existing target, a missing --out: exit 2.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/serve_lib.sh"
+cd "$T" || exit 1
+
+# ---- a ledger with payloads, backed up after its server stopped ------------------
+ledger_through_server 3 dev-a dev-b
+expect_rc 0 "$EDS" ledger backup --ledger L --out B
+expect_out "backed up 6 records and 6 payloads to B (0 payloads pending)"
+expect_rc 0 "$EDS" ledger verify --ledger B
+expect_out "6 records, 6 signatures, 6 payloads checked, 0 pending"
+"$EDS" device list --ledger L --json >list.L && "$EDS" device list --ledger B --json >list.B ||
+	fail "device list"
+cmp -s list.L list.B && pass || fail "the copy's devices differ: $(diff list.L list.B)"
+ls -d B.partial-* 2>/dev/null && fail "a partial directory was left" || pass
+
+# ---- while a server writes: a snapshot, then a restore that continues ---------------
+GEN=$EDS_BUILD_DIR/bench/bench_gen_chain
+[ -x "$GEN" ] || fail "bench_gen_chain is not built: $GEN"
+PUB=$("$GEN" big.jsonl 20000) || fail "bench_gen_chain"
+expect_rc 0 "$EDS" device add --ledger L --id bench-0001 --public-key "$PUB"
+start_server live --ledger L
+"$EDS" push --url "$URL" big.jsonl --batch 50 --quiet >push.out 2>&1 &
+pusher=$!
+for _ in $(seq 1 100); do # until some of the chain is in, not all of it
+	n=$(curl -s "$URL/api/v1/devices/bench-0001/head" | jq -r .sequence)
+	[ "${n:-0}" -gt 0 ] && break
+	sleep 0.05
+done
+expect_rc 0 "$EDS" ledger backup --ledger L --out LIVE
+wait $pusher && pass || fail "push during the backup: $(cat push.out)"
+stop_server live
+got=$(sed -n 's/^backed up \([0-9]*\) records.*/\1/p' "$T/out")
+[ -n "$got" ] && [ "$got" -gt 6 ] && [ "$got" -lt 20006 ] && pass ||
+	fail "backup during a push: want a part of the chain, got '$got' records"
+expect_rc 0 "$EDS" ledger verify --ledger LIVE
+expect_out "$got records"
+# Restore: serve the copy, and the same push sends what the copy lacks.
+start_server restored --ledger LIVE
+expect_rc 0 "$EDS" push --url "$URL" big.jsonl --batch 500 --json
+expect_jq ".skipped == $((got - 6)) and .sent == $((20006 - got))"
+stop_server restored
+expect_rc 0 "$EDS" ledger verify --ledger LIVE
+expect_out "20006 records"
+
+# ---- payload files missing or damaged in the ledger ---------------------------------
+h=$(sed -n 1p c.jsonl | jq -r .payload_hash)
+rm "L/payloads/${h:0:2}/${h:2}"
+h=$(sed -n 2p c.jsonl | jq -r .payload_hash)
+flip_byte "L/payloads/${h:0:2}/${h:2}" 0
+expect_rc 1 "$EDS" ledger backup --ledger L --out HOLES
+expect_one_line_err
+expect_err "2 records' payload files are missing or damaged in the ledger"
+expect_out "backed up 20006 records and 4 payloads"
+expect_rc 1 "$EDS" ledger verify --ledger HOLES
+# export, the auditor's copy, copies only files that still hash to their names
+expect_rc 1 "$EDS" ledger export --ledger L --out XH
+expect_err "2 records' payload files are missing or damaged in the ledger"
+[ "$(find XH/payloads -type f | wc -l)" = 4 ] && pass || fail "export copied a damaged file"
+
+# ---- refusals --------------------------------------------------------------------
+expect_rc 2 "$EDS" ledger backup --ledger L --out B
+expect_one_line_err
+expect_err "B: exists; a backup goes to a new directory"
+expect_rc 2 "$EDS" ledger backup --ledger L
+expect_err "--out DIR is required"
+expect_rc 2 "$EDS" ledger backup --ledger nowhere --out N
+expect_err "no ledger"
+[ ! -e N ] && pass || fail "a failed backup left its target"
+finish
