@@ -374,8 +374,10 @@ typedef void (*eds_ledger_progress_fn)(void *ctx, uint64_t records);
  * copy is built in "<dir>.partial-XXXXXX" next to dir and renamed to dir
  * only when complete and durable: dir is either a whole ledger or absent
  * (a failed backup removes its partial directory).  progress (may be NULL)
- * is called every 4096 records with ctx.  *out (may be NULL) is zeroed
- * first; missing payloads are no error, they are counted in out->missing.
+ * is called every 4096 records with ctx.  l's database is locked for this
+ * handle's other users while it is copied (a server in another process
+ * is not held up).  *out (may be NULL) is zeroed first; missing payloads
+ * are no error, they are counted in out->missing.
  * Errors: EDS_E_ARG, EDS_E_EXISTS (dir exists), EDS_E_UNSUPPORTED (a back
  * end without backup), EDS_E_IO, EDS_E_NOMEM.
  */
