@@ -138,7 +138,7 @@ static eds_status target_name(char *buf, size_t cap, const char *dir)
 	size_t n = strlen(dir);
 	while (n > 1 && dir[n - 1] == '/')
 		n--;
-	if (n == 0 || n + sizeof ".partial-XXXXXX" > cap)
+	if (n == 0 || n >= cap)
 		return eds_fail(EDS_E_ARG, "backup: bad target directory '%s'", dir);
 	memcpy(buf, dir, n);
 	buf[n] = '\0';
@@ -151,7 +151,8 @@ static eds_status make_partial(char *tmp, size_t cap, const char *target)
 	if (lstat(target, &sb) == 0)
 		return eds_fail(EDS_E_EXISTS, "%s: exists; a backup goes to a new directory",
 		                target);
-	snprintf(tmp, cap, "%s.partial-XXXXXX", target);
+	if ((size_t)snprintf(tmp, cap, "%s.partial-XXXXXX", target) >= cap)
+		return eds_fail(EDS_E_ARG, "%s: path too long", target);
 	if (mkdtemp(tmp) == NULL)
 		return eds_fail(EDS_E_IO, "%s: %s", tmp, strerror(errno));
 	return EDS_OK;
