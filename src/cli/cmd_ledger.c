@@ -31,7 +31,7 @@ static void help(void)
 {
 	printf("usage: eds ledger verify --ledger DIR [--threads N] [--json] [--quiet]\n"
 	       "       eds ledger export --ledger DIR --out DIR\n"
-	       "       eds ledger backup --ledger DIR --out DIR\n"
+	       "       eds ledger backup --ledger DIR --out DIR [--json]\n"
 	       "       eds ledger recover --ledger DIR\n\n"
 	       "verify: re-check every record of a server ledger as an outside verifier\n"
 	       "would: field rules, stored record_hash, sequence and prev_hash links from 1,\n"
@@ -56,9 +56,9 @@ static void help(void)
 	       "verify, export and backup open the ledger read-only: they never write to\n"
 	       "it (no schema upgrade, no lock), so they work on a copy on read-only\n"
 	       "media and beside a running eds serve, whose records committed so far\n"
-	       "they see.\n"
-	       "With a ledger.sqlite-wal file but no ledger.sqlite-shm in a read-only\n"
-	       "directory they fail: an empty ledger.sqlite-shm file there suffices.\n\n"
+	       "they see.  With a ledger.sqlite-wal file but no ledger.sqlite-shm in a\n"
+	       "read-only directory they fail: an empty ledger.sqlite-shm file there\n"
+	       "suffices.\n\n"
 	       "recover: what eds serve does when it starts on a ledger that went through\n"
 	       "a crash or power cut: payload files lost before they reached the disk are\n"
 	       "written again from the ledger's journal (records whose bytes are not there\n"
@@ -77,7 +77,10 @@ static void help(void)
 	       "                 failures[] (device_id, sequence, reason, message; the\n"
 	       "                 first %d), failures_omitted (the rest); no failure\n"
 	       "                 lines on stderr, no progress.  A fatal error (exit 2)\n"
-	       "                 prints {\"valid\":false,\"error\":MESSAGE} too\n"
+	       "                 prints {\"valid\":false,\"error\":MESSAGE} too.\n"
+	       "                 backup: one JSON object instead of the summary: ok,\n"
+	       "                 out, records, payloads, pending, missing, restored\n"
+	       "                 (fatal: {\"ok\":false,\"error\":MESSAGE}); no progress\n"
 	       "  --quiet        verify: print only the failures: no summary, no progress\n"
 	       "  -h, --help     show this help\n\n"
 	       "On a terminal, verify, export and backup of a ledger of %u records or\n"
@@ -345,15 +348,16 @@ typedef struct ledger_args {
 
 /*
  * A fatal error: the one line on stderr, and with --json also
- * {"valid":false,"error":...} on stdout, so a script reading the report
- * always gets an object.  Exit 2.
+ * {"valid":false,"error":...} ("ok" for backup) on stdout, so a script
+ * reading the report always gets an object.  Exit 2.
  */
 static int fatal(const ledger_args *a, eds_status st, const char *context)
 {
 	if (a->json) {
 		char msg[1024];
 		snprintf(msg, sizeof msg, "%s: %s", context, cli_error_detail(st));
-		cli_json_print(cmd, json_pack("{s:b, s:s}", "valid", 0, "error", msg));
+		const char *key = strcmp(a->action, "backup") == 0 ? "ok" : "valid";
+		cli_json_print(cmd, json_pack("{s:b, s:s}", key, 0, "error", msg));
 	}
 	cli_report(cmd, st, context);
 	return EDS_EXIT_USAGE;
@@ -388,12 +392,12 @@ static int verify(eds_ledger *l, const ledger_args *a, unsigned threads)
 }
 
 /* The progress line of a walk over every record of l, sized by its record count. */
-static eds_status begin_walk(eds_ledger *l, const char *label, cli_progress *bar)
+static eds_status begin_walk(eds_ledger *l, const char *label, cli_progress *bar, bool show)
 {
 	eds_ledger_stats ls;
 	eds_status st = eds_ledger_stats_get(l, &ls);
 	if (st == EDS_OK)
-		cli_progress_begin_items(bar, label, "records", ls.records, true);
+		cli_progress_begin_items(bar, label, "records", ls.records, show);
 	return st;
 }
 
@@ -498,7 +502,7 @@ static eds_status export_to(eds_ledger *l, const char *dir, export_ctx *e)
 static int export(eds_ledger *l, const char *dir)
 {
 	export_ctx e = {.src_payloads = eds_ledger_payload_dir(l)};
-	eds_status st = begin_walk(l, "ledger export", &e.bar);
+	eds_status st = begin_walk(l, "ledger export", &e.bar, true);
 	if (st == EDS_OK)
 		st = export_to(l, dir, &e);
 	if (st != EDS_OK) {
@@ -518,21 +522,31 @@ static void backup_progress(void *ctx, uint64_t records)
 	cli_progress_update(ctx, 0, records);
 }
 
-static int backup(eds_ledger *l, const char *dir)
+static int backup_json(const char *dir, const eds_ledger_backup_stats *b)
+{
+	json_t *o = json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:I}", "ok", b->missing == 0, "out",
+	                      dir, "records", (json_int_t)b->records, "payloads",
+	                      (json_int_t)b->payloads, "pending", (json_int_t)b->pending, "missing",
+	                      (json_int_t)b->missing, "restored", (json_int_t)b->restored);
+	int rc = cli_json_print(cmd, o);
+	return rc != EDS_EXIT_OK ? rc : b->missing ? EDS_EXIT_INVALID : EDS_EXIT_OK;
+}
+
+static int backup(eds_ledger *l, const ledger_args *a)
 {
 	cli_progress bar;
 	eds_ledger_backup_stats b;
-	eds_status st = begin_walk(l, "ledger backup", &bar);
+	eds_status st = begin_walk(l, "ledger backup", &bar, !a->json);
 	if (st == EDS_OK) {
-		st = eds_ledger_backup(l, dir, backup_progress, &bar, &b);
+		st = eds_ledger_backup(l, a->out, backup_progress, &bar, &b);
 		cli_progress_end(&bar);
 	}
-	if (st != EDS_OK) {
-		cli_report(cmd, st, "backup");
-		return EDS_EXIT_USAGE;
-	}
+	if (st != EDS_OK)
+		return fatal(a, st, "backup");
+	if (a->json)
+		return backup_json(a->out, &b);
 	printf("backed up %llu records and %llu payloads to %s (%llu payloads pending",
-	       (unsigned long long)b.records, (unsigned long long)b.payloads, dir,
+	       (unsigned long long)b.records, (unsigned long long)b.payloads, a->out,
 	       (unsigned long long)b.pending);
 	if (b.restored > 0)
 		printf(", %zu written from the journal", b.restored);
@@ -583,12 +597,12 @@ static int parse_args(int argc, char **argv, ledger_args *a)
 	if (has_out != (a->out != NULL))
 		return cli_usage(cmd, has_out ? "--out DIR is required"
 		                              : "--out is only for export and backup");
-	const char *verify_only = a->threads != NULL ? "--threads"
-	                          : a->json          ? "--json"
-	                          : a->quiet         ? "--quiet"
-	                                             : NULL;
+	bool is_backup = strcmp(a->action, "backup") == 0;
+	const char *verify_only = a->threads != NULL ? "--threads" : a->quiet ? "--quiet" : NULL;
 	if (!is_verify && verify_only != NULL)
 		return cli_usage(cmd, "%s is only for verify", verify_only);
+	if (!is_verify && !is_backup && a->json)
+		return cli_usage(cmd, "--json is only for verify and backup");
 	return EDS_EXIT_OK;
 }
 
@@ -617,7 +631,7 @@ int cmd_ledger(int argc, char **argv)
 	if (strcmp(a.action, "recover") == 0)
 		rc = recover(l);
 	else if (strcmp(a.action, "backup") == 0)
-		rc = backup(l, a.out);
+		rc = backup(l, &a);
 	else
 		rc = a.out != NULL ? export(l, a.out) : verify(l, &a, threads);
 	eds_ledger_close(l);

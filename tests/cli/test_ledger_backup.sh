@@ -3,7 +3,8 @@
 # serves as it is; taken while a server pushes records in, it holds one
 # consistent snapshot, and served as the ledger (a restore) the chain goes
 # on from its head; payload files the ledger lacks make exit 1 and are
-# named as missing (export too); an existing target, a missing --out: exit 2.
+# named as missing (export too); an existing target, a missing --out: exit 2;
+# --json reports each case as one object.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/serve_lib.sh"
 cd "$T" || exit 1
@@ -18,6 +19,9 @@ expect_out "6 records, 6 signatures, 6 payloads checked, 0 pending"
 	fail "device list"
 cmp -s list.L list.B && pass || fail "the copy's devices differ: $(diff list.L list.B)"
 ls -d B.partial-* 2>/dev/null && fail "a partial directory was left" || pass
+expect_rc 0 "$EDS" ledger backup --ledger L --out BJ --json
+expect_jq '.ok == true and .out == "BJ" and .records == 6 and .payloads == 6
+	and .pending == 0 and .missing == 0 and .restored == 0'
 
 # ---- while a server writes: a snapshot, then a restore that continues ---------------
 GEN=$EDS_BUILD_DIR/bench/bench_gen_chain
@@ -58,6 +62,9 @@ expect_one_line_err
 expect_err "2 records' payload files are missing or damaged in the ledger"
 expect_out "backed up 20006 records and 4 payloads"
 expect_rc 1 "$EDS" ledger verify --ledger HOLES
+expect_rc 1 "$EDS" ledger backup --ledger L --out HOLES2 --json
+expect_no_err
+expect_jq '.ok == false and .missing == 2 and .payloads == 4 and .records == 20006'
 # export, the auditor's copy, copies only files that still hash to their names
 expect_rc 1 "$EDS" ledger export --ledger L --out XH
 expect_err "2 records' payload files are missing or damaged in the ledger"
@@ -67,6 +74,10 @@ expect_err "2 records' payload files are missing or damaged in the ledger"
 expect_rc 2 "$EDS" ledger backup --ledger L --out B
 expect_one_line_err
 expect_err "B: exists; a backup goes to a new directory"
+expect_rc 2 "$EDS" ledger backup --ledger L --out B --json
+expect_jq '.ok == false and (.error | test("B: exists"))'
+expect_rc 2 "$EDS" ledger backup --ledger L --out B2 --quiet
+expect_err "--quiet is only for verify"
 expect_rc 2 "$EDS" ledger backup --ledger L
 expect_err "--out DIR is required"
 expect_rc 2 "$EDS" ledger backup --ledger nowhere --out N
