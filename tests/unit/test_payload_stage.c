@@ -2,7 +2,8 @@
  * test_payload_stage.c - eds_payload_stage keeps one directory fd per payload
  * root: staging into several roots in one process, a root removed or moved
  * away and made anew at the same path, more roots than the cache holds,
- * odd files under a payload's name, and threads staging the same payloads.
+ * odd files under a payload's name, and threads staging the same payloads;
+ * eds_payload_stage_copy (backup, export) copies only what hashes to its name.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -20,6 +21,7 @@
 #include "edgesentry/blake3.h"
 #include "edgesentry/ledger.h"
 #include "edgesentry/payload.h"
+#include "store/ledger_internal.h"
 #include "test_support.h"
 
 typedef struct payload {
@@ -167,6 +169,74 @@ static void test_threads(void **state)
 		assert_int_equal(eds_payload_check(shared_root, shared[i].hash, 256), EDS_OK);
 }
 
+/* path of root's file for hash, in a static buffer. */
+static const char *file_in(const char *root, const uint8_t *hash)
+{
+	static char path[ROOT_MAX + 100];
+	assert_int_equal(eds_payload_path(path, sizeof path, root, hash), EDS_OK);
+	return path;
+}
+
+/* Copies are checked first: missing, damaged or longer files are not copied. */
+static void test_copy_checks_the_source(void **state)
+{
+	(void)state;
+	char a[ROOT_MAX], b[ROOT_MAX];
+	payload p, q, r, unused;
+	start(a, "src", &p, &q, 8);
+	snprintf(b, sizeof b, "%s", test_dir_path("dst"));
+	assert_int_equal(mkdir(b, 0755), 0);
+	assert_int_equal(eds_payload_stage_copy(a, b, p.hash, sizeof p.data), EDS_OK);
+	assert_int_equal(eds_payload_check(b, p.hash, sizeof p.data), EDS_OK);
+	assert_int_equal(eds_payload_stage_copy(a, b, p.hash, sizeof p.data), EDS_OK); /* kept */
+	assert_int_equal(eds_payload_stage_copy(a, b, q.hash, sizeof q.data), EDS_E_NOT_FOUND);
+	make_payload(&r, 10);
+	stage_ok(a, &r);
+	FILE *f = fopen(file_in(a, r.hash), "r+b");
+	assert_non_null(f);
+	fputc('X' ^ r.data[0], f); /* never the byte that was there */
+	fclose(f);
+	assert_int_equal(eds_payload_stage_copy(a, b, r.hash, sizeof r.data),
+	                 EDS_E_PAYLOAD_MISMATCH);
+	assert_int_equal(eds_payload_check(b, r.hash, sizeof r.data), EDS_E_NOT_FOUND);
+	start(a, "src2", &q, &unused, 12);
+	assert_int_equal(eds_payload_stage_copy(a, b, q.hash, sizeof q.data - 1),
+	                 EDS_E_PAYLOAD_MISMATCH); /* the file is longer than the record says */
+	assert_int_equal(eds_payload_sync(b), EDS_OK);
+}
+
+/* Over 64 MiB a payload is streamed, and checked just the same. */
+static void test_copy_streams_big_payloads(void **state)
+{
+	(void)state;
+	char a[ROOT_MAX], b[ROOT_MAX];
+	size_t n = ((size_t)64 << 20) + 1;
+	uint8_t *big = malloc(n), hash[32];
+	assert_non_null(big);
+	for (size_t i = 0; i < n; i++)
+		big[i] = (uint8_t)(i * 7 + (i >> 13));
+	eds_blake3(hash, big, n);
+	snprintf(a, sizeof a, "%s", test_dir_path("bigsrc"));
+	snprintf(b, sizeof b, "%s", test_dir_path("bigdst"));
+	assert_int_equal(mkdir(a, 0755), 0);
+	assert_int_equal(mkdir(b, 0755), 0);
+	assert_int_equal(eds_payload_stage(a, hash, big, n), EDS_OK);
+	free(big);
+	assert_int_equal(eds_payload_stage_copy(a, b, hash, n), EDS_OK);
+	assert_int_equal(eds_payload_check(b, hash, n), EDS_OK);
+	test_rmtree(b);
+	assert_int_equal(mkdir(b, 0755), 0);
+	FILE *f = fopen(file_in(a, hash), "r+b");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, (long)(n / 2), SEEK_SET), 0);
+	int c = fgetc(f);
+	assert_int_equal(fseek(f, (long)(n / 2), SEEK_SET), 0);
+	fputc(c ^ 1, f);
+	fclose(f);
+	assert_int_equal(eds_payload_stage_copy(a, b, hash, n), EDS_E_PAYLOAD_MISMATCH);
+	assert_int_equal(eds_payload_check(b, hash, n), EDS_E_NOT_FOUND);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -178,6 +248,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_root_replaced, test_dir_setup, test_dir_teardown),
 	    cmocka_unit_test_setup_teardown(test_many_roots, test_dir_setup, test_dir_teardown),
 	    cmocka_unit_test_setup_teardown(test_threads, test_dir_setup, test_dir_teardown),
+	    cmocka_unit_test_setup_teardown(test_copy_checks_the_source, test_dir_setup,
+	                                    test_dir_teardown),
+	    cmocka_unit_test_setup_teardown(test_copy_streams_big_payloads, test_dir_setup,
+	                                    test_dir_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
