@@ -1,6 +1,6 @@
 #!/bin/bash
-# test_ledger_readonly.sh - `eds ledger verify`, `eds ledger export` and
-# `eds device list` open the ledger read-only: on a `chmod -R a-w` copy and
+# test_ledger_readonly.sh - `eds ledger verify`, `eds ledger export`,
+# `eds ledger backup` and `eds device list` open the ledger read-only: on a `chmod -R a-w` copy and
 # (where `unshare -m` may bind-mount it read-only) on a really read-only
 # one, every file keeps its bytes and mtime and no -wal/-shm appears; a
 # schema 1 ledger is read and not upgraded; a directory name with space,
@@ -30,8 +30,9 @@ expect_no_side_files() {
 	if [ ! -e "$1/ledger.sqlite-wal" ] && [ ! -e "$1/ledger.sqlite-shm" ]; then pass; else
 		fail "$1: a -wal or -shm file appeared: $(ls "$1")"; fi
 }
-# readers DIR OUT: verify, export (to OUT), device list and list --json on
-# DIR, each expected to pass and to report the 2 devices and 6 records.
+# readers DIR OUT: verify, export (to OUT), backup (to OUT.backup, which
+# verifies), device list and list --json on DIR, each expected to pass and
+# to report the 2 devices and 6 records.
 readers() {
 	expect_rc 0 "$EDS" ledger verify --ledger "$1"
 	expect_out "ledger OK: 2 devices, 6 records, 6 signatures, 6 payloads checked, 0 pending"
@@ -41,6 +42,10 @@ readers() {
 	expect_out "exported 6 records and 6 payloads"
 	expect_rc 0 "$EDS" verify-chain "$2/records.jsonl" --keys "$2/registry.json" \
 		--payload-dir "$2/payloads"
+	expect_rc 0 "$EDS" ledger backup --ledger "$1" --out "$2.backup"
+	expect_out "backed up 6 records and 6 payloads"
+	expect_rc 0 "$EDS" ledger verify --ledger "$2.backup"
+	expect_out "ledger OK: 2 devices, 6 records, 6 signatures, 6 payloads checked"
 	expect_rc 0 "$EDS" device list --ledger "$1"
 	[ "$(wc -l <"$T/out")" -eq 2 ] && pass || fail "device list: $(cat "$T/out")"
 	expect_out "dev-a 3 -"
@@ -131,6 +136,8 @@ else
 	done
 	in_ro "$T/RO" "$EDS" ledger export --ledger "$T/RO" --out "$T/out-mount"
 	[ "$RC" -eq 0 ] && pass || fail "read-only mount: export: $(cat "$T/err")"
+	in_ro "$T/RO" "$EDS" ledger backup --ledger "$T/RO" --out "$T/backup-mount"
+	[ "$RC" -eq 0 ] && pass || fail "read-only mount: backup: $(cat "$T/err")"
 	in_ro "$T/RO" "$EDS" device add --ledger "$T/RO" --id dev-c --public-key "$T/k.pub"
 	[ "$RC" -eq 2 ] && pass || fail "read-only mount: device add should fail, got $RC"
 	expect_same RO ro.before "reading on a read-only mount"
