@@ -341,8 +341,12 @@ static eds_status verify_all(eds_ledger *l, verify_ctx *c)
 	return st;
 }
 
+enum action { VERIFY, EXPORT, BACKUP, RECOVER, ACTIONS };
+static const char *const action_names[ACTIONS] = {"verify", "export", "backup", "recover"};
+
 typedef struct ledger_args {
-	const char *action, *dir, *out, *threads;
+	const char *action_name, *dir, *out, *threads;
+	enum action action;
 	bool json, quiet;
 } ledger_args;
 
@@ -356,7 +360,7 @@ static int fatal(const ledger_args *a, eds_status st, const char *context)
 	if (a->json) {
 		char msg[1024];
 		snprintf(msg, sizeof msg, "%s: %s", context, cli_error_detail(st));
-		const char *key = strcmp(a->action, "backup") == 0 ? "ok" : "valid";
+		const char *key = a->action == BACKUP ? "ok" : "valid";
 		cli_json_print(cmd, json_pack("{s:b, s:s}", key, 0, "error", msg));
 	}
 	cli_report(cmd, st, context);
@@ -581,27 +585,25 @@ static int parse_args(int argc, char **argv, ledger_args *a)
 	bool *const on[] = {&a->json, &a->quiet};
 	memset(a, 0, sizeof *a);
 	const cli_switches sw = {switches, on, 2};
-	int rc = cli_action_flags(cmd, argc, argv, names, values, 3, &sw, &a->action);
+	int rc = cli_action_flags(cmd, argc, argv, names, values, 3, &sw, &a->action_name);
 	if (rc != EDS_EXIT_OK)
 		return rc;
-	static const char *const actions[] = {"verify", "export", "backup", "recover"};
-	size_t k = 0;
-	while (a->action != NULL && k < 4 && strcmp(a->action, actions[k]) != 0)
-		k++;
-	if (a->action == NULL || k == 4)
+	a->action = VERIFY;
+	while (a->action_name != NULL && a->action < ACTIONS &&
+	       strcmp(a->action_name, action_names[a->action]) != 0)
+		a->action++;
+	if (a->action_name == NULL || a->action == ACTIONS)
 		return cli_usage(cmd, "an action is required: verify, export, backup or recover");
 	if (a->dir == NULL)
 		return cli_usage(cmd, "--ledger DIR is required");
-	bool has_out = strcmp(a->action, "export") == 0 || strcmp(a->action, "backup") == 0;
-	bool is_verify = strcmp(a->action, "verify") == 0;
+	bool has_out = a->action == EXPORT || a->action == BACKUP;
 	if (has_out != (a->out != NULL))
 		return cli_usage(cmd, has_out ? "--out DIR is required"
 		                              : "--out is only for export and backup");
-	bool is_backup = strcmp(a->action, "backup") == 0;
 	const char *verify_only = a->threads != NULL ? "--threads" : a->quiet ? "--quiet" : NULL;
-	if (!is_verify && verify_only != NULL)
+	if (a->action != VERIFY && verify_only != NULL)
 		return cli_usage(cmd, "%s is only for verify", verify_only);
-	if (!is_verify && !is_backup && a->json)
+	if (a->action != VERIFY && a->action != BACKUP && a->json)
 		return cli_usage(cmd, "--json is only for verify and backup");
 	return EDS_EXIT_OK;
 }
@@ -622,18 +624,17 @@ int cmd_ledger(int argc, char **argv)
 	if (rc != EDS_EXIT_OK)
 		return rc;
 	eds_ledger *l;
-	/* Only recover writes: verify and export read, and never disturb a server. */
-	eds_ledger_options lo = {
-	    .durable = 1, .must_exist = 1, .read_only = strcmp(a.action, "recover") != 0};
+	/* Only recover writes: verify, export and backup read, and never disturb a server. */
+	eds_ledger_options lo = {.durable = 1, .must_exist = 1, .read_only = a.action != RECOVER};
 	eds_status st = eds_ledger_open(&l, a.dir, &lo);
 	if (st != EDS_OK)
 		return fatal(&a, st, "--ledger");
-	if (strcmp(a.action, "recover") == 0)
-		rc = recover(l);
-	else if (strcmp(a.action, "backup") == 0)
-		rc = backup(l, &a);
-	else
-		rc = a.out != NULL ? export(l, a.out) : verify(l, &a, threads);
+	switch (a.action) {
+	case VERIFY: rc = verify(l, &a, threads); break;
+	case EXPORT: rc = export(l, a.out); break;
+	case BACKUP: rc = backup(l, &a); break;
+	default: rc = recover(l); break;
+	}
 	eds_ledger_close(l);
 	return rc;
 }
