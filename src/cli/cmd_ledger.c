@@ -426,7 +426,7 @@ typedef struct export_ctx {
 	FILE *out;
 	const char *src_payloads;
 	char dst_payloads[PATH_MAX];
-	uint64_t records, payloads, pending, missing;
+	eds_ledger_backup_stats n; /* records, payloads, pending, missing */
 	cli_progress bar;
 } export_ctx;
 
@@ -445,19 +445,13 @@ static eds_status export_record(void *ctx, const eds_ledger_record *lr)
 		return st;
 	if (fwrite(json, 1, n, e->out) != n || fputc('\n', e->out) == EOF)
 		return eds_fail(EDS_E_IO, "records.jsonl: %s", strerror(errno));
-	e->records++;
-	cli_progress_update(&e->bar, 0, e->records);
-	if (!lr->payload_stored) {
-		e->pending++;
-		return EDS_OK;
+	e->n.records++;
+	cli_progress_update(&e->bar, 0, e->n.records);
+	st = eds_ledger_copy_payload(e->src_payloads, e->dst_payloads, lr, &e->n);
+	if (st == EDS_DONE) {
+		e->n.missing++;
+		st = EDS_OK;
 	}
-	st = eds_payload_stage_copy(e->src_payloads, e->dst_payloads, lr->record.payload_hash,
-	                            lr->record.payload_size);
-	if (st == EDS_E_NOT_FOUND || st == EDS_E_PAYLOAD_MISMATCH) {
-		e->missing++;
-		return EDS_OK;
-	}
-	e->payloads += st == EDS_OK;
 	return st;
 }
 
@@ -514,9 +508,9 @@ static int export(eds_ledger *l, const char *dir)
 		return EDS_EXIT_USAGE;
 	}
 	printf("exported %llu records and %llu payloads to %s (%llu payloads pending)\n",
-	       (unsigned long long)e.records, (unsigned long long)e.payloads, dir,
-	       (unsigned long long)e.pending);
-	return missing_payloads(e.missing);
+	       (unsigned long long)e.n.records, (unsigned long long)e.n.payloads, dir,
+	       (unsigned long long)e.n.pending);
+	return missing_payloads(e.n.missing);
 }
 
 /* ---- backup ----------------------------------------------------------------- */

@@ -61,20 +61,27 @@ static eds_status note_lack(copier *c, const eds_record *r)
 	return EDS_OK;
 }
 
+eds_status eds_ledger_copy_payload(const char *src_root, const char *dst_root,
+                                   const eds_ledger_record *lr, eds_ledger_backup_stats *n)
+{
+	if (!lr->payload_stored) {
+		n->pending++;
+		return EDS_OK;
+	}
+	eds_status st = eds_payload_stage_copy(src_root, dst_root, lr->record.payload_hash,
+	                                       lr->record.payload_size);
+	if (st == EDS_E_NOT_FOUND || st == EDS_E_PAYLOAD_MISMATCH)
+		return EDS_DONE;
+	n->payloads += st == EDS_OK;
+	return st;
+}
+
 static eds_status copy_payload(void *arg, const eds_ledger_record *lr)
 {
 	copier *c = arg;
-	eds_status st = EDS_OK;
-	if (!lr->payload_stored) {
-		c->out->pending++;
-	} else {
-		st = eds_payload_stage_copy(c->src_root, c->dst_root, lr->record.payload_hash,
-		                            lr->record.payload_size);
-		if (st == EDS_OK)
-			c->out->payloads++;
-		else if (st == EDS_E_NOT_FOUND || st == EDS_E_PAYLOAD_MISMATCH)
-			st = note_lack(c, &lr->record); /* the copy's recovery may restore it */
-	}
+	eds_status st = eds_ledger_copy_payload(c->src_root, c->dst_root, lr, c->out);
+	if (st == EDS_DONE)
+		st = note_lack(c, &lr->record); /* the copy's recovery may restore it */
 	if (++c->out->records % PROGRESS_EVERY == 0 && c->progress != NULL)
 		c->progress(c->ctx, c->out->records);
 	return st;

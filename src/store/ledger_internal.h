@@ -33,6 +33,16 @@ eds_status eds_payload_stage_copy(const char *src_root, const char *dst_root,
                                   const uint8_t hash[EDS_HASH_LEN], uint64_t size);
 
 /**
+ * The payload file of lr, for a copy of a ledger (backup, export): nothing
+ * when lr's payload is not stored (n->pending++), else copied from src_root
+ * to dst_root with eds_payload_stage_copy (n->payloads++).  EDS_DONE: stored,
+ * but the file under src_root is missing or damaged and was not copied (the
+ * caller counts it).  Other errors as eds_payload_stage_copy's.
+ */
+eds_status eds_ledger_copy_payload(const char *src_root, const char *dst_root,
+                                   const eds_ledger_record *lr, eds_ledger_backup_stats *n);
+
+/**
  * The back end's backup (ops->backup) of l's database to the new file
  * db_path.  Errors: EDS_E_UNSUPPORTED (a back end without one), others as
  * the back end's.
