@@ -352,12 +352,12 @@ static void reopen_log(const char *path, FILE *log)
 	if (path == NULL)
 		return; /* standard error: nothing to reopen */
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
-	int e = errno;
+	int e = fd < 0 ? errno : 0;
 	flockfile(log);
 	fflush(log);
-	int moved = fd >= 0 && dup2(fd, fileno(log)) >= 0;
-	e = fd < 0 ? e : errno;
-	if (moved)
+	if (fd >= 0 && dup2(fd, fileno(log)) < 0)
+		e = errno;
+	if (e == 0)
 		fprintf(log, "{\"event\":\"log_reopened\"}\n");
 	else
 		fprintf(log, "{\"event\":\"log_reopen_failed\",\"error\":\"%s\"}\n", strerror(e));
