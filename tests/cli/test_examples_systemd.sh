@@ -26,7 +26,9 @@ jq --arg t "$T" '.ledger = $t + "/ledger" | .log = $t + "/decisions.log"
 	| .listen = "127.0.0.1:0" | .allow = ["127.0.0.1"]
 	| ."tls-cert" = $t + "/server.pem" | ."tls-key" = $t + "/server.key"' \
 	"$EX/serve.json" >serve.json || fail "serve.json is not JSON"
-for dir in $(unit_key ReadWritePaths); do # the ledger and the log live where the unit may write
+rw=$(unit_key ReadWritePaths)
+[ -n "$rw" ] && pass || fail "the unit names no ReadWritePaths"
+for dir in $rw; do # the ledger and the log live where the unit may write
 	jq -e --arg d "$dir/" '(.ledger | startswith($d)) or (.log | startswith($d))' \
 		"$EX/serve.json" >/dev/null && pass || fail "nothing of serve.json is under $dir"
 done

@@ -787,12 +787,11 @@ static const char *path_in(const char *dir, const char *name)
 	return path;
 }
 
-/* The copy of f's ledger at f->dir/name, opened read-only, and that directory's path. */
-static eds_ledger *open_copy(fx *f, const char *name, char *dir, size_t n)
+/* The copy of f's ledger at f->dir/name, opened read-only. */
+static eds_ledger *open_copy(fx *f, const char *name)
 {
 	eds_ledger *l = NULL;
-	snprintf(dir, n, "%s/%s", f->dir, name);
-	assert_int_equal(open_read_only(&l, dir), EDS_OK);
+	assert_int_equal(open_read_only(&l, path_in(f->dir, name)), EDS_OK);
 	return l;
 }
 
@@ -807,7 +806,6 @@ static void test_backup_copies_a_snapshot(void **state)
 	fx *f = *state;
 	eds_ledger_record r[4], late, got;
 	eds_ledger_backup_stats b;
-	char dir[4096];
 	assert_int_equal(eds_ledger_device_add(f->l, "b", &f->pk), EDS_OK);
 	make_chain(f, r, 4, "b");
 	for (int i = 0; i < 2; i++) {
@@ -832,7 +830,7 @@ static void test_backup_copies_a_snapshot(void **state)
 	assert_int_equal(b.restored, 1);
 	assert_int_equal(b.missing, 0);
 	assert_int_equal(b.demoted, 0);
-	eds_ledger *c = open_copy(f, "copy", dir, sizeof dir);
+	eds_ledger *c = open_copy(f, "copy");
 	for (int i = 0; i < 4; i++) {
 		assert_int_equal(eds_ledger_record_get(c, "b", (uint64_t)i + 1, &got), EDS_OK);
 		assert_memory_equal(got.record_hash, r[i].record_hash, EDS_HASH_LEN);
@@ -862,7 +860,7 @@ static void test_backup_counts_what_the_ledger_lacks(void **state)
 	fx *f = *state;
 	eds_ledger_record r[3];
 	eds_ledger_backup_stats b;
-	char path[4096], dir[4096];
+	char path[4096];
 	assert_int_equal(eds_ledger_device_add(f->l, "m", &f->pk), EDS_OK);
 	make_chain(f, r, 3, "m");
 	for (int i = 0; i < 3; i++)
@@ -877,15 +875,16 @@ static void test_backup_counts_what_the_ledger_lacks(void **state)
 	assert_int_equal(b.records, 3);
 	assert_int_equal(b.payloads, 1);
 	assert_int_equal(b.missing, 2);
-	eds_ledger *c = open_copy(f, "copy", dir, sizeof dir);
+	eds_ledger *c = open_copy(f, "copy");
 	assert_int_equal(eds_payload_check(eds_ledger_payload_dir(c), r[1].record.payload_hash,
 	                                   r[1].record.payload_size),
 	                 EDS_E_NOT_FOUND); /* the damaged bytes were not copied */
 	eds_ledger_close(c);
-	assert_int_equal(eds_ledger_backup(f->l, dir, NULL, NULL, &b), EDS_E_EXISTS);
+	assert_int_equal(eds_ledger_backup(f->l, path_in(f->dir, "copy"), NULL, NULL, &b),
+	                 EDS_E_EXISTS);
 	assert_int_equal(b.records, 0);
 	assert_int_equal(count_named(f->dir, ".partial-"), 0);
-	c = open_copy(f, "copy", dir, sizeof dir); /* untouched */
+	c = open_copy(f, "copy"); /* untouched */
 	eds_ledger_close(c);
 }
 
