@@ -108,8 +108,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_files DIR [N]\n");
 		return 2;
 	}
-	long n = argc == 3 ? strtol(argv[2], NULL, 10) : 20000;
-	if (n < 1 || n > 10000000) {
+	char *end = NULL;
+	long n = argc == 3 ? strtol(argv[2], &end, 10) : 20000;
+	if (n < 1 || n > 10000000 || (end != NULL && *end != '\0')) {
 		fprintf(stderr, "bench_files: N must be 1..10000000\n");
 		return 2;
 	}
