@@ -482,10 +482,7 @@ static eds_status export_to(eds_ledger *l, const char *dir, export_ctx *e)
 		return eds_fail(errno == EEXIST ? EDS_E_EXISTS : EDS_E_IO, "%s: %s", path,
 		                strerror(errno));
 	e->out = f;
-	if (mkdir(e->dst_payloads, 0755) != 0 && errno != EEXIST)
-		st = eds_fail(EDS_E_IO, "%s: %s", e->dst_payloads, strerror(errno));
-	if (st == EDS_OK)
-		st = eds_payload_stage_dirs(e->dst_payloads);
+	st = eds_payload_stage_dirs(e->dst_payloads);
 	if (st == EDS_OK)
 		st = eds_ledger_record_foreach(l, export_record, e);
 	if (st == EDS_OK)

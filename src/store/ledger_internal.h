@@ -14,8 +14,8 @@
 eds_status eds_ledger_check_id(const char *device_id);
 
 /**
- * Create the 256 two-hex subdirectories of a payload root (FORMAT.md 3) that
- * are missing and fsync root once, so staging a payload never creates a
+ * Create a payload root (FORMAT.md 3) when absent and the 256 two-hex
+ * subdirectories it lacks, and fsync root once, so staging a payload never creates a
  * directory.  Errors: EDS_E_IO, EDS_E_LIMIT.
  */
 eds_status eds_payload_stage_dirs(const char *root);

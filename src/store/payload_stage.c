@@ -207,7 +207,9 @@ eds_status eds_payload_stage_dirs(const char *root)
 	if (n < 0 || (size_t)n >= sizeof dir)
 		return eds_fail(EDS_E_LIMIT, "%s: payload path too long", root);
 	size_t len = (size_t)n; /* >= 3: "/xx" */
-	int made = 0;
+	int made = mkdir(root, 0755) == 0;
+	if (!made && errno != EEXIST)
+		return eds_fail(EDS_E_IO, "%s: %s", root, strerror(errno));
 	mark_top_dir(root);
 	/* A service opening its ledger starts from the directory root names now. */
 	eds_payload_stage_forget(root);
