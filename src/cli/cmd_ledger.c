@@ -30,9 +30,9 @@ static const char *const cmd = "ledger";
 static void help(void)
 {
 	printf("usage: eds ledger verify --ledger DIR [--threads N] [--json] [--quiet]\n"
-	       "       eds ledger export --ledger DIR --out DIR\n"
+	       "       eds ledger export --ledger DIR --out DIR [--json]\n"
 	       "       eds ledger backup --ledger DIR --out DIR [--json]\n"
-	       "       eds ledger recover --ledger DIR\n\n"
+	       "       eds ledger recover --ledger DIR [--json]\n\n"
 	       "verify: re-check every record of a server ledger as an outside verifier\n"
 	       "would: field rules, stored record_hash, sequence and prev_hash links from 1,\n"
 	       "the signature with the key the device had at that sequence, revocation,\n"
@@ -78,9 +78,11 @@ static void help(void)
 	       "                 first %d), failures_omitted (the rest); no failure\n"
 	       "                 lines on stderr, no progress.  A fatal error (exit 2)\n"
 	       "                 prints {\"valid\":false,\"error\":MESSAGE} too.\n"
-	       "                 backup: one JSON object instead of the summary: ok,\n"
-	       "                 out, records, payloads, pending, missing, restored\n"
-	       "                 (fatal: {\"ok\":false,\"error\":MESSAGE}); no progress\n"
+	       "                 export, backup: one JSON object instead of the\n"
+	       "                 summary: ok (false when payloads are missing), out,\n"
+	       "                 records, payloads, pending, missing, and for backup\n"
+	       "                 restored; recover: ok, restored, demoted.  Fatal:\n"
+	       "                 {\"ok\":false,\"error\":MESSAGE}.  No progress\n"
 	       "  --quiet        verify: print only the failures: no summary, no progress\n"
 	       "  -h, --help     show this help\n\n"
 	       "On a terminal, verify, export and backup of a ledger of %u records or\n"
@@ -352,7 +354,7 @@ typedef struct ledger_args {
 
 /*
  * A fatal error: the one line on stderr, and with --json also
- * {"valid":false,"error":...} ("ok" for backup) on stdout, so a script
+ * {"valid":false,"error":...} ("ok" for the others) on stdout, so a script
  * reading the report always gets an object.  Exit 2.
  */
 static int fatal(const ledger_args *a, eds_status st, const char *context)
@@ -360,7 +362,7 @@ static int fatal(const ledger_args *a, eds_status st, const char *context)
 	if (a->json) {
 		char msg[1024];
 		snprintf(msg, sizeof msg, "%s: %s", context, cli_error_detail(st));
-		const char *key = a->action == BACKUP ? "ok" : "valid";
+		const char *key = a->action == VERIFY ? "valid" : "ok";
 		cli_json_print(cmd, json_pack("{s:b, s:s}", key, 0, "error", msg));
 	}
 	cli_report(cmd, st, context);
@@ -494,18 +496,38 @@ static eds_status export_to(eds_ledger *l, const char *dir, export_ctx *e)
 	return st;
 }
 
-static int export(eds_ledger *l, const char *dir)
+/*
+ * The JSON report of an export or backup: what was copied, and ok false
+ * (exit 1) when payload files were missing or damaged.  Backup also says
+ * how many payloads its copy's recovery wrote from the journal.
+ */
+static int copied_json(const ledger_args *a, const eds_ledger_backup_stats *b)
+{
+	json_t *o =
+	    json_pack("{s:b, s:s, s:I, s:I, s:I, s:I}", "ok", b->missing == 0, "out", a->out,
+	              "records", (json_int_t)b->records, "payloads", (json_int_t)b->payloads,
+	              "pending", (json_int_t)b->pending, "missing", (json_int_t)b->missing);
+	if (o != NULL && a->action == BACKUP &&
+	    json_object_set_new(o, "restored", json_integer((json_int_t)b->restored)) != 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	int rc = cli_json_print(cmd, o);
+	return rc != EDS_EXIT_OK ? rc : b->missing ? EDS_EXIT_INVALID : EDS_EXIT_OK;
+}
+
+static int export(eds_ledger *l, const ledger_args *a)
 {
 	export_ctx e = {.src_payloads = eds_ledger_payload_dir(l)};
-	eds_status st = begin_walk(l, "ledger export", &e.bar, true);
+	eds_status st = begin_walk(l, "ledger export", &e.bar, !a->json);
 	if (st == EDS_OK)
-		st = export_to(l, dir, &e);
-	if (st != EDS_OK) {
-		cli_report(cmd, st, "export");
-		return EDS_EXIT_USAGE;
-	}
+		st = export_to(l, a->out, &e);
+	if (st != EDS_OK)
+		return fatal(a, st, "export");
+	if (a->json)
+		return copied_json(a, &e.n);
 	printf("exported %llu records and %llu payloads to %s (%llu payloads pending)\n",
-	       (unsigned long long)e.n.records, (unsigned long long)e.n.payloads, dir,
+	       (unsigned long long)e.n.records, (unsigned long long)e.n.payloads, a->out,
 	       (unsigned long long)e.n.pending);
 	return missing_payloads(e.n.missing);
 }
@@ -515,16 +537,6 @@ static int export(eds_ledger *l, const char *dir)
 static void backup_progress(void *ctx, uint64_t records)
 {
 	cli_progress_update(ctx, 0, records);
-}
-
-static int backup_json(const char *dir, const eds_ledger_backup_stats *b)
-{
-	json_t *o = json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:I}", "ok", b->missing == 0, "out",
-	                      dir, "records", (json_int_t)b->records, "payloads",
-	                      (json_int_t)b->payloads, "pending", (json_int_t)b->pending, "missing",
-	                      (json_int_t)b->missing, "restored", (json_int_t)b->restored);
-	int rc = cli_json_print(cmd, o);
-	return rc != EDS_EXIT_OK ? rc : b->missing ? EDS_EXIT_INVALID : EDS_EXIT_OK;
 }
 
 static int backup(eds_ledger *l, const ledger_args *a)
@@ -539,7 +551,7 @@ static int backup(eds_ledger *l, const ledger_args *a)
 	if (st != EDS_OK)
 		return fatal(a, st, "backup");
 	if (a->json)
-		return backup_json(a->out, &b);
+		return copied_json(a, &b);
 	printf("backed up %llu records and %llu payloads to %s (%llu payloads pending",
 	       (unsigned long long)b.records, (unsigned long long)b.payloads, a->out,
 	       (unsigned long long)b.pending);
@@ -551,17 +563,19 @@ static int backup(eds_ledger *l, const ledger_args *a)
 
 /* ---- recover ---------------------------------------------------------------- */
 
-static int recover(eds_ledger *l)
+static int recover(eds_ledger *l, const ledger_args *a)
 {
 	size_t restored = 0, demoted = 0;
 	/* Claimed like a server: a running one still needs its journal. */
 	eds_status st = eds_ledger_claim(l);
 	if (st == EDS_OK)
 		st = eds_ledger_recover(l, &restored, &demoted);
-	if (st != EDS_OK) {
-		cli_report(cmd, st, "recover");
-		return EDS_EXIT_USAGE;
-	}
+	if (st != EDS_OK)
+		return fatal(a, st, "recover");
+	if (a->json)
+		return cli_json_print(cmd, json_pack("{s:b, s:I, s:I}", "ok", 1, "restored",
+		                                     (json_int_t)restored, "demoted",
+		                                     (json_int_t)demoted));
 	printf("recovered: %zu payload files written again from the journal, %zu records back "
 	       "to payload pending\n",
 	       restored, demoted);
@@ -594,8 +608,6 @@ static int parse_args(int argc, char **argv, ledger_args *a)
 	const char *verify_only = a->threads != NULL ? "--threads" : a->quiet ? "--quiet" : NULL;
 	if (a->action != VERIFY && verify_only != NULL)
 		return cli_usage(cmd, "%s is only for verify", verify_only);
-	if (a->action != VERIFY && a->action != BACKUP && a->json)
-		return cli_usage(cmd, "--json is only for verify and backup");
 	return EDS_EXIT_OK;
 }
 
@@ -622,9 +634,9 @@ int cmd_ledger(int argc, char **argv)
 		return fatal(&a, st, "--ledger");
 	switch (a.action) {
 	case VERIFY: rc = verify(l, &a, threads); break;
-	case EXPORT: rc = export(l, a.out); break;
+	case EXPORT: rc = export(l, &a); break;
 	case BACKUP: rc = backup(l, &a); break;
-	default: rc = recover(l); break;
+	default: rc = recover(l, &a); break;
 	}
 	eds_ledger_close(l);
 	return rc;

@@ -39,6 +39,15 @@ expect_rc 0 "$EDS" ledger verify --ledger L --quiet
 [ ! -s "$T/out" ] && pass || fail "--quiet printed a summary: $(cat "$T/out")"
 expect_no_err
 
+# export and recover --json: one object, the counts of the text summary
+expect_rc 0 "$EDS" ledger export --ledger L --out XJ --json
+expect_no_err
+expect_jq '. == {"ok":true,"out":"XJ","records":10,"payloads":10,"pending":0,"missing":0}'
+[ "$(wc -l <XJ/records.jsonl)" -eq 10 ] && pass || fail "export --json wrote $(wc -l <XJ/records.jsonl) records"
+expect_rc 0 "$EDS" ledger recover --ledger L --json
+expect_no_err
+expect_jq '. == {"ok":true,"restored":0,"demoted":0}'
+
 # ---- a damaged ledger: a payload deleted, one altered, a stored hash and a head changed ----
 rm "$(payload_file dev-a 2)" || fail "rm payload"
 echo altered >"$(payload_file dev-b 4)" || fail "alter payload"
@@ -78,10 +87,19 @@ expect_jq '.valid == false and (.error | test("no ledger"))'
 expect_rc 2 "$EDS" ledger verify --ledger nowhere
 [ ! -s "$T/out" ] && pass || fail "text mode printed to stdout on a fatal error"
 
-# ---- usage errors --------------------------------------------------------------------
-expect_rc 2 "$EDS" ledger export --ledger L --out X --json
+# export of the damaged ledger: written, ok false and exit 1 for the 2 payloads
+expect_rc 1 "$EDS" ledger export --ledger L --out XD --json
+expect_jq '.ok == false and .records == 10 and .payloads == 8 and .missing == 2'
+expect_no_err
+# fatal errors of export and recover: {"ok":false,"error":...}, exit 2
+expect_rc 2 "$EDS" ledger export --ledger L --out XJ --json
 expect_one_line_err
-expect_err "--json is only for verify"
+expect_jq '.ok == false and (.error | test("records.jsonl"))'
+expect_rc 2 "$EDS" ledger recover --ledger nowhere --json
+expect_one_line_err
+expect_jq '.ok == false and (.error | test("no ledger"))'
+
+# ---- usage errors --------------------------------------------------------------------
 expect_rc 2 "$EDS" ledger recover --ledger L --quiet
 expect_one_line_err
 expect_err "--quiet is only for verify"
