@@ -108,6 +108,8 @@ typedef struct eds_ingest_stats {
 	uint64_t payload_flush_failures; /**< and that failed (tried again; nothing lost) */
 	uint64_t payloads_restored;      /**< at start: files written again from the journal */
 	uint64_t payloads_demoted;       /**< at start: records back to payload pending */
+	/** Times a probe found the ledger writable again after a failed commit. */
+	uint64_t storage_recoveries;
 } eds_ingest_stats;
 
 /** Called once per decision (from the deciding thread); must not block long. */
@@ -169,7 +171,10 @@ eds_status eds_ingest_ledger_stats(eds_ingest *s, eds_ledger_stats *out);
 
 /**
  * Nonzero while the last group commit and the last flush of the payload
- * files both succeeded (for /healthz).
+ * files both succeeded (for /healthz).  After a failed commit, a durable
+ * service probes the ledger (eds_ledger_probe) at each flush, at least
+ * once a second, and is healthy again once a probe writes, without
+ * waiting for a record to commit.
  */
 int eds_ingest_healthy(eds_ingest *s);
 

@@ -159,6 +159,12 @@ typedef struct eds_ledger_ops {
 	 * directory opens it.
 	 */
 	eds_status (*backup)(void *impl, const char *db_path);
+	/**
+	 * Optional (NULL: eds_ledger_probe checks the payload directory only):
+	 * one small durable write transaction that changes no data, to learn
+	 * whether the store takes writes again after a failed commit.
+	 */
+	eds_status (*probe)(void *impl);
 } eds_ledger_ops;
 
 typedef struct eds_ledger_options {
@@ -337,6 +343,17 @@ eds_status eds_ledger_commit_journaled(eds_ledger *l, const eds_ledger_batch *ba
  * journaled.  Errors: EDS_E_IO (the journal is kept; call again later).
  */
 eds_status eds_ledger_sync(eds_ledger *l);
+
+/**
+ * Whether the ledger takes writes again, after a commit failed (a full
+ * disk, an I/O error): a page is written and synced in the payload
+ * directory, then, where the back end has the probe operation, a write
+ * transaction that changes no data commits (durably on a durable ledger).
+ * Nothing visible changes.  A server's health check calls it so that it
+ * reports healthy again without waiting for a device to try.  Errors:
+ * EDS_E_IO (still not writable), EDS_E_UNSUPPORTED (read-only ledger).
+ */
+eds_status eds_ledger_probe(eds_ledger *l);
 
 /**
  * After a crash, before serving again: see eds_ledger_commit_journaled.

@@ -828,6 +828,33 @@ static void *writer_main(void *arg)
 }
 
 /*
+ * After a failed commit the service is unhealthy until a later commit
+ * succeeds.  Without traffic none comes (a load balancer that stopped
+ * sending on the 503 would wait for ever), so the flusher probes the
+ * ledger at each turn meanwhile, and a probe that writes makes it healthy.
+ */
+static int unhealthy(eds_ingest *s)
+{
+	pthread_mutex_lock(&s->statlock);
+	int sick = !s->healthy;
+	pthread_mutex_unlock(&s->statlock);
+	return sick;
+}
+
+static void probe_storage(eds_ingest *s)
+{
+	if (!unhealthy(s) || eds_ledger_probe(s->ledger) != EDS_OK)
+		return;
+	pthread_mutex_lock(&s->statlock);
+	s->healthy = 1;
+	s->stats.storage_recoveries++;
+	pthread_mutex_unlock(&s->statlock);
+}
+
+/* Probes while unhealthy come at least once a second, whatever the flush period. */
+#define PROBE_MS 1000u
+
+/*
  * The flusher: every payload_flush_ms (sooner when much was journaled) one
  * eds_ledger_sync makes the staged payload files durable and drops the
  * journal entries it covered.  A failed flush keeps them (nothing is lost:
@@ -838,7 +865,10 @@ static void *flusher_main(void *arg)
 	eds_ingest *s = arg;
 	pthread_mutex_lock(&s->qlock);
 	for (int last = 0; !last;) {
-		struct timespec until = deadline((uint64_t)s->opt.payload_flush_ms * 1000000u);
+		unsigned ms = s->opt.payload_flush_ms;
+		if (ms > PROBE_MS && unhealthy(s))
+			ms = PROBE_MS;
+		struct timespec until = deadline((uint64_t)ms * 1000000u);
 		while (!s->stopping && s->journaled < FLUSH_EARLY_BYTES)
 			if (pthread_cond_timedwait(&s->fcond, &s->qlock, &until) != 0)
 				break;
@@ -851,6 +881,8 @@ static void *flusher_main(void *arg)
 		s->stats.payload_flushes += st == EDS_OK;
 		s->stats.payload_flush_failures += st != EDS_OK;
 		pthread_mutex_unlock(&s->statlock);
+		if (!last)
+			probe_storage(s);
 		pthread_mutex_lock(&s->qlock);
 	}
 	pthread_mutex_unlock(&s->qlock);

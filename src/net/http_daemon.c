@@ -56,6 +56,18 @@ eds_status eds_http_parse_listen(const char *text, struct sockaddr_storage *out)
 	return eds_fail(EDS_E_ARG, "listen address '%s': not an IP address", text);
 }
 
+/*
+ * MHD's own %HH decoding, except that a path holding %00 is left as it
+ * came: decoded, its NUL would end the path early, and "/healthz%00x"
+ * would be "/healthz".  Undecoded, it names no endpoint and no device.
+ */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *text)
+{
+	(void)cls;
+	(void)c;
+	return strstr(text, "%00") != NULL ? strlen(text) : MHD_http_unescape(text);
+}
+
 eds_status eds_http_start_daemon(struct MHD_Daemon **d, const struct sockaddr_storage *addr,
                                  const eds_server_options *o, MHD_AccessHandlerCallback handler,
                                  void *hcls, MHD_RequestCompletedCallback done, void *dcls)
@@ -74,6 +86,7 @@ eds_status eds_http_start_daemon(struct MHD_Daemon **d, const struct sockaddr_st
 	OPT(MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s, NULL);
 	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY, NULL);
 	OPT(MHD_OPTION_NOTIFY_COMPLETED, done, dcls);
+	OPT(MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL);
 	if (o->tls_cert != NULL) {
 		if (o->tls_key == NULL)
 			return eds_fail(EDS_E_ARG, "TLS: a certificate needs its key (--tls-key)");

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -131,15 +132,32 @@ static enum MHD_Result send_results(struct MHD_Connection *c, unsigned status,
 	return respond(c, status, r, "application/json", retry_after, close);
 }
 
-/* An error decided here (not by the gate): logged, counted, answered. */
-static enum MHD_Result refuse(eds_server *s, struct MHD_Connection *c, req *q, eds_ingest_outcome o,
-                              const char *msg, unsigned retry_after, int close)
+/*
+ * An error decided here (not by the gate): logged, counted, answered.
+ * Floods of refused requests must not grow the ledger: only malformed
+ * bodies go there, never a refused connection or a bad URL or framing.
+ */
+static enum MHD_Result refuse_as(eds_server *s, struct MHD_Connection *c, req *q,
+                                 eds_ingest_outcome o, const char *msg, unsigned retry_after,
+                                 int close, int to_ledger)
 {
 	eds_ingest_result res = {.outcome = o};
 	snprintf(res.message, sizeof res.message, "%s", msg);
-	/* Floods of refused requests must not grow the ledger: only malformed bodies go there. */
-	eds_ingest_reject(s->svc, &q->ctx, NULL, 0, o, msg, o == EDS_INGEST_MALFORMED);
+	eds_ingest_reject(s->svc, &q->ctx, NULL, 0, o, msg, to_ledger);
 	return send_results(c, (unsigned)eds_ingest_http_status(o), &res, 1, 0, retry_after, close);
+}
+
+static enum MHD_Result refuse(eds_server *s, struct MHD_Connection *c, req *q, eds_ingest_outcome o,
+                              const char *msg, unsigned retry_after, int close)
+{
+	return refuse_as(s, c, q, o, msg, retry_after, close, o == EDS_INGEST_MALFORMED);
+}
+
+/* A malformed URL or request framing: answered 400 and logged, not stored. */
+static enum MHD_Result refuse_request(eds_server *s, struct MHD_Connection *c, req *q,
+                                      const char *msg, int close)
+{
+	return refuse_as(s, c, q, EDS_INGEST_MALFORMED, msg, 0, close, 0);
 }
 
 /* ---- decision log ----------------------------------------------------------------- */
@@ -254,8 +272,8 @@ static enum MHD_Result put_payload(eds_server *s, struct MHD_Connection *c, req 
 	uint8_t hash[EDS_HASH_LEN];
 	if (strlen(hex) != 2 * EDS_HASH_LEN ||
 	    eds_hex_decode(hash, sizeof hash, hex, strlen(hex)) != EDS_OK)
-		return refuse(s, c, q, EDS_INGEST_MALFORMED,
-		              "The payload hash in the URL must be 64 hex characters.", 0, 0);
+		return refuse_request(s, c, q,
+		                      "The payload hash in the URL must be 64 hex characters.", 0);
 	eds_ingest_result res;
 	if (eds_ingest_put_payload(s->svc, &q->ctx, hash, (const uint8_t *)q->buf, q->len, &res) !=
 	    EDS_OK)
@@ -276,8 +294,7 @@ static enum MHD_Result get_head(eds_server *s, struct MHD_Connection *c, req *q,
 		                           "This device is not registered."),
 		                 0, 0);
 	if (st == EDS_E_FIELD)
-		return refuse(s, c, q, EDS_INGEST_MALFORMED, "The device id in the URL is invalid.",
-		              0, 0);
+		return refuse_request(s, c, q, "The device id in the URL is invalid.", 0);
 	if (st != EDS_OK)
 		return refuse(s, c, q, EDS_INGEST_STORAGE, "The ledger is unavailable.", 0, 0);
 	eds_hex_encode(hex, hash, EDS_HASH_LEN);
@@ -287,48 +304,94 @@ static enum MHD_Result get_head(eds_server *s, struct MHD_Connection *c, req *q,
 	                 0, 0);
 }
 
-static enum MHD_Result not_found(struct MHD_Connection *c, unsigned status)
+static enum MHD_Result send_healthz(eds_server *s, struct MHD_Connection *c)
 {
-	return send_json(c, status,
-	                 json_pack("{s:s, s:s, s:s}", "status", "rejected", "error",
-	                           status == 404 ? "not_found" : "method_not_allowed", "message",
-	                           status == 404 ? "No such endpoint."
-	                                         : "This endpoint does not take that method."),
-	                 0, 0);
+	static const char ok[] = "{\"status\":\"ok\"}";
+	if (eds_ingest_healthy(s->svc))
+		return send_text(c, 200, "application/json", ok, sizeof ok - 1, 0, 0);
+	/* Not a decision: a load balancer's probes leave no line in the log. */
+	eds_ingest_result res = {.outcome = EDS_INGEST_STORAGE};
+	snprintf(res.message, sizeof res.message, "%s",
+	         "The ledger or its payload files are not writable.");
+	return send_results(c, 503, &res, 1, 0, 0, 0);
+}
+
+static enum MHD_Result not_found(struct MHD_Connection *c)
+{
+	static const char body[] =
+	    "{\"status\":\"rejected\",\"error\":\"not_found\",\"message\":\"No such endpoint.\"}";
+	return send_text(c, 404, "application/json", body, sizeof body - 1, 0, 0);
+}
+
+/* 405 names the methods the endpoint takes (Allow), as RFC 9110 asks. */
+static enum MHD_Result not_allowed(struct MHD_Connection *c, const char *allow)
+{
+	static const char body[] = "{\"status\":\"rejected\",\"error\":\"method_not_allowed\","
+	                           "\"message\":\"This endpoint does not take that method.\"}";
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(sizeof body - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+	if (r != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	return respond(c, 405, r, "application/json", 0, 0);
+}
+
+enum endpoint { EP_RECORDS, EP_PAYLOAD, EP_HEAD, EP_HEALTHZ, EP_METRICS, EP_NONE };
+
+/*
+ * Which endpoint url names; *arg: the hash of a payload URL, or the device
+ * id of a head URL (id_len bytes, at least one).
+ */
+static enum endpoint match(const char *url, const char **arg, size_t *id_len)
+{
+	static const char payloads[] = "/api/v1/payloads/", devices[] = "/api/v1/devices/",
+	                  head[] = "/head";
+	const size_t np = sizeof payloads - 1, nd = sizeof devices - 1, nh = sizeof head - 1;
+	size_t n = strlen(url);
+	*arg = url;
+	if (strcmp(url, "/api/v1/records") == 0)
+		return EP_RECORDS;
+	if (strcmp(url, "/healthz") == 0)
+		return EP_HEALTHZ;
+	if (strcmp(url, "/metrics") == 0)
+		return EP_METRICS;
+	if (strncmp(url, payloads, np) == 0) {
+		*arg = url + np;
+		return EP_PAYLOAD;
+	}
+	if (strncmp(url, devices, nd) == 0 && n > nd + nh && strcmp(url + n - nh, head) == 0) {
+		*arg = url + nd;
+		*id_len = n - nd - nh;
+		return EP_HEAD;
+	}
+	return EP_NONE;
 }
 
 static enum MHD_Result route(eds_server *s, struct MHD_Connection *c, req *q, const char *url,
                              const char *method)
 {
-	static const char head_prefix[] = "/api/v1/devices/",
-	                  payload_prefix[] = "/api/v1/payloads/";
-	int get = strcmp(method, "GET") == 0;
-	if (strcmp(url, "/api/v1/records") == 0)
-		return strcmp(method, "POST") == 0 ? post_records(s, c, q) : not_found(c, 405);
-	if (strncmp(url, payload_prefix, sizeof payload_prefix - 1) == 0)
-		return strcmp(method, "PUT") == 0
-		           ? put_payload(s, c, q, url + sizeof payload_prefix - 1)
-		           : not_found(c, 405);
-	if (strcmp(url, "/healthz") == 0 && get)
-		return eds_ingest_healthy(s->svc)
-		           ? send_text(c, 200, "application/json", "{\"status\":\"ok\"}", 15, 0, 0)
-		           : refuse(s, c, q, EDS_INGEST_STORAGE,
-		                    "The ledger or its payload files are not writable.", 0, 0);
-	if (strcmp(url, "/metrics") == 0 && get)
-		return send_metrics(s, c);
-	size_t n = strlen(url);
-	if (strncmp(url, head_prefix, sizeof head_prefix - 1) == 0 && n > sizeof head_prefix + 5 &&
-	    strcmp(url + n - 5, "/head") == 0 && get) {
-		char id[EDS_DEVICE_ID_MAX + 2];
-		size_t idlen = n - 5 - (sizeof head_prefix - 1);
-		if (idlen >= sizeof id)
-			return refuse(s, c, q, EDS_INGEST_MALFORMED, "The device id is too long.",
-			              0, 0);
-		memcpy(id, url + sizeof head_prefix - 1, idlen);
-		id[idlen] = '\0';
-		return get_head(s, c, q, id);
+	static const char *const takes[EP_NONE] = {"POST", "PUT", "GET", "GET", "GET"};
+	const char *arg;
+	size_t id_len = 0;
+	enum endpoint e = match(url, &arg, &id_len);
+	if (e == EP_NONE)
+		return not_found(c);
+	/* HEAD is GET without the body, which MHD leaves out itself. */
+	int get = strcmp(takes[e], "GET") == 0;
+	if (strcmp(method, takes[e]) != 0 && !(get && strcmp(method, "HEAD") == 0))
+		return not_allowed(c, get ? "GET, HEAD" : takes[e]);
+	switch (e) {
+	case EP_RECORDS: return post_records(s, c, q);
+	case EP_PAYLOAD: return put_payload(s, c, q, arg);
+	case EP_HEALTHZ: return send_healthz(s, c);
+	case EP_METRICS: return send_metrics(s, c);
+	default: break;
 	}
-	return not_found(c, 404);
+	char id[EDS_DEVICE_ID_MAX + 2];
+	if (id_len >= sizeof id)
+		return refuse_request(s, c, q, "The device id is too long.", 0);
+	memcpy(id, arg, id_len);
+	id[id_len] = '\0';
+	return get_head(s, c, q, id);
 }
 
 /* ---- request life cycle ------------------------------------------------------------ */
@@ -356,6 +419,47 @@ static int source_allowed(eds_server *s, struct MHD_Connection *c)
 	return ci != NULL && eds_netpolicy_allows(s->policy, ci->client_addr);
 }
 
+typedef struct framing {
+	unsigned lengths, codings; /* Content-Length and Transfer-Encoding headers */
+	const char *length, *coding;
+	int lengths_differ;
+} framing;
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+	(void)kind;
+	framing *f = cls;
+	value = value != NULL ? value : "";
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		f->lengths_differ |= f->lengths++ > 0 && strcmp(f->length, value) != 0;
+		f->length = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		f->codings++;
+		f->coding = value;
+	}
+	return MHD_YES;
+}
+
+/*
+ * Why the body's framing is ambiguous (NULL: it is not).  Two lengths, or a
+ * length beside a transfer coding, are how requests are smuggled past a
+ * proxy that reads them the other way (RFC 9112 6.3); a coding other than
+ * chunked would leave MHD waiting for a body it cannot read.
+ */
+static const char *framing_error(struct MHD_Connection *c)
+{
+	framing f = {0};
+	MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+	if (f.lengths_differ)
+		return "The request has two different Content-Length headers.";
+	if (f.codings > 0 && f.lengths > 0)
+		return "The request has both Content-Length and Transfer-Encoding.";
+	if (f.codings > 1 || (f.codings == 1 && strcasecmp(f.coding, "chunked") != 0))
+		return "The only Transfer-Encoding taken is chunked.";
+	return NULL;
+}
+
 /* First call: headers are in, the body is not.  Returns MHD_YES to go on reading. */
 static enum MHD_Result first_call(eds_server *s, struct MHD_Connection *c, void **con_cls)
 {
@@ -377,6 +481,9 @@ static enum MHD_Result first_call(eds_server *s, struct MHD_Connection *c, void 
 			return refuse(s, c, q, EDS_INGEST_FORBIDDEN_SOURCE, why, 0, 1);
 		q->ctx.identity = q->identity;
 	}
+	const char *bad = framing_error(c);
+	if (bad != NULL)
+		return refuse_request(s, c, q, bad, 1);
 	unsigned retry = 0;
 	if (s->source_rl != NULL &&
 	    !eds_ratelimit_take(s->source_rl, q->source, 1, mono_ns(), &retry))

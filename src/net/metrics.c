@@ -97,9 +97,14 @@ static void payload_flushes(eds_textbuf *b, const eds_ingest_stats *st)
 	    "ledger's journal, and records sent back to payload pending.\n"
 	    "# TYPE eds_ingest_recovered_payloads gauge\n"
 	    "eds_ingest_recovered_payloads{action=\"restored\"} %llu\n"
-	    "eds_ingest_recovered_payloads{action=\"pending\"} %llu\n",
+	    "eds_ingest_recovered_payloads{action=\"pending\"} %llu\n"
+	    "# HELP eds_ingest_storage_recoveries_total Times the ledger took writes again after "
+	    "a failed commit (found by a probe; /healthz back to 200).\n"
+	    "# TYPE eds_ingest_storage_recoveries_total counter\n"
+	    "eds_ingest_storage_recoveries_total %llu\n",
 	    (unsigned long long)st->payload_flushes, (unsigned long long)st->payload_flush_failures,
-	    (unsigned long long)st->payloads_restored, (unsigned long long)st->payloads_demoted);
+	    (unsigned long long)st->payloads_restored, (unsigned long long)st->payloads_demoted,
+	    (unsigned long long)st->storage_recoveries);
 }
 
 void eds_metrics_format(eds_textbuf *b, const eds_ingest_stats *st, const uint64_t *lat,

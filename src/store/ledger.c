@@ -286,6 +286,16 @@ eds_status eds_ledger_sync(eds_ledger *l)
 	return st;
 }
 
+eds_status eds_ledger_probe(eds_ledger *l)
+{
+	eds_status st = writable(l);
+	if (st == EDS_OK)
+		st = eds_payload_probe(l->payload_dir);
+	if (st == EDS_OK && l->ops->probe != NULL)
+		st = l->ops->probe(l->impl);
+	return st;
+}
+
 eds_status eds_ledger_recover(eds_ledger *l, size_t *restored, size_t *demoted)
 {
 	size_t r = 0, d = 0;

@@ -20,6 +20,13 @@ eds_status eds_ledger_check_id(const char *device_id);
  */
 eds_status eds_payload_stage_dirs(const char *root);
 
+/*
+ * Write one page to an unnamed file in root and sync it: whether the
+ * payload directory's file system takes writes (space, not read-only, no
+ * I/O error).  Nothing is left behind.  EDS_E_IO names the failure.
+ */
+eds_status eds_payload_probe(const char *root);
+
 /**
  * Copy the payload hash of size bytes from the payload root src_root to
  * dst_root, staged like eds_payload_stage (durable after

@@ -400,6 +400,34 @@ eds_status eds_payload_sync(const char *root)
 	return rc == 0 ? EDS_OK : eds_fail(EDS_E_IO, "%s: syncfs: %s", root, strerror(e));
 }
 
+/* An unnamed file in root where O_TMPFILE works, else a named one removed at once. */
+static int open_probe(const char *root, char *path, size_t cap)
+{
+	int fd = open(root, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+		return fd;
+	snprintf(path, cap, "%s/.probe-XXXXXX", root);
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(path);
+	return fd;
+}
+
+eds_status eds_payload_probe(const char *root)
+{
+	static const uint8_t page[4096];
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s", root);
+	int fd = open_probe(root, path, sizeof path);
+	if (fd < 0)
+		return eds_fail(EDS_E_IO, "%s: %s", path, strerror(errno));
+	eds_status st = eds_write_all(fd, page, sizeof page, path);
+	if (st == EDS_OK && fdatasync(fd) != 0)
+		st = eds_fail(EDS_E_IO, "%s: fdatasync: %s", path, strerror(errno));
+	close(fd);
+	return st;
+}
+
 /* Payloads up to this size are copied through memory, staged; larger ones streamed. */
 #define COPY_IN_MEMORY_MAX ((uint64_t)64 << 20)
 

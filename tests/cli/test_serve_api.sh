@@ -2,9 +2,13 @@
 # test_serve_api.sh - a real `eds serve` on a free loopback port: every
 # status code and error code of FORMAT.md section 4, bad requests of every
 # kind (each refused while the server keeps serving), the operation log,
-# metrics, and a clean stop on SIGTERM.
+# metrics, and a clean stop on SIGTERM; methods (405 with Allow, HEAD), a
+# one-character device id, %00 in a path, ambiguous body framing (two
+# lengths, a length and a coding, an unknown coding), and that refused URLs
+# and framing are logged but never written to the ledger.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/serve_lib.sh"
+need_cmd sqlite3
 cd "$T" || exit 1
 
 "$EDS" keygen --out k >/dev/null && "$EDS" keygen --out k2 >/dev/null
@@ -19,6 +23,7 @@ for i in 1 2; do "$EDS" sign --key k.key --device lift-01 --chain fork.jsonl --p
 expect_rc 0 "$EDS" device add --ledger L --id lift-01 --public-key k.pub
 expect_rc 0 "$EDS" device add --ledger L --id lift-02 --public-key k.pub
 expect_rc 0 "$EDS" device add --ledger L --id gone --public-key k.pub
+expect_rc 0 "$EDS" device add --ledger L --id a --public-key k.pub
 expect_rc 0 "$EDS" device revoke --ledger L --id gone
 start_server main --ledger L --max-body 65536 --max-batch 10 --timeout 2
 rec() { sed -n "${2}p" "$1"; }
@@ -83,6 +88,59 @@ jq -c -s '{items: [{record: .[3]}, {record: 5}]}' c.jsonl >b; post_json b; expec
 	pass || fail "mixed batch: $(cat "$T/body")"
 req GET /nowhere; expect_code 404
 req DELETE /api/v1/records; expect_code 405
+
+# methods: a 405 names the ones the endpoint takes (Allow); HEAD answers where GET does
+# allow_is TEXT: the last response's Allow header is TEXT.
+allow_is() {
+	[ "$(tr -d '\r' <"$T/hdr" | sed -n 's/^[Aa]llow: //p')" = "$1" ] && pass ||
+		fail "want Allow: $1, got: $(tr -d '\r' <"$T/hdr" | grep -i '^allow')"
+}
+allow_is POST
+req GET /api/v1/payloads/$h2; expect_code 405 method_not_allowed; allow_is PUT
+req POST /healthz; expect_code 405 method_not_allowed; allow_is "GET, HEAD"
+req PUT /metrics; expect_code 405 method_not_allowed; allow_is "GET, HEAD"
+req DELETE /api/v1/devices/lift-01/head; expect_code 405 method_not_allowed; allow_is "GET, HEAD"
+for path in /healthz /metrics /api/v1/devices/lift-01/head; do
+	CODE=$(curl -s -I -o "$T/hdr" -w '%{http_code}' "$URL$path")
+	[ "$CODE" = 200 ] && pass || fail "HEAD $path: $CODE"
+done
+# a device id of one character (1..128 bytes) has its head like any other
+req GET /api/v1/devices/a/head; expect_code 200
+[ "$(jq -r .device_id "$T/body")" = a ] && pass || fail "head of a: $(cat "$T/body")"
+# %00 is not decoded: it would end the path early ("/healthz%00x" as "/healthz")
+req GET '/healthz%00x'; expect_code 404 not_found
+req GET '/api/v1/devices/lift-01%00x/head'; expect_code 400 malformed
+req PUT "/api/v1/payloads/$h2%00x" --data-binary @p2; expect_code 400 malformed
+# ambiguous framing (request smuggling): 400 and the connection closed, nothing read
+# raw TEXT: TEXT (printf format) sent as it is; the answer in $T/raw.
+raw() {
+	exec 4<>"/dev/tcp/127.0.0.1/$PORT"
+	printf "$1" >&4
+	timeout 5 cat <&4 >"$T/raw"
+	exec 4<&-
+}
+# raw_answer CODE TEXT: the raw answer's status is CODE and its body holds TEXT.
+raw_answer() {
+	head -1 "$T/raw" | grep -q "^HTTP/1.1 $1 " && grep -qF "$2" "$T/raw" && pass ||
+		fail "want $1 '$2', got: $(head -c 300 "$T/raw")"
+}
+events() { sqlite3 "file:L/ledger.sqlite?mode=ro" 'SELECT count(*) FROM oplog'; }
+raw 'POST /api/v1/records HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}x'
+raw_answer 400 "two different Content-Length headers"
+raw 'POST /api/v1/records HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'
+raw_answer 400 "both Content-Length and Transfer-Encoding"
+raw 'POST /api/v1/records HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n'
+raw_answer 400 "The only Transfer-Encoding taken is chunked."
+# a chunked body is still taken
+item "$(rec c.jsonl 1)" p1 >b
+req POST /api/v1/records -H 'Transfer-Encoding: chunked' --data-binary @b; expect_code 200
+# bad URLs and framing are logged, not stored: the ledger's operation log did not grow
+events_before=$(events)
+raw 'POST /api/v1/records HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}x'
+for _ in 1 2 3; do req GET '/api/v1/devices/bad!id/head'; req PUT /api/v1/payloads/xyz --data-binary @p2; done
+expect_code 400 malformed
+[ "$(events)" = "$events_before" ] && pass || fail "bad URLs grew the operation log: $events_before -> $(events)"
+grep -q 'two different Content-Length' "$T/main.log" && pass || fail "framing refusal not logged"
 
 # 503 when the payload store cannot take the file (a file blocks its directory)
 echo "p5" >p5; "$EDS" sign --key k.key --device lift-01 --chain c.jsonl --payload p5 >/dev/null

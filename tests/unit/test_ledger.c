@@ -549,6 +549,46 @@ static void test_payload_staging(void **state)
 	assert_int_equal(count_named(sub, "") - 2, 1); /* just the payload, plus . and .. */
 }
 
+/*
+ * A probe writes (a WAL frame, a synced page in the payload directory) but
+ * changes nothing visible and leaves no file; with the payload directory
+ * unusable it fails, naming it.
+ */
+static void test_probe(void **state)
+{
+	fx *f = *state;
+	eds_ledger_record r[2];
+	make_chain(f, r, 2, "dev");
+	assert_int_equal(eds_ledger_device_add(f->l, "dev", &f->pk), EDS_OK);
+	assert_int_equal(commit_records(f, r, 2), EDS_OK);
+	const char *root = eds_ledger_payload_dir(f->l);
+	int entries = count_named(root, "");
+	char wal[4200];
+	snprintf(wal, sizeof wal, "%s/ledger.sqlite-wal", f->dir);
+	struct stat before, after;
+	assert_int_equal(stat(wal, &before), 0);
+	assert_int_equal(eds_ledger_probe(f->l), EDS_OK);
+	assert_int_equal(stat(wal, &after), 0);
+	assert_true(after.st_size > before.st_size); /* a real commit, not an empty one */
+	assert_int_equal(count_named(root, ""), entries);
+	eds_ledger_stats ls;
+	assert_int_equal(eds_ledger_stats_get(f->l, &ls), EDS_OK);
+	assert_int_equal(ls.records, 2);
+	assert_int_equal(ls.events, 0);
+	/* The payload directory replaced by a file: the probe fails and names it. */
+	char moved[4200];
+	snprintf(moved, sizeof moved, "%s.moved", root);
+	assert_int_equal(rename(root, moved), 0);
+	FILE *fp = fopen(root, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	assert_int_equal(eds_ledger_probe(f->l), EDS_E_IO);
+	assert_non_null(strstr(eds_last_error(), "payloads"));
+	assert_int_equal(unlink(root), 0);
+	assert_int_equal(rename(moved, root), 0);
+	assert_int_equal(eds_ledger_probe(f->l), EDS_OK);
+}
+
 /* ---- read-only ledgers --------------------------------------------------- */
 
 static eds_status open_read_only(eds_ledger **l, const char *dir)
@@ -618,6 +658,7 @@ static void test_read_only_reads_and_refuses_writes(void **state)
 	expect_refused(eds_ledger_sync(l));
 	expect_refused(eds_ledger_recover(l, NULL, NULL));
 	expect_refused(eds_ledger_claim(l));
+	expect_refused(eds_ledger_probe(l));
 
 	eds_ledger_device d;
 	assert_int_equal(eds_ledger_device_get(l, "ro", &d), EDS_OK);
@@ -898,6 +939,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_look_up_keeps_no_snapshot, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_refuses_a_file_as_directory, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_payload_staging, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_probe, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_journaled_commit_and_recovery, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_damaged_journal_demotes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_schema_2_upgraded, setup, teardown),
