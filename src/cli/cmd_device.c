@@ -11,6 +11,7 @@
 #include "cli_flags.h"
 #include "cli_json.h"
 #include "edgesentry/ledger.h"
+#include "internal.h"
 
 static const char *const cmd = "device";
 
@@ -60,7 +61,7 @@ static int parse(int argc, char **argv, args *a)
 	static const char *const switches[] = {"--json"};
 	bool *const on[] = {&a->json};
 	const cli_switches sw = {switches, on, 1};
-	int rc = cli_action_flags(cmd, argc, argv, names, values, 4, &sw, &a->action);
+	int rc = cli_action_flags_once(cmd, argc, argv, names, values, 4, &sw, &a->action);
 	if (rc != EDS_EXIT_OK)
 		return rc;
 	if (a->action == NULL)
@@ -154,21 +155,54 @@ static eds_status list_json(eds_ledger *l)
 	return st;
 }
 
-static int run(eds_ledger *l, const args *a)
-{
+/* What the flags' values say, checked before the ledger is opened (or created). */
+typedef struct change {
 	eds_public_key pk;
-	uint64_t from = 0;
-	eds_status st = EDS_OK;
-	if (a->from != NULL && cli_u64(a->from, 1, EDS_INT_MAX, &from) != 0)
+	uint64_t from;
+} change;
+
+static int check_values(const args *a, change *c)
+{
+	c->from = 0;
+	if (a->from != NULL && cli_u64(a->from, 1, EDS_INT_MAX, &c->from) != 0)
 		return cli_usage(cmd, "--from-sequence must be 1 .. 2^53-1, not '%s'", a->from);
-	if (a->key != NULL && (st = eds_public_key_load(&pk, a->key)) != EDS_OK)
+	eds_status st = a->id != NULL ? eds_device_id_check(a->id, strlen(a->id)) : EDS_OK;
+	if (st != EDS_OK)
+		return cli_report(cmd, st, "--id");
+	if (a->key != NULL && (st = eds_public_key_load(&c->pk, a->key)) != EDS_OK)
 		return cli_report(cmd, st, "--public-key");
+	return EDS_EXIT_OK;
+}
+
+/*
+ * A revocation at or below the head is allowed (a key known to have leaked
+ * since then), and it turns records already stored into failures of
+ * `eds ledger verify`: said on stderr, so it is not a surprise.
+ */
+static eds_status revoke(eds_ledger *l, const char *id, uint64_t from)
+{
+	eds_ledger_device d;
+	eds_status st = eds_ledger_device_get(l, id, &d);
+	if (st == EDS_OK)
+		st = eds_ledger_device_revoke(l, id, from);
+	if (st == EDS_OK && from > 0 && from <= d.head_sequence)
+		fprintf(stderr,
+		        "eds device: note: %s's records %llu..%llu are already stored; eds ledger "
+		        "verify now fails its chain at %llu (revoked_device)\n",
+		        id, (unsigned long long)from, (unsigned long long)d.head_sequence,
+		        (unsigned long long)from);
+	return st;
+}
+
+static int run(eds_ledger *l, const args *a, const change *c)
+{
+	eds_status st;
 	if (strcmp(a->action, "add") == 0)
-		st = eds_ledger_device_add(l, a->id, &pk);
+		st = eds_ledger_device_add(l, a->id, &c->pk);
 	else if (strcmp(a->action, "rotate") == 0)
-		st = eds_ledger_device_rotate(l, a->id, &pk, from);
+		st = eds_ledger_device_rotate(l, a->id, &c->pk, c->from);
 	else if (strcmp(a->action, "revoke") == 0)
-		st = eds_ledger_device_revoke(l, a->id, from);
+		st = revoke(l, a->id, c->from);
 	else if (a->json)
 		st = list_json(l);
 	else
@@ -198,6 +232,10 @@ int cmd_device(int argc, char **argv)
 		known |= strcmp(a.action, actions[i]) == 0;
 	if (!known)
 		return cli_usage(cmd, "unknown action '%s' (add, list, rotate, revoke)", a.action);
+	change c;
+	rc = check_values(&a, &c);
+	if (rc != EDS_EXIT_OK)
+		return rc;
 	eds_ledger *l;
 	int is_list = strcmp(a.action, "list") == 0;
 	eds_ledger_options lo = {
@@ -205,7 +243,7 @@ int cmd_device(int argc, char **argv)
 	eds_status st = eds_ledger_open(&l, a.ledger, &lo);
 	if (st != EDS_OK)
 		return cli_report(cmd, st, "--ledger");
-	rc = run(l, &a);
+	rc = run(l, &a, &c);
 	eds_ledger_close(l);
 	return rc;
 }

@@ -43,8 +43,9 @@ static void help(void)
 	       "eds verify-chain, record_hash_mismatch (the stored record_hash) and\n"
 	       "head_mismatch (a stored chain head; sequence: the stored head's).\n\n"
 	       "export: write an auditor's copy into --out (must not hold records.jsonl):\n"
-	       "records.jsonl (JSON Lines), registry.json (key registry) and payloads/,\n"
-	       "checked offline with\n"
+	       "records.jsonl (JSON Lines), registry.json (key registry) and payloads/.\n"
+	       "records.jsonl comes last, whole, so a failed export leaves none.  Checked\n"
+	       "offline with\n"
 	       "  eds verify-chain OUT/records.jsonl --keys OUT/registry.json "
 	       "--payload-dir OUT/payloads\n\n"
 	       "backup: copy the whole ledger into the new directory --out, while eds\n"
@@ -63,11 +64,11 @@ static void help(void)
 	       "a crash or power cut: payload files lost before they reached the disk are\n"
 	       "written again from the ledger's journal (records whose bytes are not there\n"
 	       "go back to payload pending), so verify and export see them.  Refused while\n"
-	       "eds serve runs on the ledger (it recovered when it started).\n\n"
-	       "Options:\n"
+	       "eds serve runs on the ledger (it recovered when it started).\n\n");
+	printf("Options:\n"
 	       "  --ledger DIR   the ledger directory of `eds serve`\n"
 	       "  --out DIR      export destination (created when absent); backup\n"
-	       "                 destination (must not exist)\n"
+	       "                 destination (must not exist); never inside --ledger\n"
 	       "  --threads N    verify: check signatures on N threads (0, the default:\n"
 	       "                 one per core; 1: no extra thread; at most 256); the\n"
 	       "                 report is the same for every N\n"
@@ -232,6 +233,10 @@ static eds_status verify_head(void *ctx, const eds_ledger_device *d)
 	    eds_chain_verifier_device(h->c->v, h->next, &cd) == EDS_OK &&
 	    strcmp(cd.device_id, d->device_id) == 0) {
 		h->next++;
+		/* A chain that failed verifies only up to its failure, already named:
+		 * its head cannot be compared with that, and is not a failure of its own. */
+		if (cd.failed)
+			return EDS_OK;
 		seq = cd.last_sequence;
 		hash = cd.head;
 	}
@@ -443,8 +448,13 @@ static eds_status export_record(void *ctx, const eds_ledger_record *lr)
 	char json[EDS_RECORD_JSON_MAX];
 	size_t n;
 	eds_status st = eds_record_to_json(&lr->record, json, sizeof json, &n);
-	if (st != EDS_OK)
-		return st;
+	if (st != EDS_OK) {
+		/* The ledger holds a record no verifier would take: name it. */
+		char why[512];
+		snprintf(why, sizeof why, "%s", cli_error_detail(st));
+		return eds_fail(st, "%.128s/%llu: %s", lr->record.device_id,
+		                (unsigned long long)lr->record.sequence, why);
+	}
 	if (fwrite(json, 1, n, e->out) != n || fputc('\n', e->out) == EOF)
 		return eds_fail(EDS_E_IO, "records.jsonl: %s", strerror(errno));
 	e->n.records++;
@@ -464,27 +474,14 @@ static eds_status write_text(const char *dir, const char *name, const char *text
 	return eds_write_file_atomic(path, text, strlen(text), 0644);
 }
 
-static eds_status export_to(eds_ledger *l, const char *dir, export_ctx *e)
+/* The records and payloads: records.jsonl is written to path, then made durable. */
+static eds_status export_records(eds_ledger *l, const char *path, export_ctx *e)
 {
-	char path[PATH_MAX];
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-		return eds_fail(EDS_E_IO, "%s: %s", dir, strerror(errno));
-	if ((size_t)snprintf(path, sizeof path, "%s/records.jsonl", dir) >= sizeof path)
-		return eds_fail(EDS_E_ARG, "%s: path too long", dir);
-	snprintf(e->dst_payloads, sizeof e->dst_payloads, "%s/payloads", dir);
-	char *registry = NULL;
-	eds_status st = eds_ledger_registry_json(l, &registry);
-	if (st == EDS_OK)
-		st = write_text(dir, "registry.json", registry);
-	free(registry);
-	if (st != EDS_OK)
-		return st;
-	FILE *f = fopen(path, "wx");
+	FILE *f = fopen(path, "w");
 	if (f == NULL)
-		return eds_fail(errno == EEXIST ? EDS_E_EXISTS : EDS_E_IO, "%s: %s", path,
-		                strerror(errno));
+		return eds_fail(EDS_E_IO, "%s: %s", path, strerror(errno));
 	e->out = f;
-	st = eds_payload_stage_dirs(e->dst_payloads);
+	eds_status st = eds_payload_stage_dirs(e->dst_payloads);
 	if (st == EDS_OK)
 		st = eds_ledger_record_foreach(l, export_record, e);
 	if (st == EDS_OK)
@@ -493,6 +490,38 @@ static eds_status export_to(eds_ledger *l, const char *dir, export_ctx *e)
 	if ((fflush(f) != 0 || fsync(fileno(f)) != 0) && st == EDS_OK)
 		st = eds_fail(EDS_E_IO, "%s: %s", path, strerror(errno));
 	fclose(f);
+	return st;
+}
+
+/*
+ * records.jsonl is what marks a finished export, so it appears last, by
+ * rename, and only whole: an export that fails leaves none (and has not
+ * touched registry.json), so no truncated copy can verify as complete.
+ */
+static eds_status export_to(eds_ledger *l, const char *dir, export_ctx *e)
+{
+	char path[PATH_MAX], partial[PATH_MAX + 16];
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		return eds_fail(EDS_E_IO, "%s: %s", dir, strerror(errno));
+	if ((size_t)snprintf(path, sizeof path, "%s/records.jsonl", dir) >= sizeof path)
+		return eds_fail(EDS_E_ARG, "%s: path too long", dir);
+	if (access(path, F_OK) == 0)
+		return eds_fail(EDS_E_EXISTS, "%s: already exists (an earlier export)", path);
+	snprintf(partial, sizeof partial, "%s.partial", path);
+	snprintf(e->dst_payloads, sizeof e->dst_payloads, "%s/payloads", dir);
+	eds_status st = export_records(l, partial, e);
+	char *registry = NULL;
+	if (st == EDS_OK)
+		st = eds_ledger_registry_json(l, &registry);
+	if (st == EDS_OK)
+		st = write_text(dir, "registry.json", registry);
+	free(registry);
+	if (st == EDS_OK && rename(partial, path) != 0)
+		st = eds_fail(EDS_E_IO, "%s: %s", path, strerror(errno));
+	if (st == EDS_OK)
+		st = eds_fsync_dir_of(path);
+	if (st != EDS_OK)
+		unlink(partial);
 	return st;
 }
 
@@ -582,6 +611,33 @@ static int recover(eds_ledger *l, const ledger_args *a)
 	return EDS_EXIT_OK;
 }
 
+/*
+ * Whether out is the ledger directory or below it.  out need not exist:
+ * then its parent is resolved.  Unresolvable paths are left to the action.
+ */
+static bool inside_ledger(const char *ledger, const char *out)
+{
+	char l[PATH_MAX], o[PATH_MAX], copy[PATH_MAX], dir[PATH_MAX];
+	if (realpath(ledger, l) == NULL)
+		return false;
+	if (realpath(out, o) == NULL) {
+		snprintf(copy, sizeof copy, "%s", out);
+		char *slash = strrchr(copy, '/');
+		const char *name = slash != NULL ? slash + 1 : copy, *parent = ".";
+		if (slash == copy)
+			parent = "/";
+		else if (slash != NULL) {
+			*slash = '\0';
+			parent = copy;
+		}
+		if (realpath(parent, dir) == NULL ||
+		    (size_t)snprintf(o, sizeof o, "%s/%s", dir, name) >= sizeof o)
+			return false;
+	}
+	size_t n = strlen(l);
+	return strncmp(o, l, n) == 0 && (o[n] == '\0' || o[n] == '/');
+}
+
 static int parse_args(int argc, char **argv, ledger_args *a)
 {
 	static const char *const names[] = {"--ledger", "--out", "--threads"};
@@ -590,7 +646,7 @@ static int parse_args(int argc, char **argv, ledger_args *a)
 	bool *const on[] = {&a->json, &a->quiet};
 	memset(a, 0, sizeof *a);
 	const cli_switches sw = {switches, on, 2};
-	int rc = cli_action_flags(cmd, argc, argv, names, values, 3, &sw, &a->action_name);
+	int rc = cli_action_flags_once(cmd, argc, argv, names, values, 3, &sw, &a->action_name);
 	if (rc != EDS_EXIT_OK)
 		return rc;
 	a->action = VERIFY;
@@ -605,6 +661,9 @@ static int parse_args(int argc, char **argv, ledger_args *a)
 	if (has_out != (a->out != NULL))
 		return cli_usage(cmd, has_out ? "--out DIR is required"
 		                              : "--out is only for export and backup");
+	if (has_out && inside_ledger(a->dir, a->out))
+		return cli_usage(cmd, "--out %s is inside the ledger %s: the copy goes elsewhere",
+		                 a->out, a->dir);
 	const char *verify_only = a->threads != NULL ? "--threads" : a->quiet ? "--quiet" : NULL;
 	if (a->action != VERIFY && verify_only != NULL)
 		return cli_usage(cmd, "%s is only for verify", verify_only);

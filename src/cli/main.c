@@ -1,6 +1,8 @@
 /*
  * main.c - the eds command: dispatch to one sub-command per file.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
@@ -44,6 +46,19 @@ static void usage(FILE *out)
 	             "  2  usage error, or unreadable or malformed input\n");
 }
 
+/*
+ * Whatever a command printed must have reached standard output: a report
+ * lost to a full disk or a closed pipe is not a success (exit 2).  stdio
+ * buffers, so the last write error shows only at this flush.
+ */
+static int flushed(const char *cmd, int rc)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return rc;
+	fprintf(stderr, "eds %s: cannot write to standard output: %s\n", cmd, strerror(errno));
+	return EDS_EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -53,11 +68,11 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);
-		return EDS_EXIT_OK;
+		return flushed("--help", EDS_EXIT_OK);
 	}
 	if (strcmp(argv[1], "--version") == 0) {
 		printf("eds %s\n", eds_version());
-		return EDS_EXIT_OK;
+		return flushed("--version", EDS_EXIT_OK);
 	}
 	if (eds_init() != EDS_OK) {
 		fprintf(stderr, "eds: %s\n", eds_last_error());
@@ -65,7 +80,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].run(argc - 1, argv + 1);
+			return flushed(argv[1], commands[i].run(argc - 1, argv + 1));
 	fprintf(stderr, "eds: unknown command '%s' (try 'eds --help')\n", argv[1]);
 	return EDS_EXIT_USAGE;
 }

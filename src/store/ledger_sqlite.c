@@ -254,13 +254,44 @@ static eds_status make_dir(const char *path)
 	return EDS_OK;
 }
 
-static eds_status check_schema(sq *s)
+/* Whether the database has no table: new, or left by a creation that never committed. */
+static int empty_database(sq *s)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return 0;
+	int empty = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0;
+	sqlite3_finalize(st);
+	return empty;
+}
+
+/*
+ * The schema version of the database, read before anything is written to
+ * it: a file that is not a database, or the database of another program
+ * (tables but no version), is refused untouched.
+ */
+static eds_status identify(sq *s, int *version)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
 		return db_fail(s, "user_version");
-	int v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		/* SQLite's reason ("file is not a database", "malformed") says what is wrong. */
+		eds_status e = db_fail(s, "read");
+		sqlite3_finalize(st);
+		return e;
+	}
+	*version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
+	if (*version == 0 && !empty_database(s))
+		return eds_fail(EDS_E_UNSUPPORTED,
+		                "%s: a SQLite database of something else, not a ledger", s->path);
+	return EDS_OK;
+}
+
+static eds_status check_schema(sq *s, int v)
+{
 	if (v > SCHEMA_VERSION)
 		return eds_fail(EDS_E_UNSUPPORTED, "%s: schema version %d is newer than %d",
 		                s->path, v, SCHEMA_VERSION);
@@ -309,15 +340,16 @@ static eds_status begin_snapshot(sq *s)
 static eds_status configure(sq *s, int durable)
 {
 	sqlite3_busy_timeout(s->db, 10000);
-	eds_status st = EDS_OK;
+	int version = 0;
+	eds_status st = identify(s, &version);
 	if (s->read_only) /* never a checkpoint (a write) when it is the last connection */
 		sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	else
+	else if (st == EDS_OK)
 		st = exec(s, "PRAGMA journal_mode = WAL");
 	if (st == EDS_OK && !s->read_only)
 		st = exec(s, durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = OFF");
 	if (st == EDS_OK)
-		st = check_schema(s);
+		st = check_schema(s, version);
 	if (st == EDS_OK && s->read_only && !s->immutable)
 		st = begin_snapshot(s);
 	for (int i = 0; st == EDS_OK && i < S_COUNT; i++)
@@ -403,8 +435,13 @@ eds_status eds_ledger_open(eds_ledger **out, const char *dir, const eds_ledger_o
 	char db[PATH_MAX + 16];
 	snprintf(db, sizeof db, "%s/ledger.sqlite", dir);
 	int read_only = opts != NULL && opts->read_only;
-	if (opts != NULL && (opts->must_exist || read_only) && !exists(db))
+	struct stat sb;
+	int found = stat(db, &sb) == 0;
+	if (opts != NULL && (opts->must_exist || read_only) && !found)
 		return eds_fail(EDS_E_NOT_FOUND, "%s: no ledger here (no ledger.sqlite)", dir);
+	/* A FIFO would block SQLite's open for ever; a directory fails less clearly. */
+	if (found && !S_ISREG(sb.st_mode))
+		return eds_fail(EDS_E_IO, "%s: not a regular file", db);
 	eds_status st = read_only ? EDS_OK : make_dir(dir);
 	if (st == EDS_OK && !read_only)
 		st = make_dir(payloads);

@@ -1,0 +1,100 @@
+#!/bin/bash
+# test_ledger_inputs.sh - `eds ledger` and `eds device` on bad inputs and
+# outputs: a FIFO, a foreign SQLite database and random bytes as
+# ledger.sqlite (a clear error, nothing hangs, the foreign file untouched);
+# an export that fails midway leaves no records.jsonl, names the bad record
+# and does not touch an earlier registry.json; --out inside the ledger is
+# refused; a report that cannot reach stdout (/dev/full) is exit 2; flags
+# given twice are refused; device values are checked before a ledger
+# directory is created; a revocation at or below the head is noted, and
+# verify then names the chain's failure without a false head mismatch.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/serve_lib.sh"
+need_cmd sqlite3
+cd "$T" || exit 1
+
+ledger_through_server 3 dev-a dev-b
+
+# ---- what is not a ledger: one clear line, exit 2, never a hang ------------------
+mkdir FIFO && mkfifo FIFO/ledger.sqlite
+for action in "ledger verify" "ledger backup --out FB" "device list"; do
+	# shellcheck disable=SC2086
+	expect_rc 2 timeout 10 "$EDS" $action --ledger FIFO
+	expect_err "FIFO/ledger.sqlite: not a regular file"
+done
+mkdir FOREIGN && sqlite3 FOREIGN/ledger.sqlite "CREATE TABLE t(x); INSERT INTO t VALUES (1);"
+sum=$(sha256sum FOREIGN/ledger.sqlite)
+for action in "ledger recover" "ledger verify" "device list"; do
+	# shellcheck disable=SC2086
+	expect_rc 2 "$EDS" $action --ledger FOREIGN
+	expect_err "a SQLite database of something else, not a ledger"
+done
+[ "$(sha256sum FOREIGN/ledger.sqlite)" = "$sum" ] && [ ! -e FOREIGN/ledger.sqlite-wal ] && pass ||
+	fail "the foreign database was changed"
+mkdir NOISE && head -c 100000 /dev/urandom >NOISE/ledger.sqlite
+expect_rc 2 "$EDS" ledger verify --ledger NOISE
+expect_err "file is not a database"
+expect_one_line_err
+
+# ---- export: all or nothing, and the bad record named ------------------------------
+cp -a L BAD
+sqlite3 BAD/ledger.sqlite \
+	"UPDATE records SET device_id = 'dev-b!' WHERE device_id = 'dev-b' AND sequence = 3" ||
+	fail "sqlite3"
+mkdir OLD && echo '{"old":1}' >OLD/registry.json
+expect_rc 2 "$EDS" ledger export --ledger BAD --out OLD
+expect_err "dev-b!/3: "
+expect_one_line_err
+[ ! -e OLD/records.jsonl ] && [ ! -e OLD/records.jsonl.partial ] && pass ||
+	fail "a failed export left records: $(ls OLD)"
+[ "$(cat OLD/registry.json)" = '{"old":1}' ] && pass || fail "a failed export replaced registry.json"
+# an earlier export is refused before anything is written
+expect_rc 0 "$EDS" ledger export --ledger L --out E1
+cp E1/registry.json reg.before
+echo '{"changed":1}' >E1/registry.json
+expect_rc 2 "$EDS" ledger export --ledger L --out E1
+expect_err "E1/records.jsonl: already exists"
+[ "$(cat E1/registry.json)" = '{"changed":1}' ] && pass || fail "a refused export wrote registry.json"
+# the copy goes elsewhere: never into the ledger or below it
+for out in L L/ L/audit ./L/payloads "$T/L/x"; do
+	expect_rc 2 "$EDS" ledger export --ledger L --out "$out"
+	expect_err "is inside the ledger"
+done
+expect_rc 2 "$EDS" ledger backup --ledger "$T/L" --out L/backup
+expect_err "is inside the ledger"
+[ ! -e L/records.jsonl ] && [ ! -e L/audit ] && [ ! -e L/backup ] && pass ||
+	fail "something was written into the ledger: $(ls L)"
+
+# ---- a report that cannot be written is not a success -------------------------------
+for action in "ledger verify --ledger L --json" "ledger verify --ledger L" "device list --ledger L"; do
+	# shellcheck disable=SC2086
+	"$EDS" $action >/dev/full 2>"$T/err"
+	rc=$?
+	[ "$rc" = 2 ] && grep -q "cannot write to standard output" "$T/err" && pass ||
+		fail "$action >/dev/full: exit $rc, $(cat "$T/err")"
+done
+
+# ---- flags given twice; device values checked before anything is created ------------
+expect_rc 2 "$EDS" ledger verify --ledger nowhere --ledger L
+expect_err "--ledger given twice"
+expect_rc 2 "$EDS" device add --ledger L --id one --id two --public-key k.pub
+expect_err "--id given twice"
+expect_rc 2 "$EDS" device add --ledger NEWL --id 'bad id' --public-key k.pub
+expect_err "--id: device_id"
+expect_rc 2 "$EDS" device add --ledger NEWL --id ok --public-key missing.pub
+expect_err "missing.pub"
+expect_rc 2 "$EDS" device rotate --ledger NEWL --id ok --public-key k.pub --from-sequence 0
+[ ! -e NEWL ] && pass || fail "a refused device add created NEWL"
+
+# ---- a revocation reaching back: noted, and verify names the chain failure only -----
+cp -a L REV
+expect_rc 0 "$EDS" device revoke --ledger REV --id dev-b --from-sequence 2
+expect_err "dev-b's records 2..3 are already stored"
+expect_rc 1 "$EDS" ledger verify --ledger REV
+expect_err "dev-b/2: revoked_device"
+expect_err "1 failures in 6 records"
+grep -q "stored head" "$T/err" && fail "a false head mismatch: $(cat "$T/err")" || pass
+# a revocation after the head is silent
+expect_rc 0 "$EDS" device revoke --ledger L --id dev-a
+expect_no_err
+finish
