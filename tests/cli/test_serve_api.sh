@@ -113,9 +113,12 @@ req GET '/api/v1/devices/lift-01%00x/head'; expect_code 400 malformed
 req PUT "/api/v1/payloads/$h2%00x" --data-binary @p2; expect_code 400 malformed
 # ambiguous framing (request smuggling): 400 and the connection closed, nothing read
 # raw TEXT: TEXT (printf format) sent as it is; the answer in $T/raw.
+# The server may close before the request's last bytes are written: that
+# write's SIGPIPE is ignored (in a subshell), the answer is read all the same.
 raw() {
 	exec 4<>"/dev/tcp/127.0.0.1/$PORT"
-	printf "$1" >&4
+	# shellcheck disable=SC2059
+	(trap '' PIPE; printf "$1" >&4) 2>/dev/null
 	timeout 5 cat <&4 >"$T/raw"
 	exec 4<&-
 }
