@@ -160,8 +160,11 @@ static json_t *load_body(const char *body, size_t len, char *msg, size_t cap)
 	json_error_t err;
 	json_t *root = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &err);
 	if (root == NULL) {
-		snprintf(msg, cap, "The body is not valid JSON: line %d: %.100s.", err.line,
-		         err.text);
+		/* jansson names its own flag here; a client needs the rule instead. */
+		const char *why = strstr(err.text, "JSON_ALLOW_NUL") != NULL
+		                      ? "a \\u0000 escape is not allowed in a string"
+		                      : err.text;
+		snprintf(msg, cap, "The body is not valid JSON: line %d: %.100s.", err.line, why);
 		eds_one_line(msg);
 	}
 	return root;

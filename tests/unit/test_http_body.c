@@ -296,6 +296,19 @@ static void test_truncated_bodies(void **state)
 	free(body);
 }
 
+/* A \u0000 escape is refused with the rule, not jansson's flag name. */
+static void test_nul_escape_message(void **state)
+{
+	(void)state;
+	const char body[] = "{\"record\":{\"device_id\":\"a\\u0000b\"}}";
+	eds_http_batch b;
+	char msg[192];
+	assert_int_equal(read_both(body, sizeof body - 1, MAX_ITEMS, 0, &b, msg, sizeof msg),
+	                 EDS_E_MALFORMED);
+	assert_non_null(strstr(msg, "a \\u0000 escape is not allowed"));
+	assert_null(strstr(msg, "JSON_ALLOW_NUL"));
+}
+
 /* The canonical base64 decoder: what it takes, sodium takes and decodes alike; the rest it
  * leaves to sodium (RFC 4648 section 10 vectors, then spellings that are not canonical). */
 static void test_base64_canonical(void **state)
@@ -333,6 +346,7 @@ int main(void)
 	    cmocka_unit_test(test_near_misses_fall_back),
 	    cmocka_unit_test(test_noncanonical_records_fall_back),
 	    cmocka_unit_test(test_truncated_bodies),
+	    cmocka_unit_test(test_nul_escape_message),
 	    cmocka_unit_test(test_base64_canonical),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
