@@ -4,6 +4,7 @@
  * run while `eds serve` uses the same ledger: the server notices changes.
  * list opens the ledger read-only (eds_ledger_options.read_only).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -129,29 +130,56 @@ static json_t *device_json(const eds_ledger_device *d)
 	                 revoked, "keys", keys_json(d));
 }
 
-/* One device object at a time, so memory stays one device's for any registry;
- * write errors stay on stdout and are seen by list_json's fflush. */
+/* One device object at a time, so memory stays one device's for any registry. */
+typedef struct list_out {
+	FILE *f;
+	bool first;
+} list_out;
+
 static eds_status print_device_json(void *ctx, const eds_ledger_device *d)
 {
-	bool *first = ctx;
+	list_out *out = ctx;
 	json_t *o = device_json(d);
 	if (o == NULL)
 		return eds_fail(EDS_E_NOMEM, "out of memory for the JSON list");
-	if (!*first)
-		putchar(',');
-	json_dumpf(o, stdout, JSON_COMPACT);
+	if (!out->first)
+		fputc(',', out->f);
+	json_dumpf(o, out->f, JSON_COMPACT);
 	json_decref(o);
-	*first = false;
+	out->first = false;
 	return EDS_OK;
 }
 
+/* Copy f from its start to stdout. */
+static eds_status copy_out(FILE *f)
+{
+	char buf[65536];
+	rewind(f);
+	for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;)
+		if (fwrite(buf, 1, n, stdout) != n)
+			break;
+	if (ferror(f) || ferror(stdout) || fflush(stdout) != 0)
+		return eds_fail(EDS_E_IO, "standard output: cannot write the JSON list");
+	return EDS_OK;
+}
+
+/*
+ * The list goes through a temporary file, so a ledger read that fails
+ * halfway prints no half object: stdout gets the whole list or nothing
+ * (and the error its line on stderr).
+ */
 static eds_status list_json(eds_ledger *l)
 {
-	bool first = true;
-	fputs("{\"devices\":[", stdout);
-	eds_status st = eds_ledger_device_foreach(l, print_device_json, &first);
-	if (st == EDS_OK && (fputs("]}\n", stdout) == EOF || fflush(stdout) != 0))
-		st = eds_fail(EDS_E_IO, "standard output: cannot write the JSON list");
+	list_out out = {tmpfile(), true};
+	if (out.f == NULL)
+		return eds_fail(EDS_E_IO, "temporary file for the JSON list: %s", strerror(errno));
+	fputs("{\"devices\":[", out.f);
+	eds_status st = eds_ledger_device_foreach(l, print_device_json, &out);
+	if (st == EDS_OK && (fputs("]}\n", out.f) == EOF || fflush(out.f) != 0))
+		st = eds_fail(EDS_E_IO, "temporary file for the JSON list: %s", strerror(errno));
+	if (st == EDS_OK)
+		st = copy_out(out.f);
+	fclose(out.f);
 	return st;
 }
 

@@ -653,8 +653,11 @@ static int parse_args(int argc, char **argv, ledger_args *a)
 	while (a->action_name != NULL && a->action < ACTIONS &&
 	       strcmp(a->action_name, action_names[a->action]) != 0)
 		a->action++;
-	if (a->action_name == NULL || a->action == ACTIONS)
+	if (a->action_name == NULL)
 		return cli_usage(cmd, "an action is required: verify, export, backup or recover");
+	if (a->action == ACTIONS)
+		return cli_usage(cmd, "unknown action '%s' (verify, export, backup, recover)",
+		                 a->action_name);
 	if (a->dir == NULL)
 		return cli_usage(cmd, "--ledger DIR is required");
 	bool has_out = a->action == EXPORT || a->action == BACKUP;

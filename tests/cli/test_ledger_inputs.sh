@@ -4,7 +4,8 @@
 # ledger.sqlite (a clear error, nothing hangs, the foreign file untouched);
 # an export that fails midway leaves no records.jsonl, names the bad record
 # and does not touch an earlier registry.json; --out inside the ledger is
-# refused; a report that cannot reach stdout (/dev/full) is exit 2; flags
+# refused; a report that cannot reach stdout (/dev/full) is exit 2, and a
+# device list that fails halfway prints nothing on stdout; flags
 # given twice are refused; device values are checked before a ledger
 # directory is created; a revocation at or below the head is noted, and
 # verify then names the chain's failure without a false head mismatch.
@@ -74,7 +75,16 @@ for action in "ledger verify --ledger L --json" "ledger verify --ledger L" "devi
 		fail "$action >/dev/full: exit $rc, $(cat "$T/err")"
 done
 
+# a device list that fails halfway prints no half JSON object
+cp -a L KEYS
+sqlite3 KEYS/ledger.sqlite "UPDATE device_keys SET public_key = x'0102' WHERE device_id = 'dev-b'"
+expect_rc 2 "$EDS" device list --ledger KEYS --json
+expect_err "want 32 bytes"
+expect_no_out
+
 # ---- flags given twice; device values checked before anything is created ------------
+expect_rc 2 "$EDS" ledger frob --ledger L
+expect_err "unknown action 'frob'"
 expect_rc 2 "$EDS" ledger verify --ledger nowhere --ledger L
 expect_err "--ledger given twice"
 expect_rc 2 "$EDS" device add --ledger L --id one --id two --public-key k.pub
