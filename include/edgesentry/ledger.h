@@ -165,6 +165,13 @@ typedef struct eds_ledger_ops {
 	 * whether the store takes writes again after a failed commit.
 	 */
 	eds_status (*probe)(void *impl);
+	/**
+	 * Optional (NULL: eds_ledger_check_store is unsupported): the back
+	 * end's own check of its storage's structure - every page, table and
+	 * index, including those no record walk reads (the operation log).
+	 * EDS_E_IO names the first problem.
+	 */
+	eds_status (*check_store)(void *impl);
 } eds_ledger_ops;
 
 typedef struct eds_ledger_options {
@@ -343,6 +350,16 @@ eds_status eds_ledger_commit_journaled(eds_ledger *l, const eds_ledger_batch *ba
  * journaled.  Errors: EDS_E_IO (the journal is kept; call again later).
  */
 eds_status eds_ledger_sync(eds_ledger *l);
+
+/**
+ * Check the structure of the ledger's storage (SQLite: PRAGMA
+ * quick_check, which reads every page): damage that a walk of the records
+ * would not meet, e.g. in the operation log or an index.  Works on a
+ * read-only ledger.  Errors: EDS_E_IO (damaged: the message is the first
+ * problem the store found, or the read failed), EDS_E_UNSUPPORTED (the
+ * back end has no such check).
+ */
+eds_status eds_ledger_check_store(eds_ledger *l);
 
 /**
  * Whether the ledger takes writes again, after a commit failed (a full

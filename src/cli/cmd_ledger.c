@@ -37,11 +37,14 @@ static void help(void)
 	       "would: field rules, stored record_hash, sequence and prev_hash links from 1,\n"
 	       "the signature with the key the device had at that sequence, revocation,\n"
 	       "each stored payload file (size and BLAKE3), and that each chain head the\n"
-	       "server resumes from is the last record.  Payloads still pending (record\n"
-	       "accepted, PUT not yet received) are counted, not failures.  Each failure\n"
-	       "is one line on stderr, then a summary; reasons (--json): those of\n"
-	       "eds verify-chain, record_hash_mismatch (the stored record_hash) and\n"
-	       "head_mismatch (a stored chain head; sequence: the stored head's).\n\n"
+	       "server resumes from is the last record; first, the database's own\n"
+	       "structure (every page, also of the operation log and the indexes).\n"
+	       "Payloads still pending (record accepted, PUT not yet received) are\n"
+	       "counted, not failures.  Each failure is one line on stderr, then a\n"
+	       "summary; reasons (--json): those of eds verify-chain,\n"
+	       "record_hash_mismatch (the stored record_hash), head_mismatch (a stored\n"
+	       "chain head; sequence: the stored head's) and database_damaged\n"
+	       "(device_id \"(database)\": SQLite's quick_check found damage).\n\n"
 	       "export: write an auditor's copy into --out (must not hold records.jsonl):\n"
 	       "records.jsonl (JSON Lines), registry.json (key registry) and payloads/.\n"
 	       "records.jsonl comes last, whole, so a failed export leaves none.  Checked\n"
@@ -125,6 +128,7 @@ typedef struct verify_ctx {
 /* Reason codes of the checks only a ledger has (the chain's are eds_chain_reason_code's). */
 #define REASON_RECORD_HASH "record_hash_mismatch"
 #define REASON_HEAD        "head_mismatch"
+#define REASON_STORE       "database_damaged"
 
 /* What a stderr failure line names besides the device: the text lines
  * predate reason codes and show one only for chain failures. */
@@ -248,6 +252,19 @@ static eds_status verify_head(void *ctx, const eds_ledger_device *d)
 		failure(h->c, &f);
 	}
 	return EDS_OK;
+}
+
+/*
+ * The database's own structure, every page: damage that no walk of the
+ * records meets (the operation log, an index) would otherwise pass.  Not a
+ * device's failure: "(database)" is no device id.
+ */
+static void check_store(eds_ledger *l, verify_ctx *c)
+{
+	if (eds_ledger_check_store(l) != EDS_E_IO)
+		return;
+	failure_info f = {"(database)", 0, REASON_STORE, eds_last_error(), 0};
+	failure(c, &f);
 }
 
 static void report_chain_failures(verify_ctx *c)
@@ -388,6 +405,8 @@ static int verify(eds_ledger *l, const ledger_args *a, unsigned threads)
 		st = eds_fail(EDS_E_NOMEM, "out of memory");
 	cli_progress_begin_items(&c.bar, "ledger verify", "records", ls.records,
 	                         !a->json && !a->quiet);
+	if (st == EDS_OK)
+		check_store(l, &c);
 	if (st == EDS_OK)
 		st = verify_all(l, &c);
 	int rc;

@@ -286,6 +286,16 @@ eds_status eds_ledger_sync(eds_ledger *l)
 	return st;
 }
 
+eds_status eds_ledger_check_store(eds_ledger *l)
+{
+	if (l == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	if (l->ops->check_store == NULL)
+		return eds_fail(EDS_E_UNSUPPORTED, "ledger back end %s: no storage check",
+		                l->ops->name);
+	return l->ops->check_store(l->impl);
+}
+
 eds_status eds_ledger_probe(eds_ledger *l)
 {
 	eds_status st = writable(l);

@@ -2,6 +2,7 @@
 # test_ledger_inputs.sh - `eds ledger` and `eds device` on bad inputs and
 # outputs: a FIFO, a foreign SQLite database and random bytes as
 # ledger.sqlite (a clear error, nothing hangs, the foreign file untouched);
+# a damaged page of the operation log found by verify's database check;
 # an export that fails midway leaves no records.jsonl, names the bad record
 # and does not touch an earlier registry.json; --out inside the ledger is
 # refused; a report that cannot reach stdout (/dev/full) is exit 2, and a
@@ -36,6 +37,28 @@ mkdir NOISE && head -c 100000 /dev/urandom >NOISE/ledger.sqlite
 expect_rc 2 "$EDS" ledger verify --ledger NOISE
 expect_err "file is not a database"
 expect_one_line_err
+
+# damage where no record walk reads (a leaf page of the operation log): verify
+# finds it with the database's own check, and still checks every record
+cp -a L DMG
+sqlite3 DMG/ledger.sqlite "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c
+	WHERE i < 2000) INSERT INTO oplog(time_ms, source, device_id, sequence, decision, reason,
+	record_hash) SELECT i, 'x', 'dev-a', i, 'rejected', 'fork', zeroblob(32) FROM c;
+	PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null || fail "sqlite3 oplog rows"
+page=$(sqlite3 DMG/ledger.sqlite \
+	"SELECT pageno FROM dbstat WHERE name = 'oplog' AND pagetype = 'leaf' LIMIT 1 OFFSET 5")
+if [ -n "$page" ]; then
+	printf '\r\377\377\377\377\377\377\377' |
+		dd of=DMG/ledger.sqlite bs=1 seek=$(((page - 1) * 4096)) conv=notrunc 2>/dev/null
+	expect_rc 1 "$EDS" ledger verify --ledger DMG
+	expect_err "eds ledger: (database): DMG/ledger.sqlite: damaged: Page $page: "
+	expect_err "1 failures in 6 records"
+	expect_rc 1 "$EDS" ledger verify --ledger DMG --json
+	expect_jq '.failures[0].device_id == "(database)" and .failures[0].reason == "database_damaged"
+		and .records == 6 and .signatures_checked == 6'
+else
+	echo "note: this sqlite3 has no dbstat table; the damaged-page case is skipped"
+fi
 
 # ---- export: all or nothing, and the bad record named ------------------------------
 cp -a L BAD

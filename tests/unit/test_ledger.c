@@ -568,6 +568,7 @@ static void test_probe(void **state)
 	struct stat before, after;
 	assert_int_equal(stat(wal, &before), 0);
 	assert_int_equal(eds_ledger_probe(f->l), EDS_OK);
+	assert_int_equal(eds_ledger_check_store(f->l), EDS_OK);
 	assert_int_equal(stat(wal, &after), 0);
 	assert_true(after.st_size > before.st_size); /* a real commit, not an empty one */
 	assert_int_equal(count_named(root, ""), entries);
@@ -659,6 +660,7 @@ static void test_read_only_reads_and_refuses_writes(void **state)
 	expect_refused(eds_ledger_recover(l, NULL, NULL));
 	expect_refused(eds_ledger_claim(l));
 	expect_refused(eds_ledger_probe(l));
+	assert_int_equal(eds_ledger_check_store(l), EDS_OK); /* a read: fine read-only */
 
 	eds_ledger_device d;
 	assert_int_equal(eds_ledger_device_get(l, "ro", &d), EDS_OK);
