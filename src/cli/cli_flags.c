@@ -115,3 +115,17 @@ int cli_parse_slots(const char *cmd, int argc, char **argv, const struct option 
 		return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
 	return EDS_EXIT_OK;
 }
+
+bool cli_help_asked(int argc, char **argv, const char *const *names, int n)
+{
+	for (int i = 1; i < argc; i++) {
+		bool takes_next = false;
+		for (int k = 0; k < n && !takes_next; k++)
+			takes_next = strcmp(argv[i], names[k]) == 0;
+		if (takes_next)
+			i++; /* its value, whatever it looks like ("--id -h" names a device) */
+		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	}
+	return false;
+}

@@ -45,6 +45,12 @@ int cli_action_flags_once(const char *cmd, int argc, char **argv, const char *co
                           const char **const *values, int n, const cli_switches *sw,
                           const char **action);
 
+/**
+ * Whether -h or --help is among the arguments, other than as the value of
+ * one of the value flags names[0..n) ("--id -h" is a device named -h).
+ */
+bool cli_help_asked(int argc, char **argv, const char *const *names, int n);
+
 /** Parse a decimal in min..max; 0 on success, -1 (nothing printed) otherwise. */
 int cli_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out);
 

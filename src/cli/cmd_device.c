@@ -15,6 +15,8 @@
 #include "internal.h"
 
 static const char *const cmd = "device";
+/* The flags that take a value (their values are never switches or help). */
+static const char *const names[] = {"--ledger", "--id", "--public-key", "--from-sequence"};
 
 static void help(void)
 {
@@ -57,7 +59,6 @@ typedef struct args {
 
 static int parse(int argc, char **argv, args *a)
 {
-	static const char *const names[] = {"--ledger", "--id", "--public-key", "--from-sequence"};
 	const char **const values[] = {&a->ledger, &a->id, &a->key, &a->from};
 	static const char *const switches[] = {"--json"};
 	bool *const on[] = {&a->json};
@@ -246,11 +247,10 @@ static int run(eds_ledger *l, const args *a, const change *c)
 int cmd_device(int argc, char **argv)
 {
 	args a = {0};
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			help();
-			return EDS_EXIT_OK;
-		}
+	if (cli_help_asked(argc, argv, names, 4)) {
+		help();
+		return EDS_EXIT_OK;
+	}
 	int rc = parse(argc, argv, &a);
 	if (rc != EDS_EXIT_OK)
 		return rc;

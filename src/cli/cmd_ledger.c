@@ -26,6 +26,8 @@
 #include "store/ledger_internal.h"
 
 static const char *const cmd = "ledger";
+/* The flags that take a value (their values are never switches or help). */
+static const char *const names[] = {"--ledger", "--out", "--threads"};
 
 static void help(void)
 {
@@ -659,7 +661,6 @@ static bool inside_ledger(const char *ledger, const char *out)
 
 static int parse_args(int argc, char **argv, ledger_args *a)
 {
-	static const char *const names[] = {"--ledger", "--out", "--threads"};
 	const char **const values[] = {&a->dir, &a->out, &a->threads};
 	static const char *const switches[] = {"--json", "--quiet"};
 	bool *const on[] = {&a->json, &a->quiet};
@@ -696,11 +697,9 @@ int cmd_ledger(int argc, char **argv)
 {
 	ledger_args a;
 	unsigned threads = 0;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			help();
-			return EDS_EXIT_OK;
-		}
+	if (cli_help_asked(argc, argv, names, 3)) {
+		help();
+		return EDS_EXIT_OK;
 	}
 	int rc = parse_args(argc, argv, &a);
 	if (rc == EDS_EXIT_OK && a.threads != NULL)

@@ -7,7 +7,8 @@
 # and does not touch an earlier registry.json; --out inside the ledger is
 # refused; a report that cannot reach stdout (/dev/full) is exit 2, and a
 # device list that fails halfway prints nothing on stdout; flags
-# given twice are refused; device values are checked before a ledger
+# given twice are refused, and a flag's value of -h is a value, not help;
+# device values are checked before a ledger
 # directory is created; a revocation at or below the head is noted, and
 # verify then names the chain's failure without a false head mismatch.
 . "$(dirname "$0")/lib.sh"
@@ -118,6 +119,18 @@ expect_rc 2 "$EDS" device add --ledger NEWL --id ok --public-key missing.pub
 expect_err "missing.pub"
 expect_rc 2 "$EDS" device rotate --ledger NEWL --id ok --public-key k.pub --from-sequence 0
 [ ! -e NEWL ] && pass || fail "a refused device add created NEWL"
+
+# a flag's value is never taken for help: "--id -h" names a device (a valid id)
+expect_rc 0 "$EDS" device add --ledger L --id -h --public-key k.pub
+expect_no_out
+expect_rc 0 "$EDS" device list --ledger L
+expect_out "-h 0 -"
+expect_rc 2 "$EDS" device revoke --ledger L --id --help
+expect_err "--help"
+expect_rc 0 "$EDS" device list --ledger L -h
+expect_out "usage: eds device add"
+expect_rc 0 "$EDS" ledger verify --ledger L --help
+expect_out "usage: eds ledger verify"
 
 # ---- a revocation reaching back: noted, and verify names the chain failure only -----
 cp -a L REV
