@@ -8,6 +8,7 @@
  * (eds_ledger_options.read_only): they write nothing to it, work on
  * read-only media and beside a running server.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -589,8 +590,37 @@ static void backup_progress(void *ctx, uint64_t records)
 	cli_progress_update(ctx, 0, records);
 }
 
+/*
+ * A backup killed midway leaves OUT.partial-XXXXXX beside OUT (never OUT
+ * itself).  Nothing removes it on its own, as it could be another run's
+ * that is still going: it is named, so the operator can.
+ */
+static void note_partials(const char *out)
+{
+	char dir[PATH_MAX] = ".";
+	const char *name = strrchr(out, '/');
+	if (name != NULL)
+		snprintf(dir, sizeof dir, "%.*s", (int)(name++ - out), out);
+	else
+		name = out;
+	DIR *d = opendir(dir[0] != '\0' ? dir : "/");
+	if (d == NULL)
+		return;
+	size_t n = strlen(name);
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		if (n > 0 && strncmp(e->d_name, name, n) == 0 &&
+		    strncmp(e->d_name + n, ".partial-", 9) == 0)
+			fprintf(
+			    stderr,
+			    "eds ledger: note: %s/%s is left from a backup that did not finish; "
+			    "delete it when no backup runs\n",
+			    dir, e->d_name);
+	closedir(d);
+}
+
 static int backup(eds_ledger *l, const ledger_args *a)
 {
+	note_partials(a->out);
 	cli_progress bar;
 	eds_ledger_backup_stats b;
 	eds_status st = begin_walk(l, "ledger backup", &bar, !a->json);

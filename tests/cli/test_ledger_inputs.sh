@@ -90,6 +90,12 @@ expect_err "is inside the ledger"
 [ ! -e L/records.jsonl ] && [ ! -e L/audit ] && [ ! -e L/backup ] && pass ||
 	fail "something was written into the ledger: $(ls L)"
 
+# a backup names what an interrupted one left beside its target
+mkdir BK.partial-Ab12Cd
+expect_rc 0 "$EDS" ledger backup --ledger L --out BK
+expect_err "note: ./BK.partial-Ab12Cd is left from a backup that did not finish"
+[ -d BK.partial-Ab12Cd ] && [ -f BK/ledger.sqlite ] && pass || fail "backup beside a leftover"
+
 # ---- a report that cannot be written is not a success -------------------------------
 for action in "ledger verify --ledger L --json" "ledger verify --ledger L" "device list --ledger L"; do
 	# shellcheck disable=SC2086
