@@ -114,6 +114,8 @@ typedef struct eds_ledger_stats {
 /** Iteration callbacks: return EDS_OK to go on; anything else stops and is returned. */
 typedef eds_status (*eds_ledger_device_fn)(void *ctx, const eds_ledger_device *d);
 typedef eds_status (*eds_ledger_record_fn)(void *ctx, const eds_ledger_record *r);
+/** One operation-log event read back, with its id (1, 2, ... in the order written). */
+typedef eds_status (*eds_ledger_event_fn)(void *ctx, uint64_t id, const eds_ledger_event *ev);
 
 /** A back end.  Every function gets the back end's own handle first. */
 typedef struct eds_ledger_ops {
@@ -172,6 +174,12 @@ typedef struct eds_ledger_ops {
 	 * EDS_E_IO names the first problem.
 	 */
 	eds_status (*check_store)(void *impl);
+	/**
+	 * Optional (NULL: eds_ledger_event_foreach is unsupported): see
+	 * eds_ledger_event_foreach.
+	 */
+	eds_status (*event_foreach)(void *impl, uint64_t after_id, const char *device_id,
+	                            eds_ledger_event_fn fn, void *ctx);
 } eds_ledger_ops;
 
 typedef struct eds_ledger_options {
@@ -302,6 +310,16 @@ eds_status eds_ledger_record_get(eds_ledger *l, const char *device_id, uint64_t 
 
 /** Every record, ordered by device_id then sequence. */
 eds_status eds_ledger_record_foreach(eds_ledger *l, eds_ledger_record_fn fn, void *ctx);
+
+/**
+ * The operation log: fn for each event whose id is above after_id (0: all),
+ * in the order written; device_id non-NULL: only that device's events.
+ * Works on a read-only ledger.  A non-OK status from fn stops the walk and
+ * is returned.  Errors: EDS_E_IO (a row the server would not have written,
+ * or the read failed), EDS_E_UNSUPPORTED (a back end without the log).
+ */
+eds_status eds_ledger_event_foreach(eds_ledger *l, uint64_t after_id, const char *device_id,
+                                    eds_ledger_event_fn fn, void *ctx);
 
 /**
  * Whether a stored record refers to payload hash: *size gets its

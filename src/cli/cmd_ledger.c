@@ -23,19 +23,21 @@
 #include "cli_flags.h"
 #include "cli_json.h"
 #include "edgesentry/ledger.h"
+#include "ledger_log.h"
 #include "progress.h"
 #include "store/ledger_internal.h"
 
 static const char *const cmd = "ledger";
 /* The flags that take a value (their values are never switches or help). */
-static const char *const names[] = {"--ledger", "--out", "--threads"};
+static const char *const names[] = {"--ledger", "--out", "--threads", "--device", "--after-id"};
 
 static void help(void)
 {
 	printf("usage: eds ledger verify --ledger DIR [--threads N] [--json] [--quiet]\n"
 	       "       eds ledger export --ledger DIR --out DIR [--json]\n"
 	       "       eds ledger backup --ledger DIR --out DIR [--json]\n"
-	       "       eds ledger recover --ledger DIR [--json]\n\n"
+	       "       eds ledger recover --ledger DIR [--json]\n"
+	       "       eds ledger log --ledger DIR [--device ID] [--after-id N] [--json]\n\n"
 	       "verify: re-check every record of a server ledger as an outside verifier\n"
 	       "would: field rules, stored record_hash, sequence and prev_hash links from 1,\n"
 	       "the signature with the key the device had at that sequence, revocation,\n"
@@ -49,7 +51,8 @@ static void help(void)
 	       "chain head; sequence: the stored head's) and database_damaged\n"
 	       "(device_id \"(database)\": SQLite's quick_check found damage).\n\n"
 	       "export: write an auditor's copy into --out (must not hold records.jsonl):\n"
-	       "records.jsonl (JSON Lines), registry.json (key registry) and payloads/.\n"
+	       "records.jsonl (JSON Lines), registry.json (key registry), payloads/ and\n"
+	       "oplog.jsonl (the operation log, as log --json prints it).\n"
 	       "records.jsonl comes last, whole, so a failed export leaves none.  Checked\n"
 	       "offline with\n"
 	       "  eds verify-chain OUT/records.jsonl --keys OUT/registry.json "
@@ -70,7 +73,11 @@ static void help(void)
 	       "a crash or power cut: payload files lost before they reached the disk are\n"
 	       "written again from the ledger's journal (records whose bytes are not there\n"
 	       "go back to payload pending), so verify and export see them.  Refused while\n"
-	       "eds serve runs on the ledger (it recovered when it started).\n\n");
+	       "eds serve runs on the ledger (it recovered when it started).\n\n"
+	       "log: print the ledger's operation log, every decision the server stored\n"
+	       "(accepted, duplicate, rejected with its reason, payload), oldest first,\n"
+	       "one line each: ID TIME SOURCE DECISION REASON DEVICE/SEQUENCE HASH\n"
+	       "(\"-\" where unknown, e.g. the device of a malformed body).\n\n");
 	printf("Options:\n"
 	       "  --ledger DIR   the ledger directory of `eds serve`\n"
 	       "  --out DIR      export destination (created when absent); backup\n"
@@ -87,15 +94,21 @@ static void help(void)
 	       "                 prints {\"valid\":false,\"error\":MESSAGE} too.\n"
 	       "                 export, backup: one JSON object instead of the\n"
 	       "                 summary: ok (false when payloads are missing), out,\n"
-	       "                 records, payloads, pending, missing, and for backup\n"
-	       "                 restored; recover: ok, restored, demoted.  Fatal:\n"
+	       "                 records, payloads, pending, missing, and export's\n"
+	       "                 events or backup's restored; recover: ok, restored,\n"
+	       "                 demoted.  Fatal:\n"
 	       "                 {\"ok\":false,\"error\":MESSAGE}.  No progress\n"
+	       "                 log: JSON Lines, one object per event: id, time_ms,\n"
+	       "                 source, device_id, sequence, decision, reason,\n"
+	       "                 record_hash (null where unknown)\n"
 	       "  --quiet        verify: print only the failures: no summary, no progress\n"
+	       "  --device ID    log: only this device's events\n"
+	       "  --after-id N   log: only events after the one with id N (read in parts)\n"
 	       "  -h, --help     show this help\n\n"
 	       "On a terminal, verify, export and backup of a ledger of %u records or\n"
 	       "more show a progress line on stderr.\n\n"
 	       "Exit codes:\n"
-	       "  0  verify: everything valid; export, backup: written; recover: done\n"
+	       "  0  verify: everything valid; export, backup: written; recover, log: done\n"
 	       "  1  verify: at least one failure (printed on stderr, or in the JSON);\n"
 	       "     export, backup: written, but payload files missing or damaged in\n"
 	       "     the ledger are missing in the copy too (eds ledger verify names them)\n"
@@ -368,11 +381,11 @@ static eds_status verify_all(eds_ledger *l, verify_ctx *c)
 	return st;
 }
 
-enum action { VERIFY, EXPORT, BACKUP, RECOVER, ACTIONS };
-static const char *const action_names[ACTIONS] = {"verify", "export", "backup", "recover"};
+enum action { VERIFY, EXPORT, BACKUP, RECOVER, LOG, ACTIONS };
+static const char *const action_names[ACTIONS] = {"verify", "export", "backup", "recover", "log"};
 
 typedef struct ledger_args {
-	const char *action_name, *dir, *out, *threads;
+	const char *action_name, *dir, *out, *threads, *device, *after_id;
 	enum action action;
 	bool json, quiet;
 } ledger_args;
@@ -384,7 +397,7 @@ typedef struct ledger_args {
  */
 static int fatal(const ledger_args *a, eds_status st, const char *context)
 {
-	if (a->json) {
+	if (a->json && a->action != LOG) { /* log's --json is JSON Lines: no object */
 		char msg[1024];
 		snprintf(msg, sizeof msg, "%s: %s", context, cli_error_detail(st));
 		const char *key = a->action == VERIFY ? "valid" : "ok";
@@ -456,6 +469,7 @@ typedef struct export_ctx {
 	const char *src_payloads;
 	char dst_payloads[PATH_MAX];
 	eds_ledger_backup_stats n; /* records, payloads, pending, missing */
+	uint64_t events;           /* operation-log events written to oplog.jsonl */
 	cli_progress bar;
 } export_ctx;
 
@@ -515,6 +529,28 @@ static eds_status export_records(eds_ledger *l, const char *path, export_ctx *e)
 	return st;
 }
 
+typedef struct oplog_job {
+	eds_ledger *l;
+	uint64_t *events;
+} oplog_job;
+
+/* The whole operation log as JSON Lines into the new file fd. */
+static eds_status fill_oplog(int fd, void *ctx, const char *tmp)
+{
+	const oplog_job *j = ctx;
+	int copy = dup(fd);
+	FILE *f = copy >= 0 ? fdopen(copy, "w") : NULL;
+	if (f == NULL) {
+		if (copy >= 0)
+			close(copy);
+		return eds_fail(EDS_E_IO, "%s: %s", tmp, strerror(errno));
+	}
+	eds_status st = ledger_log_write(j->l, 0, NULL, true, f, j->events);
+	if (fclose(f) != 0 && st == EDS_OK)
+		st = eds_fail(EDS_E_IO, "%s: %s", tmp, strerror(errno));
+	return st;
+}
+
 /*
  * records.jsonl is what marks a finished export, so it appears last, by
  * rename, and only whole: an export that fails leaves none (and has not
@@ -532,6 +568,11 @@ static eds_status export_to(eds_ledger *l, const char *dir, export_ctx *e)
 	snprintf(partial, sizeof partial, "%s.partial", path);
 	snprintf(e->dst_payloads, sizeof e->dst_payloads, "%s/payloads", dir);
 	eds_status st = export_records(l, partial, e);
+	char oplog[PATH_MAX + 16];
+	snprintf(oplog, sizeof oplog, "%s/oplog.jsonl", dir);
+	oplog_job job = {l, &e->events};
+	if (st == EDS_OK)
+		st = eds_write_file_atomic_fn(oplog, 0644, fill_oplog, &job);
 	char *registry = NULL;
 	if (st == EDS_OK)
 		st = eds_ledger_registry_json(l, &registry);
@@ -549,17 +590,19 @@ static eds_status export_to(eds_ledger *l, const char *dir, export_ctx *e)
 
 /*
  * The JSON report of an export or backup: what was copied, and ok false
- * (exit 1) when payload files were missing or damaged.  Backup also says
- * how many payloads its copy's recovery wrote from the journal.
+ * (exit 1) when payload files were missing or damaged, plus one count of
+ * its own (export: the log events; backup: payloads the copy's recovery
+ * wrote from the journal).
  */
-static int copied_json(const ledger_args *a, const eds_ledger_backup_stats *b)
+static int copied_json(const ledger_args *a, const eds_ledger_backup_stats *b, const char *extra,
+                       uint64_t extra_value)
 {
 	json_t *o =
 	    json_pack("{s:b, s:s, s:I, s:I, s:I, s:I}", "ok", b->missing == 0, "out", a->out,
 	              "records", (json_int_t)b->records, "payloads", (json_int_t)b->payloads,
 	              "pending", (json_int_t)b->pending, "missing", (json_int_t)b->missing);
-	if (o != NULL && a->action == BACKUP &&
-	    json_object_set_new(o, "restored", json_integer((json_int_t)b->restored)) != 0) {
+	if (o != NULL &&
+	    json_object_set_new(o, extra, json_integer((json_int_t)extra_value)) != 0) {
 		json_decref(o);
 		o = NULL;
 	}
@@ -576,10 +619,11 @@ static int export(eds_ledger *l, const ledger_args *a)
 	if (st != EDS_OK)
 		return fatal(a, st, "export");
 	if (a->json)
-		return copied_json(a, &e.n);
-	printf("exported %llu records and %llu payloads to %s (%llu payloads pending)\n",
+		return copied_json(a, &e.n, "events", e.events);
+	printf("exported %llu records and %llu payloads to %s (%llu payloads pending; %llu "
+	       "operation-log events in oplog.jsonl)\n",
 	       (unsigned long long)e.n.records, (unsigned long long)e.n.payloads, a->out,
-	       (unsigned long long)e.n.pending);
+	       (unsigned long long)e.n.pending, (unsigned long long)e.events);
 	return missing_payloads(e.n.missing);
 }
 
@@ -631,7 +675,7 @@ static int backup(eds_ledger *l, const ledger_args *a)
 	if (st != EDS_OK)
 		return fatal(a, st, "backup");
 	if (a->json)
-		return copied_json(a, &b);
+		return copied_json(a, &b, "restored", b.restored);
 	printf("backed up %llu records and %llu payloads to %s (%llu payloads pending",
 	       (unsigned long long)b.records, (unsigned long long)b.payloads, a->out,
 	       (unsigned long long)b.pending);
@@ -660,6 +704,20 @@ static int recover(eds_ledger *l, const ledger_args *a)
 	       "to payload pending\n",
 	       restored, demoted);
 	return EDS_EXIT_OK;
+}
+
+/* ---- log -------------------------------------------------------------------- */
+
+static int log_events(eds_ledger *l, const ledger_args *a)
+{
+	uint64_t after = 0;
+	if (a->after_id != NULL && cli_u64(a->after_id, 0, EDS_INT_MAX, &after) != 0)
+		return cli_usage(cmd, "--after-id must be 0 .. 2^53-1, not '%s'", a->after_id);
+	eds_status st =
+	    a->device != NULL ? eds_device_id_check(a->device, strlen(a->device)) : EDS_OK;
+	if (st == EDS_OK)
+		st = ledger_log_write(l, after, a->device, a->json, stdout, NULL);
+	return st == EDS_OK ? EDS_EXIT_OK : fatal(a, st, "log");
 }
 
 /*
@@ -691,12 +749,12 @@ static bool inside_ledger(const char *ledger, const char *out)
 
 static int parse_args(int argc, char **argv, ledger_args *a)
 {
-	const char **const values[] = {&a->dir, &a->out, &a->threads};
+	const char **const values[] = {&a->dir, &a->out, &a->threads, &a->device, &a->after_id};
 	static const char *const switches[] = {"--json", "--quiet"};
 	bool *const on[] = {&a->json, &a->quiet};
 	memset(a, 0, sizeof *a);
 	const cli_switches sw = {switches, on, 2};
-	int rc = cli_action_flags_once(cmd, argc, argv, names, values, 3, &sw, &a->action_name);
+	int rc = cli_action_flags_once(cmd, argc, argv, names, values, 5, &sw, &a->action_name);
 	if (rc != EDS_EXIT_OK)
 		return rc;
 	a->action = VERIFY;
@@ -704,9 +762,10 @@ static int parse_args(int argc, char **argv, ledger_args *a)
 	       strcmp(a->action_name, action_names[a->action]) != 0)
 		a->action++;
 	if (a->action_name == NULL)
-		return cli_usage(cmd, "an action is required: verify, export, backup or recover");
+		return cli_usage(cmd,
+		                 "an action is required: verify, export, backup, recover or log");
 	if (a->action == ACTIONS)
-		return cli_usage(cmd, "unknown action '%s' (verify, export, backup, recover)",
+		return cli_usage(cmd, "unknown action '%s' (verify, export, backup, recover, log)",
 		                 a->action_name);
 	if (a->dir == NULL)
 		return cli_usage(cmd, "--ledger DIR is required");
@@ -717,6 +776,9 @@ static int parse_args(int argc, char **argv, ledger_args *a)
 	if (has_out && inside_ledger(a->dir, a->out))
 		return cli_usage(cmd, "--out %s is inside the ledger %s: the copy goes elsewhere",
 		                 a->out, a->dir);
+	const char *log_only = a->device != NULL ? "--device" : a->after_id ? "--after-id" : NULL;
+	if (a->action != LOG && log_only != NULL)
+		return cli_usage(cmd, "%s is only for log", log_only);
 	const char *verify_only = a->threads != NULL ? "--threads" : a->quiet ? "--quiet" : NULL;
 	if (a->action != VERIFY && verify_only != NULL)
 		return cli_usage(cmd, "%s is only for verify", verify_only);
@@ -727,7 +789,7 @@ int cmd_ledger(int argc, char **argv)
 {
 	ledger_args a;
 	unsigned threads = 0;
-	if (cli_help_asked(argc, argv, names, 3)) {
+	if (cli_help_asked(argc, argv, names, 5)) {
 		help();
 		return EDS_EXIT_OK;
 	}
@@ -746,7 +808,8 @@ int cmd_ledger(int argc, char **argv)
 	case VERIFY: rc = verify(l, &a, threads); break;
 	case EXPORT: rc = export(l, &a); break;
 	case BACKUP: rc = backup(l, &a); break;
-	default: rc = recover(l, &a); break;
+	case RECOVER: rc = recover(l, &a); break;
+	default: rc = log_events(l, &a); break;
 	}
 	eds_ledger_close(l);
 	return rc;

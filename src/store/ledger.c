@@ -286,6 +286,17 @@ eds_status eds_ledger_sync(eds_ledger *l)
 	return st;
 }
 
+eds_status eds_ledger_event_foreach(eds_ledger *l, uint64_t after_id, const char *device_id,
+                                    eds_ledger_event_fn fn, void *ctx)
+{
+	if (l == NULL || fn == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	if (l->ops->event_foreach == NULL)
+		return eds_fail(EDS_E_UNSUPPORTED, "ledger back end %s: no operation log",
+		                l->ops->name);
+	return l->ops->event_foreach(l->impl, after_id, device_id, fn, ctx);
+}
+
 eds_status eds_ledger_check_store(eds_ledger *l)
 {
 	if (l == NULL)

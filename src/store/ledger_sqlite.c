@@ -57,6 +57,7 @@ enum stmt_id {
 	S_NOTE_DROP,
 	S_NOTE_MARK,
 	S_PAYLOAD_DEMOTE,
+	S_EVENT_ALL,
 	S_COUNT
 };
 
@@ -89,6 +90,9 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_NOTE_DROP] = "DELETE FROM unconfirmed WHERE id <= ?1",
     [S_NOTE_MARK] = "SELECT ifnull(max(id), 0) FROM unconfirmed",
     [S_PAYLOAD_DEMOTE] = "UPDATE records SET payload_stored = 0 WHERE payload_hash = ?1",
+    [S_EVENT_ALL] = "SELECT id, time_ms, source, device_id, sequence, decision, reason, "
+                    "record_hash FROM oplog WHERE id > ?1 AND (?2 IS NULL OR device_id = ?2) "
+                    "ORDER BY id",
 };
 
 /*
@@ -97,7 +101,7 @@ static const char *const stmt_sql[S_COUNT] = {
  */
 static const unsigned char stmt_reads[S_COUNT] = {
     [S_DEV_GET] = 1, [S_KEYS_GET] = 1,    [S_DEV_ALL] = 1,      [S_REC_GET] = 1,
-    [S_REC_ALL] = 1, [S_PAYLOAD_GET] = 1, [S_DATA_VERSION] = 1,
+    [S_REC_ALL] = 1, [S_PAYLOAD_GET] = 1, [S_DATA_VERSION] = 1, [S_EVENT_ALL] = 1,
 };
 
 /* Column order of `records` is the order of S_REC_ADD's parameters. */
@@ -737,15 +741,16 @@ typedef eds_status (*row_fill_fn)(sq *s, sqlite3_stmt *st, void *row);
  * with fill and handing it to visit, all under the connection's mutex; the
  * first error from either stops the walk.
  */
-static eds_status foreach_row(sq *s, enum stmt_id id, size_t row_size, row_fill_fn fill,
-                              eds_status (*visit)(void *arg, const void *row), void *arg,
-                              const char *what)
+static eds_status foreach_bound(sq *s, sqlite3_stmt *(*prepare)(sq *s, const void *arg),
+                                const void *bind_arg, size_t row_size, row_fill_fn fill,
+                                eds_status (*visit)(void *arg, const void *row), void *arg,
+                                const char *what)
 {
 	void *row = malloc(row_size);
 	if (row == NULL)
 		return eds_fail(EDS_E_NOMEM, "ledger: out of memory");
 	pthread_mutex_lock(&s->lock);
-	sqlite3_stmt *st = stmt(s, id);
+	sqlite3_stmt *st = prepare(s, bind_arg);
 	eds_status e = EDS_OK;
 	int rc;
 	while (e == EDS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -759,6 +764,19 @@ static eds_status foreach_row(sq *s, enum stmt_id id, size_t row_size, row_fill_
 	pthread_mutex_unlock(&s->lock);
 	free(row);
 	return unchanged(s, e);
+}
+
+/* A statement without parameters; arg: its enum stmt_id. */
+static sqlite3_stmt *unbound(sq *s, const void *arg)
+{
+	return stmt(s, *(const enum stmt_id *)arg);
+}
+
+static eds_status foreach_row(sq *s, enum stmt_id id, size_t row_size, row_fill_fn fill,
+                              eds_status (*visit)(void *arg, const void *row), void *arg,
+                              const char *what)
+{
+	return foreach_bound(s, unbound, &id, row_size, fill, visit, arg, what);
 }
 
 static eds_status sq_device_foreach(void *impl, eds_ledger_device_fn fn, void *ctx)
@@ -822,6 +840,69 @@ static eds_status sq_record_foreach(void *impl, eds_ledger_record_fn fn, void *c
 	rec_visit v = {fn, ctx};
 	return foreach_row(impl, S_REC_ALL, sizeof(eds_ledger_record), record_row, visit_record, &v,
 	                   "list records");
+}
+
+/* ---- operation log ------------------------------------------------------ */
+
+typedef struct event_row {
+	uint64_t id;
+	eds_ledger_event ev;
+} event_row;
+
+typedef struct event_query {
+	uint64_t after_id;
+	const char *device_id;
+} event_query;
+
+typedef struct event_visit {
+	eds_ledger_event_fn fn;
+	void *ctx;
+} event_visit;
+
+static sqlite3_stmt *bind_events(sq *s, const void *arg)
+{
+	const event_query *q = arg;
+	sqlite3_stmt *st = stmt(s, S_EVENT_ALL);
+	bind_u64(st, 1, q->after_id);
+	if (q->device_id != NULL)
+		bind_text(st, 2, q->device_id);
+	return st;
+}
+
+/* The columns as put_event wrote them; anything longer or shorter was edited. */
+static eds_status event_fill(sq *s, sqlite3_stmt *st, void *row)
+{
+	event_row *out = row;
+	memset(out, 0, sizeof *out);
+	out->id = col_u64(st, 0);
+	out->ev.time_ms = col_u64(st, 1);
+	out->ev.sequence = col_u64(st, 4);
+	eds_status e = col_text(s, st, 2, out->ev.source, sizeof out->ev.source);
+	if (e == EDS_OK)
+		e = col_text(s, st, 3, out->ev.device_id, sizeof out->ev.device_id);
+	if (e == EDS_OK)
+		e = col_text(s, st, 5, out->ev.decision, sizeof out->ev.decision);
+	if (e == EDS_OK)
+		e = col_text(s, st, 6, out->ev.reason, sizeof out->ev.reason);
+	if (e == EDS_OK)
+		e = col_blob(s, st, 7, out->ev.record_hash, EDS_HASH_LEN);
+	return e;
+}
+
+static eds_status visit_event(void *arg, const void *row)
+{
+	const event_visit *v = arg;
+	const event_row *r = row;
+	return v->fn(v->ctx, r->id, &r->ev);
+}
+
+static eds_status sq_event_foreach(void *impl, uint64_t after_id, const char *device_id,
+                                   eds_ledger_event_fn fn, void *ctx)
+{
+	event_query q = {after_id, device_id};
+	event_visit v = {fn, ctx};
+	return foreach_bound(impl, bind_events, &q, sizeof(event_row), event_fill, visit_event, &v,
+	                     "read the operation log");
 }
 
 /* Size and stored flag of a payload hash (lock held).  Errors: EDS_E_NOT_FOUND, EDS_E_IO. */
@@ -1339,4 +1420,5 @@ static const eds_ledger_ops sqlite_ops = {
     .backup = sq_backup,
     .probe = sq_probe,
     .check_store = sq_check_store,
+    .event_foreach = sq_event_foreach,
 };

@@ -42,7 +42,7 @@ expect_no_err
 # export and recover --json: one object, the counts of the text summary
 expect_rc 0 "$EDS" ledger export --ledger L --out XJ --json
 expect_no_err
-expect_jq '. == {"ok":true,"out":"XJ","records":10,"payloads":10,"pending":0,"missing":0}'
+expect_jq '. == {"ok":true,"out":"XJ","records":10,"payloads":10,"pending":0,"missing":0,"events":10}'
 [ "$(wc -l <XJ/records.jsonl)" -eq 10 ] && pass || fail "export --json wrote $(wc -l <XJ/records.jsonl) records"
 expect_rc 0 "$EDS" ledger recover --ledger L --json
 expect_no_err

@@ -4,8 +4,9 @@
 # kind (each refused while the server keeps serving), the operation log,
 # metrics, and a clean stop on SIGTERM; methods (405 with Allow, HEAD), a
 # one-character device id, %00 in a path, ambiguous body framing (two
-# lengths, a length and a coding, an unknown coding), and that refused URLs
-# and framing are logged but never written to the ledger.
+# lengths, a length and a coding, an unknown coding), that refused URLs
+# and framing are logged but never written to the ledger, and the operation
+# log read back with `eds ledger log` and in an export.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/serve_lib.sh"
 need_cmd sqlite3
@@ -182,6 +183,40 @@ grep -qi 'private\|BEGIN' "$T/main.log" && fail "log holds key material" || pass
 # the ledger verifies, and the restarted server resumes the chains
 expect_rc 0 "$EDS" ledger verify --ledger L
 expect_out "5 records"
+
+# the operation log, read back: every stored decision, oldest first, as JSON Lines
+# and as text, for one device, after an id; an export carries the same lines
+stored=$(sqlite3 "file:L/ledger.sqlite?mode=ro" 'SELECT count(*) FROM oplog')
+expect_rc 0 "$EDS" ledger log --ledger L --json
+cp "$T/out" log.jsonl
+[ "$(wc -l <log.jsonl)" = "$stored" ] && jq -e . log.jsonl >/dev/null && pass ||
+	fail "log --json: $(wc -l <log.jsonl) lines for $stored events"
+[ "$(jq -s '[.[].id] == ([.[].id] | sort) and (.[0].id == 1)' log.jsonl)" = true ] && pass ||
+	fail "log --json is not in id order from 1"
+fork_hash=$(rec fork.jsonl 1 | jq -r .record_hash)
+jq -e -s --arg h "$fork_hash" 'any(.[]; .decision == "rejected" and .reason == "fork"
+	and .device_id == "lift-01" and .sequence == 1 and .record_hash == $h)' log.jsonl >/dev/null &&
+	pass || fail "log --json lacks the fork"
+jq -e -s 'any(.[]; .decision == "rejected" and .reason == "malformed" and .device_id == null)' \
+	log.jsonl >/dev/null && pass || fail "log --json lacks a malformed body with device null"
+expect_rc 0 "$EDS" ledger log --ledger L
+[ "$(wc -l <"$T/out")" = "$stored" ] && pass || fail "log text: $(wc -l <"$T/out") lines"
+grep -qE "^[0-9]+ 20[0-9-]+T[0-9:.]+Z 127\\.0\\.0\\.1 rejected fork lift-01/1 $fork_hash\$" "$T/out" && pass ||
+	fail "log text lacks the fork line: $(grep fork "$T/out")"
+expect_rc 0 "$EDS" ledger log --ledger L --json --device lift-02
+[ -s "$T/out" ] && [ "$(jq -r .device_id "$T/out" | sort -u)" = lift-02 ] && pass ||
+	fail "log --device lift-02: $(head -3 "$T/out")"
+expect_rc 0 "$EDS" ledger log --ledger L --json --after-id 5
+[ "$(head -1 "$T/out" | jq .id)" = 6 ] && [ "$(wc -l <"$T/out")" = $((stored - 5)) ] && pass ||
+	fail "log --after-id 5: $(head -1 "$T/out")"
+expect_rc 2 "$EDS" ledger log --ledger L --after-id x
+expect_err "--after-id must be"
+expect_rc 2 "$EDS" ledger log --ledger L --device 'no such!'
+expect_one_line_err
+expect_rc 2 "$EDS" ledger verify --ledger L --device lift-01
+expect_err "--device is only for log"
+expect_rc 0 "$EDS" ledger export --ledger L --out AUDIT
+cmp -s AUDIT/oplog.jsonl log.jsonl && pass || fail "export's oplog.jsonl differs from log --json"
 start_server again --ledger L
 req GET /api/v1/devices/lift-01/head; expect_code 200
 [ "$(jq -r .sequence "$T/body")" = 5 ] && pass || fail "resumed head not 5"

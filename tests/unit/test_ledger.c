@@ -203,6 +203,82 @@ static void test_payloads_and_events(void **state)
 	assert_int_equal(s.pending_payloads, 0);
 }
 
+/* Events read back: their ids and copies, up to 8; stops with EDS_DONE at stop_at. */
+typedef struct events_seen {
+	size_t n;
+	uint64_t ids[8], stop_at;
+	eds_ledger_event ev[8];
+} events_seen;
+
+static eds_status collect_event(void *ctx, uint64_t id, const eds_ledger_event *ev)
+{
+	events_seen *e = ctx;
+	if (id == e->stop_at)
+		return EDS_DONE;
+	assert_true(e->n < 8);
+	e->ids[e->n] = id;
+	e->ev[e->n++] = *ev;
+	return EDS_OK;
+}
+
+/*
+ * The operation log reads back as written: in id order, every field, the
+ * unknown parts (a malformed body's device) empty; after an id, for one
+ * device; a callback's status stops the walk; a read-only handle reads it.
+ */
+static void test_event_log_reads_back(void **state)
+{
+	fx *f = *state;
+	eds_ledger_event ev[3] = {
+	    {.time_ms = 5,
+	     .source = "10.0.0.1",
+	     .device_id = "a",
+	     .sequence = 1,
+	     .decision = "accepted",
+	     .record_hash = {1}},
+	    {.time_ms = 6, .source = "::1", .decision = "rejected", .reason = "malformed"},
+	    {.time_ms = 7,
+	     .source = "10.0.0.2",
+	     .device_id = "b",
+	     .sequence = 4,
+	     .decision = "rejected",
+	     .reason = "fork",
+	     .record_hash = {2}},
+	};
+	eds_ledger_batch b = {.events = ev, .event_count = 3};
+	assert_int_equal(eds_ledger_commit(f->l, &b), EDS_OK);
+	events_seen all = {0};
+	assert_int_equal(eds_ledger_event_foreach(f->l, 0, NULL, collect_event, &all), EDS_OK);
+	assert_int_equal(all.n, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(all.ids[i], i + 1);
+		assert_int_equal(all.ev[i].time_ms, ev[i].time_ms);
+		assert_string_equal(all.ev[i].source, ev[i].source);
+		assert_string_equal(all.ev[i].device_id, ev[i].device_id);
+		assert_int_equal(all.ev[i].sequence, ev[i].sequence);
+		assert_string_equal(all.ev[i].decision, ev[i].decision);
+		assert_string_equal(all.ev[i].reason, ev[i].reason);
+		assert_memory_equal(all.ev[i].record_hash, ev[i].record_hash, EDS_HASH_LEN);
+	}
+	events_seen later = {0}, of_b = {0}, stopped = {.stop_at = 2};
+	assert_int_equal(eds_ledger_event_foreach(f->l, 1, NULL, collect_event, &later), EDS_OK);
+	assert_int_equal(later.n, 2);
+	assert_int_equal(later.ids[0], 2);
+	assert_int_equal(eds_ledger_event_foreach(f->l, 0, "b", collect_event, &of_b), EDS_OK);
+	assert_int_equal(of_b.n, 1);
+	assert_int_equal(of_b.ids[0], 3);
+	assert_int_equal(eds_ledger_event_foreach(f->l, 0, NULL, collect_event, &stopped),
+	                 EDS_DONE);
+	assert_int_equal(stopped.n, 1);
+	eds_ledger_close(f->l);
+	eds_ledger_options lo = {.durable = 1, .read_only = 1};
+	assert_int_equal(eds_ledger_open(&f->l, f->dir, &lo), EDS_OK);
+	events_seen ro = {0};
+	assert_int_equal(eds_ledger_event_foreach(f->l, 0, NULL, collect_event, &ro), EDS_OK);
+	assert_int_equal(ro.n, 3);
+	assert_int_equal(eds_ledger_event_foreach(f->l, 0, NULL, NULL, &ro), EDS_E_ARG);
+}
+
 static eds_status count_fn(void *ctx, const eds_ledger_record *r)
 {
 	uint64_t *n = ctx;
@@ -937,6 +1013,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_device_registry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_commit_moves_heads_atomically, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_payloads_and_events, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_event_log_reads_back, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_persistence_and_change_detection, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_look_up_keeps_no_snapshot, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_refuses_a_file_as_directory, setup, teardown),
