@@ -41,6 +41,10 @@ expect_jq '.ok and .records == 60 and .skipped == 60 and .sent == 0 and .payload
 expect_rc 0 "$EDS" push --url "$URL" c0.jsonl --quiet
 expect_no_out
 expect_no_err
+# "-" reads the chain from standard input
+expect_rc 0 "$EDS" push --url "$URL" - --json <c0.jsonl
+expect_no_err
+expect_jq '.ok and .records == 60 and .skipped == 60 and .devices == 2'
 
 pids=""
 for t in $(seq 1 7); do
