@@ -22,7 +22,6 @@
 #include "push_loop.h"
 
 #define RESPONSE_MAX (16u << 20)
-#define URL_MAX      2048
 
 /* ---- the client ------------------------------------------------------------ */
 
@@ -30,6 +29,7 @@ struct eds_http_client {
 	CURL *curl;
 	eds_http_client_options o; /* strings below are owned copies */
 	char *url, *cacert, *cert, *key;
+	char shown[EDS_URL_SHOWN_MAX]; /* url for messages, without its credentials */
 	eds_textbuf resp, batch;
 	size_t nitems;
 	uint64_t requests;
@@ -45,6 +45,21 @@ static size_t on_data(char *p, size_t size, size_t n, void *ctx)
 	}
 	eds_textbuf_printf(&c->resp, "%.*s", (int)(size * n), p);
 	return c->resp.oom ? 0 : size * n;
+}
+
+void eds_url_redact(const char *url, char *out, size_t cap)
+{
+	const char *sep = strstr(url, "://");
+	const char *auth = sep != NULL ? sep + 3 : url;
+	const char *at = NULL;
+	/* userinfo ends at the authority's last '@'; one in the path is no credential */
+	for (const char *p = auth; *p != '\0' && strchr("/?#", *p) == NULL; p++)
+		if (*p == '@')
+			at = p;
+	if (at == NULL)
+		snprintf(out, cap, "%s", url);
+	else
+		snprintf(out, cap, "%.*s***%s", (int)(auth - url), url, at);
 }
 
 /* The options every request carries (curl_easy_reset keeps the connection). */
@@ -70,7 +85,7 @@ static void set_common(eds_http_client *c, struct curl_slist *hdr)
 static eds_status request(eds_http_client *c, const char *method, const char *path,
                           const void *body, size_t len, const char *ctype, long *code)
 {
-	char url[URL_MAX + 256], ct[96];
+	char url[EDS_HTTP_URL_MAX + 256], ct[96];
 	if ((size_t)snprintf(url, sizeof url, "%s%s", c->url, path) >= sizeof url)
 		return eds_fail(EDS_E_ARG, "http: URL too long");
 	snprintf(ct, sizeof ct, "Content-Type: %s", ctype ? ctype : "application/json");
@@ -94,7 +109,7 @@ static eds_status request(eds_http_client *c, const char *method, const char *pa
 	curl_slist_free_all(h2);
 	c->requests++;
 	if (rc != CURLE_OK)
-		return eds_fail(EDS_E_IO, "%s %s: %s", method, url,
+		return eds_fail(EDS_E_IO, "%s %s%s: %s", method, c->shown, path,
 		                c->overflow ? "response too large" : curl_easy_strerror(rc));
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, code);
 	eds_textbuf_printf(&c->resp, "%s", ""); /* a body-less answer still reads as "" */
@@ -142,11 +157,14 @@ eds_status eds_http_client_open(eds_http_client **out, const eds_http_client_opt
 	if (!out || !o || !o->url)
 		return eds_fail(EDS_E_ARG, "http client: NULL argument");
 	*out = NULL;
-	if (strncmp(o->url, "http://", 7) != 0 && strncmp(o->url, "https://", 8) != 0)
+	if (strncmp(o->url, "http://", 7) != 0 && strncmp(o->url, "https://", 8) != 0) {
+		char shown[EDS_URL_SHOWN_MAX];
+		eds_url_redact(o->url, shown, sizeof shown);
 		return eds_fail(EDS_E_ARG, "url: must start with http:// or https://, got '%.64s'",
-		                o->url);
-	if (strlen(o->url) > URL_MAX)
-		return eds_fail(EDS_E_ARG, "url: longer than %d characters", URL_MAX);
+		                shown);
+	}
+	if (strlen(o->url) > EDS_HTTP_URL_MAX)
+		return eds_fail(EDS_E_ARG, "url: longer than %d characters", EDS_HTTP_URL_MAX);
 	/* idempotent and thread-safe in libcurl >= 7.84; never undone (other users) */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		return eds_fail(EDS_E_INTERNAL, "libcurl: cannot start");
@@ -171,6 +189,7 @@ eds_status eds_http_client_open(eds_http_client **out, const eds_http_client_opt
 	size_t l = strlen(c->url);
 	while (l > 0 && c->url[l - 1] == '/')
 		c->url[--l] = '\0';
+	eds_url_redact(c->url, c->shown, sizeof c->shown);
 	*out = c;
 	return EDS_OK;
 }

@@ -13,9 +13,14 @@
 #include "edgesentry/error.h"
 #include "edgesentry/record.h"
 
+/** Longest base URL the client takes. */
+#define EDS_HTTP_URL_MAX 2048
+/** Room for eds_url_redact's text of such a URL ("***" may replace less). */
+#define EDS_URL_SHOWN_MAX (EDS_HTTP_URL_MAX + 8)
+
 typedef struct eds_http_client_options {
-	const char *url;             /**< base URL, http:// or https:// (at most 2048 chars) */
-	unsigned timeout_ms;         /**< whole request (0: 10000) */
+	const char *url;     /**< base URL, http:// or https:// (at most EDS_HTTP_URL_MAX) */
+	unsigned timeout_ms; /**< whole request (0: 10000) */
 	unsigned connect_timeout_ms; /**< connecting (0: timeout_ms) */
 	const char *cacert;          /**< CA file for the server certificate, or NULL */
 	const char *cert;            /**< client certificate (PEM, mutual TLS), or NULL */
@@ -23,6 +28,12 @@ typedef struct eds_http_client_options {
 } eds_http_client_options;
 
 typedef struct eds_http_client eds_http_client;
+
+/**
+ * url as it may be shown in a message: its userinfo ("user:password@",
+ * credentials curl would send) replaced by "***@".  out is cut to cap.
+ */
+void eds_url_redact(const char *url, char *out, size_t cap);
 
 /** Per-item answer of a batch: status "accepted"/"duplicate"/"rejected", or "" when
  *  the item got none (non-200 answer); error: its code, the body's, or "HTTP N". */

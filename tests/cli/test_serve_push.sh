@@ -97,6 +97,13 @@ expect_one_line_err
 expect_rc 2 "$EDS" push --url "http://127.0.0.1:1" c0.jsonl --json
 expect_one_line_err
 expect_jq '.ok == false and .refused == null and .error.code == "io_error" and .sent == 0'
+# credentials in the URL never reach a message
+for u in "http://lift:s3cret@127.0.0.1:1" "ftp://lift:s3cret@127.0.0.1:1"; do
+	expect_rc 2 "$EDS" push --url "$u" c0.jsonl --json
+	expect_one_line_err
+	if grep -qE "lift|s3cret" "$T/out" "$T/err"; then fail "$u: userinfo shown: $(cat "$T/err")"; else pass; fi
+	expect_err "://***@127.0.0.1:1"
+done
 expect_rc 2 "$EDS" push --url "$URL" missing.jsonl --json
 expect_jq '.ok == false and .error.code == "io_error" and .records == 0'
 echo '{"format":' >bad.jsonl
