@@ -350,6 +350,30 @@ static eds_status refusal(pusher *p, const eds_record *r, const eds_http_item_re
 	                res->message);
 }
 
+/*
+ * Count the answers to the n items sent.  The server goes on past a refused
+ * item (later items of other devices are stored), so every answer counts;
+ * the first refusal then ends the push.
+ */
+static eds_status settle(pusher *p, size_t n)
+{
+	size_t refused = n;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(p->res[i].status, "accepted") == 0)
+			p->sum->accepted++;
+		else if (strcmp(p->res[i].status, "duplicate") == 0)
+			p->sum->duplicates++;
+		else {
+			refused = refused < n ? refused : i;
+			continue;
+		}
+		p->sum->payloads += p->with_payload[i];
+	}
+	/* p->pending is eds_push_chain's and freed there; the analyzer loses it */
+	// NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
+	return refused < n ? refusal(p, &p->pending[refused], &p->res[refused]) : EDS_OK;
+}
+
 static eds_status flush(pusher *p)
 {
 	size_t n = eds_http_client_batch_items(p->http), answered = 0;
@@ -363,17 +387,7 @@ static eds_status flush(pusher *p)
 	if (code != 200 || answered != n)
 		return eds_fail(EDS_E_IO, "batch of %zu answered HTTP %ld: %s", n, code,
 		                p->res[0].error);
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(p->res[i].status, "accepted") == 0)
-			p->sum->accepted++;
-		else if (strcmp(p->res[i].status, "duplicate") == 0)
-			p->sum->duplicates++;
-		else /* p->pending is eds_push_chain's and freed there; the analyzer loses it */
-			// NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
-			return refusal(p, &p->pending[i], &p->res[i]);
-		p->sum->payloads += p->with_payload[i];
-	}
-	return EDS_OK;
+	return settle(p, n);
 }
 
 /* Add r with its payload when the payload store has it. */

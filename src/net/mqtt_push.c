@@ -35,6 +35,15 @@ static eds_status refused(eds_push_summary *sum, const eds_record *r, const char
 	                r->device_id, (unsigned long long)r->sequence, code);
 }
 
+/* Record i of the batch was not stored: refused, or no answer. */
+static eds_status not_stored(mq_push *p, size_t i)
+{
+	if (p->res[i].delivery == EDS_DELIVERY_REFUSED)
+		return refused(p->sum, &p->recs[i], p->res[i].error);
+	return eds_fail(EDS_E_IO, "record %s/%llu not stored: %s", p->recs[i].device_id,
+	                (unsigned long long)p->recs[i].sequence, p->res[i].error);
+}
+
 static eds_status flush(mq_push *p)
 {
 	if (p->n == 0)
@@ -42,17 +51,17 @@ static eds_status flush(mq_push *p)
 	p->sum->requests++;
 	p->sum->batches++;
 	eds_status st = p->t.ops->send(p->t.ctx, p->items, p->n, p->res);
+	size_t first_bad = p->n;
+	/* every stored record counts, also those after one the server refused */
 	for (size_t i = 0; st == EDS_OK && i < p->n; i++) {
 		if (p->res[i].delivery == EDS_DELIVERY_STORED) {
 			p->sum->accepted++;
 			p->sum->payloads += p->items[i].payload != NULL;
-		} else if (p->res[i].delivery == EDS_DELIVERY_REFUSED)
-			st = refused(p->sum, &p->recs[i], p->res[i].error);
-		else
-			st = eds_fail(EDS_E_IO, "record %s/%llu not stored: %s",
-			              p->recs[i].device_id, (unsigned long long)p->recs[i].sequence,
-			              p->res[i].error);
+		} else if (first_bad == p->n)
+			first_bad = i;
 	}
+	if (st == EDS_OK && first_bad < p->n)
+		st = not_stored(p, first_bad);
 	for (size_t i = 0; i < p->n; i++) {
 		free(p->pay[i]);
 		p->pay[i] = NULL;

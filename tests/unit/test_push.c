@@ -199,11 +199,35 @@ static void test_refused(void **state)
 	assert_false(eds_push_refused(NULL));
 }
 
+/* A batch whose first item is refused: the later items of another device
+ * are stored by the server and must be counted. */
+static void test_refused_counts_rest(void **state)
+{
+	(void)state;
+	uint8_t ha[EDS_HASH_LEN], hb[EDS_HASH_LEN];
+	eds_push_summary s;
+	calls c;
+	FILE *f = fopen(test_dir_path("mixed.jsonl"), "w");
+	assert_non_null(f);
+	put(f, "dev-a", 1, ha, &other);
+	for (uint64_t i = 1; i <= 4; i++)
+		put(f, "dev-b", i, hb, &sk);
+	fclose(f);
+	assert_int_equal(push(test_dir_path("mixed.jsonl"), 0, &c, &s), EDS_E_SIGNATURE);
+	assert_true(eds_push_refused(&s));
+	assert_string_equal(s.refused_device_id, "dev-a");
+	assert_int_equal(s.refused_sequence, 1);
+	assert_int_equal(s.batches, 1);
+	assert_int_equal(s.accepted, 4);
+	assert_int_equal(s.duplicates, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_progress, start, stop),
 	    cmocka_unit_test_setup_teardown(test_refused, start, stop),
+	    cmocka_unit_test_setup_teardown(test_refused_counts_rest, start, stop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
