@@ -30,8 +30,10 @@ struct eds_http_client {
 	eds_http_client_options o; /* strings below are owned copies */
 	char *url, *cacert, *cert, *key;
 	char shown[EDS_URL_SHOWN_MAX]; /* url for messages, without its credentials */
-	eds_textbuf resp, batch;
-	size_t nitems;
+	eds_textbuf resp, body;
+	eds_textbuf items; /* the batch's item texts back to back, so a part can be sent */
+	size_t *ends;      /* ends[i]: where item i's text ends in items */
+	size_t nitems, cap_items;
 	uint64_t requests;
 	int overflow; /* the response passed RESPONSE_MAX */
 };
@@ -148,7 +150,9 @@ void eds_http_client_close(eds_http_client *c)
 	free(c->cert);
 	free(c->key);
 	free(c->resp.p);
-	free(c->batch.p);
+	free(c->body.p);
+	free(c->items.p);
+	free(c->ends);
 	free(c);
 }
 
@@ -246,27 +250,59 @@ eds_status eds_http_client_put_payload(eds_http_client *c, const uint8_t hash[ED
 	return eds_fail(EDS_E_IO, "PUT %s: HTTP %ld %s", path, code, err);
 }
 
+/* Room for one more item in c->ends. */
+static eds_status reserve_item(eds_http_client *c)
+{
+	if (c->nitems < c->cap_items)
+		return EDS_OK;
+	size_t cap = c->cap_items ? c->cap_items * 2 : 64;
+	size_t *ends = realloc(c->ends, cap * sizeof *ends);
+	if (!ends)
+		return eds_fail(EDS_E_NOMEM, "http: out of memory");
+	c->ends = ends;
+	c->cap_items = cap;
+	return EDS_OK;
+}
+
+static eds_status add_base64(eds_textbuf *b, const uint8_t *data, size_t len)
+{
+	size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	char *b64 = malloc(cap);
+	if (!b64)
+		return eds_fail(EDS_E_NOMEM, "http: out of memory");
+	sodium_bin2base64(b64, cap, data, len, sodium_base64_VARIANT_ORIGINAL);
+	eds_textbuf_add(b, b64, strlen(b64));
+	free(b64);
+	return EDS_OK;
+}
+
 eds_status eds_http_client_batch_add(eds_http_client *c, const eds_record *r,
                                      const uint8_t *payload, size_t len)
 {
 	char json[EDS_RECORD_JSON_MAX];
 	eds_status st = eds_record_to_json(r, json, sizeof json, NULL);
+	if (st == EDS_OK)
+		st = reserve_item(c);
 	if (st != EDS_OK)
 		return st;
-	eds_textbuf *b = &c->batch;
-	eds_textbuf_printf(b, "%s{\"record\":%s", c->nitems ? "," : "{\"items\":[", json);
+	eds_textbuf *b = &c->items;
+	size_t start = b->n;
+	eds_textbuf_printf(b, "{\"record\":%s", json);
 	if (payload) {
-		size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-		char *b64 = malloc(cap);
-		if (!b64)
-			return eds_fail(EDS_E_NOMEM, "http: out of memory");
-		sodium_bin2base64(b64, cap, payload, len, sodium_base64_VARIANT_ORIGINAL);
-		eds_textbuf_printf(b, ",\"payload\":\"%s\"", b64);
-		free(b64);
+		eds_textbuf_printf(b, ",\"payload\":\"");
+		st = add_base64(b, payload, len);
+		eds_textbuf_printf(b, "\"");
 	}
 	eds_textbuf_printf(b, "}");
-	c->nitems++;
-	return b->oom ? eds_fail(EDS_E_NOMEM, "http: out of memory") : EDS_OK;
+	if (st == EDS_OK && b->oom)
+		st = eds_fail(EDS_E_NOMEM, "http: out of memory");
+	if (st != EDS_OK) { /* the batch stays as it was */
+		b->n = start;
+		b->oom = 0;
+		return st;
+	}
+	c->ends[c->nitems++] = b->n;
+	return EDS_OK;
 }
 
 size_t eds_http_client_batch_items(const eds_http_client *c)
@@ -274,9 +310,21 @@ size_t eds_http_client_batch_items(const eds_http_client *c)
 	return c->nitems;
 }
 
+/* {"items":[ item,item,... ]} */
+#define BATCH_PREFIX "{\"items\":["
+#define BATCH_SUFFIX "]}"
+
 size_t eds_http_client_batch_bytes(const eds_http_client *c)
 {
-	return c->batch.n;
+	size_t commas = c->nitems ? c->nitems - 1 : 0;
+	return strlen(BATCH_PREFIX) + c->items.n + commas + strlen(BATCH_SUFFIX);
+}
+
+void eds_http_client_batch_clear(eds_http_client *c)
+{
+	c->nitems = 0;
+	c->items.n = 0;
+	c->items.oom = 0;
 }
 
 /* Per-item answers from the body; items it does not answer keep the defaults. */
@@ -299,30 +347,61 @@ static void read_results(json_t *j, long code, size_t n, eds_http_item_result *r
 	}
 }
 
-eds_status eds_http_client_batch_send(eds_http_client *c, eds_http_item_result *res, long *code,
-                                      size_t *answered)
+/* The body of items [from, to) of the batch, into c->body. */
+static eds_status build_body(eds_http_client *c, size_t from, size_t to)
 {
-	size_t n = c->nitems;
-	eds_textbuf_printf(&c->batch, "]}");
-	eds_status st = c->batch.oom ? eds_fail(EDS_E_NOMEM, "http: out of memory") : EDS_OK;
+	eds_textbuf *b = &c->body;
+	b->n = 0;
+	eds_textbuf_add(b, BATCH_PREFIX, strlen(BATCH_PREFIX));
+	for (size_t i = from; i < to; i++) {
+		size_t start = i ? c->ends[i - 1] : 0;
+		if (i > from)
+			eds_textbuf_add(b, ",", 1);
+		eds_textbuf_add(b, c->items.p + start, c->ends[i] - start);
+	}
+	eds_textbuf_add(b, BATCH_SUFFIX, strlen(BATCH_SUFFIX));
+	if (!b->oom)
+		return EDS_OK;
+	b->oom = 0;
+	return eds_fail(EDS_E_NOMEM, "http: out of memory");
+}
+
+eds_status eds_http_client_batch_post(eds_http_client *c, size_t from, size_t to,
+                                      eds_http_item_result *res, long *code, size_t *answered)
+{
+	if (from >= to || to > c->nitems)
+		return eds_fail(EDS_E_ARG, "http: items %zu..%zu of a batch of %zu", from, to,
+		                c->nitems);
+	eds_status st = build_body(c, from, to);
 	if (st == EDS_OK)
-		st = request(c, "POST", "/api/v1/records", c->batch.p, c->batch.n, NULL, code);
-	c->nitems = 0;
-	c->batch.n = 0;
-	c->batch.oom = 0;
+		st = request(c, "POST", "/api/v1/records", c->body.p, c->body.n, NULL, code);
 	if (st != EDS_OK)
 		return st;
 	json_t *j = parse_body(c);
-	read_results(j, *code, n, res, answered);
+	read_results(j, *code, to - from, res, answered);
 	json_decref(j);
 	return EDS_OK;
 }
 
+eds_status eds_http_client_batch_send(eds_http_client *c, eds_http_item_result *res, long *code,
+                                      size_t *answered)
+{
+	eds_status st = eds_http_client_batch_post(c, 0, c->nitems, res, code, answered);
+	eds_http_client_batch_clear(c);
+	return st;
+}
+
 /* ---- eds_push_chain ------------------------------------------------------------ */
 
-/* Keep requests under the server's default 1 MiB body limit. */
-#define BODY_SOFT_MAX (768u * 1024u)
-#define PAYLOAD_MAX   (512u * 1024u)
+/* The server's default --max-body: no request of a push is larger. */
+#define BODY_MAX    (1u << 20)
+#define PAYLOAD_MAX (512u * 1024u) /* larger payloads are not inlined */
+
+/* The most body bytes one item adds to a batch: its record, its payload as
+ * base64 (len bytes, or none), the JSON around them and a comma. */
+#define ITEM_MAX(len)                                                                              \
+	(EDS_RECORD_JSON_MAX + 32 + sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL))
+_Static_assert(ITEM_MAX(PAYLOAD_MAX) + 16 <= BODY_MAX, "one item always fits a request");
 
 typedef struct pusher {
 	const eds_push_options *o;
@@ -331,6 +410,7 @@ typedef struct pusher {
 	eds_record *pending;         /* records in the current batch, for error messages */
 	unsigned char *with_payload; /* per pending record: its payload went along */
 	eds_http_item_result *res;
+	size_t max_items; /* records per request: --batch, halved on each 413 */
 } pusher;
 
 /* The server's head of a device (eds_push_loop asks once per device). */
@@ -351,46 +431,80 @@ static eds_status refusal(pusher *p, const eds_record *r, const eds_http_item_re
 }
 
 /*
- * Count the answers to the n items sent.  The server goes on past a refused
- * item (later items of other devices are stored), so every answer counts;
- * the first refusal then ends the push.
+ * Count the answers to items [from, to) of the batch.  The server goes on
+ * past a refused item (later items of other devices are stored), so every
+ * answer counts; the first refusal then ends the push.
  */
-static eds_status settle(pusher *p, size_t n)
+static eds_status settle(pusher *p, size_t from, size_t to)
 {
-	size_t refused = n;
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(p->res[i].status, "accepted") == 0)
+	size_t refused = to;
+	for (size_t i = from; i < to; i++) {
+		const char *status = p->res[i - from].status;
+		if (strcmp(status, "accepted") == 0)
 			p->sum->accepted++;
-		else if (strcmp(p->res[i].status, "duplicate") == 0)
+		else if (strcmp(status, "duplicate") == 0)
 			p->sum->duplicates++;
 		else {
-			refused = refused < n ? refused : i;
+			refused = refused < to ? refused : i;
 			continue;
 		}
 		p->sum->payloads += p->with_payload[i];
 	}
 	/* p->pending is eds_push_chain's and freed there; the analyzer loses it */
 	// NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
-	return refused < n ? refusal(p, &p->pending[refused], &p->res[refused]) : EDS_OK;
+	return refused < to ? refusal(p, &p->pending[refused], &p->res[refused - from]) : EDS_OK;
 }
 
+/* POST items [from, to) of the batch; *code the HTTP status (413: nothing stored). */
+static eds_status post(pusher *p, size_t from, size_t to, long *code)
+{
+	size_t answered = 0;
+	eds_status st = eds_http_client_batch_post(p->http, from, to, p->res, code, &answered);
+	p->sum->batches++;
+	if (st != EDS_OK || *code == 413)
+		return st;
+	if (*code != 200 || answered != to - from)
+		return eds_fail(EDS_E_IO, "batch of %zu answered HTTP %ld: %s", to - from, *code,
+		                p->res[0].error);
+	return settle(p, from, to);
+}
+
+/* A record the server will not take even alone: its request is over the limit. */
+static eds_status too_large(const eds_record *r)
+{
+	return eds_fail(EDS_E_LIMIT,
+	                "record %s/%llu (payload %llu bytes): too large for the server even "
+	                "alone (413 too_large); raise the server's --max-body",
+	                r->device_id, (unsigned long long)r->sequence,
+	                (unsigned long long)r->payload_size);
+}
+
+/*
+ * Send the batch.  A 413 for several records (the server's --max-batch or
+ * --max-body is below this push's) halves the records per request, for
+ * this batch and the later ones, down to one.
+ */
 static eds_status flush(pusher *p)
 {
-	size_t n = eds_http_client_batch_items(p->http), answered = 0;
-	long code = 0;
-	if (n == 0)
-		return EDS_OK;
-	eds_status st = eds_http_client_batch_send(p->http, p->res, &code, &answered);
-	p->sum->batches++;
-	if (st != EDS_OK)
-		return st;
-	if (code != 200 || answered != n)
-		return eds_fail(EDS_E_IO, "batch of %zu answered HTTP %ld: %s", n, code,
-		                p->res[0].error);
-	return settle(p, n);
+	size_t n = eds_http_client_batch_items(p->http), from = 0;
+	eds_status st = EDS_OK;
+	while (st == EDS_OK && from < n) {
+		size_t to = n - from > p->max_items ? from + p->max_items : n;
+		long code = 0;
+		st = post(p, from, to, &code);
+		if (st == EDS_OK && code == 413 && to - from == 1)
+			st = too_large(&p->pending[from]);
+		else if (st == EDS_OK && code == 413)
+			p->max_items = (to - from) / 2;
+		else
+			from = to;
+	}
+	eds_http_client_batch_clear(p->http);
+	return st;
 }
 
-/* Add r with its payload when the payload store has it. */
+/* Add r with its payload when the payload store has it; the request stays
+ * under BODY_MAX (the batch so far is sent first when r would pass it). */
 static eds_status add(pusher *p, const eds_record *r)
 {
 	char path[PATH_MAX], *data = NULL;
@@ -399,16 +513,20 @@ static eds_status add(pusher *p, const eds_record *r)
 	    p->o->payload_dir != NULL &&
 	    eds_payload_path(path, sizeof path, p->o->payload_dir, r->payload_hash) == EDS_OK &&
 	    eds_read_file(path, PAYLOAD_MAX, &data, &len) == EDS_OK;
-	p->pending[eds_http_client_batch_items(p->http)] = *r;
-	p->with_payload[eds_http_client_batch_items(p->http)] = have != 0;
-	eds_status st = eds_http_client_batch_add(p->http, r, have ? (uint8_t *)data : NULL, len);
+	eds_status st = EDS_OK;
+	if (eds_http_client_batch_items(p->http) > 0 &&
+	    eds_http_client_batch_bytes(p->http) + ITEM_MAX(have ? len : 0) > BODY_MAX)
+		st = flush(p);
+	size_t i = eds_http_client_batch_items(p->http);
+	if (st == EDS_OK) {
+		p->pending[i] = *r;
+		p->with_payload[i] = have != 0;
+		st = eds_http_client_batch_add(p->http, r, have ? (uint8_t *)data : NULL, len);
+	}
 	free(data);
-	if (st != EDS_OK)
-		return st;
-	if (eds_http_client_batch_items(p->http) >= p->o->batch ||
-	    eds_http_client_batch_bytes(p->http) >= BODY_SOFT_MAX)
-		return flush(p);
-	return EDS_OK;
+	if (st == EDS_OK && i + 1 >= p->max_items)
+		st = flush(p);
+	return st;
 }
 
 static eds_status add_one(void *ctx, const eds_record *r)
@@ -442,6 +560,7 @@ eds_status eds_push_chain(const char *chain_path, const eds_push_options *opts,
 	memset(summary, 0, sizeof *summary);
 	pusher p = {.o = &o,
 	            .sum = summary,
+	            .max_items = o.batch,
 	            .pending = malloc(o.batch * sizeof(eds_record)),
 	            .with_payload = malloc(o.batch),
 	            .res = malloc(o.batch * sizeof(eds_http_item_result))};

@@ -65,19 +65,28 @@ eds_status eds_http_client_get_head(eds_http_client *c, const char *device_id, u
 eds_status eds_http_client_put_payload(eds_http_client *c, const uint8_t hash[EDS_HASH_LEN],
                                        const uint8_t *payload, size_t len);
 
-/** Add a record (and its payload unless NULL) to the next batch. */
+/** Add a record (and its payload unless NULL) to the batch being built. */
 eds_status eds_http_client_batch_add(eds_http_client *c, const eds_record *r,
                                      const uint8_t *payload, size_t len);
 
-/** Items and body bytes in the next batch so far. */
+/** Items in the batch, and the bytes of the body that POSTs them all. */
 size_t eds_http_client_batch_items(const eds_http_client *c);
 size_t eds_http_client_batch_bytes(const eds_http_client *c);
 
 /**
- * POST the batch (then empty it).  On an answer: EDS_OK, *code the HTTP
- * status, res[0..items) filled, *answered how many items the body answered
- * (0 unless 200).  Errors: EDS_E_IO (no answer), EDS_E_NOMEM.
+ * POST items [from, to) of the batch, which stays (a part answered 413 can
+ * be sent again in smaller parts).  On an answer: EDS_OK, *code the HTTP
+ * status, res[0..to-from) filled, *answered how many items the body
+ * answered (0 unless 200).  Errors: EDS_E_ARG (an empty or outside range),
+ * EDS_E_IO (no answer), EDS_E_NOMEM.
  */
+eds_status eds_http_client_batch_post(eds_http_client *c, size_t from, size_t to,
+                                      eds_http_item_result *res, long *code, size_t *answered);
+
+/** Empty the batch. */
+void eds_http_client_batch_clear(eds_http_client *c);
+
+/** eds_http_client_batch_post of the whole batch, then empty it. */
 eds_status eds_http_client_batch_send(eds_http_client *c, eds_http_item_result *res, long *code,
                                       size_t *answered);
 

@@ -127,6 +127,42 @@ expect_rc 0 "$EDS" verify-chain X/records.jsonl --keys X/registry.json --payload
 f=$(find L/payloads -type f | head -1); echo tampered >"$f"
 expect_rc 1 "$EDS" ledger verify --ledger L
 
+# ---- request bodies stay under the server's body limit --------------------------------
+# big DEVICE N BYTES: N records of DEVICE with random payloads of BYTES each in DEVICE.jsonl
+big() {
+	for _ in $(seq 1 "$2"); do
+		head -c "$3" /dev/urandom >bigpl
+		"$EDS" sign --key k.key --device "$1" --chain "$1.jsonl" --payload bigpl \
+			--payload-dir BP >/dev/null || fail "sign $1"
+	done
+}
+for d in bp-1 bp-2 bp-3; do "$EDS" device add --ledger BL --id $d --public-key k.pub || fail "add $d"; done
+big bp-1 3 500000 # two payloads inline (base64) pass the default 1 MiB
+start_server limits --ledger BL
+expect_rc 0 "$EDS" push --url "$URL" bp-1.jsonl --payload-dir BP --json
+expect_no_err
+expect_jq '.ok and .sent == 3 and .payloads_sent == 3 and .batches == 3'
+req GET /metrics
+grep -q '^eds_ledger_pending_payloads 0$' "$T/body" && pass || fail "payloads pending after push"
+stop_server limits
+# a server with lower limits answers 413 too_large: the batch is split, down to one record
+start_server limits --ledger BL --max-batch 4 --max-body 300000
+sign_readings 1 10 bp-2
+expect_rc 0 "$EDS" push --url "$URL" c.jsonl --batch 10 --json
+expect_no_err
+expect_jq '.ok and .sent == 10 and .batches == 7' # 10 (413), 5 (413), then 2 each
+big bp-3 2 150000 # one fits under 300000 as base64, two do not
+expect_rc 0 "$EDS" push --url "$URL" bp-3.jsonl --payload-dir BP --json
+expect_jq '.ok and .sent == 2 and .payloads_sent == 2 and .batches == 3'
+big bp-3 1 250000 # not even alone
+expect_rc 2 "$EDS" push --url "$URL" bp-3.jsonl --payload-dir BP --json
+expect_one_line_err
+expect_err "bp-3/3"
+expect_err "--max-body"
+expect_jq '.ok == false and .skipped == 2 and .sent == 0 and .error.code == "limit"
+	and .refused == null'
+stop_server limits
+
 # ---- progress: on a terminal only, for a chain file of 8 MiB or more ------------------
 GEN=$EDS_BUILD_DIR/bench/bench_gen_chain
 [ -x "$GEN" ] || fail "bench_gen_chain is not built: $GEN"
