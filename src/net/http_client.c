@@ -1,25 +1,18 @@
 /*
  * http_client.c - the one HTTP(S) client of FORMAT.md section 4 (see
- * http_client_internal.h), and on it eds_push_chain: read a chain file, ask
- * the server where each device's chain stands, send only what comes after,
- * in batches over one keep-alive connection.  Running it twice sends
- * nothing twice.
+ * http_client_internal.h).  eds_push_chain, on it, is in push_http.c.
  */
 #include <curl/curl.h>
 #include <jansson.h>
-#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "chain_internal.h"
 #include "edgesentry/edgesentry.h"
-#include "edgesentry/http_client.h"
 #include "http_client_internal.h"
 #include "http_internal.h"
 #include "internal.h"
-#include "push_loop.h"
 
 #define RESPONSE_MAX (16u << 20)
 
@@ -388,195 +381,5 @@ eds_status eds_http_client_batch_send(eds_http_client *c, eds_http_item_result *
 {
 	eds_status st = eds_http_client_batch_post(c, 0, c->nitems, res, code, answered);
 	eds_http_client_batch_clear(c);
-	return st;
-}
-
-/* ---- eds_push_chain ------------------------------------------------------------ */
-
-/* The server's default --max-body: no request of a push is larger. */
-#define BODY_MAX    (1u << 20)
-#define PAYLOAD_MAX (512u * 1024u) /* larger payloads are not inlined */
-
-/* The most body bytes one item adds to a batch: its record, its payload as
- * base64 (len bytes, or none), the JSON around them and a comma. */
-#define ITEM_MAX(len)                                                                              \
-	(EDS_RECORD_JSON_MAX + 32 + sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL))
-_Static_assert(ITEM_MAX(PAYLOAD_MAX) + 16 <= BODY_MAX, "one item always fits a request");
-
-typedef struct pusher {
-	const eds_push_options *o;
-	eds_push_summary *sum;
-	eds_http_client *http;
-	eds_record *pending;         /* records in the current batch, for error messages */
-	unsigned char *with_payload; /* per pending record: its payload went along */
-	eds_http_item_result *res;
-	size_t max_items; /* records per request: --batch, halved on each 413 */
-} pusher;
-
-/* The server's head of a device (eds_push_loop asks once per device). */
-static eds_status ask_head(void *ctx, const char *id, uint64_t *seq)
-{
-	pusher *p = ctx;
-	return eds_http_client_get_head(p->http, id, seq, NULL);
-}
-
-/* The server refused record r: the push stops there, naming it. */
-static eds_status refusal(pusher *p, const eds_record *r, const eds_http_item_result *res)
-{
-	eds_status st = eds_chain_reason_status(res->error, EDS_E_IO);
-	eds_push_note_refusal(p->sum, r->device_id, r->sequence, res->error);
-	return eds_fail(st, "record %s/%llu refused: %s: %s", r->device_id,
-	                (unsigned long long)r->sequence, res->error[0] ? res->error : "refused",
-	                res->message);
-}
-
-/*
- * Count the answers to items [from, to) of the batch.  The server goes on
- * past a refused item (later items of other devices are stored), so every
- * answer counts; the first refusal then ends the push.
- */
-static eds_status settle(pusher *p, size_t from, size_t to)
-{
-	size_t refused = to;
-	for (size_t i = from; i < to; i++) {
-		const char *status = p->res[i - from].status;
-		if (strcmp(status, "accepted") == 0)
-			p->sum->accepted++;
-		else if (strcmp(status, "duplicate") == 0)
-			p->sum->duplicates++;
-		else {
-			refused = refused < to ? refused : i;
-			continue;
-		}
-		p->sum->payloads += p->with_payload[i];
-	}
-	/* p->pending is eds_push_chain's and freed there; the analyzer loses it */
-	// NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
-	return refused < to ? refusal(p, &p->pending[refused], &p->res[refused - from]) : EDS_OK;
-}
-
-/* POST items [from, to) of the batch; *code the HTTP status (413: nothing stored). */
-static eds_status post(pusher *p, size_t from, size_t to, long *code)
-{
-	size_t answered = 0;
-	eds_status st = eds_http_client_batch_post(p->http, from, to, p->res, code, &answered);
-	p->sum->batches++;
-	if (st != EDS_OK || *code == 413)
-		return st;
-	if (*code != 200 || answered != to - from)
-		return eds_fail(EDS_E_IO, "batch of %zu answered HTTP %ld: %s", to - from, *code,
-		                p->res[0].error);
-	return settle(p, from, to);
-}
-
-/* A record the server will not take even alone: its request is over the limit. */
-static eds_status too_large(const eds_record *r)
-{
-	return eds_fail(EDS_E_LIMIT,
-	                "record %s/%llu (payload %llu bytes): too large for the server even "
-	                "alone (413 too_large); raise the server's --max-body",
-	                r->device_id, (unsigned long long)r->sequence,
-	                (unsigned long long)r->payload_size);
-}
-
-/*
- * Send the batch.  A 413 for several records (the server's --max-batch or
- * --max-body is below this push's) halves the records per request, for
- * this batch and the later ones, down to one.
- */
-static eds_status flush(pusher *p)
-{
-	size_t n = eds_http_client_batch_items(p->http), from = 0;
-	eds_status st = EDS_OK;
-	while (st == EDS_OK && from < n) {
-		size_t to = n - from > p->max_items ? from + p->max_items : n;
-		long code = 0;
-		st = post(p, from, to, &code);
-		if (st == EDS_OK && code == 413 && to - from == 1)
-			st = too_large(&p->pending[from]);
-		else if (st == EDS_OK && code == 413)
-			p->max_items = (to - from) / 2;
-		else
-			from = to;
-	}
-	eds_http_client_batch_clear(p->http);
-	return st;
-}
-
-/* Add r with its payload when the payload store has it; the request stays
- * under BODY_MAX (the batch so far is sent first when r would pass it). */
-static eds_status add(pusher *p, const eds_record *r)
-{
-	char path[PATH_MAX], *data = NULL;
-	size_t len = 0;
-	int have =
-	    p->o->payload_dir != NULL &&
-	    eds_payload_path(path, sizeof path, p->o->payload_dir, r->payload_hash) == EDS_OK &&
-	    eds_read_file(path, PAYLOAD_MAX, &data, &len) == EDS_OK;
-	eds_status st = EDS_OK;
-	if (eds_http_client_batch_items(p->http) > 0 &&
-	    eds_http_client_batch_bytes(p->http) + ITEM_MAX(have ? len : 0) > BODY_MAX)
-		st = flush(p);
-	size_t i = eds_http_client_batch_items(p->http);
-	if (st == EDS_OK) {
-		p->pending[i] = *r;
-		p->with_payload[i] = have != 0;
-		st = eds_http_client_batch_add(p->http, r, have ? (uint8_t *)data : NULL, len);
-	}
-	free(data);
-	if (st == EDS_OK && i + 1 >= p->max_items)
-		st = flush(p);
-	return st;
-}
-
-static eds_status add_one(void *ctx, const eds_record *r)
-{
-	return add(ctx, r);
-}
-
-static eds_status flush_all(void *ctx)
-{
-	return flush(ctx);
-}
-
-static eds_status setup(pusher *p)
-{
-	eds_http_client_options ho = {p->o->url,    120000,     10000,
-	                              p->o->cacert, p->o->cert, p->o->key};
-	if (p->pending == NULL || p->with_payload == NULL || p->res == NULL)
-		return eds_fail(EDS_E_NOMEM, "out of memory");
-	return eds_http_client_open(&p->http, &ho);
-}
-
-eds_status eds_push_chain(const char *chain_path, const eds_push_options *opts,
-                          eds_push_summary *summary)
-{
-	if (chain_path == NULL || opts == NULL || opts->url == NULL || summary == NULL)
-		return eds_fail(EDS_E_ARG, "push: NULL argument");
-	if (opts->batch > 1000)
-		return eds_fail(EDS_E_ARG, "push: batch must be 1..1000");
-	eds_push_options o = *opts;
-	o.batch = o.batch ? o.batch : 100;
-	memset(summary, 0, sizeof *summary);
-	pusher p = {.o = &o,
-	            .sum = summary,
-	            .max_items = o.batch,
-	            .pending = malloc(o.batch * sizeof(eds_record)),
-	            .with_payload = malloc(o.batch),
-	            .res = malloc(o.batch * sizeof(eds_http_item_result))};
-	eds_record_reader *rd = NULL;
-	eds_status st = eds_record_reader_open(&rd, chain_path);
-	if (st == EDS_OK)
-		st = setup(&p);
-	eds_push_loop loop = {&p, ask_head, add_one, flush_all, 0, o.progress, o.progress_ctx};
-	if (st == EDS_OK)
-		st = eds_push_loop_run(&loop, rd, summary);
-	eds_record_reader_close(rd);
-	if (p.http)
-		summary->requests = eds_http_client_requests(p.http);
-	eds_http_client_close(p.http);
-	free(p.pending);
-	free(p.with_payload);
-	free(p.res);
 	return st;
 }
