@@ -27,9 +27,9 @@ static void help(void)
 	       "names it.\n\n"
 	       "Options:\n"
 	       "  --url URL          server base URL, e.g. https://ingest.example:8443\n"
-	       "  --payload-dir DIR  send each record's payload from this payload store\n"
-	       "                     (records whose payload is absent are sent without it;\n"
-	       "                     their payload stays pending on the server)\n"
+	       "  --payload-dir DIR  send each record's payload from this payload store, a\n"
+	       "                     directory (records whose payload is absent are sent\n"
+	       "                     without it; their payload stays pending on the server)\n"
 	       "  --batch N          records per request, 1..1000 (default 100); a request\n"
 	       "                     stays under 1 MiB, and one the server answers 413\n"
 	       "                     too_large is sent again in halves, down to one record\n"
@@ -96,6 +96,8 @@ int cmd_push(int argc, char **argv)
 		return cli_usage(cmd, "--batch must be 1..1000, not '%s'", batch);
 	if ((o.cert == NULL) != (o.key == NULL))
 		return cli_usage(cmd, "--cert and --key go together");
+	if ((rc = push_cli_check_payload_dir(o.payload_dir)) != EDS_EXIT_OK)
+		return rc;
 	o.batch = (size_t)n;
 	o.progress = push_cli_progress;
 	o.progress_ctx = &pc;

@@ -51,7 +51,7 @@ static int parse(push_cli *pc, int argc, char **argv, const char *v[F_N], const 
 	if (v[F_CACERT] != NULL && v[F_URL] == NULL)
 		return cli_usage(cmd,
 		                 "--cacert goes with --url (use --mqtt-cafile for the broker)");
-	return EDS_EXIT_OK;
+	return push_cli_check_payload_dir(v[F_PAYLOAD_DIR]);
 }
 
 static void transport_options(eds_mqtt_transport_options *o, const char *broker, const char *cafile,

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "cli_flags.h"
 #include "cli_json.h"
+#include "net/push_loop.h"
 
 static const char *const cmd = "push";
 
@@ -24,6 +25,13 @@ int push_cli_parse(push_cli *pc, int argc, char **argv, const char *const *names
 	if (rc == EDS_EXIT_OK && *chain == NULL)
 		return cli_usage(cmd, "the CHAIN file is required");
 	return rc;
+}
+
+int push_cli_check_payload_dir(const char *dir)
+{
+	if (eds_push_check_payload_dir(dir, "--payload-dir") != EDS_OK)
+		return cli_usage(cmd, "%s", eds_last_error());
+	return EDS_EXIT_OK;
 }
 
 void push_cli_begin(push_cli *pc, const char *chain)

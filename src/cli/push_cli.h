@@ -25,6 +25,10 @@ typedef struct push_cli {
 int push_cli_parse(push_cli *pc, int argc, char **argv, const char *const *names,
                    const char **const *values, int n, const char **chain);
 
+/* Check --payload-dir (NULL: not given): EDS_EXIT_OK, or the usage exit
+ * code after the one-line usage error naming it. */
+int push_cli_check_payload_dir(const char *dir);
+
 /* Start the clock of the progress line, sized by the chain file (a pipe or
  * "-": shown after CLI_PROGRESS_MIN_ITEMS records); call right before the
  * push.  Off with --json or --quiet and when stderr is not a terminal. */

@@ -111,6 +111,8 @@ eds_status eds_mqtt_push_chain(const char *chain_path, const eds_mqtt_transport_
 	if (batch > 1000)
 		return eds_fail(EDS_E_ARG, "push: batch must be 1..1000");
 	memset(summary, 0, sizeof *summary);
+	if (eds_push_check_payload_dir(payload_dir, "push: payload_dir") != EDS_OK)
+		return EDS_E_ARG;
 	mq_push p = {.payload_dir = payload_dir, .batch = batch ? batch : 100, .sum = summary};
 	p.recs = calloc(p.batch, sizeof *p.recs);
 	p.pay = calloc(p.batch, sizeof *p.pay);

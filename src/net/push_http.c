@@ -178,9 +178,11 @@ eds_status eds_push_chain(const char *chain_path, const eds_push_options *opts,
 		return eds_fail(EDS_E_ARG, "push: NULL argument");
 	if (opts->batch > 1000)
 		return eds_fail(EDS_E_ARG, "push: batch must be 1..1000");
+	memset(summary, 0, sizeof *summary);
+	if (eds_push_check_payload_dir(opts->payload_dir, "push: payload_dir") != EDS_OK)
+		return EDS_E_ARG;
 	eds_push_options o = *opts;
 	o.batch = o.batch ? o.batch : 100;
-	memset(summary, 0, sizeof *summary);
 	pusher p = {.o = &o,
 	            .sum = summary,
 	            .max_items = o.batch,

@@ -37,6 +37,13 @@ void eds_push_note_refusal(eds_push_summary *sum, const char *device_id, uint64_
                            const char *reason);
 
 /**
+ * A payload store to send payloads from must be a directory (NULL: none,
+ * fine); a missing one would send every record without its payload.
+ * Errors: EDS_E_ARG, the detail "<name> <dir>: <why>".
+ */
+eds_status eds_push_check_payload_dir(const char *dir, const char *name);
+
+/**
  * Read every record of rd in order: one at or below its device's head (as
  * the server reported it, then as this push advanced it) is counted in
  * sum->skipped, any other is added; flush at the end.  Counts sum->records

@@ -110,6 +110,15 @@ echo '{"format":' >bad.jsonl
 expect_rc 2 "$EDS" push --url "$URL" bad.jsonl --json
 expect_jq '.ok == false and .error.code == "malformed" and .refused == null'
 expect_rc 2 "$EDS" push c0.jsonl
+# a --payload-dir that is not a directory is a usage error, before anything is sent
+for d in nowhere c0.jsonl; do
+	expect_rc 2 "$EDS" push --url "$URL" c0.jsonl --payload-dir $d --json
+	expect_one_line_err
+	expect_err "--payload-dir $d"
+	expect_no_out
+done
+expect_rc 2 "$EDS" push --mqtt 127.0.0.1:1 c0.jsonl --payload-dir nowhere
+expect_err "--payload-dir nowhere"
 # a value flag given twice is a usage error naming it
 expect_rc 2 "$EDS" push --url "$URL" --url "$URL" c0.jsonl
 expect_err "--url given twice"

@@ -191,6 +191,11 @@ static void test_refused(void **state)
 	assert_string_equal(s.refused_reason, "unknown_device");
 	assert_int_equal(c.n, 0);
 
+	/* a payload store that is not a directory: nothing is sent */
+	eds_push_options po = {.url = url, .payload_dir = test_dir_path("more.jsonl")};
+	assert_int_equal(eds_push_chain(test_dir_path("more.jsonl"), &po, &s), EDS_E_ARG);
+	assert_int_equal(s.batches + s.requests, 0);
+
 	/* not a refusal: nobody listens */
 	eds_push_options o = {.url = "http://127.0.0.1:1"};
 	assert_int_equal(eds_push_chain(test_dir_path("nobody.jsonl"), &o, &s), EDS_E_IO);
