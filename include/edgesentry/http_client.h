@@ -50,7 +50,7 @@ typedef struct eds_push_summary {
 	uint64_t requests;   /**< HTTP requests made */
 	int refused;         /**< nonzero when the push stopped at a record the server refused */
 	uint64_t batches;    /**< batches of records sent (HTTP: POSTs; MQTT: as requests) */
-	uint64_t payloads;   /**< payloads that went with a stored record */
+	uint64_t payloads;   /**< payloads delivered: inline with a stored record, or PUT */
 	uint64_t devices;    /**< distinct devices met in the chain file */
 	/**
 	 * The record the server refused (set with refused, "" / 0 otherwise):
@@ -73,13 +73,18 @@ int eds_push_refused(const eds_push_summary *summary);
 /**
  * Send the records of chain_path that come after each device's head on the
  * server (GET .../head first), in batches, with their payloads when
- * payload_dir holds them.  Stops at the first refused record, naming it
- * (in the detail and in summary->refused_*).  summary is filled as the
- * push goes, also on error; opts->progress, when set, sees it after each
- * acknowledged batch.
- * Errors: EDS_E_ARG, EDS_E_IO (network, HTTP status; detail says which),
- * EDS_E_LIMIT (a line of the chain file too long), EDS_E_MALFORMED (bad
- * chain file or response), and the refusals (eds_push_refused is true):
+ * payload_dir holds them: inline up to 512 KiB, larger ones PUT (streamed)
+ * once their record is stored.  No request passes 1 MiB (the server's
+ * default body limit); a batch answered 413 is sent again in halves, down
+ * to one record.  Stops at the first refused record, naming it (in the
+ * detail and in summary->refused_*).  summary is filled as the push goes,
+ * also on error; opts->progress, when set, sees it after each acknowledged
+ * batch.
+ * Errors: EDS_E_ARG (also a payload_dir that is not a directory), EDS_E_IO
+ * (network, HTTP status, a payload file that cannot be read; detail says
+ * which), EDS_E_LIMIT (a line of the chain file too long; a record, or the
+ * PUT of its payload, answered 413 alone), EDS_E_MALFORMED (bad chain file
+ * or response), and the refusals (eds_push_refused is true):
  * EDS_E_UNKNOWN_DEVICE, or the record's refusal mapped to a status
  * (EDS_E_FORK, EDS_E_SIGNATURE, ...; EDS_E_IO for a code without one).
  */

@@ -3,11 +3,15 @@
  * http_client_internal.h).  eds_push_chain, on it, is in push_http.c.
  */
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "edgesentry/edgesentry.h"
 #include "http_client_internal.h"
@@ -76,14 +80,37 @@ static void set_common(eds_http_client *c, struct curl_slist *hdr)
 		curl_easy_setopt(h, CURLOPT_SSLKEY, c->key);
 }
 
+/* A request body: len bytes at p, or (file not NULL) streamed from file. */
+typedef struct req_body {
+	const void *p;
+	FILE *file;
+	uint64_t len;
+	const char *ctype; /* NULL: JSON */
+} req_body;
+
+static void set_body(CURL *h, const req_body *b)
+{
+	if (b == NULL)
+		return;
+	if (b->file != NULL) { /* PUT; libcurl's default read function freads READDATA */
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(h, CURLOPT_READDATA, b->file);
+		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)b->len);
+	} else {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, b->p);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->len);
+	}
+}
+
 /* One request; *code gets the HTTP status, c->resp the body (NUL-terminated). */
 static eds_status request(eds_http_client *c, const char *method, const char *path,
-                          const void *body, size_t len, const char *ctype, long *code)
+                          const req_body *body, long *code)
 {
 	char url[EDS_HTTP_URL_MAX + 256], ct[96];
 	if ((size_t)snprintf(url, sizeof url, "%s%s", c->url, path) >= sizeof url)
 		return eds_fail(EDS_E_ARG, "http: URL too long");
-	snprintf(ct, sizeof ct, "Content-Type: %s", ctype ? ctype : "application/json");
+	snprintf(ct, sizeof ct, "Content-Type: %s",
+	         body && body->ctype ? body->ctype : "application/json");
 	struct curl_slist *hdr = curl_slist_append(NULL, ct);
 	struct curl_slist *h2 = hdr ? curl_slist_append(hdr, "Expect:") : NULL;
 	if (!h2) {
@@ -94,10 +121,7 @@ static eds_status request(eds_http_client *c, const char *method, const char *pa
 	set_common(c, h2);
 	curl_easy_setopt(c->curl, CURLOPT_URL, url);
 	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
-	if (body) {
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	}
+	set_body(c->curl, body);
 	c->resp.n = 0;
 	c->overflow = 0;
 	CURLcode rc = curl_easy_perform(c->curl);
@@ -202,7 +226,7 @@ eds_status eds_http_client_get_head(eds_http_client *c, const char *device_id, u
 	char path[256];
 	long code = 0;
 	snprintf(path, sizeof path, "/api/v1/devices/%s/head", device_id);
-	eds_status st = request(c, "GET", path, NULL, 0, NULL, &code);
+	eds_status st = request(c, "GET", path, NULL, &code);
 	if (st != EDS_OK)
 		return st;
 	if (code == 404)
@@ -223,14 +247,13 @@ eds_status eds_http_client_get_head(eds_http_client *c, const char *device_id, u
 	return EDS_OK;
 }
 
-eds_status eds_http_client_put_payload(eds_http_client *c, const uint8_t hash[EDS_HASH_LEN],
-                                       const uint8_t *payload, size_t len)
+/* PUT /api/v1/payloads/{hash} with body b, and what its answer means. */
+static eds_status put(eds_http_client *c, const uint8_t hash[EDS_HASH_LEN], const req_body *b)
 {
 	char path[128] = "/api/v1/payloads/", err[48];
 	long code = 0;
 	eds_hex_encode(path + strlen(path), hash, EDS_HASH_LEN);
-	eds_status st = request(c, "PUT", path, len ? (const void *)payload : (const void *)"", len,
-	                        "application/octet-stream", &code);
+	eds_status st = request(c, "PUT", path, b, &code);
 	if (st != EDS_OK || code == 200 || code == 201)
 		return st;
 	json_t *j = parse_body(c);
@@ -240,7 +263,40 @@ eds_status eds_http_client_put_payload(eds_http_client *c, const uint8_t hash[ED
 		return eds_fail(EDS_E_PAYLOAD_MISMATCH, "PUT %s: %s", path, err);
 	if (code == 404)
 		return eds_fail(EDS_E_NOT_FOUND, "PUT %s: %s", path, err);
+	if (code == 413)
+		return eds_fail(EDS_E_LIMIT, "PUT %s: %s", path, err);
 	return eds_fail(EDS_E_IO, "PUT %s: HTTP %ld %s", path, code, err);
+}
+
+eds_status eds_http_client_put_payload(eds_http_client *c, const uint8_t hash[EDS_HASH_LEN],
+                                       const uint8_t *payload, size_t len)
+{
+	req_body b = {len ? (const void *)payload : (const void *)"", NULL, len,
+	              "application/octet-stream"};
+	return put(c, hash, &b);
+}
+
+eds_status eds_http_client_put_payload_file(eds_http_client *c, const uint8_t hash[EDS_HASH_LEN],
+                                            const char *file)
+{
+	struct stat st;
+	/* O_NONBLOCK: a FIFO must not hang the push; it is refused as not regular */
+	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+	if (f == NULL) {
+		eds_status e = eds_fail(EDS_E_IO, "%s: %s", file, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return e;
+	}
+	eds_status r;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		r = eds_fail(EDS_E_IO, "%s: not a regular file", file);
+	else
+		r = put(c, hash,
+		        &(req_body){NULL, f, (uint64_t)st.st_size, "application/octet-stream"});
+	fclose(f);
+	return r;
 }
 
 /* Room for one more item in c->ends. */
@@ -367,7 +423,8 @@ eds_status eds_http_client_batch_post(eds_http_client *c, size_t from, size_t to
 		                c->nitems);
 	eds_status st = build_body(c, from, to);
 	if (st == EDS_OK)
-		st = request(c, "POST", "/api/v1/records", c->body.p, c->body.n, NULL, code);
+		st = request(c, "POST", "/api/v1/records",
+		             &(req_body){c->body.p, NULL, c->body.n, NULL}, code);
 	if (st != EDS_OK)
 		return st;
 	json_t *j = parse_body(c);

@@ -59,11 +59,21 @@ eds_status eds_http_client_get_head(eds_http_client *c, const char *device_id, u
                                     uint8_t hash[EDS_HASH_LEN]);
 
 /**
- * PUT /api/v1/payloads/{hash}.  Errors: EDS_E_PAYLOAD_MISMATCH (422),
- * EDS_E_NOT_FOUND (404: no record names it), EDS_E_IO otherwise.
+ * PUT /api/v1/payloads/{hash}; 201 stored and 200 already stored are EDS_OK.
+ * Errors: EDS_E_PAYLOAD_MISMATCH (422), EDS_E_NOT_FOUND (404: no record
+ * names it), EDS_E_LIMIT (413: over the server's body limit), EDS_E_IO
+ * otherwise.
  */
 eds_status eds_http_client_put_payload(eds_http_client *c, const uint8_t hash[EDS_HASH_LEN],
                                        const uint8_t *payload, size_t len);
+
+/**
+ * eds_http_client_put_payload with the bytes of file (a regular file),
+ * streamed from disk: memory does not grow with the payload.  A file that
+ * cannot be opened or read is EDS_E_IO.
+ */
+eds_status eds_http_client_put_payload_file(eds_http_client *c, const uint8_t hash[EDS_HASH_LEN],
+                                            const char *file);
 
 /** Add a record (and its payload unless NULL) to the batch being built. */
 eds_status eds_http_client_batch_add(eds_http_client *c, const eds_record *r,

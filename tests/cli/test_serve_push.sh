@@ -145,12 +145,16 @@ big() {
 			--payload-dir BP >/dev/null || fail "sign $1"
 	done
 }
-for d in bp-1 bp-2 bp-3; do "$EDS" device add --ledger BL --id $d --public-key k.pub || fail "add $d"; done
+for d in bp-1 bp-2 bp-3 bp-4; do "$EDS" device add --ledger BL --id $d --public-key k.pub || fail "add $d"; done
 big bp-1 3 500000 # two payloads inline (base64) pass the default 1 MiB
 start_server limits --ledger BL
 expect_rc 0 "$EDS" push --url "$URL" bp-1.jsonl --payload-dir BP --json
 expect_no_err
 expect_jq '.ok and .sent == 3 and .payloads_sent == 3 and .batches == 3'
+big bp-4 1 600000 # too large to inline: PUT after its record is stored
+expect_rc 0 "$EDS" push --url "$URL" bp-4.jsonl --payload-dir BP --json
+expect_no_err
+expect_jq '.ok and .sent == 1 and .payloads_sent == 1 and .batches == 1'
 req GET /metrics
 grep -q '^eds_ledger_pending_payloads 0$' "$T/body" && pass || fail "payloads pending after push"
 stop_server limits
@@ -160,6 +164,14 @@ sign_readings 1 10 bp-2
 expect_rc 0 "$EDS" push --url "$URL" c.jsonl --batch 10 --json
 expect_no_err
 expect_jq '.ok and .sent == 10 and .batches == 7' # 10 (413), 5 (413), then 2 each
+# a payload file that is there but cannot be read stops the push (never sent without)
+sign_readings 11 11 bp-2
+h=$(tail -1 c.jsonl | jq -r .payload_hash)
+rm "P/${h:0:2}/${h:2}" && mkdir "P/${h:0:2}/${h:2}"
+expect_rc 2 "$EDS" push --url "$URL" c.jsonl --payload-dir P
+expect_one_line_err
+expect_err "record bp-2/11: payload"
+[ "$(curl -s "$URL/api/v1/devices/bp-2/head" | jq .sequence)" = 10 ] && pass || fail "bp-2/11 was sent"
 big bp-3 2 150000 # one fits under 300000 as base64, two do not
 expect_rc 0 "$EDS" push --url "$URL" bp-3.jsonl --payload-dir BP --json
 expect_jq '.ok and .sent == 2 and .payloads_sent == 2 and .batches == 3'
@@ -170,6 +182,13 @@ expect_err "bp-3/3"
 expect_err "--max-body"
 expect_jq '.ok == false and .skipped == 2 and .sent == 0 and .error.code == "limit"
 	and .refused == null'
+big bp-4 1 600000 # its record is stored, its PUT is over the limit
+expect_rc 2 "$EDS" push --url "$URL" bp-4.jsonl --payload-dir BP --json
+expect_one_line_err
+expect_err "bp-4/2"
+expect_err "--max-body"
+expect_jq '.ok == false and .skipped == 1 and .sent == 1 and .payloads_sent == 0
+	and .error.code == "limit"'
 stop_server limits
 
 # ---- progress: on a terminal only, for a chain file of 8 MiB or more ------------------
