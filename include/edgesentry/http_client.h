@@ -40,6 +40,13 @@ typedef struct eds_push_options {
 	const char *key;         /**< its private key (PEM), or NULL */
 	eds_push_progress_fn progress; /**< NULL: no progress reports */
 	void *progress_ctx;            /**< passed to progress, borrowed */
+	/**
+	 * Nonzero: PUT the payload (from payload_dir, when there) of each record
+	 * skipped as already on the server, whose payload the server may still
+	 * wait for (pushed earlier without it).  201 and 200 count in
+	 * summary->payloads, 404 (no record needs it) in payloads_unknown.
+	 */
+	int put_payloads;
 } eds_push_options;
 
 typedef struct eds_push_summary {
@@ -61,6 +68,7 @@ typedef struct eds_push_summary {
 	char refused_device_id[EDS_DEVICE_ID_MAX + 1];
 	uint64_t refused_sequence;
 	char refused_reason[48];
+	uint64_t payloads_unknown; /**< put_payloads: PUTs answered 404 unknown_payload */
 } eds_push_summary;
 
 /**
@@ -82,9 +90,9 @@ int eds_push_refused(const eds_push_summary *summary);
  * batch.
  * Errors: EDS_E_ARG (also a payload_dir that is not a directory), EDS_E_IO
  * (network, HTTP status, a payload file that cannot be read; detail says
- * which), EDS_E_LIMIT (a line of the chain file too long; a record, or the
- * PUT of its payload, answered 413 alone), EDS_E_MALFORMED (bad chain file
- * or response), and the refusals (eds_push_refused is true):
+ * which; with put_payloads, also a PUT answered neither 200, 201 nor 404), EDS_E_LIMIT (a line of
+ * the chain file too long; a record, or the PUT of its payload, answered 413 alone),
+ * EDS_E_MALFORMED (bad chain file or response), and the refusals (eds_push_refused is true):
  * EDS_E_UNKNOWN_DEVICE, or the record's refusal mapped to a status
  * (EDS_E_FORK, EDS_E_SIGNATURE, ...; EDS_E_IO for a code without one).
  */

@@ -14,8 +14,9 @@ static const char *const cmd = "push";
 
 static void help(void)
 {
-	printf("usage: eds push --url URL CHAIN [--payload-dir DIR] [--batch N]\n"
-	       "                [--cacert FILE] [--cert FILE --key FILE] [--json] [--quiet]\n"
+	printf("usage: eds push --url URL CHAIN [--payload-dir DIR [--put-payloads]]\n"
+	       "                [--batch N] [--cacert FILE] [--cert FILE --key FILE]\n"
+	       "                [--json] [--quiet]\n"
 	       "       eds push --mqtt HOST:PORT CHAIN [--url URL] [--payload-dir DIR]\n"
 	       "                [--batch N] [--mqtt-cafile FILE] [--mqtt-cert F --mqtt-key F]\n"
 	       "                [--mqtt-client-id ID] [--timeout-ms MS] [--cacert FILE]\n"
@@ -31,6 +32,10 @@ static void help(void)
 	       "                     directory: inline up to 512 KiB, larger ones PUT once\n"
 	       "                     the record is stored (records whose payload is absent\n"
 	       "                     are sent without it; it stays pending on the server)\n"
+	       "  --put-payloads     also PUT the payload in DIR of each record skipped as\n"
+	       "                     already on the server (pushed earlier without it);\n"
+	       "                     one the server answers 404 unknown_payload (no record\n"
+	       "                     needs it) is passed over\n"
 	       "  --batch N          records per request, 1..1000 (default 100); a request\n"
 	       "                     stays under 1 MiB, and one the server answers 413\n"
 	       "                     too_large is sent again in halves, down to one record\n"
@@ -99,6 +104,9 @@ int cmd_push(int argc, char **argv)
 		return cli_usage(cmd, "--cert and --key go together");
 	if ((rc = push_cli_check_payload_dir(o.payload_dir)) != EDS_EXIT_OK)
 		return rc;
+	if (pc.put_payloads && o.payload_dir == NULL)
+		return cli_usage(cmd, "--put-payloads needs --payload-dir");
+	o.put_payloads = pc.put_payloads;
 	o.batch = (size_t)n;
 	o.progress = push_cli_progress;
 	o.progress_ctx = &pc;

@@ -48,6 +48,8 @@ static int parse(push_cli *pc, int argc, char **argv, const char *v[F_N], const 
 	int rc = push_cli_parse(pc, argc, argv, names, slots, F_N, chain);
 	if (rc != EDS_EXIT_OK)
 		return rc;
+	if (pc->put_payloads)
+		return cli_usage(cmd, "--put-payloads goes with an HTTP push, not --mqtt");
 	if (v[F_CACERT] != NULL && v[F_URL] == NULL)
 		return cli_usage(cmd,
 		                 "--cacert goes with --url (use --mqtt-cafile for the broker)");

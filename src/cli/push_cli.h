@@ -12,12 +12,12 @@
 #include "progress.h"
 
 typedef struct push_cli {
-	bool json, quiet, mqtt;
+	bool json, quiet, mqtt, put_payloads;
 	cli_progress bar; /* begun by push_cli_begin */
 } push_cli;
 
 /*
- * Parse argv: --json and --quiet into pc, the value of names[k] into
+ * Parse argv: --json, --quiet and --put-payloads into pc, the value of names[k] into
  * *values[k] (each at most once, all NULL on entry), the one other
  * argument into *chain (required).  Returns EDS_EXIT_OK, or the usage exit
  * code after the one-line usage error.  argv is reordered.

@@ -126,8 +126,13 @@ eds_status eds_mqtt_push_chain(const char *chain_path, const eds_mqtt_transport_
 		st = eds_record_reader_open(&rd, chain_path);
 	if (st == EDS_OK)
 		st = eds_transport_mqtt(&p.t, o);
-	eds_push_loop loop = {&p,        ask_head,    add_one,        flush_all,
-	                      HEADS_MAX, o->progress, o->progress_ctx};
+	eds_push_loop loop = {.ctx = &p,
+	                      .ask_head = ask_head,
+	                      .add = add_one,
+	                      .flush = flush_all,
+	                      .max_devices = HEADS_MAX,
+	                      .progress = o->progress,
+	                      .progress_ctx = o->progress_ctx};
 	if (st == EDS_OK)
 		st = eds_push_loop_run(&loop, rd, summary);
 	for (size_t i = 0; p.pay != NULL && i < p.batch; i++)

@@ -4,10 +4,12 @@
  * in batches over one keep-alive connection.  Running it twice sends
  * nothing twice.
  */
+#include <errno.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "chain_internal.h"
 #include "edgesentry/edgesentry.h"
@@ -210,6 +212,23 @@ static eds_status add(pusher *p, const eds_record *r)
 	return st;
 }
 
+/* put_payloads: PUT the payload of r, a record the server has already, when
+ * the payload store holds it (the server may still wait for it). */
+static eds_status put_skipped(void *ctx, const eds_record *r)
+{
+	pusher *p = ctx;
+	char path[PATH_MAX];
+	struct stat st;
+	eds_status s = payload_file(p, r, path);
+	if (s != EDS_OK || (stat(path, &st) != 0 && errno == ENOENT))
+		return s;
+	s = put_payload(p, r);
+	if (s != EDS_E_NOT_FOUND)
+		return s;
+	p->sum->payloads_unknown++; /* no stored record needs it: nothing to do */
+	return EDS_OK;
+}
+
 static eds_status add_one(void *ctx, const eds_record *r)
 {
 	return add(ctx, r);
@@ -239,6 +258,8 @@ eds_status eds_push_chain(const char *chain_path, const eds_push_options *opts,
 	memset(summary, 0, sizeof *summary);
 	if (eds_push_check_payload_dir(opts->payload_dir, "push: payload_dir") != EDS_OK)
 		return EDS_E_ARG;
+	if (opts->put_payloads && opts->payload_dir == NULL)
+		return eds_fail(EDS_E_ARG, "push: put_payloads needs a payload_dir");
 	eds_push_options o = *opts;
 	o.batch = o.batch ? o.batch : 100;
 	pusher p = {.o = &o,
@@ -251,7 +272,13 @@ eds_status eds_push_chain(const char *chain_path, const eds_push_options *opts,
 	eds_status st = eds_record_reader_open(&rd, chain_path);
 	if (st == EDS_OK)
 		st = setup(&p);
-	eds_push_loop loop = {&p, ask_head, add_one, flush_all, 0, o.progress, o.progress_ctx};
+	eds_push_loop loop = {.ctx = &p,
+	                      .ask_head = ask_head,
+	                      .add = add_one,
+	                      .flush = flush_all,
+	                      .progress = o.progress,
+	                      .progress_ctx = o.progress_ctx,
+	                      .skip = o.put_payloads ? put_skipped : NULL};
 	if (st == EDS_OK)
 		st = eds_push_loop_run(&loop, rd, summary);
 	eds_record_reader_close(rd);

@@ -123,6 +123,8 @@ eds_status eds_push_loop_run(const eds_push_loop *l, eds_record_reader *rd, eds_
 		}
 		if (r.sequence <= h->seq) {
 			sum->skipped++;
+			if (l->skip != NULL && (st = l->skip(l->ctx, &r)) != EDS_OK)
+				break;
 			continue;
 		}
 		h->seq = r.sequence;

@@ -145,7 +145,7 @@ big() {
 			--payload-dir BP >/dev/null || fail "sign $1"
 	done
 }
-for d in bp-1 bp-2 bp-3 bp-4; do "$EDS" device add --ledger BL --id $d --public-key k.pub || fail "add $d"; done
+for d in bp-1 bp-2 bp-3 bp-4 bp-5; do "$EDS" device add --ledger BL --id $d --public-key k.pub || fail "add $d"; done
 big bp-1 3 500000 # two payloads inline (base64) pass the default 1 MiB
 start_server limits --ledger BL
 expect_rc 0 "$EDS" push --url "$URL" bp-1.jsonl --payload-dir BP --json
@@ -157,6 +157,25 @@ expect_no_err
 expect_jq '.ok and .sent == 1 and .payloads_sent == 1 and .batches == 1'
 req GET /metrics
 grep -q '^eds_ledger_pending_payloads 0$' "$T/body" && pass || fail "payloads pending after push"
+# --put-payloads: the payloads of records pushed earlier without them
+big bp-5 2 1000
+expect_rc 0 "$EDS" push --url "$URL" bp-5.jsonl --json
+expect_jq '.ok and .sent == 2 and .payloads_sent == 0'
+expect_rc 0 "$EDS" push --url "$URL" bp-5.jsonl --payload-dir BP --json
+expect_jq '.ok and .skipped == 2 and .payloads_sent == 0' # skipped: no PUT without the flag
+expect_rc 0 "$EDS" push --url "$URL" bp-5.jsonl --payload-dir BP --put-payloads --json
+expect_no_err
+expect_jq '.ok and .skipped == 2 and .sent == 0 and .payloads_sent == 2'
+req GET /metrics
+grep -q '^eds_ledger_pending_payloads 0$' "$T/body" && pass || fail "payloads pending after --put-payloads"
+expect_rc 0 "$EDS" push --url "$URL" bp-5.jsonl --payload-dir BP --put-payloads --json
+expect_jq '.ok and .payloads_sent == 2' # 200 already stored is fine
+expect_rc 2 "$EDS" push --url "$URL" bp-5.jsonl --put-payloads
+expect_err "--put-payloads needs --payload-dir"
+expect_one_line_err
+expect_rc 2 "$EDS" push --mqtt 127.0.0.1:1 bp-5.jsonl --payload-dir BP --put-payloads
+expect_err "--put-payloads"
+expect_one_line_err
 stop_server limits
 # a server with lower limits answers 413 too_large: the batch is split, down to one record
 start_server limits --ledger BL --max-batch 4 --max-body 300000
