@@ -32,12 +32,12 @@ typedef void (*eds_push_progress_fn)(void *ctx, uint64_t done, uint64_t total,
                                      const struct eds_push_summary *so_far);
 
 typedef struct eds_push_options {
-	const char *url;         /**< server base URL, e.g. https://host:8443 */
-	const char *payload_dir; /**< payload store to send payloads from; NULL: records only */
-	size_t batch;            /**< records per request, 1..1000; 0: 100 */
-	const char *cacert;      /**< CA file for the server certificate, or NULL */
-	const char *cert;        /**< client certificate (PEM), or NULL */
-	const char *key;         /**< its private key (PEM), or NULL */
+	const char *url;               /**< server base URL, e.g. https://host:8443 */
+	const char *payload_dir;       /**< payload store (a directory), or NULL: records only */
+	size_t batch;                  /**< records per request, 1..1000; 0: 100 */
+	const char *cacert;            /**< CA file for the server certificate, or NULL */
+	const char *cert;              /**< client certificate (PEM), or NULL */
+	const char *key;               /**< its private key (PEM), or NULL */
 	eds_push_progress_fn progress; /**< NULL: no progress reports */
 	void *progress_ctx;            /**< passed to progress, borrowed */
 	/**
