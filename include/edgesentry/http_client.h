@@ -32,14 +32,21 @@ typedef void (*eds_push_progress_fn)(void *ctx, uint64_t done, uint64_t total,
                                      const struct eds_push_summary *so_far);
 
 typedef struct eds_push_options {
-	const char *url;         /**< server base URL, e.g. https://host:8443 */
-	const char *payload_dir; /**< payload store to send payloads from; NULL: records only */
-	size_t batch;            /**< records per request, 1..1000; 0: 100 */
-	const char *cacert;      /**< CA file for the server certificate, or NULL */
-	const char *cert;        /**< client certificate (PEM), or NULL */
-	const char *key;         /**< its private key (PEM), or NULL */
+	const char *url;               /**< server base URL, e.g. https://host:8443 */
+	const char *payload_dir;       /**< payload store (a directory), or NULL: records only */
+	size_t batch;                  /**< records per request, 1..1000; 0: 100 */
+	const char *cacert;            /**< CA file for the server certificate, or NULL */
+	const char *cert;              /**< client certificate (PEM), or NULL */
+	const char *key;               /**< its private key (PEM), or NULL */
 	eds_push_progress_fn progress; /**< NULL: no progress reports */
 	void *progress_ctx;            /**< passed to progress, borrowed */
+	/**
+	 * Nonzero: PUT the payload (from payload_dir, when there) of each record
+	 * skipped as already on the server, whose payload the server may still
+	 * wait for (pushed earlier without it).  201 and 200 count in
+	 * summary->payloads, 404 (no record needs it) in payloads_unknown.
+	 */
+	int put_payloads;
 } eds_push_options;
 
 typedef struct eds_push_summary {
@@ -50,7 +57,7 @@ typedef struct eds_push_summary {
 	uint64_t requests;   /**< HTTP requests made */
 	int refused;         /**< nonzero when the push stopped at a record the server refused */
 	uint64_t batches;    /**< batches of records sent (HTTP: POSTs; MQTT: as requests) */
-	uint64_t payloads;   /**< payloads that went with a stored record */
+	uint64_t payloads;   /**< payloads delivered: inline with a stored record, or PUT */
 	uint64_t devices;    /**< distinct devices met in the chain file */
 	/**
 	 * The record the server refused (set with refused, "" / 0 otherwise):
@@ -61,6 +68,7 @@ typedef struct eds_push_summary {
 	char refused_device_id[EDS_DEVICE_ID_MAX + 1];
 	uint64_t refused_sequence;
 	char refused_reason[48];
+	uint64_t payloads_unknown; /**< put_payloads: PUTs answered 404 unknown_payload */
 } eds_push_summary;
 
 /**
@@ -73,13 +81,18 @@ int eds_push_refused(const eds_push_summary *summary);
 /**
  * Send the records of chain_path that come after each device's head on the
  * server (GET .../head first), in batches, with their payloads when
- * payload_dir holds them.  Stops at the first refused record, naming it
- * (in the detail and in summary->refused_*).  summary is filled as the
- * push goes, also on error; opts->progress, when set, sees it after each
- * acknowledged batch.
- * Errors: EDS_E_ARG, EDS_E_IO (network, HTTP status; detail says which),
- * EDS_E_LIMIT (a line of the chain file too long), EDS_E_MALFORMED (bad
- * chain file or response), and the refusals (eds_push_refused is true):
+ * payload_dir holds them: inline up to 512 KiB, larger ones PUT (streamed)
+ * once their record is stored.  No request passes 1 MiB (the server's
+ * default body limit); a batch answered 413 is sent again in halves, down
+ * to one record.  Stops at the first refused record, naming it (in the
+ * detail and in summary->refused_*).  summary is filled as the push goes,
+ * also on error; opts->progress, when set, sees it after each acknowledged
+ * batch.
+ * Errors: EDS_E_ARG (also a payload_dir that is not a directory), EDS_E_IO
+ * (network, HTTP status, a payload file that cannot be read; detail says
+ * which; with put_payloads, also a PUT answered neither 200, 201 nor 404), EDS_E_LIMIT (a line of
+ * the chain file too long; a record, or the PUT of its payload, answered 413 alone),
+ * EDS_E_MALFORMED (bad chain file or response), and the refusals (eds_push_refused is true):
  * EDS_E_UNKNOWN_DEVICE, or the record's refusal mapped to a status
  * (EDS_E_FORK, EDS_E_SIGNATURE, ...; EDS_E_IO for a code without one).
  */

@@ -72,7 +72,8 @@ static int action_flags(const char *cmd, int argc, char **argv, const char *cons
 			r = take_switch(argv[i], sw);
 		if (r < 0)
 			return cli_usage(cmd, "%s needs a value", argv[i]);
-		if (r == 0 && *action == NULL && argv[i][0] != '-')
+		/* "-" alone is an argument (standard input), never a flag */
+		if (r == 0 && *action == NULL && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0))
 			*action = argv[i];
 		else if (r == 0)
 			return cli_usage(cmd, "unexpected argument '%s'", argv[i]);

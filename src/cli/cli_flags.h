@@ -27,8 +27,8 @@ typedef struct cli_switches {
  * The command line "ACTION --flag VALUE ... --switch ..." (any order) of a
  * command with actions: the value of flag names[k] goes to *values[k], a
  * switch of sw (NULL: none) sets its bool, the one argument that is not a
- * flag goes to *action (NULL when absent).  A flag's value is never taken
- * for a switch ("--out --json" names the file "--json").  Returns 0, or
+ * flag ("-" included) goes to *action (NULL when absent).  A flag's value
+ * is never taken for a switch ("--out --json" names the file "--json").  Returns 0, or
  * prints the usage error ("--x needs a value", "unexpected argument") and
  * returns the usage exit code.
  */

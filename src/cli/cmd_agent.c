@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "cli_flags.h"
+#include "net/http_client_internal.h"
 #include "push_mqtt.h"
 
 static const char *const cmd = "agent";
@@ -537,7 +538,9 @@ int cmd_agent(int argc, char **argv)
 	st = start_forwarding(&a, ag);
 	if (st != EDS_OK) {
 		eds_agent_close(ag);
-		return cli_report(cmd, st, a.mqtt ? a.mqtt : a.url);
+		char url[EDS_URL_SHOWN_MAX];
+		eds_url_redact(a.url != NULL ? a.url : "", url, sizeof url);
+		return cli_report(cmd, st, a.mqtt ? a.mqtt : url);
 	}
 	rc = run_loop(ag, &a);
 	eds_agent_close(ag);

@@ -14,22 +14,31 @@ static const char *const cmd = "push";
 
 static void help(void)
 {
-	printf("usage: eds push --url URL CHAIN [--payload-dir DIR] [--batch N]\n"
-	       "                [--cacert FILE] [--cert FILE --key FILE] [--json] [--quiet]\n"
+	printf("usage: eds push --url URL CHAIN [--payload-dir DIR [--put-payloads]]\n"
+	       "                [--batch N] [--cacert FILE] [--cert FILE --key FILE]\n"
+	       "                [--json] [--quiet]\n"
 	       "       eds push --mqtt HOST:PORT CHAIN [--url URL] [--payload-dir DIR]\n"
 	       "                [--batch N] [--mqtt-cafile FILE] [--mqtt-cert F --mqtt-key F]\n"
 	       "                [--mqtt-client-id ID] [--timeout-ms MS] [--cacert FILE]\n"
 	       "                [--json] [--quiet]\n\n"
-	       "Send the records of the chain file CHAIN (JSON Lines, any devices) to the\n"
-	       "ingest server at URL.  For each device it first asks the server for its head\n"
-	       "and sends only the records after it, so running it twice sends nothing twice.\n"
-	       "Stops at the first record the server refuses and names it.\n\n"
+	       "Send the records of the chain file CHAIN (JSON Lines, any devices; - reads\n"
+	       "standard input) to the ingest server at URL.  For each device it first asks\n"
+	       "the server for its head and sends only the records after it, so running it\n"
+	       "twice sends nothing twice.  Stops at the first record the server refuses and\n"
+	       "names it.\n\n"
 	       "Options:\n"
 	       "  --url URL          server base URL, e.g. https://ingest.example:8443\n"
-	       "  --payload-dir DIR  send each record's payload from this payload store\n"
-	       "                     (records whose payload is absent are sent without it;\n"
-	       "                     their payload stays pending on the server)\n"
-	       "  --batch N          records per request, 1..1000 (default 100)\n"
+	       "  --payload-dir DIR  send each record's payload from this payload store, a\n"
+	       "                     directory: inline up to 512 KiB, larger ones PUT once\n"
+	       "                     the record is stored (records whose payload is absent\n"
+	       "                     are sent without it; it stays pending on the server)\n"
+	       "  --put-payloads     also PUT the payload in DIR of each record skipped as\n"
+	       "                     already on the server (pushed earlier without it);\n"
+	       "                     one the server answers 404 unknown_payload (no record\n"
+	       "                     needs it) is passed over\n"
+	       "  --batch N          records per request, 1..1000 (default 100); a request\n"
+	       "                     stays under 1 MiB, and one the server answers 413\n"
+	       "                     too_large is sent again in halves, down to one record\n"
 	       "  --cacert FILE      CA certificate(s) to trust for an https server\n"
 	       "  --cert FILE        client certificate (PEM) for mutual TLS; its CN must be\n"
 	       "                     the device id of the records sent\n"
@@ -93,6 +102,11 @@ int cmd_push(int argc, char **argv)
 		return cli_usage(cmd, "--batch must be 1..1000, not '%s'", batch);
 	if ((o.cert == NULL) != (o.key == NULL))
 		return cli_usage(cmd, "--cert and --key go together");
+	if ((rc = push_cli_check_payload_dir(o.payload_dir)) != EDS_EXIT_OK)
+		return rc;
+	if (pc.put_payloads && o.payload_dir == NULL)
+		return cli_usage(cmd, "--put-payloads needs --payload-dir");
+	o.put_payloads = pc.put_payloads;
 	o.batch = (size_t)n;
 	o.progress = push_cli_progress;
 	o.progress_ctx = &pc;

@@ -48,10 +48,12 @@ static int parse(push_cli *pc, int argc, char **argv, const char *v[F_N], const 
 	int rc = push_cli_parse(pc, argc, argv, names, slots, F_N, chain);
 	if (rc != EDS_EXIT_OK)
 		return rc;
+	if (pc->put_payloads)
+		return cli_usage(cmd, "--put-payloads goes with an HTTP push, not --mqtt");
 	if (v[F_CACERT] != NULL && v[F_URL] == NULL)
 		return cli_usage(cmd,
 		                 "--cacert goes with --url (use --mqtt-cafile for the broker)");
-	return EDS_EXIT_OK;
+	return push_cli_check_payload_dir(v[F_PAYLOAD_DIR]);
 }
 
 static void transport_options(eds_mqtt_transport_options *o, const char *broker, const char *cafile,

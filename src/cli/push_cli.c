@@ -11,19 +11,27 @@
 #include "cli.h"
 #include "cli_flags.h"
 #include "cli_json.h"
+#include "net/push_loop.h"
 
 static const char *const cmd = "push";
 
 int push_cli_parse(push_cli *pc, int argc, char **argv, const char *const *names,
                    const char **const *values, int n, const char **chain)
 {
-	static const char *const switches[] = {"--json", "--quiet"};
-	bool *const on[] = {&pc->json, &pc->quiet};
-	const cli_switches sw = {switches, on, 2};
+	static const char *const switches[] = {"--json", "--quiet", "--put-payloads"};
+	bool *const on[] = {&pc->json, &pc->quiet, &pc->put_payloads};
+	const cli_switches sw = {switches, on, 3};
 	int rc = cli_action_flags_once(cmd, argc, argv, names, values, n, &sw, chain);
 	if (rc == EDS_EXIT_OK && *chain == NULL)
 		return cli_usage(cmd, "the CHAIN file is required");
 	return rc;
+}
+
+int push_cli_check_payload_dir(const char *dir)
+{
+	if (eds_push_check_payload_dir(dir, "--payload-dir") != EDS_OK)
+		return cli_usage(cmd, "%s", eds_last_error());
+	return EDS_EXIT_OK;
 }
 
 void push_cli_begin(push_cli *pc, const char *chain)

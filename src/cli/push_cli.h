@@ -12,18 +12,22 @@
 #include "progress.h"
 
 typedef struct push_cli {
-	bool json, quiet, mqtt;
+	bool json, quiet, mqtt, put_payloads;
 	cli_progress bar; /* begun by push_cli_begin */
 } push_cli;
 
 /*
- * Parse argv: --json and --quiet into pc, the value of names[k] into
+ * Parse argv: --json, --quiet and --put-payloads into pc, the value of names[k] into
  * *values[k] (each at most once, all NULL on entry), the one other
  * argument into *chain (required).  Returns EDS_EXIT_OK, or the usage exit
  * code after the one-line usage error.  argv is reordered.
  */
 int push_cli_parse(push_cli *pc, int argc, char **argv, const char *const *names,
                    const char **const *values, int n, const char **chain);
+
+/* Check --payload-dir (NULL: not given): EDS_EXIT_OK, or the usage exit
+ * code after the one-line usage error naming it. */
+int push_cli_check_payload_dir(const char *dir);
 
 /* Start the clock of the progress line, sized by the chain file (a pipe or
  * "-": shown after CLI_PROGRESS_MIN_ITEMS records); call right before the

@@ -1,28 +1,24 @@
 /*
  * http_client.c - the one HTTP(S) client of FORMAT.md section 4 (see
- * http_client_internal.h), and on it eds_push_chain: read a chain file, ask
- * the server where each device's chain stands, send only what comes after,
- * in batches over one keep-alive connection.  Running it twice sends
- * nothing twice.
+ * http_client_internal.h).  eds_push_chain, on it, is in push_http.c.
  */
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
-#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "chain_internal.h"
 #include "edgesentry/edgesentry.h"
-#include "edgesentry/http_client.h"
 #include "http_client_internal.h"
 #include "http_internal.h"
 #include "internal.h"
-#include "push_loop.h"
 
 #define RESPONSE_MAX (16u << 20)
-#define URL_MAX      2048
 
 /* ---- the client ------------------------------------------------------------ */
 
@@ -30,8 +26,11 @@ struct eds_http_client {
 	CURL *curl;
 	eds_http_client_options o; /* strings below are owned copies */
 	char *url, *cacert, *cert, *key;
-	eds_textbuf resp, batch;
-	size_t nitems;
+	char shown[EDS_URL_SHOWN_MAX]; /* url for messages, without its credentials */
+	eds_textbuf resp, body;
+	eds_textbuf items; /* the batch's item texts back to back, so a part can be sent */
+	size_t *ends;      /* ends[i]: where item i's text ends in items */
+	size_t nitems, cap_items;
 	uint64_t requests;
 	int overflow; /* the response passed RESPONSE_MAX */
 };
@@ -45,6 +44,21 @@ static size_t on_data(char *p, size_t size, size_t n, void *ctx)
 	}
 	eds_textbuf_printf(&c->resp, "%.*s", (int)(size * n), p);
 	return c->resp.oom ? 0 : size * n;
+}
+
+void eds_url_redact(const char *url, char *out, size_t cap)
+{
+	const char *sep = strstr(url, "://");
+	const char *auth = sep != NULL ? sep + 3 : url;
+	const char *at = NULL;
+	/* userinfo ends at the authority's last '@'; one in the path is no credential */
+	for (const char *p = auth; *p != '\0' && strchr("/?#", *p) == NULL; p++)
+		if (*p == '@')
+			at = p;
+	if (at == NULL)
+		snprintf(out, cap, "%s", url);
+	else
+		snprintf(out, cap, "%.*s***%s", (int)(auth - url), url, at);
 }
 
 /* The options every request carries (curl_easy_reset keeps the connection). */
@@ -66,14 +80,37 @@ static void set_common(eds_http_client *c, struct curl_slist *hdr)
 		curl_easy_setopt(h, CURLOPT_SSLKEY, c->key);
 }
 
+/* A request body: len bytes at p, or (file not NULL) streamed from file. */
+typedef struct req_body {
+	const void *p;
+	FILE *file;
+	uint64_t len;
+	const char *ctype; /* NULL: JSON */
+} req_body;
+
+static void set_body(CURL *h, const req_body *b)
+{
+	if (b == NULL)
+		return;
+	if (b->file != NULL) { /* PUT; libcurl's default read function freads READDATA */
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(h, CURLOPT_READDATA, b->file);
+		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)b->len);
+	} else {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, b->p);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->len);
+	}
+}
+
 /* One request; *code gets the HTTP status, c->resp the body (NUL-terminated). */
 static eds_status request(eds_http_client *c, const char *method, const char *path,
-                          const void *body, size_t len, const char *ctype, long *code)
+                          const req_body *body, long *code)
 {
-	char url[URL_MAX + 256], ct[96];
+	char url[EDS_HTTP_URL_MAX + 256], ct[96];
 	if ((size_t)snprintf(url, sizeof url, "%s%s", c->url, path) >= sizeof url)
 		return eds_fail(EDS_E_ARG, "http: URL too long");
-	snprintf(ct, sizeof ct, "Content-Type: %s", ctype ? ctype : "application/json");
+	snprintf(ct, sizeof ct, "Content-Type: %s",
+	         body && body->ctype ? body->ctype : "application/json");
 	struct curl_slist *hdr = curl_slist_append(NULL, ct);
 	struct curl_slist *h2 = hdr ? curl_slist_append(hdr, "Expect:") : NULL;
 	if (!h2) {
@@ -84,17 +121,14 @@ static eds_status request(eds_http_client *c, const char *method, const char *pa
 	set_common(c, h2);
 	curl_easy_setopt(c->curl, CURLOPT_URL, url);
 	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
-	if (body) {
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	}
+	set_body(c->curl, body);
 	c->resp.n = 0;
 	c->overflow = 0;
 	CURLcode rc = curl_easy_perform(c->curl);
 	curl_slist_free_all(h2);
 	c->requests++;
 	if (rc != CURLE_OK)
-		return eds_fail(EDS_E_IO, "%s %s: %s", method, url,
+		return eds_fail(EDS_E_IO, "%s %s%s: %s", method, c->shown, path,
 		                c->overflow ? "response too large" : curl_easy_strerror(rc));
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, code);
 	eds_textbuf_printf(&c->resp, "%s", ""); /* a body-less answer still reads as "" */
@@ -133,7 +167,9 @@ void eds_http_client_close(eds_http_client *c)
 	free(c->cert);
 	free(c->key);
 	free(c->resp.p);
-	free(c->batch.p);
+	free(c->body.p);
+	free(c->items.p);
+	free(c->ends);
 	free(c);
 }
 
@@ -142,11 +178,14 @@ eds_status eds_http_client_open(eds_http_client **out, const eds_http_client_opt
 	if (!out || !o || !o->url)
 		return eds_fail(EDS_E_ARG, "http client: NULL argument");
 	*out = NULL;
-	if (strncmp(o->url, "http://", 7) != 0 && strncmp(o->url, "https://", 8) != 0)
+	if (strncmp(o->url, "http://", 7) != 0 && strncmp(o->url, "https://", 8) != 0) {
+		char shown[EDS_URL_SHOWN_MAX];
+		eds_url_redact(o->url, shown, sizeof shown);
 		return eds_fail(EDS_E_ARG, "url: must start with http:// or https://, got '%.64s'",
-		                o->url);
-	if (strlen(o->url) > URL_MAX)
-		return eds_fail(EDS_E_ARG, "url: longer than %d characters", URL_MAX);
+		                shown);
+	}
+	if (strlen(o->url) > EDS_HTTP_URL_MAX)
+		return eds_fail(EDS_E_ARG, "url: longer than %d characters", EDS_HTTP_URL_MAX);
 	/* idempotent and thread-safe in libcurl >= 7.84; never undone (other users) */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		return eds_fail(EDS_E_INTERNAL, "libcurl: cannot start");
@@ -171,6 +210,7 @@ eds_status eds_http_client_open(eds_http_client **out, const eds_http_client_opt
 	size_t l = strlen(c->url);
 	while (l > 0 && c->url[l - 1] == '/')
 		c->url[--l] = '\0';
+	eds_url_redact(c->url, c->shown, sizeof c->shown);
 	*out = c;
 	return EDS_OK;
 }
@@ -186,7 +226,7 @@ eds_status eds_http_client_get_head(eds_http_client *c, const char *device_id, u
 	char path[256];
 	long code = 0;
 	snprintf(path, sizeof path, "/api/v1/devices/%s/head", device_id);
-	eds_status st = request(c, "GET", path, NULL, 0, NULL, &code);
+	eds_status st = request(c, "GET", path, NULL, &code);
 	if (st != EDS_OK)
 		return st;
 	if (code == 404)
@@ -207,14 +247,13 @@ eds_status eds_http_client_get_head(eds_http_client *c, const char *device_id, u
 	return EDS_OK;
 }
 
-eds_status eds_http_client_put_payload(eds_http_client *c, const uint8_t hash[EDS_HASH_LEN],
-                                       const uint8_t *payload, size_t len)
+/* PUT /api/v1/payloads/{hash} with body b, and what its answer means. */
+static eds_status put(eds_http_client *c, const uint8_t hash[EDS_HASH_LEN], const req_body *b)
 {
 	char path[128] = "/api/v1/payloads/", err[48];
 	long code = 0;
 	eds_hex_encode(path + strlen(path), hash, EDS_HASH_LEN);
-	eds_status st = request(c, "PUT", path, len ? (const void *)payload : (const void *)"", len,
-	                        "application/octet-stream", &code);
+	eds_status st = request(c, "PUT", path, b, &code);
 	if (st != EDS_OK || code == 200 || code == 201)
 		return st;
 	json_t *j = parse_body(c);
@@ -224,7 +263,66 @@ eds_status eds_http_client_put_payload(eds_http_client *c, const uint8_t hash[ED
 		return eds_fail(EDS_E_PAYLOAD_MISMATCH, "PUT %s: %s", path, err);
 	if (code == 404)
 		return eds_fail(EDS_E_NOT_FOUND, "PUT %s: %s", path, err);
+	if (code == 413)
+		return eds_fail(EDS_E_LIMIT, "PUT %s: %s", path, err);
 	return eds_fail(EDS_E_IO, "PUT %s: HTTP %ld %s", path, code, err);
+}
+
+eds_status eds_http_client_put_payload(eds_http_client *c, const uint8_t hash[EDS_HASH_LEN],
+                                       const uint8_t *payload, size_t len)
+{
+	req_body b = {len ? (const void *)payload : (const void *)"", NULL, len,
+	              "application/octet-stream"};
+	return put(c, hash, &b);
+}
+
+eds_status eds_http_client_put_payload_file(eds_http_client *c, const uint8_t hash[EDS_HASH_LEN],
+                                            const char *file)
+{
+	struct stat st;
+	/* O_NONBLOCK: a FIFO must not hang the push; it is refused as not regular */
+	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+	if (f == NULL) {
+		eds_status e = eds_fail(EDS_E_IO, "%s: %s", file, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return e;
+	}
+	eds_status r;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		r = eds_fail(EDS_E_IO, "%s: not a regular file", file);
+	else
+		r = put(c, hash,
+		        &(req_body){NULL, f, (uint64_t)st.st_size, "application/octet-stream"});
+	fclose(f);
+	return r;
+}
+
+/* Room for one more item in c->ends. */
+static eds_status reserve_item(eds_http_client *c)
+{
+	if (c->nitems < c->cap_items)
+		return EDS_OK;
+	size_t cap = c->cap_items ? c->cap_items * 2 : 64;
+	size_t *ends = realloc(c->ends, cap * sizeof *ends);
+	if (!ends)
+		return eds_fail(EDS_E_NOMEM, "http: out of memory");
+	c->ends = ends;
+	c->cap_items = cap;
+	return EDS_OK;
+}
+
+static eds_status add_base64(eds_textbuf *b, const uint8_t *data, size_t len)
+{
+	size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	char *b64 = malloc(cap);
+	if (!b64)
+		return eds_fail(EDS_E_NOMEM, "http: out of memory");
+	sodium_bin2base64(b64, cap, data, len, sodium_base64_VARIANT_ORIGINAL);
+	eds_textbuf_add(b, b64, strlen(b64));
+	free(b64);
+	return EDS_OK;
 }
 
 eds_status eds_http_client_batch_add(eds_http_client *c, const eds_record *r,
@@ -232,22 +330,28 @@ eds_status eds_http_client_batch_add(eds_http_client *c, const eds_record *r,
 {
 	char json[EDS_RECORD_JSON_MAX];
 	eds_status st = eds_record_to_json(r, json, sizeof json, NULL);
+	if (st == EDS_OK)
+		st = reserve_item(c);
 	if (st != EDS_OK)
 		return st;
-	eds_textbuf *b = &c->batch;
-	eds_textbuf_printf(b, "%s{\"record\":%s", c->nitems ? "," : "{\"items\":[", json);
+	eds_textbuf *b = &c->items;
+	size_t start = b->n;
+	eds_textbuf_printf(b, "{\"record\":%s", json);
 	if (payload) {
-		size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-		char *b64 = malloc(cap);
-		if (!b64)
-			return eds_fail(EDS_E_NOMEM, "http: out of memory");
-		sodium_bin2base64(b64, cap, payload, len, sodium_base64_VARIANT_ORIGINAL);
-		eds_textbuf_printf(b, ",\"payload\":\"%s\"", b64);
-		free(b64);
+		eds_textbuf_printf(b, ",\"payload\":\"");
+		st = add_base64(b, payload, len);
+		eds_textbuf_printf(b, "\"");
 	}
 	eds_textbuf_printf(b, "}");
-	c->nitems++;
-	return b->oom ? eds_fail(EDS_E_NOMEM, "http: out of memory") : EDS_OK;
+	if (st == EDS_OK && b->oom)
+		st = eds_fail(EDS_E_NOMEM, "http: out of memory");
+	if (st != EDS_OK) { /* the batch stays as it was */
+		b->n = start;
+		b->oom = 0;
+		return st;
+	}
+	c->ends[c->nitems++] = b->n;
+	return EDS_OK;
 }
 
 size_t eds_http_client_batch_items(const eds_http_client *c)
@@ -255,9 +359,21 @@ size_t eds_http_client_batch_items(const eds_http_client *c)
 	return c->nitems;
 }
 
+/* {"items":[ item,item,... ]} */
+#define BATCH_PREFIX "{\"items\":["
+#define BATCH_SUFFIX "]}"
+
 size_t eds_http_client_batch_bytes(const eds_http_client *c)
 {
-	return c->batch.n;
+	size_t commas = c->nitems ? c->nitems - 1 : 0;
+	return strlen(BATCH_PREFIX) + c->items.n + commas + strlen(BATCH_SUFFIX);
+}
+
+void eds_http_client_batch_clear(eds_http_client *c)
+{
+	c->nitems = 0;
+	c->items.n = 0;
+	c->items.oom = 0;
 }
 
 /* Per-item answers from the body; items it does not answer keep the defaults. */
@@ -280,151 +396,47 @@ static void read_results(json_t *j, long code, size_t n, eds_http_item_result *r
 	}
 }
 
-eds_status eds_http_client_batch_send(eds_http_client *c, eds_http_item_result *res, long *code,
-                                      size_t *answered)
+/* The body of items [from, to) of the batch, into c->body. */
+static eds_status build_body(eds_http_client *c, size_t from, size_t to)
 {
-	size_t n = c->nitems;
-	eds_textbuf_printf(&c->batch, "]}");
-	eds_status st = c->batch.oom ? eds_fail(EDS_E_NOMEM, "http: out of memory") : EDS_OK;
+	eds_textbuf *b = &c->body;
+	b->n = 0;
+	eds_textbuf_add(b, BATCH_PREFIX, strlen(BATCH_PREFIX));
+	for (size_t i = from; i < to; i++) {
+		size_t start = i ? c->ends[i - 1] : 0;
+		if (i > from)
+			eds_textbuf_add(b, ",", 1);
+		eds_textbuf_add(b, c->items.p + start, c->ends[i] - start);
+	}
+	eds_textbuf_add(b, BATCH_SUFFIX, strlen(BATCH_SUFFIX));
+	if (!b->oom)
+		return EDS_OK;
+	b->oom = 0;
+	return eds_fail(EDS_E_NOMEM, "http: out of memory");
+}
+
+eds_status eds_http_client_batch_post(eds_http_client *c, size_t from, size_t to,
+                                      eds_http_item_result *res, long *code, size_t *answered)
+{
+	if (from >= to || to > c->nitems)
+		return eds_fail(EDS_E_ARG, "http: items %zu..%zu of a batch of %zu", from, to,
+		                c->nitems);
+	eds_status st = build_body(c, from, to);
 	if (st == EDS_OK)
-		st = request(c, "POST", "/api/v1/records", c->batch.p, c->batch.n, NULL, code);
-	c->nitems = 0;
-	c->batch.n = 0;
-	c->batch.oom = 0;
+		st = request(c, "POST", "/api/v1/records",
+		             &(req_body){c->body.p, NULL, c->body.n, NULL}, code);
 	if (st != EDS_OK)
 		return st;
 	json_t *j = parse_body(c);
-	read_results(j, *code, n, res, answered);
+	read_results(j, *code, to - from, res, answered);
 	json_decref(j);
 	return EDS_OK;
 }
 
-/* ---- eds_push_chain ------------------------------------------------------------ */
-
-/* Keep requests under the server's default 1 MiB body limit. */
-#define BODY_SOFT_MAX (768u * 1024u)
-#define PAYLOAD_MAX   (512u * 1024u)
-
-typedef struct pusher {
-	const eds_push_options *o;
-	eds_push_summary *sum;
-	eds_http_client *http;
-	eds_record *pending;         /* records in the current batch, for error messages */
-	unsigned char *with_payload; /* per pending record: its payload went along */
-	eds_http_item_result *res;
-} pusher;
-
-/* The server's head of a device (eds_push_loop asks once per device). */
-static eds_status ask_head(void *ctx, const char *id, uint64_t *seq)
+eds_status eds_http_client_batch_send(eds_http_client *c, eds_http_item_result *res, long *code,
+                                      size_t *answered)
 {
-	pusher *p = ctx;
-	return eds_http_client_get_head(p->http, id, seq, NULL);
-}
-
-/* The server refused record r: the push stops there, naming it. */
-static eds_status refusal(pusher *p, const eds_record *r, const eds_http_item_result *res)
-{
-	eds_status st = eds_chain_reason_status(res->error, EDS_E_IO);
-	eds_push_note_refusal(p->sum, r->device_id, r->sequence, res->error);
-	return eds_fail(st, "record %s/%llu refused: %s: %s", r->device_id,
-	                (unsigned long long)r->sequence, res->error[0] ? res->error : "refused",
-	                res->message);
-}
-
-static eds_status flush(pusher *p)
-{
-	size_t n = eds_http_client_batch_items(p->http), answered = 0;
-	long code = 0;
-	if (n == 0)
-		return EDS_OK;
-	eds_status st = eds_http_client_batch_send(p->http, p->res, &code, &answered);
-	p->sum->batches++;
-	if (st != EDS_OK)
-		return st;
-	if (code != 200 || answered != n)
-		return eds_fail(EDS_E_IO, "batch of %zu answered HTTP %ld: %s", n, code,
-		                p->res[0].error);
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(p->res[i].status, "accepted") == 0)
-			p->sum->accepted++;
-		else if (strcmp(p->res[i].status, "duplicate") == 0)
-			p->sum->duplicates++;
-		else /* p->pending is eds_push_chain's and freed there; the analyzer loses it */
-			// NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
-			return refusal(p, &p->pending[i], &p->res[i]);
-		p->sum->payloads += p->with_payload[i];
-	}
-	return EDS_OK;
-}
-
-/* Add r with its payload when the payload store has it. */
-static eds_status add(pusher *p, const eds_record *r)
-{
-	char path[PATH_MAX], *data = NULL;
-	size_t len = 0;
-	int have =
-	    p->o->payload_dir != NULL &&
-	    eds_payload_path(path, sizeof path, p->o->payload_dir, r->payload_hash) == EDS_OK &&
-	    eds_read_file(path, PAYLOAD_MAX, &data, &len) == EDS_OK;
-	p->pending[eds_http_client_batch_items(p->http)] = *r;
-	p->with_payload[eds_http_client_batch_items(p->http)] = have != 0;
-	eds_status st = eds_http_client_batch_add(p->http, r, have ? (uint8_t *)data : NULL, len);
-	free(data);
-	if (st != EDS_OK)
-		return st;
-	if (eds_http_client_batch_items(p->http) >= p->o->batch ||
-	    eds_http_client_batch_bytes(p->http) >= BODY_SOFT_MAX)
-		return flush(p);
-	return EDS_OK;
-}
-
-static eds_status add_one(void *ctx, const eds_record *r)
-{
-	return add(ctx, r);
-}
-
-static eds_status flush_all(void *ctx)
-{
-	return flush(ctx);
-}
-
-static eds_status setup(pusher *p)
-{
-	eds_http_client_options ho = {p->o->url,    120000,     10000,
-	                              p->o->cacert, p->o->cert, p->o->key};
-	if (p->pending == NULL || p->with_payload == NULL || p->res == NULL)
-		return eds_fail(EDS_E_NOMEM, "out of memory");
-	return eds_http_client_open(&p->http, &ho);
-}
-
-eds_status eds_push_chain(const char *chain_path, const eds_push_options *opts,
-                          eds_push_summary *summary)
-{
-	if (chain_path == NULL || opts == NULL || opts->url == NULL || summary == NULL)
-		return eds_fail(EDS_E_ARG, "push: NULL argument");
-	if (opts->batch > 1000)
-		return eds_fail(EDS_E_ARG, "push: batch must be 1..1000");
-	eds_push_options o = *opts;
-	o.batch = o.batch ? o.batch : 100;
-	memset(summary, 0, sizeof *summary);
-	pusher p = {.o = &o,
-	            .sum = summary,
-	            .pending = malloc(o.batch * sizeof(eds_record)),
-	            .with_payload = malloc(o.batch),
-	            .res = malloc(o.batch * sizeof(eds_http_item_result))};
-	eds_record_reader *rd = NULL;
-	eds_status st = eds_record_reader_open(&rd, chain_path);
-	if (st == EDS_OK)
-		st = setup(&p);
-	eds_push_loop loop = {&p, ask_head, add_one, flush_all, 0, o.progress, o.progress_ctx};
-	if (st == EDS_OK)
-		st = eds_push_loop_run(&loop, rd, summary);
-	eds_record_reader_close(rd);
-	if (p.http)
-		summary->requests = eds_http_client_requests(p.http);
-	eds_http_client_close(p.http);
-	free(p.pending);
-	free(p.with_payload);
-	free(p.res);
+	eds_status st = eds_http_client_batch_post(c, 0, c->nitems, res, code, answered);
+	eds_http_client_batch_clear(c);
 	return st;
 }

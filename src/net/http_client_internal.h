@@ -13,9 +13,14 @@
 #include "edgesentry/error.h"
 #include "edgesentry/record.h"
 
+/** Longest base URL the client takes. */
+#define EDS_HTTP_URL_MAX 2048
+/** Room for eds_url_redact's text of such a URL ("***" may replace less). */
+#define EDS_URL_SHOWN_MAX (EDS_HTTP_URL_MAX + 8)
+
 typedef struct eds_http_client_options {
-	const char *url;             /**< base URL, http:// or https:// (at most 2048 chars) */
-	unsigned timeout_ms;         /**< whole request (0: 10000) */
+	const char *url;     /**< base URL, http:// or https:// (at most EDS_HTTP_URL_MAX) */
+	unsigned timeout_ms; /**< whole request (0: 10000) */
 	unsigned connect_timeout_ms; /**< connecting (0: timeout_ms) */
 	const char *cacert;          /**< CA file for the server certificate, or NULL */
 	const char *cert;            /**< client certificate (PEM, mutual TLS), or NULL */
@@ -23,6 +28,12 @@ typedef struct eds_http_client_options {
 } eds_http_client_options;
 
 typedef struct eds_http_client eds_http_client;
+
+/**
+ * url as it may be shown in a message: its userinfo ("user:password@",
+ * credentials curl would send) replaced by "***@".  out is cut to cap.
+ */
+void eds_url_redact(const char *url, char *out, size_t cap);
 
 /** Per-item answer of a batch: status "accepted"/"duplicate"/"rejected", or "" when
  *  the item got none (non-200 answer); error: its code, the body's, or "HTTP N". */
@@ -48,25 +59,44 @@ eds_status eds_http_client_get_head(eds_http_client *c, const char *device_id, u
                                     uint8_t hash[EDS_HASH_LEN]);
 
 /**
- * PUT /api/v1/payloads/{hash}.  Errors: EDS_E_PAYLOAD_MISMATCH (422),
- * EDS_E_NOT_FOUND (404: no record names it), EDS_E_IO otherwise.
+ * PUT /api/v1/payloads/{hash}; 201 stored and 200 already stored are EDS_OK.
+ * Errors: EDS_E_PAYLOAD_MISMATCH (422), EDS_E_NOT_FOUND (404: no record
+ * names it), EDS_E_LIMIT (413: over the server's body limit), EDS_E_IO
+ * otherwise.
  */
 eds_status eds_http_client_put_payload(eds_http_client *c, const uint8_t hash[EDS_HASH_LEN],
                                        const uint8_t *payload, size_t len);
 
-/** Add a record (and its payload unless NULL) to the next batch. */
+/**
+ * eds_http_client_put_payload with the bytes of file (a regular file),
+ * streamed from disk: memory does not grow with the payload.  A file that
+ * cannot be opened or read is EDS_E_IO.
+ */
+eds_status eds_http_client_put_payload_file(eds_http_client *c, const uint8_t hash[EDS_HASH_LEN],
+                                            const char *file);
+
+/** Add a record (and its payload unless NULL) to the batch being built. */
 eds_status eds_http_client_batch_add(eds_http_client *c, const eds_record *r,
                                      const uint8_t *payload, size_t len);
 
-/** Items and body bytes in the next batch so far. */
+/** Items in the batch, and the bytes of the body that POSTs them all. */
 size_t eds_http_client_batch_items(const eds_http_client *c);
 size_t eds_http_client_batch_bytes(const eds_http_client *c);
 
 /**
- * POST the batch (then empty it).  On an answer: EDS_OK, *code the HTTP
- * status, res[0..items) filled, *answered how many items the body answered
- * (0 unless 200).  Errors: EDS_E_IO (no answer), EDS_E_NOMEM.
+ * POST items [from, to) of the batch, which stays (a part answered 413 can
+ * be sent again in smaller parts).  On an answer: EDS_OK, *code the HTTP
+ * status, res[0..to-from) filled, *answered how many items the body
+ * answered (0 unless 200).  Errors: EDS_E_ARG (an empty or outside range),
+ * EDS_E_IO (no answer), EDS_E_NOMEM.
  */
+eds_status eds_http_client_batch_post(eds_http_client *c, size_t from, size_t to,
+                                      eds_http_item_result *res, long *code, size_t *answered);
+
+/** Empty the batch. */
+void eds_http_client_batch_clear(eds_http_client *c);
+
+/** eds_http_client_batch_post of the whole batch, then empty it. */
 eds_status eds_http_client_batch_send(eds_http_client *c, eds_http_item_result *res, long *code,
                                       size_t *answered);
 

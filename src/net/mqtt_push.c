@@ -35,6 +35,15 @@ static eds_status refused(eds_push_summary *sum, const eds_record *r, const char
 	                r->device_id, (unsigned long long)r->sequence, code);
 }
 
+/* Record i of the batch was not stored: refused, or no answer. */
+static eds_status not_stored(mq_push *p, size_t i)
+{
+	if (p->res[i].delivery == EDS_DELIVERY_REFUSED)
+		return refused(p->sum, &p->recs[i], p->res[i].error);
+	return eds_fail(EDS_E_IO, "record %s/%llu not stored: %s", p->recs[i].device_id,
+	                (unsigned long long)p->recs[i].sequence, p->res[i].error);
+}
+
 static eds_status flush(mq_push *p)
 {
 	if (p->n == 0)
@@ -42,17 +51,17 @@ static eds_status flush(mq_push *p)
 	p->sum->requests++;
 	p->sum->batches++;
 	eds_status st = p->t.ops->send(p->t.ctx, p->items, p->n, p->res);
+	size_t first_bad = p->n;
+	/* every stored record counts, also those after one the server refused */
 	for (size_t i = 0; st == EDS_OK && i < p->n; i++) {
 		if (p->res[i].delivery == EDS_DELIVERY_STORED) {
 			p->sum->accepted++;
 			p->sum->payloads += p->items[i].payload != NULL;
-		} else if (p->res[i].delivery == EDS_DELIVERY_REFUSED)
-			st = refused(p->sum, &p->recs[i], p->res[i].error);
-		else
-			st = eds_fail(EDS_E_IO, "record %s/%llu not stored: %s",
-			              p->recs[i].device_id, (unsigned long long)p->recs[i].sequence,
-			              p->res[i].error);
+		} else if (first_bad == p->n)
+			first_bad = i;
 	}
+	if (st == EDS_OK && first_bad < p->n)
+		st = not_stored(p, first_bad);
 	for (size_t i = 0; i < p->n; i++) {
 		free(p->pay[i]);
 		p->pay[i] = NULL;
@@ -102,6 +111,8 @@ eds_status eds_mqtt_push_chain(const char *chain_path, const eds_mqtt_transport_
 	if (batch > 1000)
 		return eds_fail(EDS_E_ARG, "push: batch must be 1..1000");
 	memset(summary, 0, sizeof *summary);
+	if (eds_push_check_payload_dir(payload_dir, "push: payload_dir") != EDS_OK)
+		return EDS_E_ARG;
 	mq_push p = {.payload_dir = payload_dir, .batch = batch ? batch : 100, .sum = summary};
 	p.recs = calloc(p.batch, sizeof *p.recs);
 	p.pay = calloc(p.batch, sizeof *p.pay);
@@ -115,8 +126,13 @@ eds_status eds_mqtt_push_chain(const char *chain_path, const eds_mqtt_transport_
 		st = eds_record_reader_open(&rd, chain_path);
 	if (st == EDS_OK)
 		st = eds_transport_mqtt(&p.t, o);
-	eds_push_loop loop = {&p,        ask_head,    add_one,        flush_all,
-	                      HEADS_MAX, o->progress, o->progress_ctx};
+	eds_push_loop loop = {.ctx = &p,
+	                      .ask_head = ask_head,
+	                      .add = add_one,
+	                      .flush = flush_all,
+	                      .max_devices = HEADS_MAX,
+	                      .progress = o->progress,
+	                      .progress_ctx = o->progress_ctx};
 	if (st == EDS_OK)
 		st = eds_push_loop_run(&loop, rd, summary);
 	for (size_t i = 0; p.pay != NULL && i < p.batch; i++)

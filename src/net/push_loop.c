@@ -5,9 +5,11 @@
  */
 #include "push_loop.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -31,6 +33,18 @@ void eds_push_note_refusal(eds_push_summary *sum, const char *device_id, uint64_
 	sum->refused_sequence = sequence;
 	snprintf(sum->refused_reason, sizeof sum->refused_reason, "%s",
 	         reason != NULL && reason[0] != '\0' ? reason : "refused");
+}
+
+eds_status eds_push_check_payload_dir(const char *dir, const char *name)
+{
+	struct stat st;
+	if (dir == NULL)
+		return EDS_OK;
+	if (stat(dir, &st) != 0)
+		return eds_fail(EDS_E_ARG, "%s %s: %s", name, dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return eds_fail(EDS_E_ARG, "%s %s: not a directory", name, dir);
+	return EDS_OK;
 }
 
 int eds_push_refused(const eds_push_summary *summary)
@@ -109,6 +123,8 @@ eds_status eds_push_loop_run(const eds_push_loop *l, eds_record_reader *rd, eds_
 		}
 		if (r.sequence <= h->seq) {
 			sum->skipped++;
+			if (l->skip != NULL && (st = l->skip(l->ctx, &r)) != EDS_OK)
+				break;
 			continue;
 		}
 		h->seq = r.sequence;

@@ -26,6 +26,8 @@ typedef struct eds_push_loop {
 	size_t max_devices;            /**< most distinct devices in one file (0: no bound) */
 	eds_push_progress_fn progress; /**< NULL: none */
 	void *progress_ctx;
+	/** Called with each record skipped as already on the server (NULL: none). */
+	eds_status (*skip)(void *ctx, const eds_record *r);
 } eds_push_loop;
 
 /**
@@ -37,9 +39,16 @@ void eds_push_note_refusal(eds_push_summary *sum, const char *device_id, uint64_
                            const char *reason);
 
 /**
+ * A payload store to send payloads from must be a directory (NULL: none,
+ * fine); a missing one would send every record without its payload.
+ * Errors: EDS_E_ARG, the detail "<name> <dir>: <why>".
+ */
+eds_status eds_push_check_payload_dir(const char *dir, const char *name);
+
+/**
  * Read every record of rd in order: one at or below its device's head (as
  * the server reported it, then as this push advanced it) is counted in
- * sum->skipped, any other is added; flush at the end.  Counts sum->records
+ * sum->skipped (and given to l->skip), any other is added; flush at the end.  Counts sum->records
  * and sum->devices.  Calls l->progress whenever add or flush acknowledged
  * records (sum->accepted + sum->duplicates grew) and once at the end of a
  * successful run.  A head answered EDS_E_UNKNOWN_DEVICE is noted as the

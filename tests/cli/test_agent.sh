@@ -46,6 +46,10 @@ expect_one_line_err
 expect_rc 2 "$EDS" agent "${AG[@]}" --device d1 --state S0 --url ftp://x </dev/null
 expect_one_line_err
 expect_err "url: must start with http://"
+# credentials in the URL never reach a message
+expect_rc 2 "$EDS" agent "${AG[@]}" --device d1 --state S0 --url ftp://lift:s3cret@x </dev/null
+expect_one_line_err
+if grep -qE "lift|s3cret" "$T/err"; then fail "userinfo shown: $(cat "$T/err")"; else pass; fi
 expect_rc 2 "$EDS" agent "${AG[@]}" --device 'bad id' --state S0 --url http://127.0.0.1:1 </dev/null
 expect_one_line_err
 expect_rc 2 "$EDS" agent status --state nowhere

@@ -151,6 +151,11 @@ expect_jq '.ok == false and .records == 1 and .sent == 0
 expect_rc 1 "$EDS" "${MQ[@]}" f1.jsonl
 expect_err "bad_signature"
 expect_one_line_err
+# the records after the refused one in its batch are stored and counted (dev-2's: duplicates)
+cat f1.jsonl c2.jsonl >m.jsonl
+expect_rc 1 "$EDS" "${MQ[@]}" m.jsonl --json
+expect_jq '.ok == false and .records == 4 and .sent == 3 and .batches == 1
+	and .refused == {device_id: "dev-1", sequence: 26, reason: "bad_signature"}'
 expect_rc 2 "$EDS" push --mqtt 127.0.0.1:1 c2.jsonl --timeout-ms 1000 --json
 expect_one_line_err
 expect_jq '.ok == false and .refused == null and .error.code == "io_error"'

@@ -41,6 +41,10 @@ expect_jq '.ok and .records == 60 and .skipped == 60 and .sent == 0 and .payload
 expect_rc 0 "$EDS" push --url "$URL" c0.jsonl --quiet
 expect_no_out
 expect_no_err
+# "-" reads the chain from standard input
+expect_rc 0 "$EDS" push --url "$URL" - --json <c0.jsonl
+expect_no_err
+expect_jq '.ok and .records == 60 and .skipped == 60 and .devices == 2'
 
 pids=""
 for t in $(seq 1 7); do
@@ -93,12 +97,28 @@ expect_one_line_err
 expect_rc 2 "$EDS" push --url "http://127.0.0.1:1" c0.jsonl --json
 expect_one_line_err
 expect_jq '.ok == false and .refused == null and .error.code == "io_error" and .sent == 0'
+# credentials in the URL never reach a message
+for u in "http://lift:s3cret@127.0.0.1:1" "ftp://lift:s3cret@127.0.0.1:1"; do
+	expect_rc 2 "$EDS" push --url "$u" c0.jsonl --json
+	expect_one_line_err
+	if grep -qE "lift|s3cret" "$T/out" "$T/err"; then fail "$u: userinfo shown: $(cat "$T/err")"; else pass; fi
+	expect_err "://***@127.0.0.1:1"
+done
 expect_rc 2 "$EDS" push --url "$URL" missing.jsonl --json
 expect_jq '.ok == false and .error.code == "io_error" and .records == 0'
 echo '{"format":' >bad.jsonl
 expect_rc 2 "$EDS" push --url "$URL" bad.jsonl --json
 expect_jq '.ok == false and .error.code == "malformed" and .refused == null'
 expect_rc 2 "$EDS" push c0.jsonl
+# a --payload-dir that is not a directory is a usage error, before anything is sent
+for d in nowhere c0.jsonl; do
+	expect_rc 2 "$EDS" push --url "$URL" c0.jsonl --payload-dir $d --json
+	expect_one_line_err
+	expect_err "--payload-dir $d"
+	expect_no_out
+done
+expect_rc 2 "$EDS" push --mqtt 127.0.0.1:1 c0.jsonl --payload-dir nowhere
+expect_err "--payload-dir nowhere"
 # a value flag given twice is a usage error naming it
 expect_rc 2 "$EDS" push --url "$URL" --url "$URL" c0.jsonl
 expect_err "--url given twice"
@@ -115,6 +135,80 @@ expect_rc 0 "$EDS" verify-chain X/records.jsonl --keys X/registry.json --payload
 # tampering with a stored payload is found by ledger verify
 f=$(find L/payloads -type f | head -1); echo tampered >"$f"
 expect_rc 1 "$EDS" ledger verify --ledger L
+
+# ---- request bodies stay under the server's body limit --------------------------------
+# big DEVICE N BYTES: N records of DEVICE with random payloads of BYTES each in DEVICE.jsonl
+big() {
+	for _ in $(seq 1 "$2"); do
+		head -c "$3" /dev/urandom >bigpl
+		"$EDS" sign --key k.key --device "$1" --chain "$1.jsonl" --payload bigpl \
+			--payload-dir BP >/dev/null || fail "sign $1"
+	done
+}
+for d in bp-1 bp-2 bp-3 bp-4 bp-5; do "$EDS" device add --ledger BL --id $d --public-key k.pub || fail "add $d"; done
+big bp-1 3 500000 # two payloads inline (base64) pass the default 1 MiB
+start_server limits --ledger BL
+expect_rc 0 "$EDS" push --url "$URL" bp-1.jsonl --payload-dir BP --json
+expect_no_err
+expect_jq '.ok and .sent == 3 and .payloads_sent == 3 and .batches == 3'
+big bp-4 1 600000 # too large to inline: PUT after its record is stored
+expect_rc 0 "$EDS" push --url "$URL" bp-4.jsonl --payload-dir BP --json
+expect_no_err
+expect_jq '.ok and .sent == 1 and .payloads_sent == 1 and .batches == 1'
+req GET /metrics
+grep -q '^eds_ledger_pending_payloads 0$' "$T/body" && pass || fail "payloads pending after push"
+# --put-payloads: the payloads of records pushed earlier without them
+big bp-5 2 1000
+expect_rc 0 "$EDS" push --url "$URL" bp-5.jsonl --json
+expect_jq '.ok and .sent == 2 and .payloads_sent == 0'
+expect_rc 0 "$EDS" push --url "$URL" bp-5.jsonl --payload-dir BP --json
+expect_jq '.ok and .skipped == 2 and .payloads_sent == 0' # skipped: no PUT without the flag
+expect_rc 0 "$EDS" push --url "$URL" bp-5.jsonl --payload-dir BP --put-payloads --json
+expect_no_err
+expect_jq '.ok and .skipped == 2 and .sent == 0 and .payloads_sent == 2'
+req GET /metrics
+grep -q '^eds_ledger_pending_payloads 0$' "$T/body" && pass || fail "payloads pending after --put-payloads"
+expect_rc 0 "$EDS" push --url "$URL" bp-5.jsonl --payload-dir BP --put-payloads --json
+expect_jq '.ok and .payloads_sent == 2' # 200 already stored is fine
+expect_rc 2 "$EDS" push --url "$URL" bp-5.jsonl --put-payloads
+expect_err "--put-payloads needs --payload-dir"
+expect_one_line_err
+expect_rc 2 "$EDS" push --mqtt 127.0.0.1:1 bp-5.jsonl --payload-dir BP --put-payloads
+expect_err "--put-payloads"
+expect_one_line_err
+stop_server limits
+# a server with lower limits answers 413 too_large: the batch is split, down to one record
+start_server limits --ledger BL --max-batch 4 --max-body 300000
+sign_readings 1 10 bp-2
+expect_rc 0 "$EDS" push --url "$URL" c.jsonl --batch 10 --json
+expect_no_err
+expect_jq '.ok and .sent == 10 and .batches == 7' # 10 (413), 5 (413), then 2 each
+# a payload file that is there but cannot be read stops the push (never sent without)
+sign_readings 11 11 bp-2
+h=$(tail -1 c.jsonl | jq -r .payload_hash)
+rm "P/${h:0:2}/${h:2}" && mkdir "P/${h:0:2}/${h:2}"
+expect_rc 2 "$EDS" push --url "$URL" c.jsonl --payload-dir P
+expect_one_line_err
+expect_err "record bp-2/11: payload"
+[ "$(curl -s "$URL/api/v1/devices/bp-2/head" | jq .sequence)" = 10 ] && pass || fail "bp-2/11 was sent"
+big bp-3 2 150000 # one fits under 300000 as base64, two do not
+expect_rc 0 "$EDS" push --url "$URL" bp-3.jsonl --payload-dir BP --json
+expect_jq '.ok and .sent == 2 and .payloads_sent == 2 and .batches == 3'
+big bp-3 1 250000 # not even alone
+expect_rc 2 "$EDS" push --url "$URL" bp-3.jsonl --payload-dir BP --json
+expect_one_line_err
+expect_err "bp-3/3"
+expect_err "--max-body"
+expect_jq '.ok == false and .skipped == 2 and .sent == 0 and .error.code == "limit"
+	and .refused == null'
+big bp-4 1 600000 # its record is stored, its PUT is over the limit
+expect_rc 2 "$EDS" push --url "$URL" bp-4.jsonl --payload-dir BP --json
+expect_one_line_err
+expect_err "bp-4/2"
+expect_err "--max-body"
+expect_jq '.ok == false and .skipped == 1 and .sent == 1 and .payloads_sent == 0
+	and .error.code == "limit"'
+stop_server limits
 
 # ---- progress: on a terminal only, for a chain file of 8 MiB or more ------------------
 GEN=$EDS_BUILD_DIR/bench/bench_gen_chain

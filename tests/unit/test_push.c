@@ -68,14 +68,21 @@ static int stop(void **state)
 	return test_dir_teardown(state);
 }
 
-/* Append device id's record seq (prev: the previous record's hash, NULL
- * for 1) signed with k to f; prev gets this record's hash. */
-static void put(FILE *f, const char *id, uint64_t seq, uint8_t prev[EDS_HASH_LEN],
-                const eds_secret_key *k)
+/* The payload of device id's record seq: "<id> <seq><tag>". */
+static int payload_of(char *buf, size_t cap, const char *id, uint64_t seq, const char *tag)
 {
-	char payload[32], ref[48], json[EDS_RECORD_JSON_MAX];
+	return snprintf(buf, cap, "%s %llu%s", id, (unsigned long long)seq, tag);
+}
+
+/* Append device id's record seq (prev: the previous record's hash, NULL
+ * for 1) with the payload of tag, signed with k, to f; prev gets this
+ * record's hash. */
+static void put_tagged(FILE *f, const char *id, uint64_t seq, uint8_t prev[EDS_HASH_LEN],
+                       const eds_secret_key *k, const char *tag)
+{
+	char payload[48], ref[48], json[EDS_RECORD_JSON_MAX];
 	eds_record r;
-	int n = snprintf(payload, sizeof payload, "%s %llu", id, (unsigned long long)seq);
+	int n = payload_of(payload, sizeof payload, id, seq, tag);
 	snprintf(ref, sizeof ref, "%s/%llu.txt", id, (unsigned long long)seq);
 	assert_int_equal(eds_record_init(&r, id, seq, 1700000000000ULL + seq,
 	                                 (const uint8_t *)payload, (size_t)n,
@@ -85,6 +92,32 @@ static void put(FILE *f, const char *id, uint64_t seq, uint8_t prev[EDS_HASH_LEN
 	assert_int_equal(eds_record_compute_hash(&r, prev), EDS_OK);
 	assert_int_equal(eds_record_to_json(&r, json, sizeof json, NULL), EDS_OK);
 	fprintf(f, "%s\n", json);
+}
+
+static void put(FILE *f, const char *id, uint64_t seq, uint8_t prev[EDS_HASH_LEN],
+                const eds_secret_key *k)
+{
+	put_tagged(f, id, seq, prev, k, "");
+}
+
+/* Device id's records 1..n with the payloads of tag into the file name;
+ * with store, their payloads into the payload store P too. */
+static void chain_file(const char *name, const char *id, uint64_t n, const char *tag, int store)
+{
+	char payload[48], dir[4096];
+	uint8_t h[EDS_HASH_LEN], ph[EDS_HASH_LEN];
+	snprintf(dir, sizeof dir, "%s", test_dir_path("P"));
+	FILE *f = fopen(test_dir_path(name), "w");
+	assert_non_null(f);
+	for (uint64_t i = 1; i <= n; i++) {
+		put_tagged(f, id, i, h, &sk, tag);
+		int len = payload_of(payload, sizeof payload, id, i, tag);
+		if (store)
+			assert_int_equal(
+			    eds_payload_put(dir, (const uint8_t *)payload, (size_t)len, ph),
+			    EDS_OK);
+	}
+	fclose(f);
 }
 
 typedef struct calls {
@@ -191,6 +224,11 @@ static void test_refused(void **state)
 	assert_string_equal(s.refused_reason, "unknown_device");
 	assert_int_equal(c.n, 0);
 
+	/* a payload store that is not a directory: nothing is sent */
+	eds_push_options po = {.url = url, .payload_dir = test_dir_path("more.jsonl")};
+	assert_int_equal(eds_push_chain(test_dir_path("more.jsonl"), &po, &s), EDS_E_ARG);
+	assert_int_equal(s.batches + s.requests, 0);
+
 	/* not a refusal: nobody listens */
 	eds_push_options o = {.url = "http://127.0.0.1:1"};
 	assert_int_equal(eds_push_chain(test_dir_path("nobody.jsonl"), &o, &s), EDS_E_IO);
@@ -199,11 +237,72 @@ static void test_refused(void **state)
 	assert_false(eds_push_refused(NULL));
 }
 
+/* A batch whose first item is refused: the later items of another device
+ * are stored by the server and must be counted. */
+static void test_refused_counts_rest(void **state)
+{
+	(void)state;
+	uint8_t ha[EDS_HASH_LEN], hb[EDS_HASH_LEN];
+	eds_push_summary s;
+	calls c;
+	FILE *f = fopen(test_dir_path("mixed.jsonl"), "w");
+	assert_non_null(f);
+	put(f, "dev-a", 1, ha, &other);
+	for (uint64_t i = 1; i <= 4; i++)
+		put(f, "dev-b", i, hb, &sk);
+	fclose(f);
+	assert_int_equal(push(test_dir_path("mixed.jsonl"), 0, &c, &s), EDS_E_SIGNATURE);
+	assert_true(eds_push_refused(&s));
+	assert_string_equal(s.refused_device_id, "dev-a");
+	assert_int_equal(s.refused_sequence, 1);
+	assert_int_equal(s.batches, 1);
+	assert_int_equal(s.accepted, 4);
+	assert_int_equal(s.duplicates, 0);
+}
+
+/* put_payloads: the payloads of records already on the server are PUT;
+ * 404 (the server has no record needing it) counts apart, no error. */
+static void test_put_payloads(void **state)
+{
+	(void)state;
+	char dir[4096], path[4096];
+	eds_push_summary s;
+	calls c;
+	snprintf(dir, sizeof dir, "%s", test_dir_path("P"));
+	chain_file("a.jsonl", "dev-a", 3, "", 1);
+	chain_file("fork.jsonl", "dev-a", 2, " forked", 1);
+	snprintf(path, sizeof path, "%s", test_dir_path("a.jsonl"));
+	assert_int_equal(push(path, 0, &c, &s), EDS_OK); /* records only: payloads pending */
+	assert_int_equal(s.accepted, 3);
+
+	eds_push_options o = {.url = url, .payload_dir = dir, .put_payloads = 1};
+	assert_int_equal(eds_push_chain(path, &o, &s), EDS_OK);
+	assert_int_equal(s.skipped, 3);
+	assert_int_equal(s.payloads, 3);
+	assert_int_equal(s.payloads_unknown, 0);
+	assert_int_equal(s.requests, 1 + 3);                    /* the head, 3 PUTs */
+	assert_int_equal(eds_push_chain(path, &o, &s), EDS_OK); /* 200 already stored */
+	assert_int_equal(s.payloads, 3);
+
+	o.put_payloads = 0; /* skipped records get no PUT */
+	assert_int_equal(eds_push_chain(path, &o, &s), EDS_OK);
+	assert_int_equal(s.payloads + s.requests, 0 + 1);
+
+	o.put_payloads = 1; /* a fork of the server's chain: no record needs its payloads */
+	snprintf(path, sizeof path, "%s", test_dir_path("fork.jsonl"));
+	assert_int_equal(eds_push_chain(path, &o, &s), EDS_OK);
+	assert_int_equal(s.skipped, 2);
+	assert_int_equal(s.payloads, 0);
+	assert_int_equal(s.payloads_unknown, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_progress, start, stop),
 	    cmocka_unit_test_setup_teardown(test_refused, start, stop),
+	    cmocka_unit_test_setup_teardown(test_refused_counts_rest, start, stop),
+	    cmocka_unit_test_setup_teardown(test_put_payloads, start, stop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
