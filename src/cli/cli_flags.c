@@ -67,6 +67,9 @@ static int action_flags(const char *cmd, int argc, char **argv, const char *cons
 			r = cli_flag(argc, argv, &i, names[k], values[k]);
 			if (r > 0 && once && before != NULL)
 				return cli_usage(cmd, "%s given twice", names[k]);
+			/* No flag of these commands takes "" (an unset variable, as a rule). */
+			if (r > 0 && **values[k] == '\0')
+				return cli_usage(cmd, "%s is empty", names[k]);
 		}
 		if (r == 0)
 			r = take_switch(argv[i], sw);

@@ -28,9 +28,9 @@ typedef struct cli_switches {
  * command with actions: the value of flag names[k] goes to *values[k], a
  * switch of sw (NULL: none) sets its bool, the one argument that is not a
  * flag ("-" included) goes to *action (NULL when absent).  A flag's value
- * is never taken for a switch ("--out --json" names the file "--json").  Returns 0, or
- * prints the usage error ("--x needs a value", "unexpected argument") and
- * returns the usage exit code.
+ * is never taken for a switch ("--out --json" names the file "--json").
+ * Returns 0, or prints the usage error ("--x needs a value", "--x is
+ * empty", "unexpected argument") and returns the usage exit code.
  */
 int cli_action_flags(const char *cmd, int argc, char **argv, const char *const *names,
                      const char **const *values, int n, const cli_switches *sw,

@@ -113,6 +113,11 @@ expect_err "want 32 bytes"
 expect_no_out
 
 # ---- flags given twice; device values checked before anything is created ------------
+expect_rc 2 "$EDS" ledger backup --ledger L --out ''
+expect_err "--out is empty"
+expect_one_line_err
+expect_rc 2 "$EDS" device list --ledger=
+expect_err "--ledger is empty"
 expect_rc 2 "$EDS" ledger frob --ledger L
 expect_err "unknown action 'frob'"
 expect_rc 2 "$EDS" ledger verify --ledger nowhere --ledger L
