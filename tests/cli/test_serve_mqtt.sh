@@ -238,6 +238,14 @@ expect_err "record big-1/4"
 expect_err "--max-body"
 expect_jq '.ok == false and .error.code == "limit" and .skipped == 3 and .sent == 1
 	and .payloads_sent == 0'
+# a payload file that is there but cannot be read stops the push (never sent without)
+bsign 100
+h=$(tail -1 b.jsonl | jq -r .payload_hash)
+rm "BP/${h:0:2}/${h:2}" && mkdir "BP/${h:0:2}/${h:2}"
+expect_rc 2 "$EDS" "${MQ[@]}" b.jsonl --url "$URL" --payload-dir BP
+expect_one_line_err
+expect_err "record big-1/5: payload"
+[ "$(head_seq big-1)" = 4 ] && pass || fail "big-1/5 was published without its payload"
 stop_server small
 
 # ---- usage errors: one line, exit 2 ----------------------------------------------------
