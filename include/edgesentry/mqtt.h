@@ -94,10 +94,14 @@ eds_status eds_transport_mqtt(eds_transport *out, const eds_mqtt_transport_optio
 /**
  * Publish a chain file's records (FORMAT.md 5) in batches of batch (0:
  * 100), waiting for every answer, and with head_url only the records after
- * each device's head.  Payloads come from payload_dir when given.
- * summary->requests and summary->batches count batches; accepted counts
- * every stored record (duplicates included: the MQTT answer does not tell
- * them apart here).  o->progress as eds_push_options.progress; refusals in
+ * each device's head.  Payloads come from payload_dir when given: inline
+ * up to 512 KiB; a larger one (too large for a message) is PUT over HTTP
+ * to head_url, streamed, once its record is stored, and without head_url
+ * the push stops at its record before publishing it (EDS_E_LIMIT, the
+ * detail naming the record).  summary->requests and summary->batches count
+ * batches; accepted counts every stored record (duplicates included: the
+ * MQTT answer does not tell them apart here); payloads counts inline and
+ * PUT ones.  o->progress as eds_push_options.progress; refusals in
  * summary->refused_* as eds_push_chain.  Errors as eds_push_chain.
  */
 eds_status eds_mqtt_push_chain(const char *chain_path, const eds_mqtt_transport_options *o,

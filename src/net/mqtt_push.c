@@ -2,9 +2,10 @@
  * mqtt_push.c - eds_mqtt_push_chain: a chain file's records over the MQTT
  * transport, in batches, each batch published whole and then waited for.
  * Heads come from the HTTP API when a URL is given; without one every
- * record is sent and those the server has come back "duplicate".
+ * record is sent and those the server has come back "duplicate".  A
+ * payload too large for a message is PUT over HTTP once its record is
+ * stored, as eds push does; without a URL it stops the push.
  */
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,17 +14,19 @@
 #include "edgesentry/mqtt.h"
 #include "internal.h"
 #include "push_loop.h"
+#include "push_payload.h"
 
-#define PAYLOAD_MAX (512u * 1024u) /* under the server's 1 MiB message limit as base64 */
-#define HEADS_MAX   4096
+#define HEADS_MAX 4096
 
 typedef struct mq_push {
 	eds_transport t;
+	eds_http_client *http; /* PUTs payloads over EDS_PUSH_PAYLOAD_MAX; NULL without a URL */
 	const char *payload_dir;
 	size_t batch, n;
 	eds_push_summary *sum;
 	eds_record *recs;
 	char **pay;
+	unsigned char *how; /* per record: EDS_PUSH_PAYLOAD_NONE, _INLINE or _PUT */
 	eds_transport_item *items;
 	eds_transport_result *res;
 } mq_push;
@@ -44,6 +47,32 @@ static eds_status not_stored(mq_push *p, size_t i)
 	                (unsigned long long)p->recs[i].sequence, p->res[i].error);
 }
 
+/* Count the stored records of the batch, also those after one not stored;
+ * returns the first not stored (p->n: none). */
+static size_t count_stored(mq_push *p)
+{
+	size_t first_bad = p->n;
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->res[i].delivery == EDS_DELIVERY_STORED) {
+			p->sum->accepted++;
+			p->sum->payloads += p->how[i] == EDS_PUSH_PAYLOAD_INLINE;
+		} else if (first_bad == p->n)
+			first_bad = i;
+	}
+	return first_bad;
+}
+
+/* PUT the payloads too large to publish, of the records now stored: the
+ * server takes a payload only for a record it has (404 before). */
+static eds_status put_large(mq_push *p)
+{
+	eds_status st = EDS_OK;
+	for (size_t i = 0; st == EDS_OK && i < p->n; i++)
+		if (p->how[i] == EDS_PUSH_PAYLOAD_PUT && p->res[i].delivery == EDS_DELIVERY_STORED)
+			st = eds_push_put_payload(p->http, p->payload_dir, &p->recs[i], p->sum);
+	return st;
+}
+
 static eds_status flush(mq_push *p)
 {
 	if (p->n == 0)
@@ -51,15 +80,9 @@ static eds_status flush(mq_push *p)
 	p->sum->requests++;
 	p->sum->batches++;
 	eds_status st = p->t.ops->send(p->t.ctx, p->items, p->n, p->res);
-	size_t first_bad = p->n;
-	/* every stored record counts, also those after one the server refused */
-	for (size_t i = 0; st == EDS_OK && i < p->n; i++) {
-		if (p->res[i].delivery == EDS_DELIVERY_STORED) {
-			p->sum->accepted++;
-			p->sum->payloads += p->items[i].payload != NULL;
-		} else if (first_bad == p->n)
-			first_bad = i;
-	}
+	size_t first_bad = st == EDS_OK ? count_stored(p) : p->n;
+	if (st == EDS_OK)
+		st = put_large(p);
 	if (st == EDS_OK && first_bad < p->n)
 		st = not_stored(p, first_bad);
 	for (size_t i = 0; i < p->n; i++) {
@@ -78,15 +101,29 @@ static eds_status ask_head(void *ctx, const char *id, uint64_t *seq)
 	return p->t.ops->get_head(p->t.ctx, id, seq, hash);
 }
 
+/* A payload too large for a message, with no HTTP to PUT it by: stop
+ * rather than publish its record without it (it would stay pending). */
+static eds_status needs_url(const eds_record *r)
+{
+	return eds_fail(EDS_E_LIMIT,
+	                "record %s/%llu: its payload (%llu bytes) is too large for an MQTT "
+	                "message; payloads over 512 KiB need --url (HTTP upload) with --mqtt",
+	                r->device_id, (unsigned long long)r->sequence,
+	                (unsigned long long)r->payload_size);
+}
+
 static eds_status add(mq_push *p, const eds_record *r)
 {
-	char path[PATH_MAX];
-	size_t i = p->n++, len = 0;
+	size_t i = p->n, len = 0;
+	eds_status st = eds_push_find_payload(p->payload_dir, r, &p->pay[i], &len, &p->how[i]);
+	if (st == EDS_OK && p->how[i] == EDS_PUSH_PAYLOAD_PUT && p->http == NULL)
+		st = needs_url(r);
+	if (st != EDS_OK)
+		return st;
+	p->n++;
 	p->recs[i] = *r;
 	p->items[i] = (eds_transport_item){.record = &p->recs[i]};
-	if (p->payload_dir != NULL &&
-	    eds_payload_path(path, sizeof path, p->payload_dir, r->payload_hash) == EDS_OK &&
-	    eds_read_file(path, PAYLOAD_MAX, &p->pay[i], &len) == EDS_OK) {
+	if (p->how[i] == EDS_PUSH_PAYLOAD_INLINE) {
 		p->items[i].payload = (const uint8_t *)p->pay[i];
 		p->items[i].payload_len = len;
 	}
@@ -103,6 +140,36 @@ static eds_status flush_all(void *ctx)
 	return flush(ctx);
 }
 
+/* Buffers for a batch, the MQTT transport, and with a URL and a payload
+ * store the HTTP client for the payloads too large to publish. */
+static eds_status setup(mq_push *p, const eds_mqtt_transport_options *o)
+{
+	p->recs = calloc(p->batch, sizeof *p->recs);
+	p->pay = calloc(p->batch, sizeof *p->pay);
+	p->how = calloc(p->batch, sizeof *p->how);
+	p->items = calloc(p->batch, sizeof *p->items);
+	p->res = calloc(p->batch, sizeof *p->res);
+	if (!p->recs || !p->pay || !p->how || !p->items || !p->res)
+		return eds_fail(EDS_E_NOMEM, "push: out of memory");
+	eds_status st = eds_transport_mqtt(&p->t, o);
+	if (st == EDS_OK && o->head_url != NULL && p->payload_dir != NULL)
+		st = eds_push_http_open(&p->http, o->head_url, o->head_cacert, NULL, NULL);
+	return st;
+}
+
+static void teardown(mq_push *p)
+{
+	for (size_t i = 0; p->pay != NULL && i < p->batch; i++)
+		free(p->pay[i]);
+	eds_http_client_close(p->http);
+	eds_transport_close(&p->t);
+	free(p->recs);
+	free(p->pay);
+	free(p->how);
+	free(p->items);
+	free(p->res);
+}
+
 eds_status eds_mqtt_push_chain(const char *chain_path, const eds_mqtt_transport_options *o,
                                const char *payload_dir, size_t batch, eds_push_summary *summary)
 {
@@ -114,18 +181,10 @@ eds_status eds_mqtt_push_chain(const char *chain_path, const eds_mqtt_transport_
 	if (eds_push_check_payload_dir(payload_dir, "push: payload_dir") != EDS_OK)
 		return EDS_E_ARG;
 	mq_push p = {.payload_dir = payload_dir, .batch = batch ? batch : 100, .sum = summary};
-	p.recs = calloc(p.batch, sizeof *p.recs);
-	p.pay = calloc(p.batch, sizeof *p.pay);
-	p.items = calloc(p.batch, sizeof *p.items);
-	p.res = calloc(p.batch, sizeof *p.res);
 	eds_record_reader *rd = NULL;
-	eds_status st = p.recs && p.pay && p.items && p.res
-	                    ? EDS_OK
-	                    : eds_fail(EDS_E_NOMEM, "push: out of memory");
+	eds_status st = eds_record_reader_open(&rd, chain_path);
 	if (st == EDS_OK)
-		st = eds_record_reader_open(&rd, chain_path);
-	if (st == EDS_OK)
-		st = eds_transport_mqtt(&p.t, o);
+		st = setup(&p, o);
 	eds_push_loop loop = {.ctx = &p,
 	                      .ask_head = ask_head,
 	                      .add = add_one,
@@ -135,13 +194,7 @@ eds_status eds_mqtt_push_chain(const char *chain_path, const eds_mqtt_transport_
 	                      .progress_ctx = o->progress_ctx};
 	if (st == EDS_OK)
 		st = eds_push_loop_run(&loop, rd, summary);
-	for (size_t i = 0; p.pay != NULL && i < p.batch; i++)
-		free(p.pay[i]);
-	eds_transport_close(&p.t);
+	teardown(&p);
 	eds_record_reader_close(rd);
-	free(p.recs);
-	free(p.pay);
-	free(p.items);
-	free(p.res);
 	return st;
 }

@@ -17,26 +17,23 @@
 #include "http_client_internal.h"
 #include "internal.h"
 #include "push_loop.h"
+#include "push_payload.h"
 
 /* The server's default --max-body: no request of a push is larger. */
-#define BODY_MAX    (1u << 20)
-#define PAYLOAD_MAX (512u * 1024u) /* larger payloads are PUT after their record */
+#define BODY_MAX (1u << 20)
 
 /* The most body bytes one item adds to a batch: its record, its payload as
  * base64 (len bytes, or none), the JSON around them and a comma. */
 #define ITEM_MAX(len)                                                                              \
 	(EDS_RECORD_JSON_MAX + 32 + sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL))
-_Static_assert(ITEM_MAX(PAYLOAD_MAX) + 16 <= BODY_MAX, "one item always fits a request");
-
-/* How a record's payload travels. */
-enum { PAYLOAD_NONE, PAYLOAD_INLINE, PAYLOAD_PUT };
+_Static_assert(ITEM_MAX(EDS_PUSH_PAYLOAD_MAX) + 16 <= BODY_MAX, "one item always fits a request");
 
 typedef struct pusher {
 	const eds_push_options *o;
 	eds_push_summary *sum;
 	eds_http_client *http;
 	eds_record *pending; /* records in the current batch */
-	unsigned char *how;  /* per pending record: PAYLOAD_NONE, _INLINE or _PUT */
+	unsigned char *how;  /* per pending record: EDS_PUSH_PAYLOAD_NONE, _INLINE or _PUT */
 	eds_http_item_result *res;
 	size_t max_items; /* records per request: --batch, halved on each 413 */
 } pusher;
@@ -56,38 +53,6 @@ static eds_status refusal(pusher *p, const eds_record *r, const eds_http_item_re
 	return eds_fail(st, "record %s/%llu refused: %s: %s", r->device_id,
 	                (unsigned long long)r->sequence, res->error[0] ? res->error : "refused",
 	                res->message);
-}
-
-/* A request the server answers 413 too_large (what: which one). */
-static eds_status too_large(const eds_record *r, const char *what)
-{
-	return eds_fail(EDS_E_LIMIT,
-	                "record %s/%llu (payload %llu bytes): %s too large for the server (413 "
-	                "too_large); raise the server's --max-body",
-	                r->device_id, (unsigned long long)r->sequence,
-	                (unsigned long long)r->payload_size, what);
-}
-
-static eds_status payload_file(const pusher *p, const eds_record *r, char path[PATH_MAX])
-{
-	return eds_payload_path(path, PATH_MAX, p->o->payload_dir, r->payload_hash);
-}
-
-/* PUT r's payload from the payload store, streamed (it may be large). */
-static eds_status put_payload(pusher *p, const eds_record *r)
-{
-	char path[PATH_MAX];
-	eds_status st = payload_file(p, r, path);
-	if (st == EDS_OK)
-		st = eds_http_client_put_payload_file(p->http, r->payload_hash, path);
-	if (st == EDS_OK)
-		p->sum->payloads++;
-	else if (st == EDS_E_LIMIT)
-		return too_large(r, "the PUT of its payload is");
-	else
-		eds_fail_prefix(st, "record %s/%llu: payload", r->device_id,
-		                (unsigned long long)r->sequence);
-	return st;
 }
 
 static int stored(const char *status)
@@ -110,15 +75,16 @@ static eds_status settle(pusher *p, size_t from, size_t to)
 		p->sum->accepted += strcmp(status, "accepted") == 0;
 		p->sum->duplicates += strcmp(status, "duplicate") == 0;
 		if (stored(status))
-			p->sum->payloads += p->how[i] == PAYLOAD_INLINE;
+			p->sum->payloads += p->how[i] == EDS_PUSH_PAYLOAD_INLINE;
 		else if (refused == to)
 			refused = i;
 	}
 	/* p->pending is eds_push_chain's and freed there; the analyzer loses it */
 	for (size_t i = from; i < to && st == EDS_OK; i++)
-		if (p->how[i] == PAYLOAD_PUT && stored(p->res[i - from].status))
+		if (p->how[i] == EDS_PUSH_PAYLOAD_PUT && stored(p->res[i - from].status))
 			// NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
-			st = put_payload(p, &p->pending[i]);
+			st = eds_push_put_payload(p->http, p->o->payload_dir, &p->pending[i],
+			                          p->sum);
 	if (st != EDS_OK || refused == to)
 		return st;
 	// NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
@@ -153,7 +119,7 @@ static eds_status flush(pusher *p)
 		long code = 0;
 		st = post(p, from, to, &code);
 		if (st == EDS_OK && code == 413 && to - from == 1)
-			st = too_large(&p->pending[from], "sent alone, it is still");
+			st = eds_push_too_large(&p->pending[from], "sent alone, it is still");
 		else if (st == EDS_OK && code == 413)
 			p->max_items = (to - from) / 2;
 		else
@@ -163,40 +129,15 @@ static eds_status flush(pusher *p)
 	return st;
 }
 
-/*
- * r's payload in the payload store: read into *data (*how PAYLOAD_INLINE),
- * too large to inline (PAYLOAD_PUT), or none (no store, or not in it: it
- * stays pending on the server).  A payload file that is there but cannot
- * be read is an error, never sent silently without.
- */
-static eds_status find_payload(const pusher *p, const eds_record *r, char **data, size_t *len,
-                               unsigned char *how)
-{
-	char path[PATH_MAX];
-	*how = PAYLOAD_NONE;
-	if (p->o->payload_dir == NULL)
-		return EDS_OK;
-	eds_status st = payload_file(p, r, path);
-	if (st != EDS_OK)
-		return st;
-	st = eds_read_file(path, PAYLOAD_MAX, data, len);
-	if (st == EDS_OK || st == EDS_E_LIMIT)
-		*how = st == EDS_OK ? PAYLOAD_INLINE : PAYLOAD_PUT;
-	else if (st != EDS_E_NOT_FOUND)
-		return eds_fail_prefix(st, "record %s/%llu: payload", r->device_id,
-		                       (unsigned long long)r->sequence);
-	return EDS_OK;
-}
-
 /* Add r with its payload when the payload store has it; the request stays
  * under BODY_MAX (the batch so far is sent first when r would pass it). */
 static eds_status add(pusher *p, const eds_record *r)
 {
 	char *data = NULL;
 	size_t len = 0;
-	unsigned char how = PAYLOAD_NONE;
-	eds_status st = find_payload(p, r, &data, &len, &how);
-	int inline_ = how == PAYLOAD_INLINE;
+	unsigned char how = EDS_PUSH_PAYLOAD_NONE;
+	eds_status st = eds_push_find_payload(p->o->payload_dir, r, &data, &len, &how);
+	int inline_ = how == EDS_PUSH_PAYLOAD_INLINE;
 	if (st == EDS_OK && eds_http_client_batch_items(p->http) > 0 &&
 	    eds_http_client_batch_bytes(p->http) + ITEM_MAX(inline_ ? len : 0) > BODY_MAX)
 		st = flush(p);
@@ -219,10 +160,10 @@ static eds_status put_skipped(void *ctx, const eds_record *r)
 	pusher *p = ctx;
 	char path[PATH_MAX];
 	struct stat st;
-	eds_status s = payload_file(p, r, path);
+	eds_status s = eds_payload_path(path, sizeof path, p->o->payload_dir, r->payload_hash);
 	if (s != EDS_OK || (stat(path, &st) != 0 && errno == ENOENT))
 		return s;
-	s = put_payload(p, r);
+	s = eds_push_put_payload(p->http, p->o->payload_dir, r, p->sum);
 	if (s != EDS_E_NOT_FOUND)
 		return s;
 	p->sum->payloads_unknown++; /* no stored record needs it: nothing to do */
@@ -241,11 +182,9 @@ static eds_status flush_all(void *ctx)
 
 static eds_status setup(pusher *p)
 {
-	eds_http_client_options ho = {p->o->url,    120000,     10000,
-	                              p->o->cacert, p->o->cert, p->o->key};
 	if (p->pending == NULL || p->how == NULL || p->res == NULL)
 		return eds_fail(EDS_E_NOMEM, "out of memory");
-	return eds_http_client_open(&p->http, &ho);
+	return eds_push_http_open(&p->http, p->o->url, p->o->cacert, p->o->cert, p->o->key);
 }
 
 eds_status eds_push_chain(const char *chain_path, const eds_push_options *opts,

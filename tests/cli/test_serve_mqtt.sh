@@ -7,7 +7,8 @@
 # mid-stream loses nothing; a flood of bad messages does not stop good ones.
 # `eds push --mqtt`: --json reports (counts against the server's heads,
 # refusals naming the record, an unreachable broker), --quiet, a value flag
-# given twice, and the progress line on a terminal only.
+# given twice, the progress line on a terminal only, and payloads over 512
+# KiB (PUT over HTTP with --url, a stop without).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/serve_lib.sh"
 . "$(dirname "$0")/mqtt_lib.sh"
@@ -191,6 +192,61 @@ expect_one_line_err
 stop_server main
 expect_rc 0 "$EDS" ledger verify --ledger L
 expect_out "16591 records"
+
+# ---- eds push --mqtt: a payload over 512 KiB is PUT over HTTP (--url), or stops the push --
+"$EDS" device add --ledger BL --id big-1 --public-key k.pub >/dev/null || fail "add big-1"
+# bsign BYTES: the next record of big-1 in b.jsonl, with a random payload of BYTES in BP
+bsign() {
+	head -c "$1" /dev/urandom >bigpl
+	"$EDS" sign --key k.key --device big-1 --chain b.jsonl --payload bigpl --payload-dir BP \
+		>/dev/null || fail "sign big-1"
+}
+bsign 100
+bsign 600000
+bsign 100
+# a client id of its own: main's session may still hold messages for ledger L
+start_server big --ledger BL --mqtt "127.0.0.1:$BPORT" --mqtt-client-id eds-big
+wait_log big '"mqtt_connected"' || fail "server big did not connect: $(cat big.log)"
+# without --url: the push stops at big-1/2, never publishing it without its payload
+expect_rc 2 "$EDS" "${MQ[@]}" b.jsonl --payload-dir BP --batch 1 --json
+expect_one_line_err
+expect_err "record big-1/2"
+expect_err "need --url"
+expect_jq '.ok == false and .error.code == "limit" and .refused == null
+	and .sent == 1 and .payloads_sent == 1'
+[ "$(head_seq big-1)" = 1 ] && pass || fail "published past big-1/1 without --url: head $(head_seq big-1)"
+# with --url: it resumes after the head; the record goes by MQTT, its payload by PUT once stored
+expect_rc 0 "$EDS" "${MQ[@]}" b.jsonl --url "$URL" --payload-dir BP --json
+expect_no_err
+expect_jq '.ok and .skipped == 1 and .sent == 2 and .payloads_sent == 2 and .batches == 1'
+h=$(sed -n 2p b.jsonl | jq -r .payload_hash)
+req PUT "/api/v1/payloads/$h" -H 'Content-Type: application/octet-stream' \
+	--data-binary "@BP/${h:0:2}/${h:2}"
+expect_code 200 # already stored
+req GET /metrics
+grep -q '^eds_ledger_pending_payloads 0$' "$T/body" && pass || fail "payloads pending after push --mqtt --url"
+stop_server big
+expect_rc 0 "$EDS" ledger verify --ledger BL
+expect_out "3 payloads checked, 0 pending"
+# a PUT the server answers 413 too_large stops the push, naming the record (exit 2)
+bsign 600000
+start_server small --ledger BL --max-body 500000 --mqtt "127.0.0.1:$BPORT" --mqtt-client-id eds-big
+wait_log small '"mqtt_connected"' || fail "server small did not connect: $(cat small.log)"
+expect_rc 2 "$EDS" "${MQ[@]}" b.jsonl --url "$URL" --payload-dir BP --json
+expect_one_line_err
+expect_err "record big-1/4"
+expect_err "--max-body"
+expect_jq '.ok == false and .error.code == "limit" and .skipped == 3 and .sent == 1
+	and .payloads_sent == 0'
+# a payload file that is there but cannot be read stops the push (never sent without)
+bsign 100
+h=$(tail -1 b.jsonl | jq -r .payload_hash)
+rm "BP/${h:0:2}/${h:2}" && mkdir "BP/${h:0:2}/${h:2}"
+expect_rc 2 "$EDS" "${MQ[@]}" b.jsonl --url "$URL" --payload-dir BP
+expect_one_line_err
+expect_err "record big-1/5: payload"
+[ "$(head_seq big-1)" = 4 ] && pass || fail "big-1/5 was published without its payload"
+stop_server small
 
 # ---- usage errors: one line, exit 2 ----------------------------------------------------
 expect_rc 2 "$EDS" serve --ledger L --mqtt-password secret
