@@ -258,40 +258,36 @@ static eds_status make_dir(const char *path)
 	return EDS_OK;
 }
 
-/* Whether the database has no table: new, or left by a creation that never committed. */
-static int empty_database(sq *s)
+/* The first column of the one row sql yields (a count, a pragma's value). */
+static eds_status count(sq *s, const char *sql, uint64_t *out)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return 0;
-	int empty = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_fail(s, sql);
+	int rc = sqlite3_step(st);
+	*out = rc == SQLITE_ROW ? col_u64(st, 0) : 0;
 	sqlite3_finalize(st);
-	return empty;
+	return rc == SQLITE_ROW ? EDS_OK : db_fail(s, sql);
 }
 
 /*
  * The schema version of the database, read before anything is written to
- * it: a file that is not a database, or the database of another program
- * (tables but no version), is refused untouched.
+ * it: a file that is not a database fails with SQLite's reason ("file is
+ * not a database"), and the database of another program (tables, but no
+ * version; a creation that never committed leaves none) is refused
+ * untouched.
  */
 static eds_status identify(sq *s, int *version)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-		return db_fail(s, "user_version");
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		/* SQLite's reason ("file is not a database", "malformed") says what is wrong. */
-		eds_status e = db_fail(s, "read");
-		sqlite3_finalize(st);
-		return e;
-	}
-	*version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	if (*version == 0 && !empty_database(s))
+	uint64_t v = 0, tables = 0;
+	eds_status e = count(s, "PRAGMA user_version", &v);
+	if (e == EDS_OK && v == 0)
+		e = count(s, "SELECT count(*) FROM sqlite_master", &tables);
+	if (e == EDS_OK && tables > 0)
 		return eds_fail(EDS_E_UNSUPPORTED,
 		                "%s: a SQLite database of something else, not a ledger", s->path);
-	return EDS_OK;
+	*version = v > INT_MAX ? INT_MAX : (int)v;
+	return e;
 }
 
 static eds_status check_schema(sq *s, int v)
@@ -1190,17 +1186,6 @@ static uint64_t file_size(const char *path)
 {
 	struct stat st;
 	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-}
-
-static eds_status count(sq *s, const char *sql, uint64_t *out)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return db_fail(s, sql);
-	int rc = sqlite3_step(st);
-	*out = rc == SQLITE_ROW ? col_u64(st, 0) : 0;
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? EDS_OK : db_fail(s, sql);
 }
 
 static eds_status sq_stats(void *impl, eds_ledger_stats *out)
