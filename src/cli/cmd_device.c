@@ -12,7 +12,7 @@
 #include "cli_flags.h"
 #include "cli_json.h"
 #include "edgesentry/ledger.h"
-#include "internal.h"
+#include "store/ledger_internal.h"
 
 static const char *const cmd = "device";
 /* The flags that take a value (their values are never switches or help). */
@@ -195,7 +195,7 @@ static int check_values(const args *a, change *c)
 	c->from = 0;
 	if (a->from != NULL && cli_u64(a->from, 1, EDS_INT_MAX, &c->from) != 0)
 		return cli_usage(cmd, "--from-sequence must be 1 .. 2^53-1, not '%s'", a->from);
-	eds_status st = a->id != NULL ? eds_device_id_check(a->id, strlen(a->id)) : EDS_OK;
+	eds_status st = a->id != NULL ? eds_ledger_check_id(a->id) : EDS_OK;
 	if (st != EDS_OK)
 		return cli_report(cmd, st, "--id");
 	if (a->key != NULL && (st = eds_public_key_load(&c->pk, a->key)) != EDS_OK)

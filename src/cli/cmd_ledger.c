@@ -713,8 +713,7 @@ static int log_events(eds_ledger *l, const ledger_args *a)
 	uint64_t after = 0;
 	if (a->after_id != NULL && cli_u64(a->after_id, 0, EDS_INT_MAX, &after) != 0)
 		return cli_usage(cmd, "--after-id must be 0 .. 2^53-1, not '%s'", a->after_id);
-	eds_status st =
-	    a->device != NULL ? eds_device_id_check(a->device, strlen(a->device)) : EDS_OK;
+	eds_status st = a->device != NULL ? eds_ledger_check_id(a->device) : EDS_OK;
 	if (st == EDS_OK)
 		st = ledger_log_write(l, after, a->device, a->json, stdout, NULL);
 	return st == EDS_OK ? EDS_EXIT_OK : fatal(a, st, "log");
