@@ -627,6 +627,22 @@ static int export(eds_ledger *l, const ledger_args *a)
 	return missing_payloads(e.n.missing);
 }
 
+/*
+ * The directory part of path into dir ("." when path names no directory,
+ * "/" for one at the root); returns the last name, a pointer into path.
+ */
+static const char *split_path(const char *path, char *dir, size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+	if (slash == NULL)
+		snprintf(dir, cap, ".");
+	else if (slash == path)
+		snprintf(dir, cap, "/");
+	else
+		snprintf(dir, cap, "%.*s", (int)(slash - path), path);
+	return slash != NULL ? slash + 1 : path;
+}
+
 /* ---- backup ----------------------------------------------------------------- */
 
 static void backup_progress(void *ctx, uint64_t records)
@@ -641,24 +657,21 @@ static void backup_progress(void *ctx, uint64_t records)
  */
 static void note_partials(const char *out)
 {
-	char dir[PATH_MAX] = ".";
-	const char *name = strrchr(out, '/');
-	if (name != NULL)
-		snprintf(dir, sizeof dir, "%.*s", (int)(name++ - out), out);
-	else
-		name = out;
-	DIR *d = opendir(dir[0] != '\0' ? dir : "/");
+	char dir[PATH_MAX];
+	const char *name = split_path(out, dir, sizeof dir);
+	DIR *d = opendir(dir);
 	if (d == NULL)
 		return;
 	size_t n = strlen(name);
+	const char *sep = strcmp(dir, "/") == 0 ? "" : "/";
 	for (struct dirent *e; (e = readdir(d)) != NULL;)
 		if (n > 0 && strncmp(e->d_name, name, n) == 0 &&
 		    strncmp(e->d_name + n, ".partial-", 9) == 0)
 			fprintf(
 			    stderr,
-			    "eds ledger: note: %s/%s is left from a backup that did not finish; "
+			    "eds ledger: note: %s%s%s is left from a backup that did not finish; "
 			    "delete it when no backup runs\n",
-			    dir, e->d_name);
+			    dir, sep, e->d_name);
 	closedir(d);
 }
 
@@ -725,19 +738,11 @@ static int log_events(eds_ledger *l, const ledger_args *a)
  */
 static bool inside_ledger(const char *ledger, const char *out)
 {
-	char l[PATH_MAX], o[PATH_MAX], copy[PATH_MAX], dir[PATH_MAX];
+	char l[PATH_MAX], o[PATH_MAX], parent[PATH_MAX], dir[PATH_MAX];
 	if (realpath(ledger, l) == NULL)
 		return false;
 	if (realpath(out, o) == NULL) {
-		snprintf(copy, sizeof copy, "%s", out);
-		char *slash = strrchr(copy, '/');
-		const char *name = slash != NULL ? slash + 1 : copy, *parent = ".";
-		if (slash == copy)
-			parent = "/";
-		else if (slash != NULL) {
-			*slash = '\0';
-			parent = copy;
-		}
+		const char *name = split_path(out, parent, sizeof parent);
 		if (realpath(parent, dir) == NULL ||
 		    (size_t)snprintf(o, sizeof o, "%s/%s", dir, name) >= sizeof o)
 			return false;
