@@ -79,17 +79,10 @@ static eds_status reserve(mem_store *ms, size_t n)
 		ms->len -= ms->first;
 		ms->first = 0;
 	}
-	if (ms->len + n <= ms->cap)
-		return EDS_OK;
-	size_t cap = ms->cap ? ms->cap * 2 : 64;
-	while (cap < ms->len + n)
-		cap *= 2;
-	agent_entry *v = realloc(ms->v, cap * sizeof *v);
-	if (!v)
-		return eds_fail(EDS_E_NOMEM, "memory store: out of memory");
+	void *v = ms->v;
+	eds_status st = eds_grow(&v, &ms->cap, ms->len + n, sizeof *ms->v, "memory store");
 	ms->v = v;
-	ms->cap = cap;
-	return EDS_OK;
+	return st;
 }
 
 static eds_status mem_commit(void *s, const agent_meta *m, const agent_entry *add, size_t nadd,

@@ -76,6 +76,14 @@ eds_status eds_lock_exclusive(const char *path, int oflags, const char *what, co
 /** fsync the directory containing path (or the directory itself when is_dir). */
 eds_status eds_fsync_dir_of(const char *path);
 
+/**
+ * Room for need elements of elem bytes in the array *v of capacity *cap
+ * (in elements): doubled from 16 (or from *cap) until it fits, *v and *cap
+ * updated.  On failure *v is unchanged.  Errors: EDS_E_NOMEM ("WHAT: out
+ * of memory").
+ */
+eds_status eds_grow(void **v, size_t *cap, size_t need, size_t elem, const char *what);
+
 /** Remove dir with everything in it (symlinks removed, not followed); 0, or -1 with errno. */
 int eds_remove_tree(const char *dir);
 

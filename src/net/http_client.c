@@ -302,15 +302,10 @@ eds_status eds_http_client_put_payload_file(eds_http_client *c, const uint8_t ha
 /* Room for one more item in c->ends. */
 static eds_status reserve_item(eds_http_client *c)
 {
-	if (c->nitems < c->cap_items)
-		return EDS_OK;
-	size_t cap = c->cap_items ? c->cap_items * 2 : 64;
-	size_t *ends = realloc(c->ends, cap * sizeof *ends);
-	if (!ends)
-		return eds_fail(EDS_E_NOMEM, "http: out of memory");
-	c->ends = ends;
-	c->cap_items = cap;
-	return EDS_OK;
+	void *v = c->ends;
+	eds_status st = eds_grow(&v, &c->cap_items, c->nitems + 1, sizeof *c->ends, "http");
+	c->ends = v;
+	return st;
 }
 
 static eds_status add_base64(eds_textbuf *b, const uint8_t *data, size_t len)

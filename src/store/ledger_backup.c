@@ -48,14 +48,11 @@ typedef struct copier {
 
 static eds_status note_lack(copier *c, const eds_record *r)
 {
-	if (c->nlacks == c->cap) {
-		size_t cap = c->cap ? 2 * c->cap : 16;
-		lack *v = realloc(c->lacks, cap * sizeof *v);
-		if (v == NULL)
-			return eds_fail(EDS_E_NOMEM, "backup: out of memory");
-		c->lacks = v;
-		c->cap = cap;
-	}
+	void *v = c->lacks;
+	eds_status st = eds_grow(&v, &c->cap, c->nlacks + 1, sizeof *c->lacks, "backup");
+	c->lacks = v;
+	if (st != EDS_OK)
+		return st;
 	memcpy(c->lacks[c->nlacks].hash, r->payload_hash, EDS_HASH_LEN);
 	c->lacks[c->nlacks++].size = r->payload_size;
 	return EDS_OK;
