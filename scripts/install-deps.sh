@@ -22,6 +22,10 @@ PACKAGES=(
 	# tests: unit framework; outside reference tools the tests compare with
 	# (openssl for keys and Ed25519, b3sum for BLAKE3, jq to read JSON output)
 	libcmocka-dev openssl b3sum jq
+	# test helpers: python3 runs the stub HTTP server and reads the agent's
+	# SQLite queue (test_agent.sh, test_update_agent.sh); xxd converts hex in
+	# test_update.sh.  Neither is in a minimal Debian 12 image.
+	python3 xxd
 	# the sqlite3 shell: the payload-journal test reads the ledger as an outsider
 	sqlite3
 	# fuzzing: clang and its libFuzzer/sanitizer runtimes
