@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +143,20 @@ static const str_flag str_flags[] = {
     STR("--mqtt-client-id", mqtt_id),
 };
 
+/* Whether -h/--help is asked for, other than as the value of one of the
+ * flags above ("--device -h" names a device). */
+static bool help_asked(int argc, char **argv)
+{
+	enum { N_STR = sizeof str_flags / sizeof str_flags[0] };
+	enum { N_NUM = sizeof num_flags / sizeof num_flags[0] };
+	const char *names[N_STR + N_NUM];
+	for (size_t k = 0; k < N_STR; k++)
+		names[k] = str_flags[k].name;
+	for (size_t k = 0; k < N_NUM; k++)
+		names[N_STR + k] = num_flags[k].name;
+	return cli_help_asked(argc, argv, names, N_STR + N_NUM);
+}
+
 /* One argument; returns 0 (consumed), or an exit code. */
 static int parse_one(int argc, char **argv, int *i, agent_args *a)
 {
@@ -244,11 +259,10 @@ static void print_status(FILE *out, const eds_agent_status *st, bool json)
 
 static int run_status(int argc, char **argv)
 {
-	for (int i = 2; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			help(); /* one help page covers both forms */
-			return EDS_EXIT_OK;
-		}
+	if (help_asked(argc, argv)) {
+		help(); /* one help page covers both forms */
+		return EDS_EXIT_OK;
+	}
 	agent_args a;
 	int rc = parse(argc, argv, 2, &a);
 	if (rc != 0)
@@ -518,12 +532,12 @@ static int run_loop(eds_agent *ag, const agent_args *a)
 
 int cmd_agent(int argc, char **argv)
 {
-	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+	if (argc >= 2 && strcmp(argv[1], "status") == 0)
+		return run_status(argc, argv);
+	if (help_asked(argc, argv)) {
 		help();
 		return EDS_EXIT_OK;
 	}
-	if (argc >= 2 && strcmp(argv[1], "status") == 0)
-		return run_status(argc, argv);
 	agent_args a;
 	int rc = parse(argc, argv, 1, &a);
 	if (rc == 0)

@@ -104,11 +104,10 @@ int cmd_keygen(int argc, char **argv)
 	char *out = NULL, *seed_hex = NULL;
 	char key_path[PATH_MAX], pub_path[PATH_MAX];
 	eds_secret_key sk;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			help();
-			return EDS_EXIT_OK;
-		}
+	static const char *const names[] = {"--out", "--seed"};
+	if (cli_help_asked(argc, argv, names, 2)) {
+		help();
+		return EDS_EXIT_OK;
 	}
 	int rc = parse_args(argc, argv, &out, &seed_hex);
 	if (rc != EDS_EXIT_OK) {

@@ -24,6 +24,24 @@ for cmd in $(sed -n 's/^  \([a-z][a-z-]*\)  .*/\1/p' "$T/out"); do
 	grep -q "unknown command" "$T/err" && fail "'$cmd' is listed but unknown" || pass
 done
 
+# --help anywhere among a command's flags is help; -h as a flag's value is
+# the value ("keygen --out -h" makes -h.key), not a help request.
+cd "$T" || exit 1
+expect_rc 0 "$EDS" agent --key x --help
+expect_out "usage: eds agent"
+expect_rc 0 "$EDS" push chain.jsonl --batch 5 -h
+expect_out "usage: eds push"
+expect_rc 0 "$EDS" keygen --out -h
+[ -f ./-h.key ] && [ -f ./-h.pub ] && pass || fail "keygen --out -h made no -h.key"
+expect_rc 2 "$EDS" agent --key x --device -h
+expect_err "--state and --url are required"
+expect_rc 2 "$EDS" agent status --state -h
+expect_err "-h: No such file"
+expect_rc 2 "$EDS" push --url -h missing.jsonl
+expect_err "missing.jsonl"
+expect_rc 2 "$EDS" push --mqtt 127.0.0.1:1 --mqtt-client-id -h
+expect_err "CHAIN"
+
 # No command: usage on stderr, nothing on stdout, exit 2.
 expect_rc 2 "$EDS"
 expect_err "usage: eds COMMAND"
