@@ -76,11 +76,12 @@ static int print_json(eds_status st, const eds_push_summary *s, const char *mess
 		              (json_int_t)s->refused_sequence, "reason", s->refused_reason);
 	if (st != EDS_OK)
 		error = json_pack("{s:s, s:s}", "code", error_code(st, s), "message", message);
-	json_t *o = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o*, s:o*}", "ok", st == EDS_OK,
-	                      "records", (json_int_t)s->records, "skipped", (json_int_t)s->skipped,
-	                      "sent", (json_int_t)sent, "payloads_sent", (json_int_t)s->payloads,
-	                      "batches", (json_int_t)s->batches, "devices", (json_int_t)s->devices,
-	                      "refused", refused, "error", error);
+	json_t *o = json_pack(
+	    "{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o*, s:o*}", "ok", st == EDS_OK, "records",
+	    (json_int_t)s->records, "skipped", (json_int_t)s->skipped, "sent", (json_int_t)sent,
+	    "payloads_sent", (json_int_t)s->payloads, "payloads_unknown",
+	    (json_int_t)s->payloads_unknown, "batches", (json_int_t)s->batches, "devices",
+	    (json_int_t)s->devices, "refused", refused, "error", error);
 	return cli_json_print(cmd, o);
 }
 
@@ -96,6 +97,10 @@ static void print_text(const push_cli *pc, const eds_push_summary *s)
 		       (unsigned long long)s->records, (unsigned long long)s->skipped,
 		       (unsigned long long)s->accepted, (unsigned long long)s->duplicates,
 		       (unsigned long long)s->requests);
+	/* Only --put-payloads uploads payloads of skipped records; say what came of them. */
+	if (pc->put_payloads)
+		printf("%llu payloads sent, %llu not wanted by the server\n",
+		       (unsigned long long)s->payloads, (unsigned long long)s->payloads_unknown);
 }
 
 int push_cli_report(push_cli *pc, const char *chain, eds_status st, const eds_push_summary *s)

@@ -126,7 +126,7 @@ for i in 21 22 23 24 25; do
 done
 expect_rc 0 "$EDS" "${MQ[@]}" c1.jsonl --url "$URL" --payload-dir P1 --batch 2 --json
 expect_no_err
-expect_jq '. == {ok: true, records: 25, skipped: 20, sent: 5, payloads_sent: 5, batches: 3,
+expect_jq '. == {ok: true, records: 25, skipped: 20, sent: 5, payloads_sent: 5, payloads_unknown: 0, batches: 3,
 	devices: 1, refused: null, error: null}'
 [ "$(head_seq dev-1)" = 25 ] && pass || fail "dev-1 head after push --mqtt: $(head_seq dev-1)"
 expect_rc 0 "$EDS" "${MQ[@]}" c1.jsonl --url "$URL" --json

@@ -26,7 +26,7 @@ start_server main --ledger L
 
 expect_rc 0 "$EDS" push --url "$URL" c0.jsonl --payload-dir P --batch 7 --json
 expect_no_err
-expect_jq '. == {ok: true, records: 60, skipped: 0, sent: 60, payloads_sent: 60, batches: 9,
+expect_jq '. == {ok: true, records: 60, skipped: 0, sent: 60, payloads_sent: 60, payloads_unknown: 0, batches: 9,
 	devices: 2, refused: null, error: null}'
 # what the server holds now: exactly what the report says was sent
 req GET /metrics
@@ -169,7 +169,16 @@ expect_jq '.ok and .skipped == 2 and .sent == 0 and .payloads_sent == 2'
 req GET /metrics
 grep -q '^eds_ledger_pending_payloads 0$' "$T/body" && pass || fail "payloads pending after --put-payloads"
 expect_rc 0 "$EDS" push --url "$URL" bp-5.jsonl --payload-dir BP --put-payloads --json
-expect_jq '.ok and .payloads_sent == 2' # 200 already stored is fine
+expect_jq '.ok and .payloads_sent == 2 and .payloads_unknown == 0' # 200 already stored is fine
+# the same sequences signed again with other payloads: skipped records whose
+# payloads no stored record needs (404 unknown_payload), counted, not fatal
+mv bp-5.jsonl bp-5.orig
+big bp-5 2 1000
+expect_rc 0 "$EDS" push --url "$URL" bp-5.jsonl --payload-dir BP --put-payloads --json
+expect_jq '.ok and .skipped == 2 and .payloads_sent == 0 and .payloads_unknown == 2'
+expect_rc 0 "$EDS" push --url "$URL" bp-5.jsonl --payload-dir BP --put-payloads
+expect_out "0 payloads sent, 2 not wanted by the server"
+mv bp-5.orig bp-5.jsonl
 expect_rc 2 "$EDS" push --url "$URL" bp-5.jsonl --put-payloads
 expect_err "--put-payloads needs --payload-dir"
 expect_one_line_err
