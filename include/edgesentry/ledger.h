@@ -114,6 +114,21 @@ typedef struct eds_ledger_stats {
 /** Iteration callbacks: return EDS_OK to go on; anything else stops and is returned. */
 typedef eds_status (*eds_ledger_device_fn)(void *ctx, const eds_ledger_device *d);
 typedef eds_status (*eds_ledger_record_fn)(void *ctx, const eds_ledger_record *r);
+/**
+ * The next device for eds_ledger_device_import to take into the registry:
+ * fill *d (device_id, key_count, keys[].public_key and from_sequence,
+ * revoked_from_sequence; the rest is ignored) and return EDS_OK, or return
+ * EDS_DONE after the last one.  Any other status stops the import, which
+ * then changes nothing, and is returned.  Runs inside the ledger's write
+ * transaction: it must not call the ledger.
+ */
+typedef eds_status (*eds_ledger_import_fn)(void *ctx, eds_ledger_device *d);
+/** What eds_ledger_device_import did. */
+typedef struct eds_ledger_import_counts {
+	uint64_t added;     /**< devices registered now */
+	uint64_t changed;   /**< known devices that gained keys or an earlier revocation */
+	uint64_t unchanged; /**< known devices the import already matched */
+} eds_ledger_import_counts;
 /** One operation-log event read back, with its id (1, 2, ... in the order written). */
 typedef eds_status (*eds_ledger_event_fn)(void *ctx, uint64_t id, const eds_ledger_event *ev);
 
@@ -180,6 +195,13 @@ typedef struct eds_ledger_ops {
 	 */
 	eds_status (*event_foreach)(void *impl, uint64_t after_id, const char *device_id,
 	                            eds_ledger_event_fn fn, void *ctx);
+	/**
+	 * Optional (NULL: eds_ledger_device_import is unsupported): see
+	 * eds_ledger_device_import; every device next yields has passed its
+	 * checks of the arguments already.
+	 */
+	eds_status (*device_import)(void *impl, eds_ledger_import_fn next, void *ctx,
+	                            uint64_t now_ms, eds_ledger_import_counts *counts);
 } eds_ledger_ops;
 
 typedef struct eds_ledger_options {
@@ -281,6 +303,32 @@ eds_status eds_ledger_device_rotate(eds_ledger *l, const char *device_id, const 
  * EDS_E_FIELD, EDS_E_IO.
  */
 eds_status eds_ledger_device_revoke(eds_ledger *l, const char *device_id, uint64_t from_sequence);
+
+/**
+ * Register many devices at once, e.g. from a key registry file (FORMAT.md
+ * 2), in one transaction: all of it or, on any error, nothing.  For each
+ * device next yields:
+ * - unknown: it is added with its keys and revocation; its first key must
+ *   start at sequence 1 (the ledger's first key always does);
+ * - known: the ledger's keys must be the first keys of the import, the
+ *   same from_sequence and public key; further keys are added as by
+ *   eds_ledger_device_rotate (above the head and the last key); an earlier
+ *   revocation is applied as by eds_ledger_device_revoke.  A revocation is
+ *   never raised or lifted and a key never removed: an import that would
+ *   is refused.
+ * So importing the same list twice changes nothing the second time.
+ * Checks of each device: a valid id, 1 .. EDS_LEDGER_MAX_KEYS keys with
+ * strictly rising from_sequence in 1 .. 2^53-1, revoked_from_sequence 0 or
+ * in 1 .. 2^53-1.  counts may be NULL.
+ * Errors: EDS_E_ARG, EDS_E_FIELD, EDS_E_LIMIT (more keys than a ledger
+ * device holds), EDS_E_EXISTS (the import contradicts the ledger: a key
+ * differs or is missing, a revocation would be raised or lifted),
+ * EDS_E_REVOKED (a key from at or after the revocation), EDS_E_UNSUPPORTED
+ * (read-only, or a back end without it), EDS_E_IO, and whatever next
+ * returns; the detail names the device.
+ */
+eds_status eds_ledger_device_import(eds_ledger *l, eds_ledger_import_fn next, void *ctx,
+                                    eds_ledger_import_counts *counts);
 
 /** Look up a device.  Errors: EDS_E_NOT_FOUND, EDS_E_IO. */
 eds_status eds_ledger_device_get(eds_ledger *l, const char *device_id, eds_ledger_device *out);

@@ -77,6 +77,29 @@ eds_status eds_registry_lookup(const eds_registry *reg, const char *device_id, u
 /** Number of devices. */
 size_t eds_registry_device_count(const eds_registry *reg);
 
+/** One device of a registry, as eds_registry_device_at reads it out. */
+typedef struct eds_registry_device {
+	const char *device_id;          /**< borrowed: valid while the registry lives */
+	size_t index;                   /**< its position in the input's "devices" list */
+	size_t key_count;               /**< 1 .. EDS_REGISTRY_MAX_KEYS_PER_DEVICE */
+	uint64_t revoked_from_sequence; /**< 0: not revoked */
+} eds_registry_device;
+
+/**
+ * Device i (0 .. eds_registry_device_count - 1), in device_id order (bytewise),
+ * for walking a whole registry, e.g. to import it into a ledger.
+ * Errors: EDS_E_ARG (NULL argument, i out of range).
+ */
+eds_status eds_registry_device_at(const eds_registry *reg, size_t i, eds_registry_device *out);
+
+/**
+ * Key k (0 .. key_count - 1, ascending from_sequence) of device i: the
+ * public key and the first sequence it verifies.
+ * Errors: EDS_E_ARG (NULL argument, i or k out of range).
+ */
+eds_status eds_registry_key_at(const eds_registry *reg, size_t i, size_t k, eds_public_key *pk,
+                               uint64_t *from_sequence);
+
 #ifdef __cplusplus
 }
 #endif

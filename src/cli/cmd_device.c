@@ -1,5 +1,5 @@
 /*
- * cmd_device.c - `eds device add|list|rotate|revoke --ledger DIR ...`: the
+ * cmd_device.c - `eds device add|list|rotate|revoke|import --ledger DIR ...`: the
  * server's device registry and key history, kept in the ledger.  Safe to
  * run while `eds serve` uses the same ledger: the server notices changes.
  * list opens the ledger read-only (eds_ledger_options.read_only).
@@ -11,12 +11,14 @@
 #include "cli.h"
 #include "cli_flags.h"
 #include "cli_json.h"
+#include "device_import.h"
 #include "edgesentry/ledger.h"
 #include "store/ledger_internal.h"
 
 static const char *const cmd = "device";
 /* The flags that take a value (their values are never switches or help). */
-static const char *const names[] = {"--ledger", "--id", "--public-key", "--from-sequence"};
+static const char *const names[] = {"--ledger", "--id", "--public-key", "--from-sequence",
+                                    "--registry"};
 
 static void help(void)
 {
@@ -24,15 +26,22 @@ static void help(void)
 	    "usage: eds device add    --ledger DIR --id ID --public-key KEY\n"
 	    "       eds device rotate --ledger DIR --id ID --public-key KEY [--from-sequence N]\n"
 	    "       eds device revoke --ledger DIR --id ID [--from-sequence N]\n"
-	    "       eds device list   --ledger DIR [--json]\n\n"
+	    "       eds device list   --ledger DIR [--json]\n"
+	    "       eds device import --ledger DIR --registry FILE [--json]\n\n"
 	    "Manage the devices an `eds serve` ledger accepts records from.  The ledger\n"
 	    "keeps every key a device ever had: `rotate` adds a key for records from a\n"
 	    "sequence on (records already stored keep theirs); `revoke` refuses records\n"
 	    "from a sequence on.  The server picks changes up while it runs.  `list`\n"
 	    "opens the ledger read-only: it writes nothing, so it also works on a copy\n"
-	    "on read-only media (see eds ledger --help for the -wal/-shm case).\n\n"
+	    "on read-only media (see eds ledger --help for the -wal/-shm case).\n"
+	    "`import` registers every device of a key registry file (FORMAT.md 2, e.g.\n"
+	    "an export's registry.json) in one transaction, all or nothing: unknown\n"
+	    "devices are added with their keys and revocation; known ones must have\n"
+	    "the ledger's keys first, and may add later keys or an earlier revocation.\n"
+	    "Importing the same file again changes nothing.\n\n"
 	    "Options:\n"
-	    "  --ledger DIR         ledger directory (created by add when absent)\n"
+	    "  --ledger DIR         ledger directory (created by add and import when\n"
+	    "                       absent)\n"
 	    "  --id ID              device id (1..128 of A-Z a-z 0-9 . _ : -)\n"
 	    "  --public-key KEY     64 hex characters, or a public key PEM file, or a\n"
 	    "                       secret key file (its public half is used)\n"
@@ -42,7 +51,9 @@ static void help(void)
 	    "                       {\"devices\":[{device_id, head_sequence, head_hash\n"
 	    "                       (null before the first record), revoked_from (null\n"
 	    "                       when not revoked), keys[] (from_sequence,\n"
-	    "                       public_key)}]}\n"
+	    "                       public_key)}]}; import: {devices, added, changed,\n"
+	    "                       unchanged}\n"
+	    "  --registry FILE      import: the key registry (at most 512 MiB)\n"
 	    "  -h, --help           show this help\n\n"
 	    "`list` prints one line per device: id, head sequence, revoked-from sequence\n"
 	    "(- when not revoked), then each key as FROM:HEX.\n\n"
@@ -53,24 +64,38 @@ static void help(void)
 }
 
 typedef struct args {
-	const char *action, *ledger, *id, *key, *from;
+	const char *action, *ledger, *id, *key, *from, *registry;
 	bool json;
 } args;
 
+static int parse_import(const args *a)
+{
+	if (a->registry == NULL)
+		return cli_usage(cmd, "--registry FILE is required");
+	if (a->id != NULL || a->key != NULL || a->from != NULL)
+		return cli_usage(
+		    cmd, "import takes --registry, not --id, --public-key or --from-sequence");
+	return EDS_EXIT_OK;
+}
+
 static int parse(int argc, char **argv, args *a)
 {
-	const char **const values[] = {&a->ledger, &a->id, &a->key, &a->from};
+	const char **const values[] = {&a->ledger, &a->id, &a->key, &a->from, &a->registry};
 	static const char *const switches[] = {"--json"};
 	bool *const on[] = {&a->json};
 	const cli_switches sw = {switches, on, 1};
-	int rc = cli_action_flags_once(cmd, argc, argv, names, values, 4, &sw, &a->action);
+	int rc = cli_action_flags_once(cmd, argc, argv, names, values, 5, &sw, &a->action);
 	if (rc != EDS_EXIT_OK)
 		return rc;
 	if (a->action == NULL)
-		return cli_usage(cmd, "an action is required: add, list, rotate or revoke");
+		return cli_usage(cmd, "an action is required: add, list, rotate, revoke or import");
 	if (a->ledger == NULL)
 		return cli_usage(cmd, "--ledger DIR is required");
 	int is_list = strcmp(a->action, "list") == 0;
+	if (strcmp(a->action, "import") == 0)
+		return parse_import(a);
+	if (a->registry != NULL)
+		return cli_usage(cmd, "--registry is only for import");
 	if (!is_list && a->id == NULL)
 		return cli_usage(cmd, "--id ID is required");
 	int wants_key = strcmp(a->action, "add") == 0 || strcmp(a->action, "rotate") == 0;
@@ -81,7 +106,7 @@ static int parse(int argc, char **argv, args *a)
 	if (a->from != NULL && (is_list || strcmp(a->action, "add") == 0))
 		return cli_usage(cmd, "--from-sequence is only for rotate and revoke");
 	if (a->json && !is_list)
-		return cli_usage(cmd, "--json is only for list");
+		return cli_usage(cmd, "--json is only for list and import");
 	return EDS_EXIT_OK;
 }
 
@@ -188,11 +213,13 @@ static eds_status list_json(eds_ledger *l)
 typedef struct change {
 	eds_public_key pk;
 	uint64_t from;
+	eds_registry *reg; /* import: the registry file, loaded */
 } change;
 
 static int check_values(const args *a, change *c)
 {
 	c->from = 0;
+	c->reg = NULL;
 	if (a->from != NULL && cli_u64(a->from, 1, EDS_INT_MAX, &c->from) != 0)
 		return cli_usage(cmd, "--from-sequence must be 1 .. 2^53-1, not '%s'", a->from);
 	eds_status st = a->id != NULL ? eds_ledger_check_id(a->id) : EDS_OK;
@@ -200,6 +227,11 @@ static int check_values(const args *a, change *c)
 		return cli_report(cmd, st, "--id");
 	if (a->key != NULL && (st = eds_public_key_load(&c->pk, a->key)) != EDS_OK)
 		return cli_report(cmd, st, "--public-key");
+	/* Last: on success c->reg is the caller's to free. */
+	if (a->registry != NULL && (st = eds_registry_load(&c->reg, a->registry)) != EDS_OK) {
+		cli_report(cmd, st, NULL); /* the detail starts with the file's name */
+		return EDS_EXIT_USAGE;
+	}
 	return EDS_EXIT_OK;
 }
 
@@ -232,6 +264,8 @@ static int run(eds_ledger *l, const args *a, const change *c)
 		st = eds_ledger_device_rotate(l, a->id, &c->pk, c->from);
 	else if (strcmp(a->action, "revoke") == 0)
 		st = revoke(l, a->id, c->from);
+	else if (strcmp(a->action, "import") == 0)
+		return device_import_run(l, c->reg, a->registry, a->json);
 	else if (a->json)
 		st = list_json(l);
 	else
@@ -254,24 +288,28 @@ int cmd_device(int argc, char **argv)
 	int rc = parse(argc, argv, &a);
 	if (rc != EDS_EXIT_OK)
 		return rc;
-	const char *const actions[] = {"add", "list", "rotate", "revoke"};
+	const char *const actions[] = {"add", "list", "rotate", "revoke", "import"};
 	int known = 0;
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		known |= strcmp(a.action, actions[i]) == 0;
 	if (!known)
-		return cli_usage(cmd, "unknown action '%s' (add, list, rotate, revoke)", a.action);
+		return cli_usage(cmd, "unknown action '%s' (add, list, rotate, revoke, import)",
+		                 a.action);
 	change c;
 	rc = check_values(&a, &c);
 	if (rc != EDS_EXIT_OK)
 		return rc;
 	eds_ledger *l;
-	int is_list = strcmp(a.action, "list") == 0;
+	int creates = strcmp(a.action, "add") == 0 || strcmp(a.action, "import") == 0;
 	eds_ledger_options lo = {
-	    .durable = 1, .must_exist = strcmp(a.action, "add") != 0, .read_only = is_list};
+	    .durable = 1, .must_exist = !creates, .read_only = strcmp(a.action, "list") == 0};
 	eds_status st = eds_ledger_open(&l, a.ledger, &lo);
 	if (st != EDS_OK)
-		return cli_report(cmd, st, "--ledger");
-	rc = run(l, &a, &c);
-	eds_ledger_close(l);
+		rc = cli_report(cmd, st, "--ledger");
+	else {
+		rc = run(l, &a, &c);
+		eds_ledger_close(l);
+	}
+	eds_registry_free(c.reg);
 	return rc;
 }

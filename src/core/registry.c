@@ -378,6 +378,27 @@ size_t eds_registry_device_count(const eds_registry *reg)
 	return reg != NULL ? reg->ndevices : 0;
 }
 
+eds_status eds_registry_device_at(const eds_registry *reg, size_t i, eds_registry_device *out)
+{
+	if (reg == NULL || out == NULL || i >= reg->ndevices)
+		return eds_fail(EDS_E_ARG, "registry: no device %zu", i);
+	const reg_device *d = &reg->devices[i];
+	*out = (eds_registry_device){d->id, d->index, d->nkeys, d->revoked};
+	return EDS_OK;
+}
+
+eds_status eds_registry_key_at(const eds_registry *reg, size_t i, size_t k, eds_public_key *pk,
+                               uint64_t *from_sequence)
+{
+	if (reg == NULL || pk == NULL || from_sequence == NULL || i >= reg->ndevices ||
+	    k >= reg->devices[i].nkeys)
+		return eds_fail(EDS_E_ARG, "registry: no key %zu of device %zu", k, i);
+	const reg_key *key = &reg->keys[reg->devices[i].first_key + k];
+	*pk = key->pk;
+	*from_sequence = key->from;
+	return EDS_OK;
+}
+
 static const reg_device *find_device(const eds_registry *reg, const char *id)
 {
 	reg_device probe = {id, 0, 0, 0, 0};

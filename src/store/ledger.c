@@ -156,6 +156,62 @@ eds_status eds_ledger_device_revoke(eds_ledger *l, const char *device_id, uint64
 	return l->ops->device_revoke(l->impl, device_id, from_sequence, eds_now_ms());
 }
 
+/* The caller's next, then the checks every back end may rely on. */
+typedef struct import_check {
+	eds_ledger_import_fn next;
+	void *ctx;
+} import_check;
+
+static eds_status check_imported(const eds_ledger_device *d)
+{
+	eds_status st = eds_ledger_check_id(d->device_id);
+	if (st != EDS_OK)
+		return st;
+	if (d->key_count == 0 || d->key_count > EDS_LEDGER_MAX_KEYS)
+		return eds_fail(d->key_count ? EDS_E_LIMIT : EDS_E_FIELD,
+		                "device %s: %zu keys; a ledger device has 1 to %d", d->device_id,
+		                d->key_count, EDS_LEDGER_MAX_KEYS);
+	for (size_t k = 0; k < d->key_count; k++) {
+		uint64_t from = d->keys[k].from_sequence;
+		if (from == 0 || from > EDS_INT_MAX ||
+		    (k > 0 && from <= d->keys[k - 1].from_sequence))
+			return eds_fail(EDS_E_FIELD,
+			                "device %s: key %zu: from_sequence %llu must be 1..2^53-1 "
+			                "and above the previous key's",
+			                d->device_id, k, (unsigned long long)from);
+	}
+	if (d->revoked_from_sequence > EDS_INT_MAX)
+		return eds_fail(EDS_E_FIELD, "device %s: revoked_from_sequence over 2^53-1",
+		                d->device_id);
+	return EDS_OK;
+}
+
+static eds_status next_checked(void *ctx, eds_ledger_device *d)
+{
+	const import_check *ic = ctx;
+	memset(d, 0, sizeof *d);
+	eds_status st = ic->next(ic->ctx, d);
+	d->device_id[EDS_DEVICE_ID_MAX] = '\0';
+	return st == EDS_OK ? check_imported(d) : st;
+}
+
+eds_status eds_ledger_device_import(eds_ledger *l, eds_ledger_import_fn next, void *ctx,
+                                    eds_ledger_import_counts *counts)
+{
+	eds_ledger_import_counts ignored;
+	if (l == NULL || next == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	eds_status st = writable(l);
+	if (st != EDS_OK)
+		return st;
+	if (l->ops->device_import == NULL)
+		return eds_fail(EDS_E_UNSUPPORTED, "ledger %s: no device import", l->ops->name);
+	import_check ic = {next, ctx};
+	memset(counts ? counts : &ignored, 0, sizeof ignored);
+	return l->ops->device_import(l->impl, next_checked, &ic, eds_now_ms(),
+	                             counts ? counts : &ignored);
+}
+
 eds_status eds_ledger_device_get(eds_ledger *l, const char *device_id, eds_ledger_device *out)
 {
 	if (l == NULL || out == NULL)

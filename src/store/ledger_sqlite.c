@@ -688,23 +688,151 @@ static eds_status sq_device_rotate(void *impl, const char *id, const eds_public_
 	return in_txn(impl, do_rotate, &c);
 }
 
+static eds_status set_revoked(sq *s, const char *id, uint64_t from)
+{
+	sqlite3_stmt *st = stmt(s, S_DEV_REVOKE);
+	bind_text(st, 1, id);
+	bind_u64(st, 2, from);
+	return sqlite3_step(st) == SQLITE_DONE ? EDS_OK : db_fail(s, "revoke");
+}
+
 static eds_status do_revoke(sq *s, void *arg)
 {
 	dev_change *c = arg;
 	uint64_t from = 0;
 	eds_status e = change_from(s, c, check_revoke, &from);
-	if (e != EDS_OK)
-		return e;
-	sqlite3_stmt *st = stmt(s, S_DEV_REVOKE);
-	bind_text(st, 1, c->id);
-	bind_u64(st, 2, from);
-	return sqlite3_step(st) == SQLITE_DONE ? EDS_OK : db_fail(s, "revoke");
+	return e == EDS_OK ? set_revoked(s, c->id, from) : e;
 }
 
 static eds_status sq_device_revoke(void *impl, const char *id, uint64_t from, uint64_t now)
 {
 	dev_change c = {id, NULL, from, now};
 	return in_txn(impl, do_revoke, &c);
+}
+
+/* ---- import: many devices in one transaction ------------------------------ */
+
+typedef struct import_run {
+	eds_ledger_import_fn next;
+	void *ctx;
+	uint64_t now;
+	eds_ledger_import_counts *counts;
+	eds_ledger_device *in, *have; /* the device imported; the ledger's */
+} import_run;
+
+static eds_status import_new(sq *s, const eds_ledger_device *d, uint64_t now)
+{
+	if (d->keys[0].from_sequence != 1)
+		return eds_fail(EDS_E_FIELD,
+		                "device %s: its first key starts at sequence %llu; a ledger's "
+		                "first key covers the chain from sequence 1",
+		                d->device_id, (unsigned long long)d->keys[0].from_sequence);
+	sqlite3_stmt *st = stmt(s, S_DEV_ADD);
+	bind_text(st, 1, d->device_id);
+	bind_u64(st, 2, now);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_fail(s, "add device");
+	eds_status e = EDS_OK;
+	for (size_t k = 0; k < d->key_count && e == EDS_OK; k++)
+		e = add_key(s, d->device_id, &d->keys[k].public_key, d->keys[k].from_sequence, now);
+	if (e == EDS_OK && d->revoked_from_sequence != 0)
+		e = set_revoked(s, d->device_id, d->revoked_from_sequence);
+	return e;
+}
+
+/* The ledger's keys must open the import's list unchanged. */
+static eds_status same_keys(const eds_ledger_device *have, const eds_ledger_device *in)
+{
+	if (in->key_count < have->key_count)
+		return eds_fail(EDS_E_EXISTS,
+		                "device %s: the ledger has %zu keys, the import %zu; a key is "
+		                "never removed",
+		                in->device_id, have->key_count, in->key_count);
+	for (size_t k = 0; k < have->key_count; k++)
+		if (have->keys[k].from_sequence != in->keys[k].from_sequence ||
+		    memcmp(have->keys[k].public_key.bytes, in->keys[k].public_key.bytes, 32) != 0)
+			return eds_fail(EDS_E_EXISTS,
+			                "device %s: key %zu (from sequence %llu) differs from the "
+			                "ledger's",
+			                in->device_id, k,
+			                (unsigned long long)in->keys[k].from_sequence);
+	return EDS_OK;
+}
+
+/* An import may move a revocation earlier, never later or away. */
+static eds_status check_revocation(const eds_ledger_device *have, const eds_ledger_device *in)
+{
+	uint64_t was = have->revoked_from_sequence, now = in->revoked_from_sequence;
+	if (was != 0 && (now == 0 || now > was))
+		return eds_fail(EDS_E_EXISTS,
+		                "device %s: revoked from sequence %llu in the ledger; a "
+		                "revocation is never %s",
+		                in->device_id, (unsigned long long)was, now ? "raised" : "lifted");
+	return EDS_OK;
+}
+
+/* A known device: add the keys it lacks, lower its revocation; *changed says whether. */
+static eds_status import_known(sq *s, eds_ledger_device *have, const eds_ledger_device *in,
+                               uint64_t now, int *changed)
+{
+	eds_status e = same_keys(have, in);
+	if (e == EDS_OK)
+		e = check_revocation(have, in);
+	for (size_t k = have->key_count; k < in->key_count && e == EDS_OK; k++) {
+		const eds_ledger_key *key = &in->keys[k];
+		e = check_rotate(have, key->from_sequence);
+		if (e == EDS_OK)
+			e = add_key(s, in->device_id, &key->public_key, key->from_sequence, now);
+		have->keys[have->key_count++] = *key;
+		*changed = 1;
+	}
+	uint64_t rev = in->revoked_from_sequence;
+	if (e == EDS_OK && rev != 0 && rev != have->revoked_from_sequence) {
+		e = set_revoked(s, in->device_id, rev);
+		*changed = 1;
+	}
+	return e;
+}
+
+static eds_status import_one(sq *s, import_run *r)
+{
+	eds_status e = device_get_locked(s, r->in->device_id, r->have);
+	if (e == EDS_E_NOT_FOUND) {
+		r->counts->added++;
+		return import_new(s, r->in, r->now);
+	}
+	int changed = 0;
+	if (e == EDS_OK)
+		e = import_known(s, r->have, r->in, r->now, &changed);
+	if (changed)
+		r->counts->changed++;
+	else
+		r->counts->unchanged++;
+	return e;
+}
+
+static eds_status do_import(sq *s, void *arg)
+{
+	import_run *r = arg;
+	eds_status e;
+	while ((e = r->next(r->ctx, r->in)) == EDS_OK)
+		if ((e = import_one(s, r)) != EDS_OK)
+			return e;
+	return e == EDS_DONE ? EDS_OK : e;
+}
+
+static eds_status sq_device_import(void *impl, eds_ledger_import_fn next, void *ctx, uint64_t now,
+                                   eds_ledger_import_counts *counts)
+{
+	/* Two devices of up to EDS_LEDGER_MAX_KEYS keys: on the heap. */
+	import_run r = {next, ctx, now, counts, malloc(sizeof *r.in), malloc(sizeof *r.have)};
+	eds_status e = r.in && r.have ? in_txn(impl, do_import, &r)
+	                              : eds_fail(EDS_E_NOMEM, "ledger: out of memory");
+	free(r.in);
+	free(r.have);
+	if (e != EDS_OK)
+		*counts = (eds_ledger_import_counts){0, 0, 0};
+	return e;
 }
 
 /* The ledger's callbacks differ only in their row type; these pass a row on untyped. */
@@ -1406,4 +1534,5 @@ static const eds_ledger_ops sqlite_ops = {
     .probe = sq_probe,
     .check_store = sq_check_store,
     .event_foreach = sq_event_foreach,
+    .device_import = sq_device_import,
 };

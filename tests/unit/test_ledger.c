@@ -126,6 +126,122 @@ static void test_device_registry(void **state)
 	free(d);
 }
 
+/* An import source: the devices of list[0..n), then EDS_DONE (or fail_at's error). */
+typedef struct import_src {
+	const eds_ledger_device *list;
+	size_t n, next, fail_at;
+} import_src;
+
+static eds_status import_next(void *ctx, eds_ledger_device *d)
+{
+	import_src *src = ctx;
+	if (src->next == src->fail_at)
+		return EDS_E_IO; /* as a failing source would */
+	if (src->next == src->n)
+		return EDS_DONE;
+	*d = src->list[src->next++];
+	return EDS_OK;
+}
+
+static eds_status import_list(fx *f, const eds_ledger_device *list, size_t n,
+                              eds_ledger_import_counts *c)
+{
+	import_src src = {list, n, 0, SIZE_MAX};
+	return eds_ledger_device_import(f->l, import_next, &src, c);
+}
+
+static void device_with(eds_ledger_device *d, const char *id, const eds_public_key *pk,
+                        uint64_t from)
+{
+	memset(d, 0, sizeof *d);
+	snprintf(d->device_id, sizeof d->device_id, "%s", id);
+	d->key_count = 1;
+	d->keys[0].public_key = *pk;
+	d->keys[0].from_sequence = from;
+}
+
+static void test_device_import(void **state)
+{
+	fx *f = *state;
+	eds_ledger_device *in = calloc(3, sizeof *in), *got = malloc(sizeof *got);
+	assert_true(in != NULL && got != NULL);
+	eds_public_key pk2 = {{9, 9}};
+	eds_ledger_import_counts c;
+	device_with(&in[0], "imp-a", &f->pk, 1);
+	device_with(&in[1], "imp-b", &f->pk, 1);
+	in[1].keys[1] = (eds_ledger_key){pk2, 5, 0};
+	in[1].key_count = 2;
+	in[1].revoked_from_sequence = 8;
+	assert_int_equal(import_list(f, in, 2, &c), EDS_OK);
+	assert_true(c.added == 2 && c.changed == 0 && c.unchanged == 0);
+	assert_int_equal(eds_ledger_device_get(f->l, "imp-b", got), EDS_OK);
+	assert_int_equal(got->key_count, 2);
+	assert_int_equal(got->keys[1].from_sequence, 5);
+	assert_memory_equal(got->keys[1].public_key.bytes, pk2.bytes, 32);
+	assert_int_equal(got->revoked_from_sequence, 8);
+	assert_int_equal(import_list(f, in, 2, NULL), EDS_OK); /* counts may be NULL */
+	assert_int_equal(import_list(f, in, 2, &c), EDS_OK);
+	assert_true(c.added == 0 && c.changed == 0 && c.unchanged == 2);
+
+	/* A key above the head is added; one at or below it is refused. */
+	eds_ledger_record r[3];
+	make_chain(f, r, 3, "imp-a");
+	assert_int_equal(commit_records(f, r, 3), EDS_OK);
+	in[0].keys[1] = (eds_ledger_key){pk2, 3, 0};
+	in[0].key_count = 2;
+	assert_int_equal(import_list(f, in, 1, &c), EDS_E_FIELD);
+	assert_non_null(strstr(eds_last_error(), "already stored"));
+	in[0].keys[1].from_sequence = 4;
+	assert_int_equal(import_list(f, in, 2, &c), EDS_OK);
+	assert_true(c.added == 0 && c.changed == 1 && c.unchanged == 1);
+
+	/* All or nothing: a good new device before a contradiction is not added. */
+	device_with(&in[2], "imp-0", &f->pk, 1);
+	in[1].revoked_from_sequence = 0; /* would lift imp-b's revocation */
+	eds_ledger_device order[3] = {in[2], in[0], in[1]};
+	assert_int_equal(import_list(f, order, 3, &c), EDS_E_EXISTS);
+	assert_non_null(strstr(eds_last_error(), "never lifted"));
+	assert_true(c.added == 0 && c.changed == 0 && c.unchanged == 0);
+	assert_int_equal(eds_ledger_device_get(f->l, "imp-0", got), EDS_E_NOT_FOUND);
+	/* ... and so is it when the source itself fails. */
+	import_src src = {order, 1, 0, 1};
+	assert_int_equal(eds_ledger_device_import(f->l, import_next, &src, &c), EDS_E_IO);
+	assert_int_equal(eds_ledger_device_get(f->l, "imp-0", got), EDS_E_NOT_FOUND);
+	in[1].revoked_from_sequence = 8;
+
+	/* A different key, a missing key, a raised revocation. */
+	in[0].keys[0].public_key = pk2;
+	assert_int_equal(import_list(f, in, 1, &c), EDS_E_EXISTS);
+	in[0].keys[0].public_key = f->pk;
+	in[0].key_count = 1;
+	assert_int_equal(import_list(f, in, 1, &c), EDS_E_EXISTS);
+	in[0].key_count = 2;
+	in[1].revoked_from_sequence = 9;
+	assert_int_equal(import_list(f, in, 2, &c), EDS_E_EXISTS);
+	in[1].revoked_from_sequence = 8;
+
+	/* The arguments are checked for every back end. */
+	device_with(&in[2], "imp-c", &f->pk, 2);
+	assert_int_equal(import_list(f, &in[2], 1, &c), EDS_E_FIELD); /* first key after 1 */
+	device_with(&in[2], "bad id", &f->pk, 1);
+	assert_int_equal(import_list(f, &in[2], 1, &c), EDS_E_FIELD);
+	device_with(&in[2], "imp-c", &f->pk, 1);
+	in[2].key_count = 0;
+	assert_int_equal(import_list(f, &in[2], 1, &c), EDS_E_FIELD);
+	in[2].key_count = EDS_LEDGER_MAX_KEYS + 1;
+	assert_int_equal(import_list(f, &in[2], 1, &c), EDS_E_LIMIT);
+	in[2].key_count = 2;
+	in[2].keys[1] = (eds_ledger_key){pk2, 1, 0}; /* not above the previous key */
+	assert_int_equal(import_list(f, &in[2], 1, &c), EDS_E_FIELD);
+	in[2].key_count = 1;
+	in[2].revoked_from_sequence = 1ull << 53;
+	assert_int_equal(import_list(f, &in[2], 1, &c), EDS_E_FIELD);
+	assert_int_equal(eds_ledger_device_import(f->l, NULL, NULL, &c), EDS_E_ARG);
+	assert_int_equal(eds_ledger_device_get(f->l, "imp-c", got), EDS_E_NOT_FOUND);
+	free(in);
+	free(got);
+}
+
 static void test_commit_moves_heads_atomically(void **state)
 {
 	fx *f = *state;
@@ -728,6 +844,7 @@ static void test_read_only_reads_and_refuses_writes(void **state)
 	expect_refused(eds_ledger_device_add(l, "new", &f->pk));
 	expect_refused(eds_ledger_device_rotate(l, "ro", &f->pk, 0));
 	expect_refused(eds_ledger_device_revoke(l, "ro", 0));
+	expect_refused(eds_ledger_device_import(l, import_next, NULL, NULL));
 	make(f, &more, "ro", 3, r[1].record_hash);
 	eds_ledger_batch b = {.records = &more, .record_count = 1};
 	expect_refused(eds_ledger_commit(l, &b));
@@ -1011,6 +1128,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_device_registry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_device_import, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_commit_moves_heads_atomically, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_payloads_and_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_event_log_reads_back, setup, teardown),

@@ -91,6 +91,36 @@ static void rotation(void **state)
 	eds_registry_free(reg);
 }
 
+/* Walking a registry: devices in id order with their input position, keys in order. */
+static void walk(void **state)
+{
+	(void)state;
+	eds_registry *reg =
+	    parse_ok("{\"devices\": [{\"device_id\": \"z-1\", \"keys\": [" KEY(KA, 1) ", " KEY(
+	        KB, 7) "], "
+	               "\"revoked_from_sequence\": 9}, {\"device_id\": \"a-1\", \"keys\": [" KEY(
+	                   KC, 1) "]}]}");
+	eds_registry_device d;
+	eds_public_key pk;
+	uint64_t from = 0;
+	char hex[65];
+	assert_int_equal(eds_registry_device_at(reg, 0, &d), EDS_OK);
+	assert_string_equal(d.device_id, "a-1");
+	assert_true(d.index == 1 && d.key_count == 1 && d.revoked_from_sequence == 0);
+	assert_int_equal(eds_registry_device_at(reg, 1, &d), EDS_OK);
+	assert_string_equal(d.device_id, "z-1");
+	assert_true(d.index == 0 && d.key_count == 2 && d.revoked_from_sequence == 9);
+	assert_int_equal(eds_registry_key_at(reg, 1, 1, &pk, &from), EDS_OK);
+	eds_public_key_to_hex(&pk, hex);
+	assert_string_equal(hex, KB);
+	assert_int_equal(from, 7);
+	assert_int_equal(eds_registry_device_at(reg, 2, &d), EDS_E_ARG);
+	assert_int_equal(eds_registry_key_at(reg, 0, 1, &pk, &from), EDS_E_ARG);
+	assert_int_equal(eds_registry_key_at(reg, 2, 0, &pk, &from), EDS_E_ARG);
+	assert_int_equal(eds_registry_device_at(NULL, 0, &d), EDS_E_ARG);
+	eds_registry_free(reg);
+}
+
 /* Binary search over many keys: every boundary picks the right one. */
 static void many_keys(void **state)
 {
@@ -382,6 +412,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(rotation),
+	    cmocka_unit_test(walk),
 	    cmocka_unit_test(many_keys),
 	    cmocka_unit_test(revocation),
 	    cmocka_unit_test(unknown_device),
