@@ -34,6 +34,12 @@ done <named.txt
 for o in $(sed -n 's/.*outcome="\([a-z_]*\)".*/\1/p' metrics.txt | sort -u); do
 	grep -qF "\`$o\`" "$SRV" && pass || fail "docs/server.md does not name the outcome '$o'"
 done
+# eds push --json: the first example's keys are the program's.
+doc=$(awk '/^\$ eds push --url .* --json$/ { getline; print; exit }' "$CLI")
+run "$EDS" push --url "$URL" c.jsonl --json
+want=$(jq -cS keys "$T/out" 2>/dev/null)
+[ -n "$want" ] && [ "$(echo "$doc" | jq -cS keys 2>/dev/null)" = "$want" ] && pass ||
+	fail "docs/cli.md: the 'eds push --json' example has keys $(echo "$doc" | jq -cS keys 2>/dev/null), the program prints $want"
 stop_server docs
 
 # Limits table: "`--flag` (1 .. N)" is the range the option accepts.
