@@ -89,6 +89,13 @@ static int parse(int argc, char **argv, args *a)
 		return rc;
 	if (a->action == NULL)
 		return cli_usage(cmd, "an action is required: add, list, rotate, revoke or import");
+	static const char *const actions[] = {"add", "list", "rotate", "revoke", "import"};
+	int known = 0;
+	for (int i = 0; i < 5; i++)
+		known |= strcmp(a->action, actions[i]) == 0;
+	if (!known)
+		return cli_usage(cmd, "unknown action '%s' (add, list, rotate, revoke, import)",
+		                 a->action);
 	if (a->ledger == NULL)
 		return cli_usage(cmd, "--ledger DIR is required");
 	int is_list = strcmp(a->action, "list") == 0;
@@ -288,13 +295,6 @@ int cmd_device(int argc, char **argv)
 	int rc = parse(argc, argv, &a);
 	if (rc != EDS_EXIT_OK)
 		return rc;
-	const char *const actions[] = {"add", "list", "rotate", "revoke", "import"};
-	int known = 0;
-	for (int i = 0; i < 5; i++)
-		known |= strcmp(a.action, actions[i]) == 0;
-	if (!known)
-		return cli_usage(cmd, "unknown action '%s' (add, list, rotate, revoke, import)",
-		                 a.action);
 	change c;
 	rc = check_values(&a, &c);
 	if (rc != EDS_EXIT_OK)

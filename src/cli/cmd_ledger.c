@@ -4,7 +4,7 @@
  * export --ledger DIR --out DIR` writes the auditor's copy (records.jsonl,
  * registry.json, payloads/) that `eds verify-chain` checks offline;
  * `eds ledger recover --ledger DIR` does a server start's crash recovery
- * without starting a server.  verify and export open the ledger read-only
+ * without starting a server.  All but recover open the ledger read-only
  * (eds_ledger_options.read_only): they write nothing to it, work on
  * read-only media and beside a running server.
  */
@@ -63,8 +63,8 @@ static void help(void)
 	       "first).  The copy is a ledger: eds serve and eds ledger verify take it\n"
 	       "as it is (restore = use it as --ledger).  It is built beside --out and\n"
 	       "renamed only when complete and on disk, so --out is whole or absent.\n\n"
-	       "verify, export and backup open the ledger read-only: they never write to\n"
-	       "it (no schema upgrade, no lock), so they work on a copy on read-only\n"
+	       "verify, export, backup and log open the ledger read-only: they never write\n"
+	       "to it (no schema upgrade, no lock), so they work on a copy on read-only\n"
 	       "media and beside a running eds serve, whose records committed so far\n"
 	       "they see.  With a ledger.sqlite-wal file but no ledger.sqlite-shm in a\n"
 	       "read-only directory they fail: an empty ledger.sqlite-shm file there\n"

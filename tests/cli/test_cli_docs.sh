@@ -23,8 +23,17 @@ for cmd in $cmds; do
 	grep -q "^## eds $cmd\$" "$DOC" && pass || fail "docs/cli.md: no '## eds $cmd' section"
 done
 
-# Every command of `eds --help` has a section.
-for cmd in $("$EDS" --help | sed -n 's/^  \([a-z][a-z-]*\)  .*/\1/p'); do
+# Every command of `eds --help` has a section, and a row in the table at the top
+# of docs/cli.md with the same one-line description; the table has no other rows.
+"$EDS" --help | sed -n 's/^  \([a-z][a-z-]*\)  *\(.*\)$/\1 \2/p' >"$T/cmds.txt"
+while read -r cmd what; do
 	grep -q "^## eds $cmd\$" "$DOC" && pass || fail "docs/cli.md: no section for 'eds $cmd'"
+	row="| [\`eds $cmd\`](#eds-$cmd) | $what |"
+	grep -qxF "$row" "$DOC" && pass ||
+		fail "docs/cli.md: the command table lacks the row: $row"
+done <"$T/cmds.txt"
+for cmd in $(sed -n 's/^| \[`eds \([a-z-]*\)`\].*/\1/p' "$DOC"); do
+	grep -q "^$cmd " "$T/cmds.txt" && pass ||
+		fail "docs/cli.md: the command table lists 'eds $cmd', which eds --help does not"
 done
 finish

@@ -120,6 +120,9 @@ expect_rc 2 "$EDS" device list --ledger=
 expect_err "--ledger is empty"
 expect_rc 2 "$EDS" ledger frob --ledger L
 expect_err "unknown action 'frob'"
+expect_rc 2 "$EDS" device frob --ledger L
+expect_err "unknown action 'frob'"
+expect_one_line_err
 expect_rc 2 "$EDS" ledger verify --ledger nowhere --ledger L
 expect_err "--ledger given twice"
 expect_rc 2 "$EDS" device add --ledger L --id one --id two --public-key k.pub
