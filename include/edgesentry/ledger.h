@@ -518,6 +518,16 @@ eds_status eds_payload_stage(const char *root, const uint8_t hash[EDS_HASH_LEN],
                              const uint8_t *data, size_t len);
 
 /**
+ * Remove the payload file of hash under root, staged for a record that was
+ * then refused: without it, every refused record would leave a file no
+ * record refers to.  The caller makes sure nothing refers to it and no
+ * stage of the same hash is under way (the ingest service counts them).
+ * Not durable: a crash may bring the file back, which is harmless.  A
+ * missing file is fine.  Thread-safe.  Errors: EDS_E_ARG, EDS_E_IO.
+ */
+eds_status eds_payload_unstage(const char *root, const uint8_t hash[EDS_HASH_LEN]);
+
+/**
  * Make every file staged under root so far durable, with their directory
  * entries (one syncfs of root's file system).  Errors: EDS_E_IO.
  */

@@ -36,6 +36,8 @@
 #define LOOSE_EVENTS_MAX 10000
 /* Requests from this many items up have their checks split over two threads. */
 #define PARALLEL_MIN_ITEMS 16
+/* Slots of the count of payloads staged by requests not yet answered (see unstage). */
+#define STAGE_SLOTS 4096
 
 typedef struct dev {
 	struct dev *next;
@@ -99,6 +101,13 @@ struct eds_ingest {
 	int flushing;         /* the thread runs (durable ledgers) */
 	pthread_cond_t fcond; /* qlock; wakes it early (stop, or much journaled) */
 	size_t journaled;     /* payload bytes committed since its last flush; qlock */
+
+	/* Per slot of payload hashes: stages of requests not yet answered. */
+	pthread_mutex_t stagelock;
+	struct stage_slot {
+		unsigned busy; /* stages begun, not yet answered */
+		unsigned gen;  /* stages begun ever (wraps) */
+	} staging[STAGE_SLOTS];
 
 	pthread_mutex_t statlock;
 	eds_ingest_stats stats;
@@ -284,6 +293,63 @@ static eds_ingest_outcome lookup_device(eds_ingest *s, const char *id, dev **d, 
 
 /* ---- request side --------------------------------------------------------- */
 
+/*
+ * Payload files are staged by the request threads, in parallel, before the
+ * writer checks the chain; a record the writer then refuses (fork, gap,
+ * prev_hash) would leave a file nothing refers to, and a device could fill
+ * the disk with them.  So each stage is counted until its request is
+ * answered, and a refused record's file is removed once no stage of a hash
+ * in its slot is under way and no stored record refers to it.  A stage is
+ * counted before it looks for an existing file, and the removal checks,
+ * under the same lock, that no stage began since the ledger was asked, so
+ * it never takes a file that a concurrent stage found in place and relies
+ * on; a stage answered before then had its record committed before the
+ * ledger was asked.  The ledger is asked outside the lock (a commit may
+ * hold it for a flush).  Hashes share slots: a collision only keeps a file.
+ */
+static struct stage_slot *stage_slot(eds_ingest *s, const uint8_t *hash)
+{
+	return &s->staging[((size_t)hash[0] << 8 | hash[1]) % STAGE_SLOTS];
+}
+
+/* Whether a record's outcome means it is stored (its payload file is referred to). */
+static int kept(eds_ingest_outcome o)
+{
+	return o == EDS_INGEST_ACCEPTED || o == EDS_INGEST_DUPLICATE;
+}
+
+/* The stage of hash is answered; refused: its record was not stored. */
+static void unstage(eds_ingest *s, const uint8_t *hash, int refused)
+{
+	uint64_t size;
+	int stored;
+	struct stage_slot *slot = stage_slot(s, hash);
+	pthread_mutex_lock(&s->stagelock);
+	int idle = --slot->busy == 0;
+	unsigned gen = slot->gen;
+	pthread_mutex_unlock(&s->stagelock);
+	if (!idle || !refused ||
+	    eds_ledger_payload_lookup(s->ledger, hash, &size, &stored) != EDS_E_NOT_FOUND)
+		return;
+	pthread_mutex_lock(&s->stagelock);
+	if (slot->busy == 0 && slot->gen == gen)
+		eds_payload_unstage(eds_ledger_payload_dir(s->ledger), hash);
+	pthread_mutex_unlock(&s->stagelock);
+}
+
+static eds_status stage_payload(eds_ingest *s, const uint8_t *hash, const uint8_t *data, size_t len)
+{
+	struct stage_slot *slot = stage_slot(s, hash);
+	pthread_mutex_lock(&s->stagelock);
+	slot->busy++;
+	slot->gen++;
+	pthread_mutex_unlock(&s->stagelock);
+	eds_status st = eds_payload_stage(eds_ledger_payload_dir(s->ledger), hash, data, len);
+	if (st != EDS_OK)
+		unstage(s, hash, 0);
+	return st;
+}
+
 /* Key and signature: the expensive part, run by the submitting thread. */
 static eds_ingest_outcome check_key_signature(eds_ingest *s, const eds_record *r, uint64_t *gen,
                                               char *msg)
@@ -315,8 +381,7 @@ static eds_ingest_outcome precheck(eds_ingest *s, const eds_ingest_context *ctx,
 		o = EDS_INGEST_MALFORMED;
 	if (o == EDS_INGEST_ACCEPTED && it->payload != NULL) {
 		/* Staged now, in parallel; the writer journals it, the flusher syncs it. */
-		if (eds_payload_stage(eds_ledger_payload_dir(s->ledger), r->payload_hash,
-		                      it->payload, it->payload_len) != EDS_OK) {
+		if (stage_payload(s, r->payload_hash, it->payload, it->payload_len) != EDS_OK) {
 			snprintf(msg, GATE_MSG_MAX, "The payload could not be stored.");
 			o = EDS_INGEST_STORAGE;
 		}
@@ -422,6 +487,9 @@ eds_status eds_ingest_submit(eds_ingest *s, const eds_ingest_context *ctx,
 	}
 	precheck_all(s, &j);
 	eds_status st = j.n_pending > 0 ? run_job(s, &j) : EDS_OK;
+	for (size_t i = 0; i < n; i++)
+		if (j.pending[i] && items[i].payload != NULL)
+			unstage(s, items[i].record.payload_hash, !kept(results[i].outcome));
 	free(j.pending);
 	free(j.key_gen);
 	return st;
@@ -459,8 +527,7 @@ eds_status eds_ingest_put_payload(eds_ingest *s, const eds_ingest_context *ctx,
 		count(s, res->outcome, 1);
 		return EDS_OK;
 	}
-	if (res->outcome == EDS_INGEST_ACCEPTED &&
-	    eds_payload_stage(eds_ledger_payload_dir(s->ledger), hash, data, len) != EDS_OK) {
+	if (res->outcome == EDS_INGEST_ACCEPTED && stage_payload(s, hash, data, len) != EDS_OK) {
 		res->outcome = EDS_INGEST_STORAGE;
 		snprintf(res->message, GATE_MSG_MAX, "The payload could not be stored.");
 	}
@@ -477,7 +544,9 @@ eds_status eds_ingest_put_payload(eds_ingest *s, const eds_ingest_context *ctx,
 	         .payload = data,
 	         .payload_len = len};
 	res->outcome = EDS_INGEST_STORED;
-	return run_job(s, &j);
+	st = run_job(s, &j);
+	unstage(s, hash, 0); /* a record refers to it (it may be pending still) */
+	return st;
 }
 
 void eds_ingest_reject(eds_ingest *s, const eds_ingest_context *ctx, const char *device_id,
@@ -918,6 +987,7 @@ static void free_service(eds_ingest *s)
 	pthread_cond_destroy(&s->qcond);
 	pthread_cond_destroy(&s->fcond);
 	pthread_mutex_destroy(&s->statlock);
+	pthread_mutex_destroy(&s->stagelock);
 	free(s);
 }
 
@@ -976,6 +1046,7 @@ eds_status eds_ingest_new(eds_ingest **out, eds_ledger *ledger, const eds_ingest
 	pthread_cond_init(&s->qcond, NULL);
 	pthread_cond_init(&s->fcond, NULL);
 	pthread_mutex_init(&s->statlock, NULL);
+	pthread_mutex_init(&s->stagelock, NULL);
 	s->nslots = table_size(ledger);
 	s->slots =
 	    calloc(s->nslots,

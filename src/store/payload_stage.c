@@ -364,6 +364,25 @@ eds_status eds_payload_stage(const char *root, const uint8_t hash[EDS_HASH_LEN],
 	return st;
 }
 
+eds_status eds_payload_unstage(const char *root, const uint8_t hash[EDS_HASH_LEN])
+{
+	char path[PATH_MAX];
+	root_slot *slot;
+	if (root == NULL || hash == NULL)
+		return eds_fail(EDS_E_ARG, "payload unstage: NULL argument");
+	eds_status st = eds_payload_path(path, sizeof path, root, hash);
+	if (st != EDS_OK)
+		return st;
+	int dirfd = get_root(root, &slot);
+	if (dirfd < 0)
+		return eds_fail(EDS_E_IO, "%s: %s", root, strerror(errno));
+	const char *rel = path + strlen(path) - (2 * EDS_HASH_LEN + 1);
+	if (unlinkat(dirfd, rel, 0) != 0 && errno != ENOENT)
+		st = eds_fail(EDS_E_IO, "%s: cannot remove: %s", path, strerror(errno));
+	put_root(slot, dirfd);
+	return st;
+}
+
 /*
  * Whether root now names another directory than its cached fd (moved away
  * and made anew): payloads staged since went to the old one.  The cache is

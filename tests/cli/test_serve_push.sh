@@ -58,6 +58,22 @@ for p in $pids; do wait "$p" || fail "a concurrent push failed"; done
 req GET /metrics
 grep -q '^eds_ledger_records 480$' "$T/body" && pass || fail "ledger does not hold 480 records"
 grep -q '^eds_ledger_pending_payloads 0$' "$T/body" && pass || fail "payloads pending"
+# a refused record leaves no payload file behind (its file is staged before the
+# chain check); one with a stored record's payload leaves that file alone
+echo "a rival reading" >rival.pl
+"$EDS" sign --key k.key --device dev-8 --chain rival.jsonl --payload rival.pl >/dev/null || fail "sign rival"
+item "$(head -1 rival.jsonl)" rival.pl >rival.body
+post_json rival.body
+expect_code 409 fork
+h=$(b3sum --no-names rival.pl)
+[ ! -e "L/payloads/${h:0:2}/${h:2}" ] && pass || fail "a refused record left its payload file"
+echo "dev-8 reading 1" >pl # what dev-8's stored record 1 carries
+"$EDS" sign --key k.key --device dev-8 --chain rival2.jsonl --payload pl >/dev/null || fail "sign"
+item "$(head -1 rival2.jsonl)" pl >rival.body
+post_json rival.body
+expect_code 409 fork
+h=$(b3sum --no-names pl)
+[ -e "L/payloads/${h:0:2}/${h:2}" ] && pass || fail "a refused record took a stored record's payload file"
 req GET /api/v1/devices/dev-9/head
 [ "$(jq -r .sequence "$T/body")" = 30 ] && pass || fail "dev-9 head"
 

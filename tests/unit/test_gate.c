@@ -149,6 +149,62 @@ static void test_chain_rules(void **state)
 	assert_true(st.commits >= 1);
 }
 
+/* Whether the payload file of it's record is in the ledger's payload directory. */
+static int has_file(fx *f, const eds_ingest_item *it)
+{
+	eds_status st = eds_payload_check(eds_ledger_payload_dir(f->l), it->record.payload_hash,
+	                                  it->record.payload_size);
+	assert_true(st == EDS_OK || st == EDS_E_NOT_FOUND);
+	return st == EDS_OK;
+}
+
+/*
+ * A record the writer refuses after its payload was staged (fork, gap,
+ * prev_hash) leaves no file behind, unless a stored record has the same
+ * payload: a device cannot fill the disk with refused payloads.
+ */
+static void test_refused_leave_no_payload_file(void **state)
+{
+	fx *f = *state;
+	uint8_t other[3][64], h1[32];
+	eds_ingest_item a, b;
+	for (int i = 0; i < 3; i++)
+		memset(other[i], 'A' + i, 64);
+	make(&a, &f->sk, "d1", 1, NULL, f->payload, sizeof f->payload);
+	assert_int_equal(submit1(f, &a, NULL, h1), EDS_INGEST_ACCEPTED);
+	make(&b, &f->sk, "d1", 1, NULL, other[0], 64);
+	assert_int_equal(submit1(f, &b, NULL, NULL), EDS_INGEST_FORK);
+	assert_false(has_file(f, &b));
+	make(&b, &f->sk, "d1", 3, h1, other[1], 64);
+	assert_int_equal(submit1(f, &b, NULL, NULL), EDS_INGEST_SEQUENCE_GAP);
+	assert_false(has_file(f, &b));
+	make(&b, &f->sk, "d1", 2, f->payload, other[2], 64); /* wrong prev_hash */
+	assert_int_equal(submit1(f, &b, NULL, NULL), EDS_INGEST_PREV_HASH);
+	assert_false(has_file(f, &b));
+	/* A refused record with a stored record's payload keeps the file. */
+	make(&b, &f->sk, "d1", 1, NULL, f->payload, sizeof f->payload);
+	b.record.timestamp_ms++;
+	assert_int_equal(eds_record_sign(&b.record, &f->sk), EDS_OK);
+	assert_int_equal(submit1(f, &b, NULL, NULL), EDS_INGEST_FORK);
+	assert_true(has_file(f, &a));
+	/* One batch: record 2 stored, then a fork of it with the same payload. */
+	eds_ingest_item two[2];
+	eds_ingest_result res[2];
+	make(&two[0], &f->sk, "d1", 2, h1, other[2], 64);
+	make(&two[1], &f->sk, "d1", 2, h1, other[2], 64);
+	two[1].record.timestamp_ms++;
+	assert_int_equal(eds_record_sign(&two[1].record, &f->sk), EDS_OK);
+	eds_ingest_context ctx = {"127.0.0.1", NULL};
+	assert_int_equal(eds_ingest_submit(f->s, &ctx, two, 2, res), EDS_OK);
+	assert_int_equal(res[0].outcome, EDS_INGEST_ACCEPTED);
+	assert_int_equal(res[1].outcome, EDS_INGEST_FORK);
+	assert_true(has_file(f, &two[0]));
+	/* ... and the fork first, the record after it in the next batch. */
+	make(&two[0], &f->sk, "d1", 2, h1, other[1], 64); /* fork of the stored 2 */
+	assert_int_equal(submit1(f, &two[0], NULL, NULL), EDS_INGEST_FORK);
+	assert_false(has_file(f, &two[0]));
+}
+
 static void test_request_side_rejections(void **state)
 {
 	fx *f = *state;
@@ -427,23 +483,41 @@ typedef struct worker {
 	int failures;
 } worker;
 
-/* Thread t sends devices t and t+8 alternately, each record as its own request. */
+/* Submit it alone; a failure unless the outcome is want. */
+static void submit_expect(worker *w, const eds_ingest_item *it, eds_ingest_outcome want,
+                          uint8_t *hash)
+{
+	eds_ingest_result res;
+	if (eds_ingest_submit(w->f->s, NULL, it, 1, &res) != EDS_OK || res.outcome != want)
+		w->failures++;
+	if (hash != NULL)
+		memcpy(hash, res.record_hash, 32);
+}
+
+/*
+ * Thread t sends devices t and t+8 alternately, each record as its own
+ * request, then a fork of it that brings the payload thread t+1 is sending
+ * with its record at about the same time: refused payloads race with
+ * stored ones of the same hash, and must never take their files.
+ */
 static void *worker_main(void *arg)
 {
 	worker *w = arg;
 	uint8_t prev[2][32];
 	for (int i = 0; i < PER_DEVICE; i++) {
 		for (int k = 0; k < 2; k++) {
-			char id[16];
+			char id[16], mine[32], next[32];
 			snprintf(id, sizeof id, "c%d", w->t + k * THREADS);
-			eds_ingest_item it;
-			make(&it, &w->f->sk, id, (uint64_t)i + 1, i ? prev[k] : NULL, w->f->payload,
-			     (size_t)(i % 64));
-			eds_ingest_result res;
-			if (eds_ingest_submit(w->f->s, NULL, &it, 1, &res) != EDS_OK ||
-			    res.outcome != EDS_INGEST_ACCEPTED)
-				w->failures++;
-			memcpy(prev[k], res.record_hash, 32);
+			snprintf(mine, sizeof mine, "%d/%d/%d", w->t, k, i);
+			snprintf(next, sizeof next, "%d/%d/%d", (w->t + 1) % THREADS, k, i);
+			eds_ingest_item it, fork;
+			const uint8_t *before = i ? prev[k] : NULL;
+			make(&it, &w->f->sk, id, (uint64_t)i + 1, before, (const uint8_t *)mine,
+			     strlen(mine));
+			make(&fork, &w->f->sk, id, (uint64_t)i + 1, before, (const uint8_t *)next,
+			     strlen(next));
+			submit_expect(w, &it, EDS_INGEST_ACCEPTED, prev[k]);
+			submit_expect(w, &fork, EDS_INGEST_FORK, NULL);
 		}
 	}
 	return NULL;
@@ -452,13 +526,18 @@ static void *worker_main(void *arg)
 typedef struct walk {
 	uint64_t n;
 	eds_public_key pk;
+	const char *payload_dir;
 } walk;
 
+/* Each stored record verifies and its payload file is there. */
 static eds_status check_record(void *ctx, const eds_ledger_record *r)
 {
 	walk *w = ctx;
 	w->n++;
-	return eds_record_verify(&r->record, &w->pk);
+	eds_status st = eds_record_verify(&r->record, &w->pk);
+	return st == EDS_OK ? eds_payload_check(w->payload_dir, r->record.payload_hash,
+	                                        r->record.payload_size)
+	                    : st;
 }
 
 static void test_concurrent_group_commit(void **state)
@@ -482,12 +561,13 @@ static void test_concurrent_group_commit(void **state)
 	eds_ledger_stats ls;
 	assert_int_equal(eds_ledger_stats_get(f->l, &ls), EDS_OK);
 	assert_int_equal(ls.records, DEVICES * PER_DEVICE);
-	walk c = {0, f->pk};
+	walk c = {0, f->pk, eds_ledger_payload_dir(f->l)};
 	assert_int_equal(eds_ledger_record_foreach(f->l, check_record, &c), EDS_OK);
 	assert_int_equal(c.n, DEVICES * PER_DEVICE);
 	eds_ingest_stats st;
 	eds_ingest_stats_get(f->s, &st);
 	assert_int_equal(st.batch_records, DEVICES * PER_DEVICE);
+	assert_int_equal(st.outcomes[EDS_INGEST_FORK], DEVICES * PER_DEVICE);
 	assert_true(st.commits <= DEVICES * PER_DEVICE);
 }
 
@@ -496,6 +576,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_codes),
 	    cmocka_unit_test_setup_teardown(test_chain_rules, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refused_leave_no_payload_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_request_side_rejections, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_key_rotation_and_new_device, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pending_payload, setup, teardown),
