@@ -131,35 +131,56 @@ static int lookup(const char *name)
 	return -1;
 }
 
-/* A config value as option text: strings as they are, numbers, arrays joined by commas. */
-static char *config_text(json_t *v)
+/*
+ * What JSON a config key takes.  A value of the wrong kind is refused, not
+ * converted: `"ledger": true` must not become a ledger directory named "yes",
+ * nor `"port-file": 5` a file named "5".  Strings are taken for every key
+ * (flags are text too), so "1000" and "yes" work as well as 1000 and true.
+ */
+enum kind { K_TEXT, K_NUMBER, K_LIST, K_YESNO };
+
+static enum kind key_kind(int i)
+{
+	if (i == O_ALLOW)
+		return K_LIST;
+	if (i == O_DURABLE)
+		return K_YESNO;
+	if ((i >= O_MAX_BODY && i <= O_PAYLOAD_FLUSH) || i == O_MQTT + SM_INFLIGHT)
+		return K_NUMBER;
+	return K_TEXT;
+}
+
+static const char *const kind_text[] = {"a string", "a number",
+                                        "a string or a non-empty list of strings",
+                                        "true, false, \"yes\" or \"no\""};
+
+/* A number or boolean config value as option text (the kinds were checked). */
+static char *scalar_text(json_t *v)
 {
 	char buf[64];
-	if (json_is_string(v))
-		return strdup(json_string_value(v));
-	if (json_is_integer(v) || json_is_real(v) || json_is_boolean(v)) {
-		if (json_is_boolean(v))
-			snprintf(buf, sizeof buf, "%s", json_is_true(v) ? "yes" : "no");
-		else if (json_is_integer(v))
-			snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
-		else
-			snprintf(buf, sizeof buf, "%.17g", json_real_value(v));
-		return strdup(buf);
-	}
-	size_t n = 1, i;
+	if (json_is_boolean(v))
+		snprintf(buf, sizeof buf, "%s", json_is_true(v) ? "yes" : "no");
+	else if (json_is_integer(v))
+		snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+	else
+		snprintf(buf, sizeof buf, "%.17g", json_real_value(v));
+	return strdup(buf);
+}
+
+/* A non-empty list of strings joined by commas; NULL when v is not one. */
+static char *list_text(json_t *v)
+{
+	size_t n = 1, i, used = 0;
 	json_t *e;
-	if (!json_is_array(v))
-		return NULL;
 	json_array_foreach(v, i, e)
 	{
 		if (!json_is_string(e))
 			return NULL;
 		n += json_string_length(e) + 1;
 	}
-	char *out = calloc(1, n);
+	char *out = json_array_size(v) > 0 ? calloc(1, n) : NULL;
 	if (out == NULL)
 		return NULL;
-	size_t used = 0;
 	json_array_foreach(v, i, e)
 	{
 		size_t len = json_string_length(e);
@@ -172,17 +193,47 @@ static char *config_text(json_t *v)
 	return out;
 }
 
+/* Config value v of a key of kind k as option text; NULL when v is not of that kind. */
+static char *config_text(json_t *v, enum kind k)
+{
+	if (json_is_string(v))
+		return strdup(json_string_value(v));
+	if (json_is_number(v) && k == K_NUMBER)
+		return scalar_text(v);
+	if (json_is_boolean(v) && k == K_YESNO)
+		return scalar_text(v);
+	if (json_is_array(v) && k == K_LIST)
+		return list_text(v);
+	return NULL;
+}
+
+/*
+ * The config file: a regular file of at most 1 MiB (a FIFO would block the
+ * start for ever, a directory reads as an empty file, and a huge file would
+ * all be parsed into memory), holding one JSON object.
+ */
+static int read_config(const char *path, json_t **out)
+{
+	char *text = NULL;
+	size_t len = 0;
+	eds_status st = eds_read_file(path, 1u << 20, &text, &len);
+	if (st != EDS_OK)
+		return cli_report(cmd, st, "--config");
+	json_error_t err;
+	*out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+	free(text);
+	if (*out == NULL)
+		return cli_usage(cmd, "--config %s: line %d: %s", path, err.line, err.text);
+	if (!json_is_object(*out))
+		return cli_usage(cmd, "--config %s: not a JSON object", path);
+	return EDS_EXIT_OK;
+}
+
 static int load_config(conf *c, const char *path)
 {
-	json_error_t err;
-	c->config = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
-	if (c->config == NULL || !json_is_object(c->config)) {
-		int rc = cli_usage(cmd, "--config %s: line %d: %s", path, err.line,
-		                   c->config ? "not a JSON object" : err.text);
-		json_decref(c->config);
-		c->config = NULL;
+	int rc = read_config(path, &c->config);
+	if (rc != EDS_EXIT_OK)
 		return rc;
-	}
 	const char *k;
 	json_t *v;
 	/* c->owned[] and c->config are released by cmd_serve on every path. */
@@ -192,9 +243,9 @@ static int load_config(conf *c, const char *path)
 		if (i < 0)
 			return cli_usage(cmd, "--config %s: unknown key \"%s\"", path, k);
 		free(c->owned[i]); /* keys are unique (JSON_REJECT_DUPLICATES); cheap insurance */
-		if ((c->owned[i] = config_text(v)) == NULL)
-			return cli_usage(cmd, "--config %s: \"%s\": want a string, number or list",
-			                 path, k);
+		if ((c->owned[i] = config_text(v, key_kind(i))) == NULL)
+			return cli_usage(cmd, "--config %s: \"%s\": want %s", path, k,
+			                 kind_text[key_kind(i)]);
 		c->v[i] = c->owned[i];
 	}
 	return EDS_EXIT_OK;

@@ -1,0 +1,64 @@
+#!/bin/bash
+# test_serve_config.sh - what an operator gets wrong in `eds serve`'s
+# configuration: every mistake is one clear line on stderr and exit 2,
+# before the server listens (and before a ledger is created), never a hang
+# or a setting quietly taken as something else.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/serve_lib.sh"
+cd "$T" || exit 1
+
+# bad_conf JSON TEXT: a config file holding JSON is refused, naming TEXT.
+bad_conf() {
+	printf '%s' "$1" >bad.json
+	expect_rc 2 timeout 10 "$EDS" serve --config bad.json --listen 127.0.0.1:0
+	expect_err "$2"
+	expect_one_line_err
+}
+
+# ---- the config file itself -------------------------------------------------------
+mkfifo fifo.json # would block the start for ever if opened for reading
+expect_rc 2 timeout 10 "$EDS" serve --config fifo.json
+expect_err "not a regular file"
+expect_one_line_err
+mkdir dir.json
+expect_rc 2 "$EDS" serve --config dir.json
+expect_err "not a regular file"
+{ printf '{"ledger": "L", "allow": ['; for _ in $(seq 1 120000); do printf '"127.0.0.1",'; done
+  printf '"::1"]}'; } >huge.json
+expect_rc 2 "$EDS" serve --config huge.json
+expect_err "limit is 1048576"
+expect_one_line_err
+expect_rc 2 "$EDS" serve --config missing.json
+expect_err "missing.json"
+bad_conf '' "expected near end of file"
+bad_conf '[]' "not a JSON object"
+bad_conf '{"ledger": "L", "ledger": "M"}' "duplicate object key"
+
+# ---- values of the wrong kind are refused, not turned into text ---------------------
+bad_conf '{"ledger": true}' '"ledger": want a string'
+bad_conf '{"ledger": 5}' '"ledger": want a string'
+bad_conf '{"ledger": ["a", "b"]}' '"ledger": want a string'
+bad_conf '{"ledger": {"dir": "L"}}' '"ledger": want a string'
+bad_conf '{"ledger": "L", "port-file": 5}' '"port-file": want a string'
+bad_conf '{"ledger": "L", "max-body": true}' '"max-body": want a number'
+bad_conf '{"ledger": "L", "max-body": -5}' "not '-5'"
+bad_conf '{"ledger": "L", "allow": []}' '"allow": want a string or a non-empty list'
+bad_conf '{"ledger": "L", "allow": ["127.0.0.1", 5]}' '"allow": want a string or a non-empty list'
+bad_conf '{"ledger": "L", "durable": 1}' '"durable": want true, false'
+[ ! -e yes ] && [ ! -e 5 ] && [ ! -e a,b ] && [ ! -e L ] && pass ||
+	fail "a refused config created a ledger: $(ls)"
+
+# the kinds each key takes: strings everywhere, numbers, booleans and lists where they fit
+"$EDS" keygen --out k >/dev/null
+"$EDS" device add --ledger L --id lift-01 --public-key k.pub >/dev/null
+cat >good.json <<'EOF'
+{"ledger": "L", "allow": ["127.0.0.1", "::1"], "max-body": 1000, "max-batch": "10",
+ "durable": false, "source-rate": 2.5}
+EOF
+start_server good --config good.json
+req GET /healthz; expect_code 200
+grep -q '"durable":false' "$T/good.log" && pass || fail "durable: false not taken: $(cat "$T/good.log")"
+head -c 2000 /dev/zero >big; req POST /api/v1/records --data-binary @big; expect_code 413 too_large
+stop_server good
+
+finish
