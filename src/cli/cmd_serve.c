@@ -301,6 +301,23 @@ static int rate(const conf *c, int k, double *out)
 	return EDS_EXIT_OK;
 }
 
+/*
+ * A burst is a bucket size: below one token no request could ever pass, and
+ * without its rate there is no bucket, so either would be a setting quietly
+ * without effect (or, below one, a late error blamed on --listen).
+ */
+static int burst(const conf *c, int rate_k, int burst_k, double value)
+{
+	if (c->v[burst_k] == NULL)
+		return EDS_EXIT_OK;
+	if (c->v[rate_k] == NULL)
+		return cli_usage(cmd, "--%s needs --%s", names[burst_k], names[rate_k]);
+	if (value < 1)
+		return cli_usage(cmd, "--%s must be at least 1, not '%s'", names[burst_k],
+		                 c->v[burst_k]);
+	return EDS_EXIT_OK;
+}
+
 typedef struct settings {
 	eds_server_options srv;
 	eds_ingest_options ing;
@@ -316,12 +333,14 @@ static int numbers(const conf *c, settings *s)
 	rc = rc ? rc : num(c, O_TIMEOUT, 1, 3600, &v[O_TIMEOUT]);
 	rc = rc ? rc : num(c, O_MAX_SKEW, 1, 86400000, &v[O_MAX_SKEW]);
 	rc = rc ? rc : num(c, O_COMMIT_BATCH, 1, 100000, &v[O_COMMIT_BATCH]);
-	rc = rc ? rc : num(c, O_COMMIT_WAIT, 1, 1000000, &v[O_COMMIT_WAIT]);
+	rc = rc ? rc : num(c, O_COMMIT_WAIT, 0, 1000000, &v[O_COMMIT_WAIT]); /* 0: the default */
 	rc = rc ? rc : num(c, O_PAYLOAD_FLUSH, 1, 3600000, &v[O_PAYLOAD_FLUSH]);
 	rc = rc ? rc : rate(c, O_SOURCE_RATE, &s->srv.source_rate);
 	rc = rc ? rc : rate(c, O_SOURCE_BURST, &s->srv.source_burst);
 	rc = rc ? rc : rate(c, O_DEVICE_RATE, &s->srv.device_rate);
 	rc = rc ? rc : rate(c, O_DEVICE_BURST, &s->srv.device_burst);
+	rc = rc ? rc : burst(c, O_SOURCE_RATE, O_SOURCE_BURST, s->srv.source_burst);
+	rc = rc ? rc : burst(c, O_DEVICE_RATE, O_DEVICE_BURST, s->srv.device_burst);
 	s->srv.max_body = (size_t)v[O_MAX_BODY];
 	s->srv.max_batch = (size_t)v[O_MAX_BATCH];
 	s->srv.max_connections = (unsigned)v[O_MAX_CONN];
@@ -488,6 +507,8 @@ int cmd_serve(int argc, char **argv)
 	int rc = parse(argc, argv, &c);
 	rc = rc ? rc : numbers(&c, &s);
 	eds_status st = EDS_OK;
+	if (!rc && c.v[O_ALLOW] != NULL && strspn(c.v[O_ALLOW], " \t") == strlen(c.v[O_ALLOW]))
+		rc = cli_usage(cmd, "--allow lists no address: every request would get 403");
 	if (!rc && (st = eds_netpolicy_new(&policy)) == EDS_OK)
 		st = eds_netpolicy_add_list(policy, c.v[O_ALLOW] ? c.v[O_ALLOW] : "127.0.0.1,::1");
 	if (!rc && st != EDS_OK)

@@ -48,12 +48,35 @@ bad_conf '{"ledger": "L", "durable": 1}' '"durable": want true, false'
 [ ! -e yes ] && [ ! -e 5 ] && [ ! -e a,b ] && [ ! -e L ] && pass ||
 	fail "a refused config created a ledger: $(ls)"
 
+# ---- limits flags -------------------------------------------------------------------
+# bad_flag TEXT FLAGS...: refused before listening, one line naming TEXT.
+bad_flag() {
+	local want=$1; shift
+	expect_rc 2 timeout 10 "$EDS" serve --ledger L --listen 127.0.0.1:0 "$@"
+	expect_err "$want"
+	expect_one_line_err
+}
+for f in max-body max-batch max-connections timeout max-skew-ms commit-batch payload-flush-ms; do
+	for v in 0 -1 1k 1.5 '' 99999999999999999999; do bad_flag "--$f must be a whole number" "--$f" "$v"; done
+done
+bad_flag "--max-batch must be a whole number in 1..1000" --max-batch 1001
+for f in source-rate device-rate; do
+	for v in 0 -1 x nan inf 1e10; do bad_flag "--$f must be a positive number" "--$f" "$v"; done
+done
+bad_flag "--source-burst needs --source-rate" --source-burst 5
+bad_flag "--device-burst needs --device-rate" --device-burst 5
+bad_flag "--source-burst must be at least 1" --source-rate 1 --source-burst 0.5
+bad_flag "--device-burst must be at least 1" --device-rate 1 --device-burst 0.5
+bad_flag "--allow lists no address" --allow ''
+bad_flag "--allow lists no address" --allow ' '
+[ ! -e L ] && pass || fail "a refused flag created the ledger"
+
 # the kinds each key takes: strings everywhere, numbers, booleans and lists where they fit
 "$EDS" keygen --out k >/dev/null
 "$EDS" device add --ledger L --id lift-01 --public-key k.pub >/dev/null
 cat >good.json <<'EOF'
 {"ledger": "L", "allow": ["127.0.0.1", "::1"], "max-body": 1000, "max-batch": "10",
- "durable": false, "source-rate": 2.5}
+ "durable": false, "source-rate": 2.5, "commit-wait-us": 0}
 EOF
 start_server good --config good.json
 req GET /healthz; expect_code 200
