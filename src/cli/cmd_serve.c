@@ -455,16 +455,19 @@ static int serve(const conf *c, settings *s, eds_netpolicy *policy)
 	eds_mqtt_server *mq = NULL;
 	sigset_t set;
 	int sig, rc = read_tls(c, &t);
+	s->srv.tls_cert = t.cert;
+	s->srv.tls_key = t.key;
+	s->srv.tls_client_ca = t.ca;
+	eds_status st = EDS_OK;
+	/* Bad TLS files are named now, before a ledger is created or claimed. */
+	if (!rc && (st = eds_server_check_tls(&s->srv)) != EDS_OK)
+		rc = cli_report(cmd, st, NULL);
 	eds_ledger_options lo = {.durable = s->durable};
-	eds_status st = rc ? EDS_OK : eds_ledger_open(&l, c->v[O_LEDGER], &lo);
-	if (!rc && st != EDS_OK)
+	if (!rc && (st = eds_ledger_open(&l, c->v[O_LEDGER], &lo)) != EDS_OK)
 		rc = cli_report(cmd, st, "--ledger");
 	block_signals(&set);
 	if (!rc && (st = eds_ingest_new(&svc, l, &s->ing)) != EDS_OK)
 		rc = cli_report(cmd, st, "--ledger");
-	s->srv.tls_cert = t.cert;
-	s->srv.tls_key = t.key;
-	s->srv.tls_client_ca = t.ca;
 	if (!rc && (st = eds_server_start(&srv, svc, policy, &s->srv)) != EDS_OK)
 		rc = cli_report(cmd, st, "--listen");
 	if (!rc)
