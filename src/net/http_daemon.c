@@ -226,17 +226,38 @@ static int peer_cn(gnutls_session_t sess, char *out, size_t cap, char *why, size
 		snprintf(why, whycap, "A client certificate is required.");
 		return -1;
 	}
-	size_t size = cap;
+	size_t size = cap, more = 0;
 	int rc = gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER);
 	if (rc == 0)
 		rc = gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, out,
 		                                   &size);
+	/* A second CN makes the identity a matter of which one is read: refused. */
+	int second =
+	    gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 1, 0, NULL, &more);
 	gnutls_x509_crt_deinit(crt);
+	if (rc == 0 && second != GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
+		snprintf(why, whycap, "The client certificate has more than one subject CN.");
+		return -1;
+	}
 	if (rc != 0 || size == 0 || strlen(out) != size) {
 		snprintf(why, whycap, "The client certificate has no usable subject CN.");
 		return -1;
 	}
 	return 0;
+}
+
+/* Why verification failed, in the words an operator looks for. */
+static const char *verify_failure(unsigned status)
+{
+	if (status & (GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNATURE_FAILURE))
+		return "The client certificate is not signed by the client CA.";
+	if (status & GNUTLS_CERT_EXPIRED)
+		return "The client certificate has expired.";
+	if (status & GNUTLS_CERT_NOT_ACTIVATED)
+		return "The client certificate is not valid yet.";
+	if (status & GNUTLS_CERT_REVOKED)
+		return "The client certificate is revoked.";
+	return "The client certificate is not signed by the client CA.";
 }
 
 int eds_tls_client_identity(struct MHD_Connection *c, char *out, size_t cap, char *why,
@@ -257,7 +278,7 @@ int eds_tls_client_identity(struct MHD_Connection *c, char *out, size_t cap, cha
 		return -1;
 	}
 	if (rc != 0 || status != 0) {
-		snprintf(why, whycap, "The client certificate is not signed by the client CA.");
+		snprintf(why, whycap, "%s", verify_failure(rc != 0 ? 0 : status));
 		return -1;
 	}
 	return peer_cn(sess, out, cap, why, whycap);

@@ -48,6 +48,18 @@ expect_rc 1 "$EDS" push --url "$URL" c.jsonl --payload-dir P --cacert ca.pem --c
 expect_err "identity_mismatch"
 expect_rc 0 "$EDS" push --url "$URL" c.jsonl --payload-dir P --cacert ca.pem --cert lift01.pem --key lift01.key
 expect_out "2 skipped, 1 accepted"
+# an expired certificate is called expired (not "not signed"); one with two CNs
+# has no single identity and is refused
+ossl req -newkey ed25519 -nodes -keyout late.key -out late.csr -subj /CN=lift-01
+ossl x509 -req -in late.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days -1 -out late.pem
+req GET /api/v1/devices/lift-01/head --cacert ca.pem --cert late.pem --key late.key
+expect_code 403 forbidden_source
+grep -q "has expired" "$T/body" && pass || fail "expired client certificate: $(cat "$T/body")"
+ossl req -newkey ed25519 -nodes -keyout two.key -out two.csr -subj /CN=lift-02/CN=lift-01
+ossl x509 -req -in two.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out two.pem
+req GET /api/v1/devices/lift-01/head --cacert ca.pem --cert two.pem --key two.key
+expect_code 403 forbidden_source
+grep -q "more than one subject CN" "$T/body" && pass || fail "two CNs: $(cat "$T/body")"
 stop_server mtls
 expect_rc 2 "$EDS" serve --ledger L --tls-cert server.pem
 expect_one_line_err
