@@ -222,8 +222,18 @@ static int read_config(const char *path, json_t **out)
 	json_error_t err;
 	*out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
 	free(text);
-	if (*out == NULL)
-		return cli_usage(cmd, "--config %s: line %d: %s", path, err.line, err.text);
+	if (*out == NULL) {
+		/*
+		 * Without jansson's " near '...'": that quotes the file, which may hold
+		 * the MQTT password, and stderr goes to the journal.  Line and column
+		 * say where.
+		 */
+		char *near = strstr(err.text, " near '");
+		if (near != NULL)
+			*near = '\0';
+		return cli_usage(cmd, "--config %s: line %d, column %d: %s", path, err.line,
+		                 err.column, err.text);
+	}
 	if (!json_is_object(*out))
 		return cli_usage(cmd, "--config %s: not a JSON object", path);
 	return EDS_EXIT_OK;

@@ -34,6 +34,16 @@ bad_conf '' "expected near end of file"
 bad_conf '[]' "not a JSON object"
 bad_conf '{"ledger": "L", "ledger": "M"}' "duplicate object key"
 
+# a syntax error is located, but the file's text (the MQTT password) is not quoted
+printf '{"ledger": "L", "mqtt-password": "hunter2-secret\001"}' >secret.json
+expect_rc 2 "$EDS" serve --config secret.json
+expect_err "line 1, column"
+grep -q hunter "$T/err" && fail "the password is on stderr: $(cat "$T/err")" || pass
+printf '{"ledger": "L", "mqtt-password": hunter2}' >secret.json
+expect_rc 2 "$EDS" serve --config secret.json
+expect_err "invalid token"
+grep -q hunter "$T/err" && fail "the password is on stderr: $(cat "$T/err")" || pass
+
 # ---- values of the wrong kind are refused, not turned into text ---------------------
 bad_conf '{"ledger": true}' '"ledger": want a string'
 bad_conf '{"ledger": 5}' '"ledger": want a string'
