@@ -261,28 +261,80 @@ static int load_config(conf *c, const char *path)
 	return EDS_EXIT_OK;
 }
 
+/* The option argv[*i] is (its index, *value set), -1 none, -2 one without its value. */
+static int which_flag(int argc, char **argv, int *i, const char **value)
+{
+	for (int k = 0; k < O_COUNT; k++) {
+		if (k >= O_MQTT && serve_mqtt_config_only(k - O_MQTT))
+			continue;
+		char flag[32];
+		snprintf(flag, sizeof flag, "--%s", names[k]);
+		int r = cli_flag(argc, argv, i, flag, value);
+		if (r != 0)
+			return r > 0 ? k : -2;
+	}
+	return -1;
+}
+
+/* The config-only key that arg ("--KEY" or "--KEY=...") names as a flag, or -1. */
+static int config_only_flag(const char *arg)
+{
+	for (int m = O_MQTT; m < O_COUNT && strncmp(arg, "--", 2) == 0; m++) {
+		size_t n = strlen(names[m]);
+		if (serve_mqtt_config_only(m - O_MQTT) && strncmp(arg + 2, names[m], n) == 0 &&
+		    (arg[n + 2] == '\0' || arg[n + 2] == '='))
+			return m;
+	}
+	return -1;
+}
+
+/*
+ * One argument.  A flag given twice is refused rather than the last one
+ * winning quietly, and so is an empty value (an unset shell variable, as a
+ * rule), as the other commands do.  A config-only key given as a flag is
+ * named without the argument, which may be --mqtt-password=SECRET.
+ */
+static int flag_arg(int argc, char **argv, int *i, conf *c, unsigned char *seen)
+{
+	const char *v = NULL;
+	int k = which_flag(argc, argv, i, &v);
+	if (k == -2)
+		return cli_usage(cmd, "%s needs a value", argv[*i]);
+	int m = k == -1 ? config_only_flag(argv[*i]) : -1;
+	if (m >= 0)
+		return cli_usage(cmd,
+		                 "--%s is not a flag (every user can read a command line): "
+		                 "use the config key or the environment",
+		                 names[m]);
+	if (k == -1)
+		return cli_usage(cmd, "unexpected argument '%s'", argv[*i]);
+	if (seen[k]++)
+		return cli_usage(cmd, "--%s given twice", names[k]);
+	if (*v == '\0')
+		return cli_usage(cmd, "--%s is empty", names[k]);
+	c->v[k] = v;
+	return EDS_EXIT_OK;
+}
+
 static int parse(int argc, char **argv, conf *c)
 {
 	const char *config = NULL;
-	for (int i = 1; i < argc; i++)
-		if (cli_flag(argc, argv, &i, "--config", &config) < 0)
+	for (int i = 1; i < argc; i++) {
+		const char *before = config;
+		int r = cli_flag(argc, argv, &i, "--config", &config);
+		if (r < 0)
 			return cli_usage(cmd, "--config needs a value");
+		if (r > 0 && before != NULL)
+			return cli_usage(cmd, "--config given twice");
+	}
 	if (config != NULL && load_config(c, config) != EDS_EXIT_OK)
 		return EDS_EXIT_USAGE;
+	unsigned char seen[O_COUNT] = {0};
 	for (int i = 1; i < argc; i++) {
 		const char *ignored;
-		int r = cli_flag(argc, argv, &i, "--config", &ignored);
-		for (int k = 0; k < O_COUNT && r == 0; k++) {
-			if (k >= O_MQTT && serve_mqtt_config_only(k - O_MQTT))
-				continue;
-			char flag[32];
-			snprintf(flag, sizeof flag, "--%s", names[k]);
-			r = cli_flag(argc, argv, &i, flag, &c->v[k]);
-		}
-		if (r < 0)
-			return cli_usage(cmd, "%s needs a value", argv[i]);
-		if (r == 0)
-			return cli_usage(cmd, "unexpected argument '%s'", argv[i]);
+		if (cli_flag(argc, argv, &i, "--config", &ignored) == 0 &&
+		    flag_arg(argc, argv, &i, c, seen) != EDS_EXIT_OK)
+			return EDS_EXIT_USAGE;
 	}
 	if (c->v[O_LEDGER] == NULL)
 		return cli_usage(cmd, "--ledger DIR is required");

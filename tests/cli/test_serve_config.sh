@@ -67,7 +67,7 @@ bad_flag() {
 	expect_one_line_err
 }
 for f in max-body max-batch max-connections timeout max-skew-ms commit-batch payload-flush-ms; do
-	for v in 0 -1 1k 1.5 '' 99999999999999999999; do bad_flag "--$f must be a whole number" "--$f" "$v"; done
+	for v in 0 -1 1k 1.5 99999999999999999999; do bad_flag "--$f must be a whole number" "--$f" "$v"; done
 done
 bad_flag "--max-batch must be a whole number in 1..1000" --max-batch 1001
 for f in source-rate device-rate; do
@@ -77,8 +77,23 @@ bad_flag "--source-burst needs --source-rate" --source-burst 5
 bad_flag "--device-burst needs --device-rate" --device-burst 5
 bad_flag "--source-burst must be at least 1" --source-rate 1 --source-burst 0.5
 bad_flag "--device-burst must be at least 1" --device-rate 1 --device-burst 0.5
-bad_flag "--allow lists no address" --allow ''
 bad_flag "--allow lists no address" --allow ' '
+printf '{"ledger": "L", "allow": ""}' >bad.json
+expect_rc 2 "$EDS" serve --config bad.json
+expect_err "--allow lists no address"
+
+# ---- flags: given twice, empty, config-only -----------------------------------------
+bad_flag "--max-body given twice" --max-body 5000 --max-body 7000
+bad_flag "--ledger given twice" --ledger M
+bad_flag "--allow is empty" --allow ''
+bad_flag "--max-body is empty" --max-body=
+echo '{"ledger": "L"}' >c1.json
+bad_flag "--config given twice" --config c1.json --config c1.json
+for arg in "--mqtt-password s3cret" "--mqtt-password=s3cret" "--mqtt-username=bob"; do
+	# shellcheck disable=SC2086 # the flag and its value are two words, or one
+	bad_flag "is not a flag (every user can read a command line)" $arg
+	grep -q s3cret "$T/err" && fail "the password is on stderr: $(cat "$T/err")" || pass
+done
 [ ! -e L ] && pass || fail "a refused flag created the ledger"
 
 # the kinds each key takes: strings everywhere, numbers, booleans and lists where they fit
