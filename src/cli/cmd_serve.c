@@ -579,7 +579,7 @@ int cmd_serve(int argc, char **argv)
 	if (!rc && st != EDS_OK)
 		rc = cli_report(cmd, st, "--allow");
 	if (!rc && c.v[O_LOG] != NULL && (log = fopen(c.v[O_LOG], "a")) == NULL)
-		rc = cli_usage(cmd, "--log %s: cannot open", c.v[O_LOG]);
+		rc = cli_usage(cmd, "--log %s: cannot open: %s", c.v[O_LOG], strerror(errno));
 	if (!rc) {
 		s.srv.listen = c.v[O_LISTEN] ? c.v[O_LISTEN] : "127.0.0.1:8080";
 		s.srv.log = log ? log : stderr;

@@ -82,6 +82,11 @@ printf '{"ledger": "L", "allow": ""}' >bad.json
 expect_rc 2 "$EDS" serve --config bad.json
 expect_err "--allow lists no address"
 
+# a log or port file that cannot be written says why
+mkdir logdir
+bad_flag "--log logdir: cannot open: Is a directory" --log logdir
+bad_flag "No such file or directory" --log nodir/x.log
+
 # ---- flags: given twice, empty, config-only -----------------------------------------
 bad_flag "--max-body given twice" --max-body 5000 --max-body 7000
 bad_flag "--ledger given twice" --ledger M
