@@ -48,6 +48,16 @@ typedef struct eds_server eds_server;
 eds_status eds_server_start(eds_server **out, eds_ingest *svc, const eds_netpolicy *policy,
                             const eds_server_options *opts);
 
+/**
+ * Check the TLS files of opts as eds_server_start will use them, so that a
+ * bad one is named before anything else starts: the pairing (a certificate
+ * needs its key; a key or client CA needs a certificate), a PEM certificate
+ * that has not expired, an unencrypted key that is the certificate's, a
+ * client CA file holding a certificate.  EDS_OK without TLS.  Errors:
+ * EDS_E_ARG (pairing), EDS_E_KEY (the files), EDS_E_NOMEM.
+ */
+eds_status eds_server_check_tls(const eds_server_options *opts);
+
 /** The port actually bound (useful with port 0). */
 uint16_t eds_server_port(const eds_server *s);
 

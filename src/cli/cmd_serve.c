@@ -131,35 +131,56 @@ static int lookup(const char *name)
 	return -1;
 }
 
-/* A config value as option text: strings as they are, numbers, arrays joined by commas. */
-static char *config_text(json_t *v)
+/*
+ * What JSON a config key takes.  A value of the wrong kind is refused, not
+ * converted: `"ledger": true` must not become a ledger directory named "yes",
+ * nor `"port-file": 5` a file named "5".  Strings are taken for every key
+ * (flags are text too), so "1000" and "yes" work as well as 1000 and true.
+ */
+enum kind { K_TEXT, K_NUMBER, K_LIST, K_YESNO };
+
+static enum kind key_kind(int i)
+{
+	if (i == O_ALLOW)
+		return K_LIST;
+	if (i == O_DURABLE)
+		return K_YESNO;
+	if ((i >= O_MAX_BODY && i <= O_PAYLOAD_FLUSH) || i == O_MQTT + SM_INFLIGHT)
+		return K_NUMBER;
+	return K_TEXT;
+}
+
+static const char *const kind_text[] = {"a string", "a number",
+                                        "a string or a non-empty list of strings",
+                                        "true, false, \"yes\" or \"no\""};
+
+/* A number or boolean config value as option text (the kinds were checked). */
+static char *scalar_text(json_t *v)
 {
 	char buf[64];
-	if (json_is_string(v))
-		return strdup(json_string_value(v));
-	if (json_is_integer(v) || json_is_real(v) || json_is_boolean(v)) {
-		if (json_is_boolean(v))
-			snprintf(buf, sizeof buf, "%s", json_is_true(v) ? "yes" : "no");
-		else if (json_is_integer(v))
-			snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
-		else
-			snprintf(buf, sizeof buf, "%.17g", json_real_value(v));
-		return strdup(buf);
-	}
-	size_t n = 1, i;
+	if (json_is_boolean(v))
+		snprintf(buf, sizeof buf, "%s", json_is_true(v) ? "yes" : "no");
+	else if (json_is_integer(v))
+		snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+	else
+		snprintf(buf, sizeof buf, "%.17g", json_real_value(v));
+	return strdup(buf);
+}
+
+/* A non-empty list of strings joined by commas; NULL when v is not one. */
+static char *list_text(json_t *v)
+{
+	size_t n = 1, i, used = 0;
 	json_t *e;
-	if (!json_is_array(v))
-		return NULL;
 	json_array_foreach(v, i, e)
 	{
 		if (!json_is_string(e))
 			return NULL;
 		n += json_string_length(e) + 1;
 	}
-	char *out = calloc(1, n);
+	char *out = json_array_size(v) > 0 ? calloc(1, n) : NULL;
 	if (out == NULL)
 		return NULL;
-	size_t used = 0;
 	json_array_foreach(v, i, e)
 	{
 		size_t len = json_string_length(e);
@@ -172,17 +193,57 @@ static char *config_text(json_t *v)
 	return out;
 }
 
+/* Config value v of a key of kind k as option text; NULL when v is not of that kind. */
+static char *config_text(json_t *v, enum kind k)
+{
+	if (json_is_string(v))
+		return strdup(json_string_value(v));
+	if (json_is_number(v) && k == K_NUMBER)
+		return scalar_text(v);
+	if (json_is_boolean(v) && k == K_YESNO)
+		return scalar_text(v);
+	if (json_is_array(v) && k == K_LIST)
+		return list_text(v);
+	return NULL;
+}
+
+/*
+ * The config file: a regular file of at most 1 MiB (a FIFO would block the
+ * start for ever, a directory reads as an empty file, and a huge file would
+ * all be parsed into memory), holding one JSON object.
+ */
+static int read_config(const char *path, json_t **out)
+{
+	char *text = NULL;
+	size_t len = 0;
+	eds_status st = eds_read_file(path, 1u << 20, &text, &len);
+	if (st != EDS_OK)
+		return cli_report(cmd, st, "--config");
+	json_error_t err;
+	*out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+	free(text);
+	if (*out == NULL) {
+		/*
+		 * Without jansson's " near '...'": that quotes the file, which may hold
+		 * the MQTT password, and stderr goes to the journal.  Line and column
+		 * say where.
+		 */
+		char *near = strstr(err.text, " near '");
+		if (near != NULL)
+			*near = '\0';
+		return cli_usage(cmd, "--config %s: line %d, column %d: %s", path, err.line,
+		                 err.column, err.text);
+	}
+	if (!json_is_object(*out))
+		return cli_usage(cmd, "--config %s: not a JSON object", path);
+	return EDS_EXIT_OK;
+}
+
 static int load_config(conf *c, const char *path)
 {
-	json_error_t err;
-	c->config = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
-	if (c->config == NULL || !json_is_object(c->config)) {
-		int rc = cli_usage(cmd, "--config %s: line %d: %s", path, err.line,
-		                   c->config ? "not a JSON object" : err.text);
-		json_decref(c->config);
-		c->config = NULL;
+	int rc = read_config(path, &c->config);
+	if (rc != EDS_EXIT_OK)
 		return rc;
-	}
 	const char *k;
 	json_t *v;
 	/* c->owned[] and c->config are released by cmd_serve on every path. */
@@ -192,36 +253,88 @@ static int load_config(conf *c, const char *path)
 		if (i < 0)
 			return cli_usage(cmd, "--config %s: unknown key \"%s\"", path, k);
 		free(c->owned[i]); /* keys are unique (JSON_REJECT_DUPLICATES); cheap insurance */
-		if ((c->owned[i] = config_text(v)) == NULL)
-			return cli_usage(cmd, "--config %s: \"%s\": want a string, number or list",
-			                 path, k);
+		if ((c->owned[i] = config_text(v, key_kind(i))) == NULL)
+			return cli_usage(cmd, "--config %s: \"%s\": want %s", path, k,
+			                 kind_text[key_kind(i)]);
 		c->v[i] = c->owned[i];
 	}
+	return EDS_EXIT_OK;
+}
+
+/* The option argv[*i] is (its index, *value set), -1 none, -2 one without its value. */
+static int which_flag(int argc, char **argv, int *i, const char **value)
+{
+	for (int k = 0; k < O_COUNT; k++) {
+		if (k >= O_MQTT && serve_mqtt_config_only(k - O_MQTT))
+			continue;
+		char flag[32];
+		snprintf(flag, sizeof flag, "--%s", names[k]);
+		int r = cli_flag(argc, argv, i, flag, value);
+		if (r != 0)
+			return r > 0 ? k : -2;
+	}
+	return -1;
+}
+
+/* The config-only key that arg ("--KEY" or "--KEY=...") names as a flag, or -1. */
+static int config_only_flag(const char *arg)
+{
+	for (int m = O_MQTT; m < O_COUNT && strncmp(arg, "--", 2) == 0; m++) {
+		size_t n = strlen(names[m]);
+		if (serve_mqtt_config_only(m - O_MQTT) && strncmp(arg + 2, names[m], n) == 0 &&
+		    (arg[n + 2] == '\0' || arg[n + 2] == '='))
+			return m;
+	}
+	return -1;
+}
+
+/*
+ * One argument.  A flag given twice is refused rather than the last one
+ * winning quietly, and so is an empty value (an unset shell variable, as a
+ * rule), as the other commands do.  A config-only key given as a flag is
+ * named without the argument, which may be --mqtt-password=SECRET.
+ */
+static int flag_arg(int argc, char **argv, int *i, conf *c, unsigned char *seen)
+{
+	const char *v = NULL;
+	int k = which_flag(argc, argv, i, &v);
+	if (k == -2)
+		return cli_usage(cmd, "%s needs a value", argv[*i]);
+	int m = k == -1 ? config_only_flag(argv[*i]) : -1;
+	if (m >= 0)
+		return cli_usage(cmd,
+		                 "--%s is not a flag (every user can read a command line): "
+		                 "use the config key or the environment",
+		                 names[m]);
+	if (k == -1)
+		return cli_usage(cmd, "unexpected argument '%s'", argv[*i]);
+	if (seen[k]++)
+		return cli_usage(cmd, "--%s given twice", names[k]);
+	if (*v == '\0')
+		return cli_usage(cmd, "--%s is empty", names[k]);
+	c->v[k] = v;
 	return EDS_EXIT_OK;
 }
 
 static int parse(int argc, char **argv, conf *c)
 {
 	const char *config = NULL;
-	for (int i = 1; i < argc; i++)
-		if (cli_flag(argc, argv, &i, "--config", &config) < 0)
+	for (int i = 1; i < argc; i++) {
+		const char *before = config;
+		int r = cli_flag(argc, argv, &i, "--config", &config);
+		if (r < 0)
 			return cli_usage(cmd, "--config needs a value");
+		if (r > 0 && before != NULL)
+			return cli_usage(cmd, "--config given twice");
+	}
 	if (config != NULL && load_config(c, config) != EDS_EXIT_OK)
 		return EDS_EXIT_USAGE;
+	unsigned char seen[O_COUNT] = {0};
 	for (int i = 1; i < argc; i++) {
 		const char *ignored;
-		int r = cli_flag(argc, argv, &i, "--config", &ignored);
-		for (int k = 0; k < O_COUNT && r == 0; k++) {
-			if (k >= O_MQTT && serve_mqtt_config_only(k - O_MQTT))
-				continue;
-			char flag[32];
-			snprintf(flag, sizeof flag, "--%s", names[k]);
-			r = cli_flag(argc, argv, &i, flag, &c->v[k]);
-		}
-		if (r < 0)
-			return cli_usage(cmd, "%s needs a value", argv[i]);
-		if (r == 0)
-			return cli_usage(cmd, "unexpected argument '%s'", argv[i]);
+		if (cli_flag(argc, argv, &i, "--config", &ignored) == 0 &&
+		    flag_arg(argc, argv, &i, c, seen) != EDS_EXIT_OK)
+			return EDS_EXIT_USAGE;
 	}
 	if (c->v[O_LEDGER] == NULL)
 		return cli_usage(cmd, "--ledger DIR is required");
@@ -250,6 +363,23 @@ static int rate(const conf *c, int k, double *out)
 	return EDS_EXIT_OK;
 }
 
+/*
+ * A burst is a bucket size: below one token no request could ever pass, and
+ * without its rate there is no bucket, so either would be a setting quietly
+ * without effect (or, below one, a late error blamed on --listen).
+ */
+static int burst(const conf *c, int rate_k, int burst_k, double value)
+{
+	if (c->v[burst_k] == NULL)
+		return EDS_EXIT_OK;
+	if (c->v[rate_k] == NULL)
+		return cli_usage(cmd, "--%s needs --%s", names[burst_k], names[rate_k]);
+	if (value < 1)
+		return cli_usage(cmd, "--%s must be at least 1, not '%s'", names[burst_k],
+		                 c->v[burst_k]);
+	return EDS_EXIT_OK;
+}
+
 typedef struct settings {
 	eds_server_options srv;
 	eds_ingest_options ing;
@@ -265,12 +395,14 @@ static int numbers(const conf *c, settings *s)
 	rc = rc ? rc : num(c, O_TIMEOUT, 1, 3600, &v[O_TIMEOUT]);
 	rc = rc ? rc : num(c, O_MAX_SKEW, 1, 86400000, &v[O_MAX_SKEW]);
 	rc = rc ? rc : num(c, O_COMMIT_BATCH, 1, 100000, &v[O_COMMIT_BATCH]);
-	rc = rc ? rc : num(c, O_COMMIT_WAIT, 1, 1000000, &v[O_COMMIT_WAIT]);
+	rc = rc ? rc : num(c, O_COMMIT_WAIT, 0, 1000000, &v[O_COMMIT_WAIT]); /* 0: the default */
 	rc = rc ? rc : num(c, O_PAYLOAD_FLUSH, 1, 3600000, &v[O_PAYLOAD_FLUSH]);
 	rc = rc ? rc : rate(c, O_SOURCE_RATE, &s->srv.source_rate);
 	rc = rc ? rc : rate(c, O_SOURCE_BURST, &s->srv.source_burst);
 	rc = rc ? rc : rate(c, O_DEVICE_RATE, &s->srv.device_rate);
 	rc = rc ? rc : rate(c, O_DEVICE_BURST, &s->srv.device_burst);
+	rc = rc ? rc : burst(c, O_SOURCE_RATE, O_SOURCE_BURST, s->srv.source_burst);
+	rc = rc ? rc : burst(c, O_DEVICE_RATE, O_DEVICE_BURST, s->srv.device_burst);
 	s->srv.max_body = (size_t)v[O_MAX_BODY];
 	s->srv.max_batch = (size_t)v[O_MAX_BATCH];
 	s->srv.max_connections = (unsigned)v[O_MAX_CONN];
@@ -385,16 +517,19 @@ static int serve(const conf *c, settings *s, eds_netpolicy *policy)
 	eds_mqtt_server *mq = NULL;
 	sigset_t set;
 	int sig, rc = read_tls(c, &t);
+	s->srv.tls_cert = t.cert;
+	s->srv.tls_key = t.key;
+	s->srv.tls_client_ca = t.ca;
+	eds_status st = EDS_OK;
+	/* Bad TLS files are named now, before a ledger is created or claimed. */
+	if (!rc && (st = eds_server_check_tls(&s->srv)) != EDS_OK)
+		rc = cli_report(cmd, st, NULL);
 	eds_ledger_options lo = {.durable = s->durable};
-	eds_status st = rc ? EDS_OK : eds_ledger_open(&l, c->v[O_LEDGER], &lo);
-	if (!rc && st != EDS_OK)
+	if (!rc && (st = eds_ledger_open(&l, c->v[O_LEDGER], &lo)) != EDS_OK)
 		rc = cli_report(cmd, st, "--ledger");
 	block_signals(&set);
 	if (!rc && (st = eds_ingest_new(&svc, l, &s->ing)) != EDS_OK)
 		rc = cli_report(cmd, st, "--ledger");
-	s->srv.tls_cert = t.cert;
-	s->srv.tls_key = t.key;
-	s->srv.tls_client_ca = t.ca;
 	if (!rc && (st = eds_server_start(&srv, svc, policy, &s->srv)) != EDS_OK)
 		rc = cli_report(cmd, st, "--listen");
 	if (!rc)
@@ -437,12 +572,14 @@ int cmd_serve(int argc, char **argv)
 	int rc = parse(argc, argv, &c);
 	rc = rc ? rc : numbers(&c, &s);
 	eds_status st = EDS_OK;
+	if (!rc && c.v[O_ALLOW] != NULL && strspn(c.v[O_ALLOW], " \t") == strlen(c.v[O_ALLOW]))
+		rc = cli_usage(cmd, "--allow lists no address: every request would get 403");
 	if (!rc && (st = eds_netpolicy_new(&policy)) == EDS_OK)
 		st = eds_netpolicy_add_list(policy, c.v[O_ALLOW] ? c.v[O_ALLOW] : "127.0.0.1,::1");
 	if (!rc && st != EDS_OK)
 		rc = cli_report(cmd, st, "--allow");
 	if (!rc && c.v[O_LOG] != NULL && (log = fopen(c.v[O_LOG], "a")) == NULL)
-		rc = cli_usage(cmd, "--log %s: cannot open", c.v[O_LOG]);
+		rc = cli_usage(cmd, "--log %s: cannot open: %s", c.v[O_LOG], strerror(errno));
 	if (!rc) {
 		s.srv.listen = c.v[O_LISTEN] ? c.v[O_LISTEN] : "127.0.0.1:8080";
 		s.srv.log = log ? log : stderr;

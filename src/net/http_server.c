@@ -600,6 +600,8 @@ eds_status eds_server_start(eds_server **out, eds_ingest *svc, const eds_netpoli
 	struct sockaddr_storage addr;
 	eds_status st =
 	    eds_http_parse_listen(opts->listen ? opts->listen : "127.0.0.1:8080", &addr);
+	if (st == EDS_OK)
+		st = eds_server_check_tls(opts);
 	if (st != EDS_OK)
 		return st;
 	eds_server *s = calloc(1, sizeof *s);

@@ -48,8 +48,47 @@ expect_rc 1 "$EDS" push --url "$URL" c.jsonl --payload-dir P --cacert ca.pem --c
 expect_err "identity_mismatch"
 expect_rc 0 "$EDS" push --url "$URL" c.jsonl --payload-dir P --cacert ca.pem --cert lift01.pem --key lift01.key
 expect_out "2 skipped, 1 accepted"
+# an expired certificate is called expired (not "not signed"); one with two CNs
+# has no single identity and is refused
+ossl req -newkey ed25519 -nodes -keyout late.key -out late.csr -subj /CN=lift-01
+ossl x509 -req -in late.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days -1 -out late.pem
+req GET /api/v1/devices/lift-01/head --cacert ca.pem --cert late.pem --key late.key
+expect_code 403 forbidden_source
+grep -q "has expired" "$T/body" && pass || fail "expired client certificate: $(cat "$T/body")"
+ossl req -newkey ed25519 -nodes -keyout two.key -out two.csr -subj /CN=lift-02/CN=lift-01
+ossl x509 -req -in two.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out two.pem
+req GET /api/v1/devices/lift-01/head --cacert ca.pem --cert two.pem --key two.key
+expect_code 403 forbidden_source
+grep -q "more than one subject CN" "$T/body" && pass || fail "two CNs: $(cat "$T/body")"
 stop_server mtls
 expect_rc 2 "$EDS" serve --ledger L --tls-cert server.pem
 expect_one_line_err
+
+# Bad TLS files are named, one line, exit 2, before a ledger is created (MHD
+# alone only fails to start, which read as "address in use").
+ossl req -newkey ed25519 -nodes -keyout old.key -out old.csr -subj /CN=localhost
+ossl x509 -req -in old.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days -1 -out old.pem
+ossl pkey -in server.key -out locked.key -aes256 -passout pass:secret
+echo "not a PEM file" >junk.pem
+bad_tls() { # TEXT ARGS...: refused, naming TEXT
+	local want=$1; shift
+	expect_rc 2 "$EDS" serve --ledger NEW --listen 127.0.0.1:0 "$@"
+	expect_err "$want"
+	expect_one_line_err
+}
+bad_tls "a certificate needs its key" --tls-cert server.pem
+bad_tls "need --tls-cert" --tls-key server.key
+bad_tls "need --tls-cert" --tls-client-ca ca.pem
+bad_tls "no PEM certificate in the certificate file" --tls-cert junk.pem --tls-key server.key
+bad_tls "no PEM certificate in the certificate file" --tls-cert server.key --tls-key server.key
+bad_tls "no PEM private key" --tls-cert server.pem --tls-key junk.pem
+bad_tls "is not the certificate's" --tls-cert server.pem --tls-key lift01.key
+bad_tls "is encrypted" --tls-cert server.pem --tls-key locked.key
+bad_tls "expired on" --tls-cert old.pem --tls-key old.key
+bad_tls "no PEM certificate in the client CA file" --tls-cert server.pem --tls-key server.key \
+	--tls-client-ca junk.pem
+bad_tls "no PEM certificate in the client CA file" --tls-cert server.pem --tls-key server.key \
+	--tls-client-ca server.key
+[ ! -e NEW ] && pass || fail "a refused TLS setting created the ledger"
 expect_rc 0 "$EDS" ledger verify --ledger L
 finish
