@@ -276,6 +276,19 @@ static int which_flag(int argc, char **argv, int *i, const char **value)
 	return -1;
 }
 
+/* -h or --help among the flags; a flag's value is a value ("--ledger -h"). */
+static bool help_asked(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *v;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+		if (which_flag(argc, argv, &i, &v) < 0)
+			cli_flag(argc, argv, &i, "--config", &v); /* skips its value too */
+	}
+	return false;
+}
+
 /* The config-only key that arg ("--KEY" or "--KEY=...") names as a flag, or -1. */
 static int config_only_flag(const char *arg)
 {
@@ -560,11 +573,10 @@ static int serve(const conf *c, settings *s, eds_netpolicy *policy)
 
 int cmd_serve(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			help();
-			return EDS_EXIT_OK;
-		}
+	if (help_asked(argc, argv)) {
+		help();
+		return EDS_EXIT_OK;
+	}
 	conf c = {0};
 	settings s = {0};
 	eds_netpolicy *policy = NULL;

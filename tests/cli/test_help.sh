@@ -41,6 +41,10 @@ expect_rc 2 "$EDS" push --url -h missing.jsonl
 expect_err "missing.jsonl"
 expect_rc 2 "$EDS" push --mqtt 127.0.0.1:1 --mqtt-client-id -h
 expect_err "CHAIN"
+expect_rc 2 "$EDS" serve --ledger -h --max-body x
+expect_err "--max-body"
+expect_rc 0 "$EDS" serve --ledger L --max-body 5 --help
+expect_out "usage: eds serve"
 
 # No command: usage on stderr, nothing on stdout, exit 2.
 expect_rc 2 "$EDS"
