@@ -147,6 +147,23 @@ static void member(json_t *j, const char *key, char *out, size_t cap)
 	snprintf(out, cap, "%s", s ? s : "");
 }
 
+/*
+ * An error answer as "HTTP 403 forbidden_source: <the server's message>",
+ * as much of it as the body gives: the code and message of FORMAT.md 4 say
+ * why (not on the allow list, no client certificate, ...), the status alone
+ * does not.  eds_fail makes it one printable line.
+ */
+static void describe_answer(const eds_http_client *c, long code, char *out, size_t cap)
+{
+	char err[48], msg[256];
+	json_t *j = parse_body(c);
+	member(j, "error", err, sizeof err);
+	member(j, "message", msg, sizeof msg);
+	json_decref(j);
+	snprintf(out, cap, "HTTP %ld%s%s%s%s", code, err[0] ? " " : "", err, msg[0] ? ": " : "",
+	         msg);
+}
+
 static char *dup_opt(const char *s, int *oom)
 {
 	if (!s)
@@ -232,8 +249,11 @@ eds_status eds_http_client_get_head(eds_http_client *c, const char *device_id, u
 	if (code == 404)
 		return eds_fail(EDS_E_UNKNOWN_DEVICE, "device %s: not registered on the server",
 		                device_id);
-	if (code != 200)
-		return eds_fail(EDS_E_IO, "GET %s: HTTP %ld", path, code);
+	if (code != 200) {
+		char what[320];
+		describe_answer(c, code, what, sizeof what);
+		return eds_fail(EDS_E_IO, "GET %s: %s", path, what);
+	}
 	json_t *j = parse_body(c);
 	json_t *s = json_object_get(j, "sequence");
 	const char *hx = json_string_value(json_object_get(j, "record_hash"));
@@ -250,22 +270,18 @@ eds_status eds_http_client_get_head(eds_http_client *c, const char *device_id, u
 /* PUT /api/v1/payloads/{hash} with body b, and what its answer means. */
 static eds_status put(eds_http_client *c, const uint8_t hash[EDS_HASH_LEN], const req_body *b)
 {
-	char path[128] = "/api/v1/payloads/", err[48];
+	char path[128] = "/api/v1/payloads/", what[320];
 	long code = 0;
 	eds_hex_encode(path + strlen(path), hash, EDS_HASH_LEN);
 	eds_status st = request(c, "PUT", path, b, &code);
 	if (st != EDS_OK || code == 200 || code == 201)
 		return st;
-	json_t *j = parse_body(c);
-	member(j, "error", err, sizeof err);
-	json_decref(j);
-	if (code == 422)
-		return eds_fail(EDS_E_PAYLOAD_MISMATCH, "PUT %s: %s", path, err);
-	if (code == 404)
-		return eds_fail(EDS_E_NOT_FOUND, "PUT %s: %s", path, err);
-	if (code == 413)
-		return eds_fail(EDS_E_LIMIT, "PUT %s: %s", path, err);
-	return eds_fail(EDS_E_IO, "PUT %s: HTTP %ld %s", path, code, err);
+	describe_answer(c, code, what, sizeof what);
+	st = code == 422   ? EDS_E_PAYLOAD_MISMATCH
+	     : code == 404 ? EDS_E_NOT_FOUND
+	     : code == 413 ? EDS_E_LIMIT
+	                   : EDS_E_IO;
+	return eds_fail(st, "PUT %s: %s", path, what);
 }
 
 eds_status eds_http_client_put_payload(eds_http_client *c, const uint8_t hash[EDS_HASH_LEN],
@@ -380,6 +396,7 @@ static void read_results(json_t *j, long code, size_t n, eds_http_item_result *r
 	for (size_t i = 0; i < n; i++) {
 		memset(&res[i], 0, sizeof res[i]);
 		member(j, "error", res[i].error, sizeof res[i].error);
+		member(j, "message", res[i].message, sizeof res[i].message);
 		if (!res[i].error[0])
 			snprintf(res[i].error, sizeof res[i].error, "HTTP %ld", code);
 	}

@@ -100,8 +100,9 @@ static eds_status post(pusher *p, size_t from, size_t to, long *code)
 	if (st != EDS_OK || *code == 413)
 		return st;
 	if (*code != 200 || answered != to - from)
-		return eds_fail(EDS_E_IO, "batch of %zu answered HTTP %ld: %s", to - from, *code,
-		                p->res[0].error);
+		return eds_fail(EDS_E_IO, "batch of %zu answered HTTP %ld: %s%s%s", to - from,
+		                *code, p->res[0].error, p->res[0].message[0] ? ": " : "",
+		                p->res[0].message);
 	return settle(p, from, to);
 }
 

@@ -256,6 +256,10 @@ grep -q reopen "$T/nolog.err" && fail "SIGHUP without --log: $(cat "$T/nolog.err
 # 403 for a source outside the allow list (and nothing read or stored)
 start_server deny --ledger L --allow 10.0.0.0/8,2001:db8::/32
 item "$(rec c.jsonl 1)" p1 >b; post_json b; expect_code 403 forbidden_source
+# eds push names the server's reason, not only the status
+expect_rc 2 "$EDS" push --url "$URL" c.jsonl
+expect_one_line_err
+expect_err "HTTP 403 forbidden_source: "
 stop_server deny
 expect_rc 2 "$EDS" serve --ledger L --allow 10.0.0.0/33
 expect_err "10.0.0.0/33"
