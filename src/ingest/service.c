@@ -186,6 +186,16 @@ static void log_decision(eds_ingest *s, const eds_ledger_event *ev, const char *
 		s->log(s->log_ctx, ev, msg);
 }
 
+/* A decision taken outside the writer: counted and logged, *ev made for the caller. */
+static void note_decision(eds_ingest *s, eds_ledger_event *ev, const eds_ingest_context *ctx,
+                          const char *id, uint64_t seq, eds_ingest_outcome o, const uint8_t *hash,
+                          const char *msg)
+{
+	fill_event(ev, ctx, id, seq, o, hash);
+	count(s, o, 1);
+	log_decision(s, ev, msg);
+}
+
 /* ---- device table ------------------------------------------------------- */
 
 /* Copy a ledger device's keys and revocation into d (devlock held for writing). */
@@ -523,8 +533,11 @@ eds_status eds_ingest_put_payload(eds_ingest *s, const eds_ingest_context *ctx,
 		    gate_check_payload(&r, data ? data : (const uint8_t *)"", len, res->message);
 	}
 	if (res->outcome == EDS_INGEST_ACCEPTED && stored) {
+		/* Logged, not written to the ledger: a repeated PUT must not grow it. */
+		eds_ledger_event ev;
 		res->outcome = EDS_INGEST_ALREADY_STORED;
-		count(s, res->outcome, 1);
+		snprintf(res->message, GATE_MSG_MAX, "The payload was already stored.");
+		note_decision(s, &ev, ctx, "", 0, res->outcome, hash, res->message);
 		return EDS_OK;
 	}
 	if (res->outcome == EDS_INGEST_ACCEPTED && stage_payload(s, hash, data, len) != EDS_OK) {
@@ -556,9 +569,7 @@ void eds_ingest_reject(eds_ingest *s, const eds_ingest_context *ctx, const char 
 	if (s == NULL)
 		return;
 	eds_ledger_event ev;
-	fill_event(&ev, ctx, device_id, sequence, outcome, NULL);
-	count(s, outcome, 1);
-	log_decision(s, &ev, message);
+	note_decision(s, &ev, ctx, device_id, sequence, outcome, NULL, message);
 	if (!to_ledger)
 		return;
 	pthread_mutex_lock(&s->qlock);

@@ -66,6 +66,8 @@ req PUT /api/v1/payloads/$(printf '%064d' 0) --data-binary @p2; expect_code 404 
 req PUT /api/v1/payloads/$h2 --data-binary @p3; expect_code 422 payload_mismatch
 req PUT /api/v1/payloads/$h2 --data-binary @p2; expect_code 201
 req PUT /api/v1/payloads/$h2 --data-binary @p2; expect_code 200
+# every PUT is a decision line, the 200 too (it is not written to the ledger)
+wait_for_line "$T/main.log" '"record_hash":"'"$h2"'","message":"The payload was already stored."'
 req PUT /api/v1/payloads/xyz --data-binary @p2; expect_code 400 malformed
 
 # malformed bodies: truncated, wrong types, bad base64, non-UTF-8, long device_id
