@@ -37,7 +37,8 @@ static void help(void)
 	       "       eds ledger export --ledger DIR --out DIR [--json]\n"
 	       "       eds ledger backup --ledger DIR --out DIR [--json]\n"
 	       "       eds ledger recover --ledger DIR [--json]\n"
-	       "       eds ledger log --ledger DIR [--device ID] [--after-id N] [--json]\n\n"
+	       "       eds ledger log --ledger DIR [--device ID] [--after-id N] [--json]\n"
+	       "       eds ledger stats --ledger DIR [--json]\n\n"
 	       "verify: re-check every record of a server ledger as an outside verifier\n"
 	       "would: field rules, stored record_hash, sequence and prev_hash links from 1,\n"
 	       "the signature with the key the device had at that sequence, revocation,\n"
@@ -63,11 +64,11 @@ static void help(void)
 	       "first).  The copy is a ledger: eds serve and eds ledger verify take it\n"
 	       "as it is (restore = use it as --ledger).  It is built beside --out and\n"
 	       "renamed only when complete and on disk, so --out is whole or absent.\n\n"
-	       "verify, export, backup and log open the ledger read-only: they never write\n"
-	       "to it (no schema upgrade, no lock), so they work on a copy on read-only\n"
-	       "media and beside a running eds serve, whose records committed so far\n"
-	       "they see.  With a ledger.sqlite-wal file but no ledger.sqlite-shm in a\n"
-	       "read-only directory they fail: an empty ledger.sqlite-shm file there\n"
+	       "verify, export, backup, log and stats open the ledger read-only: they\n"
+	       "never write to it (no schema upgrade, no lock), so they work on a copy on\n"
+	       "read-only media and beside a running eds serve, whose records committed\n"
+	       "so far they see.  With a ledger.sqlite-wal file but no ledger.sqlite-shm\n"
+	       "in a read-only directory they fail: an empty ledger.sqlite-shm file there\n"
 	       "suffices.\n\n"
 	       "recover: what eds serve does when it starts on a ledger that went through\n"
 	       "a crash or power cut: payload files lost before they reached the disk are\n"
@@ -77,7 +78,10 @@ static void help(void)
 	       "log: print the ledger's operation log, every decision the server stored\n"
 	       "(accepted, duplicate, rejected with its reason, payload), oldest first,\n"
 	       "one line each: ID TIME SOURCE DECISION REASON DEVICE/SEQUENCE HASH\n"
-	       "(\"-\" where unknown, e.g. the device of a malformed body).\n\n");
+	       "(\"-\" where unknown, e.g. the device of a malformed body).\n\n"
+	       "stats: what the ledger holds, at once (no record is read): devices,\n"
+	       "records, payloads pending, operation-log events, payloads in the journal\n"
+	       "(not yet known to be on disk as files) and the database's size.\n\n");
 	printf("Options:\n"
 	       "  --ledger DIR   the ledger directory of `eds serve`\n"
 	       "  --out DIR      export destination (created when absent); backup\n"
@@ -96,7 +100,9 @@ static void help(void)
 	       "                 summary: ok (false when payloads are missing), out,\n"
 	       "                 records, payloads, pending, missing, and export's\n"
 	       "                 events or backup's restored; recover: ok, restored,\n"
-	       "                 demoted.  Fatal:\n"
+	       "                 demoted; stats: ok, devices, records,\n"
+	       "                 pending_payloads, events, journaled_payloads, bytes.\n"
+	       "                 Fatal:\n"
 	       "                 {\"ok\":false,\"error\":MESSAGE}.  No progress\n"
 	       "                 log: JSON Lines, one object per event: id, time_ms,\n"
 	       "                 source, device_id, sequence, decision, reason,\n"
@@ -108,7 +114,8 @@ static void help(void)
 	       "On a terminal, verify, export and backup of a ledger of %u records or\n"
 	       "more show a progress line on stderr.\n\n"
 	       "Exit codes:\n"
-	       "  0  verify: everything valid; export, backup: written; recover, log: done\n"
+	       "  0  verify: everything valid; export, backup: written; recover, log,\n"
+	       "     stats: done\n"
 	       "  1  verify: at least one failure (printed on stderr, or in the JSON);\n"
 	       "     export, backup: written, but payload files missing or damaged in\n"
 	       "     the ledger are missing in the copy too (eds ledger verify names them)\n"
@@ -381,8 +388,9 @@ static eds_status verify_all(eds_ledger *l, verify_ctx *c)
 	return st;
 }
 
-enum action { VERIFY, EXPORT, BACKUP, RECOVER, LOG, ACTIONS };
-static const char *const action_names[ACTIONS] = {"verify", "export", "backup", "recover", "log"};
+enum action { VERIFY, EXPORT, BACKUP, RECOVER, LOG, STATS, ACTIONS };
+static const char *const action_names[ACTIONS] = {"verify",  "export", "backup",
+                                                  "recover", "log",    "stats"};
 
 typedef struct ledger_args {
 	const char *action_name, *dir, *out, *threads, *device, *after_id;
@@ -732,6 +740,29 @@ static int log_events(eds_ledger *l, const ledger_args *a)
 	return st == EDS_OK ? EDS_EXIT_OK : fatal(a, st, "log");
 }
 
+/* ---- stats ------------------------------------------------------------------ */
+
+static int stats(eds_ledger *l, const ledger_args *a)
+{
+	eds_ledger_stats s;
+	eds_status st = eds_ledger_stats_get(l, &s);
+	if (st != EDS_OK)
+		return fatal(a, st, "stats");
+	if (a->json)
+		return cli_json_print(
+		    cmd, json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "ok", 1, "devices",
+		                   (json_int_t)s.devices, "records", (json_int_t)s.records,
+		                   "pending_payloads", (json_int_t)s.pending_payloads, "events",
+		                   (json_int_t)s.events, "journaled_payloads",
+		                   (json_int_t)s.journaled_payloads, "bytes", (json_int_t)s.bytes));
+	printf("devices:            %llu\nrecords:            %llu\npayloads pending:   %llu\n"
+	       "events:             %llu\npayloads journaled: %llu\ndatabase bytes:     %llu\n",
+	       (unsigned long long)s.devices, (unsigned long long)s.records,
+	       (unsigned long long)s.pending_payloads, (unsigned long long)s.events,
+	       (unsigned long long)s.journaled_payloads, (unsigned long long)s.bytes);
+	return EDS_EXIT_OK;
+}
+
 /*
  * Whether out is the ledger directory or below it.  out need not exist:
  * then its parent is resolved.  Unresolvable paths are left to the action.
@@ -767,10 +798,12 @@ static int parse_args(int argc, char **argv, ledger_args *a)
 		a->action++;
 	if (a->action_name == NULL)
 		return cli_usage(cmd,
-		                 "an action is required: verify, export, backup, recover or log");
+		                 "an action is required: verify, export, backup, recover, log or "
+		                 "stats");
 	if (a->action == ACTIONS)
-		return cli_usage(cmd, "unknown action '%s' (verify, export, backup, recover, log)",
-		                 a->action_name);
+		return cli_usage(
+		    cmd, "unknown action '%s' (verify, export, backup, recover, log, stats)",
+		    a->action_name);
 	if (a->dir == NULL)
 		return cli_usage(cmd, "--ledger DIR is required");
 	bool has_out = a->action == EXPORT || a->action == BACKUP;
@@ -813,6 +846,7 @@ int cmd_ledger(int argc, char **argv)
 	case EXPORT: rc = export(l, &a); break;
 	case BACKUP: rc = backup(l, &a); break;
 	case RECOVER: rc = recover(l, &a); break;
+	case STATS: rc = stats(l, &a); break;
 	default: rc = log_events(l, &a); break;
 	}
 	eds_ledger_close(l);

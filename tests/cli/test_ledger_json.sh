@@ -23,6 +23,24 @@ payload_file() {
 "$EDS" keygen --out k2 >/dev/null
 ledger_through_server 5 dev-a dev-b
 
+# ---- stats: the counts at once, read-only ------------------------------------------
+expect_rc 0 "$EDS" ledger stats --ledger L --json
+expect_no_err
+expect_jq '.ok and .devices == 2 and .records == 10 and .pending_payloads == 0
+	and .events == 10 and .journaled_payloads == 0 and .bytes > 0'
+expect_rc 0 "$EDS" ledger stats --ledger L
+expect_out "records:            10"
+expect_out "payloads pending:   0"
+sum=$(cat L/ledger.sqlite* | sha256sum)
+chmod -R a-w L
+expect_rc 0 "$EDS" ledger stats --ledger L
+chmod -R u+w L
+[ "$(cat L/ledger.sqlite* | sha256sum)" = "$sum" ] && pass || fail "ledger stats changed the ledger"
+expect_rc 2 "$EDS" ledger stats --ledger nowhere --json
+expect_jq '.ok == false and (.error | test("no ledger"))'
+expect_rc 2 "$EDS" ledger stats --ledger L --threads 2
+expect_err "--threads is only for verify"
+
 # ---- a good ledger ------------------------------------------------------------------
 expect_rc 0 "$EDS" ledger verify --ledger L
 expect_out "ledger OK: 2 devices, 10 records, 10 signatures, 10 payloads checked, 0 pending"
