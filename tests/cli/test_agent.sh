@@ -182,7 +182,9 @@ expect_rc 0 "$EDS" ledger verify --ledger L
 expect_out "5 devices"
 
 stop_server main
-# headers-first: 25 payloads came by PUT (the log is complete once the server stopped)
-n=$(grep -c '"decision":"payload"' main.log)
+# headers-first: 25 payloads came by PUT (the log is complete once the server stopped);
+# PUTs answered "already stored" (an agent restarted after kill -9 uploads the payloads
+# of records the server turned out to hold) are logged too, and not counted here
+n=$(grep '"decision":"payload"' main.log | grep -vc 'The payload was already stored.')
 [ "$n" = 25 ] && pass || fail "headers-first: $n payload uploads logged, want 25"
 finish
