@@ -153,6 +153,7 @@ typedef struct verify_ctx {
 	uint64_t records, payloads, pending, failures;
 	uint64_t events;                  /* operation-log events whose link was checked */
 	bool chained;                     /* the ledger chains its operation log (schema 4) */
+	bool damaged;                     /* the database's check found damage */
 	uint8_t oplog_head[EDS_HASH_LEN]; /* the newest event's stored chain_hash */
 	json_t *listed;   /* --json: the failures kept; NULL: each is printed on stderr */
 	uint64_t omitted; /* --json: failures beyond CLI_JSON_FAILURES_KEPT */
@@ -299,6 +300,7 @@ static void check_store(eds_ledger *l, verify_ctx *c)
 {
 	if (eds_ledger_check_store(l) != EDS_E_IO)
 		return;
+	c->damaged = true;
 	failure_info f = {"(database)", 0, REASON_STORE, eds_last_error(), 0};
 	failure(c, &f);
 }
@@ -452,7 +454,8 @@ static eds_status verify_all(eds_ledger *l, verify_ctx *c)
 		report_chain_failures(c);
 		st = eds_ledger_device_foreach(l, verify_head, &h);
 	}
-	if (st == EDS_OK && c->chained)
+	/* A damaged database already failed; its log may not even read to the end. */
+	if (st == EDS_OK && c->chained && !c->damaged)
 		st = eds_ledger_event_foreach(l, 0, NULL, check_event, c);
 	return st;
 }

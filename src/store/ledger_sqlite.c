@@ -1023,15 +1023,18 @@ static sqlite3_stmt *bind_events(sq *s, const void *arg)
 }
 
 /*
- * A chain_hash column: NULL (a schema before 4, or a row emptied by hand;
- * eds ledger verify tells them apart) reads as zero.
+ * A chain_hash column: NULL (a schema before 4) or anything but 32 bytes
+ * (edited by hand) reads as zero, no error: on a chained ledger that is a
+ * broken link, which eds ledger verify names, rather than a log that
+ * cannot be read at all.
  */
-static eds_status col_chain(sq *s, sqlite3_stmt *st, int i, uint8_t out[EDS_HASH_LEN])
+static void col_chain(sqlite3_stmt *st, int i, uint8_t out[EDS_HASH_LEN])
 {
-	if (sqlite3_column_type(st, i) != SQLITE_NULL)
-		return col_blob(s, st, i, out, EDS_HASH_LEN);
-	memset(out, 0, EDS_HASH_LEN);
-	return EDS_OK;
+	if (sqlite3_column_type(st, i) == SQLITE_BLOB &&
+	    sqlite3_column_bytes(st, i) == EDS_HASH_LEN)
+		memcpy(out, sqlite3_column_blob(st, i), EDS_HASH_LEN);
+	else
+		memset(out, 0, EDS_HASH_LEN);
 }
 
 /* The columns as put_event wrote them; anything longer or shorter was edited. */
@@ -1051,8 +1054,7 @@ static eds_status event_fill(sq *s, sqlite3_stmt *st, void *row)
 		e = col_text(s, st, 6, out->ev.reason, sizeof out->ev.reason);
 	if (e == EDS_OK)
 		e = col_blob(s, st, 7, out->ev.record_hash, EDS_HASH_LEN);
-	if (e == EDS_OK)
-		e = col_chain(s, st, 8, out->ev.chain_hash);
+	col_chain(st, 8, out->ev.chain_hash);
 	return e;
 }
 
@@ -1082,7 +1084,7 @@ static eds_status oplog_head(sq *s, uint64_t *id, uint8_t hash[EDS_HASH_LEN])
 	memset(hash, 0, EDS_HASH_LEN);
 	if (rc == SQLITE_ROW) {
 		*id = col_u64(st, 0);
-		e = col_chain(s, st, 1, hash);
+		col_chain(st, 1, hash);
 	} else if (rc != SQLITE_DONE) {
 		e = db_fail(s, "operation log head");
 	}

@@ -54,6 +54,7 @@ tampered "UPDATE oplog SET id = -1 WHERE id = 2; UPDATE oplog SET id = 2 WHERE i
 	UPDATE oplog SET id = 3 WHERE id = -1" "2 3 4"
 tampered "UPDATE oplog SET reason = 'forged' WHERE id = 2; DELETE FROM oplog WHERE id = 5" "2 6"
 tampered "UPDATE oplog SET chain_hash = NULL WHERE id = 1" "1 2"
+tampered "UPDATE oplog SET chain_hash = x'00ff' WHERE id = 6" "6"
 
 # ---- schema 3: read as it is, unchained; a read-write open chains it ---------------
 cp -r L OLD
