@@ -71,7 +71,20 @@ typedef struct eds_ledger_event {
 	char decision[16];                     /**< accepted, duplicate, rejected, payload */
 	char reason[32];                       /**< error code of FORMAT.md 4, or "" */
 	uint8_t record_hash[EDS_HASH_LEN];     /**< zero when unknown */
+	/**
+	 * Read back (eds_ledger_event_foreach): the event's link of the
+	 * operation-log chain (eds_ledger_event_chain) as stored; zero when
+	 * the ledger has none (a schema before 4, opened read-only).  Ignored
+	 * when committing: the back end computes it.
+	 */
+	uint8_t chain_hash[EDS_HASH_LEN];
 } eds_ledger_event;
+
+/** Domain prefix of every operation-log chain hash (11 bytes, no NUL). */
+#define EDS_LEDGER_OPLOG_DOMAIN "EDS-OPLOG-1"
+/** Most bytes one chain hash takes in: prefix, previous hash, the encoded event. */
+#define EDS_LEDGER_OPLOG_INPUT_MAX                                                                 \
+	(11 + 2 * EDS_HASH_LEN + 3 * 8 + 4 + EDS_SOURCE_MAX + EDS_DEVICE_ID_MAX + 1 + 16 + 32)
 
 /** The bytes of one payload a batch marks stored (see eds_ledger_commit_journaled). */
 typedef struct eds_ledger_payload {
@@ -109,6 +122,8 @@ typedef struct eds_ledger_stats {
 	uint64_t events;
 	uint64_t bytes;              /**< size of the back end's storage (database + WAL) */
 	uint64_t journaled_payloads; /**< in the payload journal: files maybe not yet durable */
+	int oplog_chained;           /**< 1: the operation log is hash-chained (schema 4 on) */
+	uint8_t oplog_head[EDS_HASH_LEN]; /**< chain_hash of the newest event; zero: none */
 } eds_ledger_stats;
 
 /** Iteration callbacks: return EDS_OK to go on; anything else stops and is returned. */
@@ -368,6 +383,22 @@ eds_status eds_ledger_record_foreach(eds_ledger *l, eds_ledger_record_fn fn, voi
  */
 eds_status eds_ledger_event_foreach(eds_ledger *l, uint64_t after_id, const char *device_id,
                                     eds_ledger_event_fn fn, void *ctx);
+
+/**
+ * One link of the operation-log chain (docs/format.md, "Operation log
+ * chain"): out = BLAKE3("EDS-OPLOG-1" || prev || encoding of (id, *ev)),
+ * where prev is the previous event's chain_hash (32 zero bytes before
+ * event 1) and the encoding is u64 big-endian id and time_ms, then source,
+ * device_id, decision and reason each as a u8 length and its bytes, then
+ * u64 big-endian sequence and the 32-byte record_hash (ev->chain_hash is
+ * not part of it).  The writer and eds ledger verify both use this one
+ * function, the reference for outside verifiers.  out may be prev (the
+ * next link in place).  Strings are taken up to
+ * their NUL or their array's end (at most EDS_LEDGER_OPLOG_INPUT_MAX bytes
+ * are hashed).
+ */
+void eds_ledger_event_chain(const uint8_t prev[EDS_HASH_LEN], uint64_t id,
+                            const eds_ledger_event *ev, uint8_t out[EDS_HASH_LEN]);
 
 /**
  * Whether a stored record refers to payload hash: *size gets its

@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "cli_flags.h"
 #include "cli_json.h"
+#include "edgesentry/encoding.h"
 #include "edgesentry/ledger.h"
 #include "ledger_log.h"
 #include "progress.h"
@@ -44,13 +45,17 @@ static void help(void)
 	       "the signature with the key the device had at that sequence, revocation,\n"
 	       "each stored payload file (size and BLAKE3), and that each chain head the\n"
 	       "server resumes from is the last record; first, the database's own\n"
-	       "structure (every page, also of the operation log and the indexes).\n"
-	       "Payloads still pending (record accepted, PUT not yet received) are\n"
-	       "counted, not failures.  Each failure is one line on stderr, then a\n"
-	       "summary; reasons (--json): those of eds verify-chain,\n"
+	       "structure (every page, also of the operation log and the indexes);\n"
+	       "last, the operation log's hash chain: each event's chain_hash must follow\n"
+	       "from the event and the one before (docs/format.md), and the head (the\n"
+	       "newest event's) is printed: write it down, as an end cut off shows only\n"
+	       "against an earlier head.  Payloads still pending (record accepted, PUT\n"
+	       "not yet received) are counted, not failures.  Each failure is one line\n"
+	       "on stderr, then a summary; reasons (--json): those of eds verify-chain,\n"
 	       "record_hash_mismatch (the stored record_hash), head_mismatch (a stored\n"
-	       "chain head; sequence: the stored head's) and database_damaged\n"
-	       "(device_id \"(database)\": SQLite's quick_check found damage).\n\n"
+	       "chain head; sequence: the stored head's), database_damaged\n"
+	       "(device_id \"(database)\": SQLite's quick_check found damage) and\n"
+	       "oplog_chain_broken (device_id \"(oplog)\"; sequence: the event's id).\n\n"
 	       "export: write an auditor's copy into --out (must not hold records.jsonl):\n"
 	       "records.jsonl (JSON Lines), registry.json (key registry), payloads/ and\n"
 	       "oplog.jsonl (the operation log, as log --json prints it).\n"
@@ -93,7 +98,9 @@ static void help(void)
 	       "                 records, devices, signatures_checked, payloads_checked,\n"
 	       "                 payloads_pending, journaled_payloads, failure_count,\n"
 	       "                 failures[] (device_id, sequence, reason, message; the\n"
-	       "                 first %d), failures_omitted (the rest); no failure\n"
+	       "                 first %d), failures_omitted (the rest),\n"
+	       "                 oplog_events_checked, oplog_head (hex; null: no event,\n"
+	       "                 or a ledger before schema 4, not chained); no failure\n"
 	       "                 lines on stderr, no progress.  A fatal error (exit 2)\n"
 	       "                 prints {\"valid\":false,\"error\":MESSAGE} too.\n"
 	       "                 export, backup: one JSON object instead of the\n"
@@ -101,12 +108,14 @@ static void help(void)
 	       "                 records, payloads, pending, missing, and export's\n"
 	       "                 events or backup's restored; recover: ok, restored,\n"
 	       "                 demoted; stats: ok, devices, records,\n"
-	       "                 pending_payloads, events, journaled_payloads, bytes.\n"
+	       "                 pending_payloads, events, journaled_payloads, bytes,\n"
+	       "                 oplog_head.\n"
 	       "                 Fatal:\n"
 	       "                 {\"ok\":false,\"error\":MESSAGE}.  No progress\n"
 	       "                 log: JSON Lines, one object per event: id, time_ms,\n"
 	       "                 source, device_id, sequence, decision, reason,\n"
-	       "                 record_hash (null where unknown)\n"
+	       "                 record_hash (null where unknown), chain_hash\n"
+	       "                 (null before schema 4)\n"
 	       "  --quiet        verify: print only the failures: no summary, no progress\n"
 	       "  --device ID    log: only this device's events\n"
 	       "  --after-id N   log: only events after the one with id N (read in parts)\n"
@@ -142,6 +151,10 @@ typedef struct verify_ctx {
 	eds_chain_verifier *v;
 	const char *payload_dir;
 	uint64_t records, payloads, pending, failures;
+	uint64_t events;                  /* operation-log events whose link was checked */
+	bool chained;                     /* the ledger chains its operation log (schema 4) */
+	bool damaged;                     /* the database's check found damage */
+	uint8_t oplog_head[EDS_HASH_LEN]; /* the newest event's stored chain_hash */
 	json_t *listed;   /* --json: the failures kept; NULL: each is printed on stderr */
 	uint64_t omitted; /* --json: failures beyond CLI_JSON_FAILURES_KEPT */
 	cli_progress bar;
@@ -152,6 +165,7 @@ typedef struct verify_ctx {
 #define REASON_RECORD_HASH "record_hash_mismatch"
 #define REASON_HEAD        "head_mismatch"
 #define REASON_STORE       "database_damaged"
+#define REASON_OPLOG       "oplog_chain_broken"
 
 /* What a stderr failure line names besides the device: the text lines
  * predate reason codes and show one only for chain failures. */
@@ -286,6 +300,7 @@ static void check_store(eds_ledger *l, verify_ctx *c)
 {
 	if (eds_ledger_check_store(l) != EDS_E_IO)
 		return;
+	c->damaged = true;
 	failure_info f = {"(database)", 0, REASON_STORE, eds_last_error(), 0};
 	failure(c, &f);
 }
@@ -320,6 +335,25 @@ static void report_failures(const verify_ctx *c, const eds_ledger_stats *ls)
 	fputc('\n', stderr);
 }
 
+/*
+ * The operation log's line: the head is printed for the auditor to write
+ * down, since a copy cut short by its newest events still verifies; only
+ * a head from earlier that is no longer on the chain shows that.
+ */
+static void report_oplog(const verify_ctx *c)
+{
+	char hex[2 * EDS_HASH_LEN + 1];
+	eds_hex_encode(hex, c->oplog_head, EDS_HASH_LEN);
+	if (!c->chained)
+		printf("operation log: not chained (a ledger schema before 4, read as it is; "
+		       "opening it read-write, as eds serve does, upgrades it)\n");
+	else if (c->events == 0)
+		printf("operation log OK: no events\n");
+	else
+		printf("operation log OK: %llu events chained, head %s\n",
+		       (unsigned long long)c->events, hex);
+}
+
 static int report_text(const verify_ctx *c, const eds_ledger_stats *ls, bool quiet)
 {
 	if (c->failures > 0) {
@@ -329,12 +363,14 @@ static int report_text(const verify_ctx *c, const eds_ledger_stats *ls, bool qui
 	}
 	eds_chain_summary s;
 	eds_chain_verifier_summary(c->v, &s);
-	if (!quiet)
+	if (!quiet) {
 		printf("ledger OK: %llu devices, %llu records, %llu signatures, %llu payloads "
 		       "checked, %llu pending\n",
 		       (unsigned long long)s.devices, (unsigned long long)c->records,
 		       (unsigned long long)s.signatures_checked, (unsigned long long)c->payloads,
 		       (unsigned long long)c->pending);
+		report_oplog(c);
+	}
 	return EDS_EXIT_OK;
 }
 
@@ -351,6 +387,13 @@ static int report_json(const verify_ctx *c, const eds_ledger_stats *ls)
 	              (json_int_t)c->pending, "journaled_payloads",
 	              (json_int_t)ls->journaled_payloads, "failure_count", (json_int_t)c->failures,
 	              "failures", c->listed, "failures_omitted", (json_int_t)c->omitted);
+	if (o != NULL &&
+	    (json_object_set_new(o, "oplog_events_checked", json_integer((json_int_t)c->events)) !=
+	         0 ||
+	     json_object_set_new(o, "oplog_head", ledger_log_hash_json(c->oplog_head)) != 0)) {
+		json_decref(o);
+		o = NULL;
+	}
 	int rc = cli_json_print(cmd, o);
 	return rc != EDS_EXIT_OK ? rc : c->failures > 0 ? EDS_EXIT_INVALID : EDS_EXIT_OK;
 }
@@ -373,6 +416,32 @@ static eds_status verify_setup(eds_ledger *l, unsigned threads, verify_ctx *c, e
 	return st;
 }
 
+/*
+ * One link of the operation log: the event's stored chain_hash must be the
+ * hash of the event and the stored one before it.  The walk goes on from
+ * the stored hash, not the recomputed one, so each place changed is named
+ * once (an edited event breaks at itself, a deleted one at the next id)
+ * instead of every event after it.
+ */
+static eds_status check_event(void *ctx, uint64_t id, const eds_ledger_event *ev)
+{
+	verify_ctx *c = ctx;
+	uint8_t want[EDS_HASH_LEN];
+	eds_ledger_event_chain(c->oplog_head, id, ev, want);
+	if (memcmp(want, ev->chain_hash, EDS_HASH_LEN) != 0) {
+		char msg[192];
+		snprintf(msg, sizeof msg,
+		         "operation log event %llu: chain_hash does not follow from the event and "
+		         "the one before (an event edited, deleted, inserted or moved here)",
+		         (unsigned long long)id);
+		failure_info f = {"(oplog)", id, REASON_OPLOG, msg, SHOW_SEQUENCE | SHOW_REASON};
+		failure(c, &f);
+	}
+	memcpy(c->oplog_head, ev->chain_hash, EDS_HASH_LEN);
+	c->events++;
+	return EDS_OK;
+}
+
 /* Every record, then the chain failures and the stored heads; only fatal errors return. */
 static eds_status verify_all(eds_ledger *l, verify_ctx *c)
 {
@@ -385,6 +454,9 @@ static eds_status verify_all(eds_ledger *l, verify_ctx *c)
 		report_chain_failures(c);
 		st = eds_ledger_device_foreach(l, verify_head, &h);
 	}
+	/* A damaged database already failed; its log may not even read to the end. */
+	if (st == EDS_OK && c->chained && !c->damaged)
+		st = eds_ledger_event_foreach(l, 0, NULL, check_event, c);
 	return st;
 }
 
@@ -423,6 +495,7 @@ static int verify(eds_ledger *l, const ledger_args *a, unsigned threads)
 	/* Read first: the record count sizes the progress line, and the journal
 	 * count of the report is the one the run started from. */
 	eds_status st = eds_ledger_stats_get(l, &ls);
+	c.chained = ls.oplog_chained != 0;
 	if (st == EDS_OK)
 		st = verify_setup(l, threads, &c, &reg);
 	if (st == EDS_OK && a->json && (c.listed = json_array()) == NULL)
@@ -750,11 +823,12 @@ static int stats(eds_ledger *l, const ledger_args *a)
 		return fatal(a, st, "stats");
 	if (a->json)
 		return cli_json_print(
-		    cmd, json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "ok", 1, "devices",
+		    cmd, json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "ok", 1, "devices",
 		                   (json_int_t)s.devices, "records", (json_int_t)s.records,
 		                   "pending_payloads", (json_int_t)s.pending_payloads, "events",
 		                   (json_int_t)s.events, "journaled_payloads",
-		                   (json_int_t)s.journaled_payloads, "bytes", (json_int_t)s.bytes));
+		                   (json_int_t)s.journaled_payloads, "bytes", (json_int_t)s.bytes,
+		                   "oplog_head", ledger_log_hash_json(s.oplog_head)));
 	printf("devices:            %llu\nrecords:            %llu\npayloads pending:   %llu\n"
 	       "events:             %llu\npayloads journaled: %llu\ndatabase bytes:     %llu\n",
 	       (unsigned long long)s.devices, (unsigned long long)s.records,

@@ -28,18 +28,24 @@ static bool known_hash(const uint8_t h[EDS_HASH_LEN])
 	return memcmp(h, zero, EDS_HASH_LEN) != 0;
 }
 
-static json_t *event_json(uint64_t id, const eds_ledger_event *ev)
+json_t *ledger_log_hash_json(const uint8_t h[EDS_HASH_LEN])
 {
 	char hex[2 * EDS_HASH_LEN + 1];
-	eds_hex_encode(hex, ev->record_hash, EDS_HASH_LEN);
+	eds_hex_encode(hex, h, EDS_HASH_LEN);
+	return known_hash(h) ? json_string(hex) : json_null();
+}
+
+static json_t *event_json(uint64_t id, const eds_ledger_event *ev)
+{
 	bool device = ev->device_id[0] != '\0';
-	return json_pack(
-	    "{s:I, s:I, s:s, s:o, s:o, s:s, s:o, s:o}", "id", (json_int_t)id, "time_ms",
-	    (json_int_t)ev->time_ms, "source", ev->source, "device_id",
-	    device ? json_string(ev->device_id) : json_null(), "sequence",
-	    ev->sequence > 0 ? json_integer((json_int_t)ev->sequence) : json_null(), "decision",
-	    ev->decision, "reason", ev->reason[0] != '\0' ? json_string(ev->reason) : json_null(),
-	    "record_hash", known_hash(ev->record_hash) ? json_string(hex) : json_null());
+	return json_pack("{s:I, s:I, s:s, s:o, s:o, s:s, s:o, s:o, s:o}", "id", (json_int_t)id,
+	                 "time_ms", (json_int_t)ev->time_ms, "source", ev->source, "device_id",
+	                 device ? json_string(ev->device_id) : json_null(), "sequence",
+	                 ev->sequence > 0 ? json_integer((json_int_t)ev->sequence) : json_null(),
+	                 "decision", ev->decision, "reason",
+	                 ev->reason[0] != '\0' ? json_string(ev->reason) : json_null(),
+	                 "record_hash", ledger_log_hash_json(ev->record_hash), "chain_hash",
+	                 ledger_log_hash_json(ev->chain_hash));
 }
 
 /* "2026-11-29T10:41:42.123Z" (UTC, milliseconds). */

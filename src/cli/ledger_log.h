@@ -9,13 +9,19 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "edgesentry/ledger.h"
+
+/** A hash as JSON: its hex, or null when it is all zero (unknown, or no chain). */
+json_t *ledger_log_hash_json(const uint8_t h[EDS_HASH_LEN]);
 
 /**
  * Write the events with an id above after_id (of device_id only, when not
  * NULL) to out, one line each: JSON Lines when json ({id, time_ms, source,
- * device_id, sequence, decision, reason, record_hash}; unknown device,
- * sequence or hash are null), else "ID TIME SOURCE DECISION REASON
+ * device_id, sequence, decision, reason, record_hash, chain_hash}; unknown
+ * device, sequence or hash, and the chain of a ledger without one, are
+ * null), else "ID TIME SOURCE DECISION REASON
  * DEVICE/SEQUENCE HASH" with "-" for what is unknown.  *count (may be NULL)
  * gets the number written.  Errors: those of eds_ledger_event_foreach, and
  * EDS_E_IO when out cannot be written.

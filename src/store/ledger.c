@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "edgesentry/blake3.h"
 #include "edgesentry/ledger.h"
 #include "internal.h"
 #include "ledger_internal.h"
@@ -445,4 +446,49 @@ eds_status eds_ledger_registry_json(eds_ledger *l, char **out)
 	json_decref(root);
 	json_decref(devices);
 	return st;
+}
+
+/* ---- operation-log chain ------------------------------------------------ */
+
+static size_t put_u64be(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+	return 8;
+}
+
+/* A u8 length and the bytes of s, taken up to its NUL or cap (every cap is < 256). */
+static size_t put_text(uint8_t *p, const char *s, size_t cap)
+{
+	size_t n = strnlen(s, cap);
+	p[0] = (uint8_t)n;
+	memcpy(p + 1, s, n);
+	return n + 1;
+}
+
+/*
+ * One function encodes and hashes, for the writer and every verifier alike:
+ * two encodings that drift apart would turn every event into a broken link.
+ */
+void eds_ledger_event_chain(const uint8_t prev[EDS_HASH_LEN], uint64_t id,
+                            const eds_ledger_event *ev, uint8_t out[EDS_HASH_LEN])
+{
+	uint8_t in[EDS_LEDGER_OPLOG_INPUT_MAX];
+	size_t n = sizeof EDS_LEDGER_OPLOG_DOMAIN - 1;
+	memcpy(in, EDS_LEDGER_OPLOG_DOMAIN, n);
+	memcpy(in + n, prev, EDS_HASH_LEN);
+	n += EDS_HASH_LEN;
+	n += put_u64be(in + n, id);
+	n += put_u64be(in + n, ev->time_ms);
+	n += put_text(in + n, ev->source, sizeof ev->source);
+	n += put_text(in + n, ev->device_id, sizeof ev->device_id);
+	n += put_text(in + n, ev->decision, sizeof ev->decision);
+	n += put_text(in + n, ev->reason, sizeof ev->reason);
+	n += put_u64be(in + n, ev->sequence);
+	memcpy(in + n, ev->record_hash, EDS_HASH_LEN);
+	n += EDS_HASH_LEN;
+	eds_blake3_hasher h;
+	eds_blake3_init(&h);
+	eds_blake3_update(&h, in, n);
+	eds_blake3_finalize(&h, out, EDS_HASH_LEN);
 }

@@ -34,7 +34,9 @@
 #include "internal.h"
 #include "ledger_internal.h"
 
-#define SCHEMA_VERSION  3 /* 2: table unconfirmed; 3: its column payloads */
+/* 2: table unconfirmed; 3: its column payloads; 4: oplog.chain_hash */
+#define SCHEMA_VERSION  4
+#define SCHEMA_CHAINED  4 /* the first with the operation-log chain */
 #define SCHEMA_TEXT_(v) #v
 #define SCHEMA_TEXT(v)  SCHEMA_TEXT_(v)
 
@@ -58,6 +60,7 @@ enum stmt_id {
 	S_NOTE_MARK,
 	S_PAYLOAD_DEMOTE,
 	S_EVENT_ALL,
+	S_EVENT_LAST,
 	S_COUNT
 };
 
@@ -84,24 +87,31 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_PAYLOAD_STORED] = "UPDATE records SET payload_stored = 1 "
                          "WHERE payload_hash = ?1 AND payload_stored = 0",
     [S_EVENT_ADD] = "INSERT INTO oplog(time_ms, source, device_id, sequence, decision, reason, "
-                    "record_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "record_hash, id, chain_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [S_DATA_VERSION] = "PRAGMA data_version",
     [S_NOTE_ADD] = "INSERT INTO unconfirmed(hashes, payloads) VALUES (?1, ?2)",
     [S_NOTE_DROP] = "DELETE FROM unconfirmed WHERE id <= ?1",
     [S_NOTE_MARK] = "SELECT ifnull(max(id), 0) FROM unconfirmed",
     [S_PAYLOAD_DEMOTE] = "UPDATE records SET payload_stored = 0 WHERE payload_hash = ?1",
     [S_EVENT_ALL] = "SELECT id, time_ms, source, device_id, sequence, decision, reason, "
-                    "record_hash FROM oplog WHERE id > ?1 AND (?2 IS NULL OR device_id = ?2) "
-                    "ORDER BY id",
+                    "record_hash, chain_hash FROM oplog "
+                    "WHERE id > ?1 AND (?2 IS NULL OR device_id = ?2) ORDER BY id",
+    [S_EVENT_LAST] = "SELECT id, chain_hash FROM oplog ORDER BY id DESC LIMIT 1",
 };
+
+/* S_EVENT_ALL of a schema before 4 (read-only, not upgraded): no chain to read. */
+static const char event_all_unchained[] =
+    "SELECT id, time_ms, source, device_id, sequence, decision, reason, record_hash, NULL "
+    "FROM oplog WHERE id > ?1 AND (?2 IS NULL OR device_id = ?2) ORDER BY id";
 
 /*
  * The statements a read-only ledger prepares: they read tables every schema
  * since 1 has (the others may name `unconfirmed`, which schema 1 lacks).
  */
 static const unsigned char stmt_reads[S_COUNT] = {
-    [S_DEV_GET] = 1, [S_KEYS_GET] = 1,    [S_DEV_ALL] = 1,      [S_REC_GET] = 1,
-    [S_REC_ALL] = 1, [S_PAYLOAD_GET] = 1, [S_DATA_VERSION] = 1, [S_EVENT_ALL] = 1,
+    [S_DEV_GET] = 1,      [S_KEYS_GET] = 1,  [S_DEV_ALL] = 1,
+    [S_REC_GET] = 1,      [S_REC_ALL] = 1,   [S_PAYLOAD_GET] = 1,
+    [S_DATA_VERSION] = 1, [S_EVENT_ALL] = 1, [S_EVENT_LAST] = 1,
 };
 
 /* Column order of `records` is the order of S_REC_ADD's parameters. */
@@ -126,7 +136,7 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS oplog("
     " id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, source TEXT NOT NULL,"
     " device_id TEXT NOT NULL, sequence INTEGER NOT NULL, decision TEXT NOT NULL,"
-    " reason TEXT NOT NULL, record_hash BLOB NOT NULL);"
+    " reason TEXT NOT NULL, record_hash BLOB NOT NULL, chain_hash BLOB);"
     /*
      * The payload journal: per group commit, the hashes it marked stored and
      * their bytes (sq_commit_journaled), until a flush of the payload files
@@ -290,6 +300,8 @@ static eds_status identify(sq *s, int *version)
 	return e;
 }
 
+static eds_status chain_upgrade(sq *s);
+
 static eds_status check_schema(sq *s, int v)
 {
 	if (v > SCHEMA_VERSION)
@@ -314,6 +326,8 @@ static eds_status check_schema(sq *s, int v)
 	if (st2 == EDS_OK)
 		st2 = exec(s, schema_sql);
 	/* Every statement is IF NOT EXISTS: the same text upgrades an older schema. */
+	if (st2 == EDS_OK && v >= 1 && v < SCHEMA_CHAINED)
+		st2 = chain_upgrade(s);
 	if (st2 == EDS_OK)
 		st2 = exec(s, "PRAGMA user_version = " SCHEMA_TEXT(SCHEMA_VERSION));
 	if (st2 != EDS_OK) {
@@ -337,6 +351,20 @@ static eds_status begin_snapshot(sq *s)
 	return st == EDS_OK ? exec(s, "SELECT 1 FROM devices LIMIT 1") : st;
 }
 
+/*
+ * The text statement i is prepared from, or NULL when this handle needs
+ * none: a read-only one only reads, and before schema 4 (read-only, so not
+ * upgraded) there is no chain_hash column to read.
+ */
+static const char *stmt_text(const sq *s, int i)
+{
+	if (s->read_only && !stmt_reads[i])
+		return NULL;
+	if (s->schema >= SCHEMA_CHAINED)
+		return stmt_sql[i];
+	return i == S_EVENT_ALL ? event_all_unchained : i == S_EVENT_LAST ? NULL : stmt_sql[i];
+}
+
 static eds_status configure(sq *s, int durable)
 {
 	sqlite3_busy_timeout(s->db, 10000);
@@ -352,11 +380,12 @@ static eds_status configure(sq *s, int durable)
 		st = check_schema(s, version);
 	if (st == EDS_OK && s->read_only && !s->immutable)
 		st = begin_snapshot(s);
-	for (int i = 0; st == EDS_OK && i < S_COUNT; i++)
-		if ((!s->read_only || stmt_reads[i]) &&
-		    sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-		                       &s->stmt[i], NULL) != SQLITE_OK)
-			st = db_fail(s, stmt_sql[i]);
+	for (int i = 0; st == EDS_OK && i < S_COUNT; i++) {
+		const char *sql = stmt_text(s, i);
+		if (sql != NULL && sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+		                                      &s->stmt[i], NULL) != SQLITE_OK)
+			st = db_fail(s, sql);
+	}
 	return unchanged(s, st);
 }
 
@@ -993,6 +1022,21 @@ static sqlite3_stmt *bind_events(sq *s, const void *arg)
 	return st;
 }
 
+/*
+ * A chain_hash column: NULL (a schema before 4) or anything but 32 bytes
+ * (edited by hand) reads as zero, no error: on a chained ledger that is a
+ * broken link, which eds ledger verify names, rather than a log that
+ * cannot be read at all.
+ */
+static void col_chain(sqlite3_stmt *st, int i, uint8_t out[EDS_HASH_LEN])
+{
+	if (sqlite3_column_type(st, i) == SQLITE_BLOB &&
+	    sqlite3_column_bytes(st, i) == EDS_HASH_LEN)
+		memcpy(out, sqlite3_column_blob(st, i), EDS_HASH_LEN);
+	else
+		memset(out, 0, EDS_HASH_LEN);
+}
+
 /* The columns as put_event wrote them; anything longer or shorter was edited. */
 static eds_status event_fill(sq *s, sqlite3_stmt *st, void *row)
 {
@@ -1010,6 +1054,7 @@ static eds_status event_fill(sq *s, sqlite3_stmt *st, void *row)
 		e = col_text(s, st, 6, out->ev.reason, sizeof out->ev.reason);
 	if (e == EDS_OK)
 		e = col_blob(s, st, 7, out->ev.record_hash, EDS_HASH_LEN);
+	col_chain(st, 8, out->ev.chain_hash);
 	return e;
 }
 
@@ -1027,6 +1072,106 @@ static eds_status sq_event_foreach(void *impl, uint64_t after_id, const char *de
 	event_visit v = {fn, ctx};
 	return foreach_bound(impl, bind_events, &q, sizeof(event_row), event_fill, visit_event, &v,
 	                     "read the operation log");
+}
+
+/* The newest event's id and chain_hash; 0 and zeros when the log is empty. */
+static eds_status oplog_head(sq *s, uint64_t *id, uint8_t hash[EDS_HASH_LEN])
+{
+	sqlite3_stmt *st = stmt(s, S_EVENT_LAST);
+	int rc = sqlite3_step(st);
+	eds_status e = EDS_OK;
+	*id = 0;
+	memset(hash, 0, EDS_HASH_LEN);
+	if (rc == SQLITE_ROW) {
+		*id = col_u64(st, 0);
+		col_chain(st, 1, hash);
+	} else if (rc != SQLITE_DONE) {
+		e = db_fail(s, "operation log head");
+	}
+	sqlite3_reset(st);
+	return e;
+}
+
+/* ---- schema 4's upgrade: the chain over the events logged before it ---- */
+
+#define UPGRADE_CHUNK 1024 /* events read, then updated, at a time */
+
+/* A ledger rewound by hand to an older version may have the column already. */
+static eds_status add_chain_column(sq *s)
+{
+	uint64_t n = 0;
+	eds_status e = count(
+	    s, "SELECT count(*) FROM pragma_table_info('oplog') WHERE name = 'chain_hash'", &n);
+	return e != EDS_OK || n > 0 ? e : exec(s, "ALTER TABLE oplog ADD COLUMN chain_hash BLOB");
+}
+
+/*
+ * Up to UPGRADE_CHUNK events after *after into rows (*n of them), read in
+ * full before any is updated: SQLite leaves undefined what a SELECT sees
+ * of a table the same connection changes while it steps.
+ */
+static eds_status read_chunk(sq *s, sqlite3_stmt *rd, uint64_t after, event_row *rows, size_t *n)
+{
+	eds_status e = EDS_OK;
+	int rc;
+	*n = 0;
+	sqlite3_reset(rd);
+	bind_u64(rd, 1, after);
+	while (e == EDS_OK && (rc = sqlite3_step(rd)) == SQLITE_ROW)
+		e = event_fill(s, rd, &rows[(*n)++]);
+	if (e == EDS_OK && rc != SQLITE_DONE)
+		e = db_fail(s, "read the operation log");
+	sqlite3_reset(rd);
+	return e;
+}
+
+/* Link each row of the chunk to prev (which ends as the last one's hash) and store it. */
+static eds_status chain_chunk(sq *s, sqlite3_stmt *wr, const event_row *rows, size_t n,
+                              uint8_t prev[EDS_HASH_LEN])
+{
+	for (size_t i = 0; i < n; i++) {
+		eds_ledger_event_chain(prev, rows[i].id, &rows[i].ev, prev);
+		sqlite3_reset(wr);
+		bind_u64(wr, 1, rows[i].id);
+		bind_blob(wr, 2, prev, EDS_HASH_LEN);
+		if (sqlite3_step(wr) != SQLITE_DONE)
+			return db_fail(s, "chain the operation log");
+	}
+	return EDS_OK;
+}
+
+/*
+ * Inside the upgrade's transaction, so all or nothing: the column, then
+ * chain_hash for every event already logged, in id order, as the writer
+ * would have computed it.
+ */
+static eds_status chain_upgrade(sq *s)
+{
+	static const char read_sql[] =
+	    "SELECT id, time_ms, source, device_id, sequence, decision, reason, record_hash, NULL "
+	    "FROM oplog WHERE id > ?1 ORDER BY id LIMIT " SCHEMA_TEXT(UPGRADE_CHUNK);
+	sqlite3_stmt *rd = NULL, *wr = NULL;
+	event_row *rows = malloc(UPGRADE_CHUNK * sizeof *rows);
+	eds_status e =
+	    rows != NULL ? add_chain_column(s) : eds_fail(EDS_E_NOMEM, "ledger: out of memory");
+	if (e == EDS_OK &&
+	    (sqlite3_prepare_v2(s->db, read_sql, -1, &rd, NULL) != SQLITE_OK ||
+	     sqlite3_prepare_v2(s->db, "UPDATE oplog SET chain_hash = ?2 WHERE id = ?1", -1, &wr,
+	                        NULL) != SQLITE_OK))
+		e = db_fail(s, "prepare the operation log's chain");
+	uint8_t prev[EDS_HASH_LEN] = {0};
+	size_t n = 0;
+	for (uint64_t after = 0; e == EDS_OK; after = rows[n - 1].id) {
+		e = read_chunk(s, rd, after, rows, &n);
+		if (e == EDS_OK)
+			e = chain_chunk(s, wr, rows, n, prev);
+		if (n < UPGRADE_CHUNK)
+			break;
+	}
+	sqlite3_finalize(rd);
+	sqlite3_finalize(wr);
+	free(rows);
+	return e;
 }
 
 /* Size and stored flag of a payload hash (lock held).  Errors: EDS_E_NOT_FOUND, EDS_E_IO. */
@@ -1130,9 +1275,12 @@ static eds_status put_records(sq *s, const eds_ledger_batch *b)
 	return e;
 }
 
-static eds_status put_event(sq *s, const eds_ledger_event *ev)
+static eds_status put_event(sq *s, const eds_ledger_event *ev, uint64_t id,
+                            const uint8_t chain[EDS_HASH_LEN])
 {
 	sqlite3_stmt *st = stmt(s, S_EVENT_ADD);
+	bind_u64(st, 8, id);
+	bind_blob(st, 9, chain, EDS_HASH_LEN);
 	bind_u64(st, 1, ev->time_ms);
 	bind_text(st, 2, ev->source);
 	bind_text(st, 3, ev->device_id);
@@ -1150,15 +1298,33 @@ static eds_status mark_stored(sq *s, const uint8_t hash[EDS_HASH_LEN])
 	return sqlite3_step(st) == SQLITE_DONE ? EDS_OK : db_fail(s, "mark payload stored");
 }
 
+/*
+ * The batch's events, each linked to the one before.  The head is read in
+ * this transaction, not kept in memory: it is then right whichever handle
+ * or process wrote last, and a commit that rolls back leaves nothing to
+ * undo.  One indexed look-up per commit, not per event.
+ */
+static eds_status put_events(sq *s, const eds_ledger_batch *b)
+{
+	if (b->event_count == 0)
+		return EDS_OK;
+	uint64_t id;
+	uint8_t chain[EDS_HASH_LEN];
+	eds_status e = oplog_head(s, &id, chain);
+	for (size_t i = 0; e == EDS_OK && i < b->event_count; i++) {
+		eds_ledger_event_chain(chain, ++id, &b->events[i], chain);
+		e = put_event(s, &b->events[i], id, chain);
+	}
+	return e;
+}
+
 static eds_status do_commit(sq *s, void *arg)
 {
 	const eds_ledger_batch *b = arg;
 	eds_status e = put_records(s, b);
 	for (size_t i = 0; e == EDS_OK && i < b->stored_payload_count; i++)
 		e = mark_stored(s, b->stored_payloads + i * EDS_HASH_LEN);
-	for (size_t i = 0; e == EDS_OK && i < b->event_count; i++)
-		e = put_event(s, &b->events[i]);
-	return e;
+	return e == EDS_OK ? put_events(s, b) : e;
 }
 
 static eds_status sq_commit(void *impl, const eds_ledger_batch *b)
@@ -1332,6 +1498,11 @@ static eds_status sq_stats(void *impl, eds_ledger_stats *out)
 		          &out->pending_payloads);
 	if (e == EDS_OK)
 		e = count(s, "SELECT ifnull(max(id), 0) FROM oplog", &out->events);
+	out->oplog_chained = s->schema >= SCHEMA_CHAINED;
+	if (e == EDS_OK && out->oplog_chained) {
+		uint64_t id;
+		e = oplog_head(s, &id, out->oplog_head);
+	}
 	/* Schema 1 (read-only, not upgraded) has no journal: nothing is journaled. */
 	if (e == EDS_OK && s->schema >= 2)
 		e = count(s, "SELECT ifnull(sum(length(hashes)), 0) / 32 FROM unconfirmed",

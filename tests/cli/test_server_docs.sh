@@ -3,8 +3,8 @@
 # every metric /metrics prints is described in docs/server.md and every metric
 # docs/server.md names exists; every outcome label is a code docs/server.md
 # names; each "(1 .. N)" range of the Limits table is the one eds serve checks;
-# the JSON examples of eds ledger export|backup|recover and eds device list
-# have the keys the program prints.
+# the JSON examples of eds ledger export|backup|recover|stats|log and eds
+# device list have the keys the program prints.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/serve_lib.sh"
 SRV=${EDS_SOURCE_DIR:?}/docs/server.md
@@ -54,17 +54,22 @@ done <ranges.txt
 
 # JSON examples: the line after "$ eds ledger ACTION ... --json" has the program's keys.
 keys_of() { jq -cS 'keys' 2>/dev/null; }
-for action in export backup recover; do
+for action in export backup recover stats; do
 	doc=$(awk -v a="eds ledger $action " 'index($0, "$ " a) == 1 && / --json$/ { getline; print; exit }' "$CLI")
 	[ -n "$doc" ] || { fail "docs/cli.md: no 'eds ledger $action ... --json' example"; continue; }
 	case $action in
-	recover) run "$EDS" ledger recover --ledger L --json ;;
+	recover | stats) run "$EDS" ledger "$action" --ledger L --json ;;
 	*) run "$EDS" ledger "$action" --ledger L --out "$T/$action" --json ;;
 	esac
 	want=$(keys_of <"$T/out")
 	[ -n "$want" ] && [ "$(echo "$doc" | keys_of)" = "$want" ] && pass ||
 		fail "docs/cli.md: the 'eds ledger $action --json' example has keys $(echo "$doc" | keys_of), the program prints $want"
 done
+doc=$(awk '/^\$ eds ledger log .*--json/ { getline; print; exit }' "$CLI")
+run "$EDS" ledger log --ledger L --json
+want=$(head -n 1 "$T/out" | keys_of)
+[ -n "$want" ] && [ "$(echo "$doc" | keys_of)" = "$want" ] && pass ||
+	fail "docs/cli.md: the 'eds ledger log --json' example has keys $(echo "$doc" | keys_of), the program prints $want"
 doc=$(awk '/^\$ eds device list .*--json/ { getline; print; exit }' "$CLI" | sed 's/…//g')
 run "$EDS" device list --ledger L --json
 want=$(jq -c '.devices[0]' "$T/out" | keys_of)

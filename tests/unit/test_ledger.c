@@ -1124,6 +1124,180 @@ static void test_backup_counts_what_the_ledger_lacks(void **state)
 	eds_ledger_close(c);
 }
 
+/* ---- operation-log chain -------------------------------------------------------- */
+
+/* The worked example of docs/format.md, "Operation log chain": what is hashed, and the hash. */
+static const char chain_input_hex[] =
+    "4544532d4f504c4f472d31"
+    "0000000000000000000000000000000000000000000000000000000000000000"
+    "0000000000000001"
+    "0000019acf344aeb"
+    "0f3139322e302e322e373a3530343132"
+    "076c6966742d3032"
+    "0872656a6563746564"
+    "04666f726b"
+    "0000000000000007"
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+static const char chain_output_hex[] =
+    "b854e025de2db902705df2b1dff67a3b0a8edf66008bfed55d4cdd39f2518bd1";
+
+/* Whether docs/format.md holds hex (the file may wrap it across lines). */
+static int in_format_doc(const char *hex)
+{
+	char path[4096];
+	const char *src = getenv("EDS_SOURCE_DIR");
+	if (src != NULL) {
+		snprintf(path, sizeof path, "%s/docs/format.md", src);
+	} else { /* run by hand: this file's tree */
+		snprintf(path, sizeof path, "%s", __FILE__);
+		char *cut = strstr(path, "tests/unit/test_ledger.c");
+		assert_non_null(cut);
+		snprintf(cut, sizeof path - (size_t)(cut - path), "docs/format.md");
+	}
+	char *doc = test_read_file(path, NULL);
+	assert_non_null(doc);
+	size_t k = 0;
+	for (size_t i = 0; doc[i] != '\0'; i++)
+		if (doc[i] != '\n')
+			doc[k++] = doc[i];
+	doc[k] = '\0';
+	int found = strstr(doc, hex) != NULL;
+	free(doc);
+	return found;
+}
+
+static void test_oplog_chain_vector(void **state)
+{
+	(void)state;
+	eds_ledger_event ev = {.time_ms = 1764412902123ULL,
+	                       .source = "192.0.2.7:50412",
+	                       .device_id = "lift-02",
+	                       .sequence = 7,
+	                       .decision = "rejected",
+	                       .reason = "fork"};
+	for (int i = 0; i < EDS_HASH_LEN; i++)
+		ev.record_hash[i] = (uint8_t)i;
+	uint8_t prev[EDS_HASH_LEN] = {0}, out[EDS_HASH_LEN], want[EDS_HASH_LEN], in[137];
+	eds_ledger_event_chain(prev, 1, &ev, out);
+	assert_int_equal(eds_hex_decode(want, sizeof want, chain_output_hex, 64), EDS_OK);
+	assert_memory_equal(out, want, EDS_HASH_LEN);
+	/* The documented input is what is hashed: BLAKE3 of it is the same output. */
+	assert_int_equal(strlen(chain_input_hex), 2 * sizeof in);
+	assert_int_equal(eds_hex_decode(in, sizeof in, chain_input_hex, 2 * sizeof in), EDS_OK);
+	eds_blake3_hasher h;
+	eds_blake3_init(&h);
+	eds_blake3_update(&h, in, sizeof in);
+	eds_blake3_finalize(&h, out, EDS_HASH_LEN);
+	assert_memory_equal(out, want, EDS_HASH_LEN);
+	assert_true(in_format_doc(chain_input_hex));
+	assert_true(in_format_doc(chain_output_hex));
+}
+
+/* Event i of the tests below: every field differs from its neighbours'. */
+static eds_ledger_event chain_event(int i)
+{
+	eds_ledger_event ev = {.time_ms = 1000 + (uint64_t)i, .sequence = (uint64_t)i};
+	snprintf(ev.source, sizeof ev.source, "10.0.0.%d:40%d", i, i);
+	snprintf(ev.device_id, sizeof ev.device_id, "dev-%d", i % 3);
+	snprintf(ev.decision, sizeof ev.decision, "%s", i % 2 ? "accepted" : "rejected");
+	snprintf(ev.reason, sizeof ev.reason, "%s", i % 2 ? "" : "fork");
+	memset(ev.record_hash, i, EDS_HASH_LEN);
+	return ev;
+}
+
+/* Commit events first .. first+n-1 (chain_event) in one batch. */
+static eds_status commit_events(eds_ledger *l, int first, size_t n)
+{
+	eds_ledger_event ev[8];
+	assert_true(n <= 8);
+	for (size_t i = 0; i < n; i++)
+		ev[i] = chain_event(first + (int)i);
+	eds_ledger_batch b = {.events = ev, .event_count = n};
+	return eds_ledger_commit(l, &b);
+}
+
+/*
+ * l's operation log holds n events, ids 1..n, each one's chain_hash the
+ * link a verifier recomputes from it and the one before; stats give the
+ * last as the head, copied to head.
+ */
+static void expect_chain(eds_ledger *l, size_t n, uint8_t head[EDS_HASH_LEN])
+{
+	events_seen all = {0};
+	assert_int_equal(eds_ledger_event_foreach(l, 0, NULL, collect_event, &all), EDS_OK);
+	assert_int_equal(all.n, n);
+	uint8_t prev[EDS_HASH_LEN] = {0};
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(all.ids[i], i + 1);
+		eds_ledger_event_chain(prev, all.ids[i], &all.ev[i], prev);
+		assert_memory_equal(all.ev[i].chain_hash, prev, EDS_HASH_LEN);
+	}
+	eds_ledger_stats st;
+	assert_int_equal(eds_ledger_stats_get(l, &st), EDS_OK);
+	assert_int_equal(st.oplog_chained, 1);
+	assert_memory_equal(st.oplog_head, prev, EDS_HASH_LEN);
+	memcpy(head, prev, EDS_HASH_LEN);
+}
+
+/*
+ * The chain runs on across group commits, journaled ones and a reopen; a
+ * commit that rolls back after some of its events were inserted leaves the
+ * head where it was, and the next event takes the next id.
+ */
+static void test_oplog_chained_across_commits(void **state)
+{
+	fx *f = *state;
+	uint8_t head[EDS_HASH_LEN], before[EDS_HASH_LEN];
+	assert_int_equal(commit_events(f->l, 1, 3), EDS_OK);
+	eds_ledger_event one = chain_event(4);
+	eds_ledger_batch b = {.events = &one, .event_count = 1};
+	assert_int_equal(eds_ledger_commit_journaled(f->l, &b), EDS_OK);
+	expect_chain(f->l, 4, head);
+	/* The second event of the next batch is refused by a trigger: all is rolled back. */
+	close_and_run(f, "CREATE TRIGGER boom BEFORE INSERT ON oplog WHEN NEW.time_ms = 1006 "
+	                 "BEGIN SELECT RAISE(ABORT, 'boom'); END");
+	assert_int_equal(eds_ledger_open(&f->l, f->dir, NULL), EDS_OK);
+	expect_chain(f->l, 4, before);
+	assert_memory_equal(before, head, EDS_HASH_LEN);
+	assert_int_not_equal(commit_events(f->l, 5, 2), EDS_OK);
+	expect_chain(f->l, 4, before);
+	assert_memory_equal(before, head, EDS_HASH_LEN);
+	assert_int_equal(commit_events(f->l, 7, 2), EDS_OK);
+	expect_chain(f->l, 6, head);
+}
+
+/*
+ * A schema 3 ledger (no chain_hash column): read-only it is read as it is,
+ * unchained (zero hashes, no head) and not upgraded; opened read-write it
+ * is chained to the very hashes the writer would have made.
+ */
+static void test_oplog_chain_upgraded_from_3(void **state)
+{
+	fx *f = *state;
+	uint8_t written[EDS_HASH_LEN], upgraded[EDS_HASH_LEN], zero[EDS_HASH_LEN] = {0};
+	assert_int_equal(commit_events(f->l, 1, 5), EDS_OK);
+	expect_chain(f->l, 5, written);
+	close_and_run(f, "ALTER TABLE oplog DROP COLUMN chain_hash; PRAGMA user_version = 3");
+	eds_ledger *l;
+	assert_int_equal(open_read_only(&l, f->dir), EDS_OK);
+	events_seen all = {0};
+	assert_int_equal(eds_ledger_event_foreach(l, 0, NULL, collect_event, &all), EDS_OK);
+	assert_int_equal(all.n, 5);
+	assert_memory_equal(all.ev[4].chain_hash, zero, EDS_HASH_LEN);
+	eds_ledger_stats st;
+	assert_int_equal(eds_ledger_stats_get(l, &st), EDS_OK);
+	assert_int_equal(st.oplog_chained, 0);
+	assert_memory_equal(st.oplog_head, zero, EDS_HASH_LEN);
+	eds_ledger_close(l);
+	assert_int_equal(user_version(f), 3);
+	assert_int_equal(eds_ledger_open(&f->l, f->dir, NULL), EDS_OK);
+	assert_int_equal(user_version(f), 4);
+	expect_chain(f->l, 5, upgraded);
+	assert_memory_equal(upgraded, written, EDS_HASH_LEN);
+	assert_int_equal(commit_events(f->l, 6, 1), EDS_OK);
+	expect_chain(f->l, 6, upgraded);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1152,6 +1326,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_backup_copies_a_snapshot, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_backup_counts_what_the_ledger_lacks, setup,
 	                                    teardown),
+	    cmocka_unit_test(test_oplog_chain_vector),
+	    cmocka_unit_test_setup_teardown(test_oplog_chained_across_commits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_oplog_chain_upgraded_from_3, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,75 @@
+#!/bin/bash
+# test_oplog_chain.sh - the ledger's operation log is hash-chained: an
+# untouched ledger verifies, and verify --json, stats --json and the last
+# line of log --json give the same head; an event edited (its reason), one
+# deleted, two swapped or a chain_hash emptied make `eds ledger verify` exit 1 naming
+# oplog_chain_broken at the first id whose link no longer holds; a schema 3
+# ledger is read unchained (read-only, not upgraded) and chained by a
+# read-write open to the very head the server wrote.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/serve_lib.sh"
+need_cmd sqlite3
+need_cmd jq
+cd "$T" || exit 1
+
+ledger_through_server 3 dev-a dev-b
+events=$(sqlite3 L/ledger.sqlite "SELECT count(*) FROM oplog")
+[ "$events" -ge 6 ] && pass || fail "only $events events logged"
+
+# ---- untouched: valid, one head everywhere ------------------------------------------
+expect_rc 0 "$EDS" ledger verify --ledger L
+head=$("$EDS" ledger log --ledger L --json | tail -n 1 | jq -r .chain_hash)
+[[ $head =~ ^[0-9a-f]{64}$ ]] && pass || fail "log's last chain_hash is '$head'"
+expect_out "operation log OK: $events events chained, head $head"
+expect_rc 0 "$EDS" ledger verify --ledger L --json
+jq -e --arg h "$head" --argjson n "$events" \
+	'.valid and .oplog_head == $h and .oplog_events_checked == $n' "$T/out" >/dev/null &&
+	pass || fail "verify --json: $(cat "$T/out")"
+expect_rc 0 "$EDS" ledger stats --ledger L --json
+jq -e --arg h "$head" '.oplog_head == $h' "$T/out" >/dev/null && pass ||
+	fail "stats --json: $(cat "$T/out")"
+[ "$("$EDS" ledger log --ledger L --json | jq -r .chain_hash | sort -u | wc -l)" = "$events" ] &&
+	pass || fail "chain_hash is not one per event"
+
+# tampered SQL WANT: a copy of L changed by sqlite3 fails verify with exactly
+# the breaks at the ids WANT lists (each link is checked against the stored
+# hash before it, so one change breaks one link, a swap three).
+tampered() {
+	local sql=$1 want=$2 name=X$RANDOM
+	cp -r L "$name"
+	sqlite3 "$name/ledger.sqlite" "$sql" || fail "sqlite3 $sql"
+	expect_rc 1 "$EDS" ledger verify --ledger "$name"
+	expect_err "(oplog)/${want%% *}: oplog_chain_broken: operation log event ${want%% *}:"
+	expect_rc 1 "$EDS" ledger verify --ledger "$name" --json
+	jq -e --arg w "$want" '.valid == false and .failure_count == ($w | split(" ") | length)
+		and ([.failures[] | select(.reason == "oplog_chain_broken" and .device_id == "(oplog)")
+		      | .sequence | tostring] | join(" ")) == $w' "$T/out" >/dev/null &&
+		pass || fail "$sql: want breaks at $want: $(cat "$T/out")"
+}
+
+# ---- tampered: each change is named where the chain first breaks --------------------
+tampered "UPDATE oplog SET reason = 'forged' WHERE id = 3" "3"
+tampered "DELETE FROM oplog WHERE id = 4" "5"
+tampered "UPDATE oplog SET id = -1 WHERE id = 2; UPDATE oplog SET id = 2 WHERE id = 3;
+	UPDATE oplog SET id = 3 WHERE id = -1" "2 3 4"
+tampered "UPDATE oplog SET reason = 'forged' WHERE id = 2; DELETE FROM oplog WHERE id = 5" "2 6"
+tampered "UPDATE oplog SET chain_hash = NULL WHERE id = 1" "1 2"
+tampered "UPDATE oplog SET chain_hash = x'00ff' WHERE id = 6" "6"
+
+# ---- schema 3: read as it is, unchained; a read-write open chains it ---------------
+cp -r L OLD
+sqlite3 OLD/ledger.sqlite "ALTER TABLE oplog DROP COLUMN chain_hash; PRAGMA user_version = 3" ||
+	fail "sqlite3 downgrade"
+expect_rc 0 "$EDS" ledger verify --ledger OLD
+expect_out "operation log: not chained"
+expect_rc 0 "$EDS" ledger stats --ledger OLD --json
+jq -e '.oplog_head == null' "$T/out" >/dev/null && pass || fail "stats of schema 3: $(cat "$T/out")"
+[ "$("$EDS" ledger log --ledger OLD --json | jq -r .chain_hash | sort -u)" = null ] && pass ||
+	fail "schema 3 log has chain hashes"
+[ "$(sqlite3 OLD/ledger.sqlite 'PRAGMA user_version')" = 3 ] && pass || fail "read-only upgraded"
+expect_rc 0 "$EDS" ledger recover --ledger OLD # read-write: the upgrade
+[ "$(sqlite3 OLD/ledger.sqlite 'PRAGMA user_version')" = 4 ] && pass || fail "not upgraded"
+expect_rc 0 "$EDS" ledger verify --ledger OLD
+expect_out "operation log OK: $events events chained, head $head"
+
+finish
