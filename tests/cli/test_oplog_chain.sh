@@ -1,7 +1,8 @@
 #!/bin/bash
 # test_oplog_chain.sh - the ledger's operation log is hash-chained: an
 # untouched ledger verifies, and verify --json, stats --json and the last
-# line of log --json give the same head; an event edited (its reason), one
+# line of log --json give the same head, and jq + xxd + b3sum recompute every
+# chain_hash from docs/format.md section 9 alone; an event edited (its reason), one
 # deleted, two swapped or a chain_hash emptied make `eds ledger verify` exit 1 naming
 # oplog_chain_broken at the first id whose link no longer holds; a schema 3
 # ledger is read unchained (read-only, not upgraded) and chained by a
@@ -30,6 +31,25 @@ jq -e --arg h "$head" '.oplog_head == $h' "$T/out" >/dev/null && pass ||
 	fail "stats --json: $(cat "$T/out")"
 [ "$("$EDS" ledger log --ledger L --json | jq -r .chain_hash | sort -u | wc -l)" = "$events" ] &&
 	pass || fail "chain_hash is not one per event"
+
+# ---- an auditor without eds: the chain of log --json (an export's oplog.jsonl)
+# recomputed with jq, xxd and b3sum from docs/format.md section 9 alone
+need_cmd b3sum
+need_cmd xxd
+u64() { printf '%016x' "$1"; }
+txt() { printf '%02x' "$(printf '%s' "$1" | wc -c)"; printf '%s' "$1" | xxd -p | tr -d '\n'; }
+prev=$(printf '0%.0s' $(seq 64)) ok=1 n=0
+while IFS=$'\x1f' read -r id time src dev seq dec reason rh chain; do # not tabs: they collapse
+	hex="4544532d4f504c4f472d31$prev$(u64 "$id")$(u64 "$time")$(txt "$src")$(txt "$dev")"
+	hex="$hex$(txt "$dec")$(txt "$reason")$(u64 "$seq")$rh"
+	prev=$(printf '%s' "$hex" | xxd -r -p | b3sum --no-names)
+	[ "$prev" = "$chain" ] || ok=0
+	n=$((n + 1))
+done < <("$EDS" ledger log --ledger L --json | jq -r --arg z "$(printf '0%.0s' $(seq 64))" \
+	'[.id, .time_ms, .source, (.device_id // ""), (.sequence // 0), .decision, (.reason // ""),
+	  (.record_hash // $z), .chain_hash] | map(tostring) | join("\u001f")')
+[ "$ok" = 1 ] && [ "$n" = "$events" ] && [ "$prev" = "$head" ] && pass ||
+	fail "the chain recomputed with b3sum differs (ok=$ok, $n events, head $prev)"
 
 # tampered SQL WANT: a copy of L changed by sqlite3 fails verify with exactly
 # the breaks at the ids WANT lists (each link is checked against the stored
