@@ -16,6 +16,17 @@
 #endif
 
 /**
+ * v as 8 bytes, most significant first, at p: the byte order of every
+ * signed or hashed encoding of the project (ESR1 header, update manifests,
+ * the operation-log chain).
+ */
+static inline void eds_put_u64be(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+/**
  * Record a failure detail for eds_last_error() and return status, so a
  * failing path reads `return eds_fail(EDS_E_FIELD, "record.sequence: ...")`.
  */

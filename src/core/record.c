@@ -107,14 +107,6 @@ eds_status eds_record_init_hashed(eds_record *r, const char *device_id, uint64_t
 	return check_fields(r, id_len, ref_len);
 }
 
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
 static uint64_t get_u64(const uint8_t *p)
 {
 	uint64_t v = 0;
@@ -142,9 +134,9 @@ eds_status eds_record_header_encode(const eds_record *r, uint8_t *out, size_t ca
 	*p++ = (uint8_t)id_len;
 	memcpy(p, r->device_id, id_len);
 	p += id_len;
-	put_u64(p, r->sequence);
-	put_u64(p + 8, r->timestamp_ms);
-	put_u64(p + 16, r->payload_size);
+	eds_put_u64be(p, r->sequence);
+	eds_put_u64be(p + 8, r->timestamp_ms);
+	eds_put_u64be(p + 16, r->payload_size);
 	p += 24;
 	memcpy(p, r->payload_hash, EDS_HASH_LEN);
 	memcpy(p + EDS_HASH_LEN, r->prev_hash, EDS_HASH_LEN);

@@ -452,8 +452,7 @@ eds_status eds_ledger_registry_json(eds_ledger *l, char **out)
 
 static size_t put_u64be(uint8_t *p, uint64_t v)
 {
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
+	eds_put_u64be(p, v);
 	return 8;
 }
 

@@ -31,8 +31,7 @@ void upd_put_u8(upd_buf *b, unsigned v)
 void upd_put_u64(upd_buf *b, uint64_t v)
 {
 	uint8_t be[8];
-	for (int i = 0; i < 8; i++)
-		be[i] = (uint8_t)(v >> (56 - 8 * i));
+	eds_put_u64be(be, v);
 	upd_put(b, be, 8);
 }
 
