@@ -322,12 +322,6 @@ static struct stage_slot *stage_slot(eds_ingest *s, const uint8_t *hash)
 	return &s->staging[((size_t)hash[0] << 8 | hash[1]) % STAGE_SLOTS];
 }
 
-/* Whether a record's outcome means it is stored (its payload file is referred to). */
-static int kept(eds_ingest_outcome o)
-{
-	return o == EDS_INGEST_ACCEPTED || o == EDS_INGEST_DUPLICATE;
-}
-
 /* The stage of hash is answered; refused: its record was not stored. */
 static void unstage(eds_ingest *s, const uint8_t *hash, int refused)
 {
@@ -499,7 +493,9 @@ eds_status eds_ingest_submit(eds_ingest *s, const eds_ingest_context *ctx,
 	eds_status st = j.n_pending > 0 ? run_job(s, &j) : EDS_OK;
 	for (size_t i = 0; i < n; i++)
 		if (j.pending[i] && items[i].payload != NULL)
-			unstage(s, items[i].record.payload_hash, !kept(results[i].outcome));
+			/* a record's ok outcomes are accepted and duplicate: stored */
+			unstage(s, items[i].record.payload_hash,
+			        !eds_ingest_ok(results[i].outcome));
 	free(j.pending);
 	free(j.key_gen);
 	return st;
