@@ -88,16 +88,14 @@ int cmd_push(int argc, char **argv)
 	push_cli pc = {0};
 	const char *chain = NULL, *batch = NULL;
 	const char **const slots[] = {&o.url, &o.payload_dir, &batch, &o.cacert, &o.cert, &o.key};
-	/* Every value flag of both forms, so "--url -h" is not a help request. */
-	static const char *const all_names[] = {"--url",      "--payload-dir",    "--batch",
-	                                        "--cacert",   "--cert",           "--key",
-	                                        "--mqtt",     "--mqtt-cafile",    "--mqtt-cert",
-	                                        "--mqtt-key", "--mqtt-client-id", "--timeout-ms"};
-	if (cli_help_asked(argc, argv, all_names, 12)) {
+	/* The value flags of the form asked for, so "--url -h" is not a help request. */
+	int mqtt = push_mqtt_wanted(argc, argv);
+	if (mqtt ? cli_help_asked(argc, argv, push_mqtt_flags, PUSH_MQTT_FLAGS)
+	         : cli_help_asked(argc, argv, names, 6)) {
 		help();
 		return EDS_EXIT_OK;
 	}
-	if (push_mqtt_wanted(argc, argv))
+	if (mqtt)
 		return cmd_push_mqtt(argc, argv);
 	int rc = push_cli_parse(&pc, argc, argv, names, slots, 6, &chain);
 	uint64_t n = 100;

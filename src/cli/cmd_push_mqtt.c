@@ -38,14 +38,16 @@ enum {
 	F_N
 };
 
+const char *const push_mqtt_flags[PUSH_MQTT_FLAGS] = {
+    "--mqtt",        "--url",       "--payload-dir", "--batch",          "--cacert",
+    "--mqtt-cafile", "--mqtt-cert", "--mqtt-key",    "--mqtt-client-id", "--timeout-ms"};
+_Static_assert(F_N == PUSH_MQTT_FLAGS, "one name per flag");
+
 static int parse(push_cli *pc, int argc, char **argv, const char *v[F_N], const char **chain)
 {
-	static const char *const names[F_N] = {
-	    "--mqtt",        "--url",       "--payload-dir", "--batch",          "--cacert",
-	    "--mqtt-cafile", "--mqtt-cert", "--mqtt-key",    "--mqtt-client-id", "--timeout-ms"};
 	const char **const slots[F_N] = {&v[0], &v[1], &v[2], &v[3], &v[4],
 	                                 &v[5], &v[6], &v[7], &v[8], &v[9]};
-	int rc = push_cli_parse(pc, argc, argv, names, slots, F_N, chain);
+	int rc = push_cli_parse(pc, argc, argv, push_mqtt_flags, slots, F_N, chain);
 	if (rc != EDS_EXIT_OK)
 		return rc;
 	if (pc->put_payloads)

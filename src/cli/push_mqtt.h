@@ -9,6 +9,10 @@
 /* Nonzero when the arguments ask for MQTT (--mqtt). */
 int push_mqtt_wanted(int argc, char **argv);
 
+/* The value flags of `eds push --mqtt`, PUSH_MQTT_FLAGS of them. */
+#define PUSH_MQTT_FLAGS 10
+extern const char *const push_mqtt_flags[PUSH_MQTT_FLAGS];
+
 int cmd_push_mqtt(int argc, char **argv);
 
 /* The MQTT transport of eds agent (credentials from the environment). */
