@@ -339,20 +339,35 @@ static eds_status stage_at(const stage_job *j)
 	return st == EDS_E_NOT_FOUND ? stage_linked(j) : st;
 }
 
+/*
+ * The file of hash under root: its path (for messages) in path, and j set
+ * up to work on it relative to root's directory fd (give that back with
+ * put_root(*slot, j->dirfd)).
+ */
+static eds_status open_job(const char *root, const uint8_t hash[EDS_HASH_LEN], char path[PATH_MAX],
+                           stage_job *j, root_slot **slot)
+{
+	eds_status st = eds_payload_path(path, PATH_MAX, root, hash);
+	if (st != EDS_OK)
+		return st;
+	const char *rel = path + strlen(path) - (2 * EDS_HASH_LEN + 1);
+	*j = (stage_job){get_root(root, slot), path, rel, {rel[0], rel[1], '\0'}, hash, NULL, 0};
+	return j->dirfd >= 0 ? EDS_OK : eds_fail(EDS_E_IO, "%s: %s", root, strerror(errno));
+}
+
 eds_status eds_payload_stage(const char *root, const uint8_t hash[EDS_HASH_LEN],
                              const uint8_t *data, size_t len)
 {
 	char path[PATH_MAX];
 	root_slot *slot;
+	stage_job j;
 	if (root == NULL || hash == NULL || (data == NULL && len > 0))
 		return eds_fail(EDS_E_ARG, "payload stage: NULL argument");
-	eds_status st = eds_payload_path(path, sizeof path, root, hash);
+	eds_status st = open_job(root, hash, path, &j, &slot);
 	if (st != EDS_OK)
 		return st;
-	const char *rel = path + strlen(path) - (2 * EDS_HASH_LEN + 1);
-	stage_job j = {get_root(root, &slot), path, rel, {rel[0], rel[1], '\0'}, hash, data, len};
-	if (j.dirfd < 0)
-		return eds_fail(EDS_E_IO, "%s: %s", root, strerror(errno));
+	j.data = data;
+	j.len = len;
 	st = stage_at(&j);
 	if (st == EDS_DONE && slot != NULL && removed(j.dirfd)) {
 		refresh_root(root, j.dirfd);
@@ -368,18 +383,15 @@ eds_status eds_payload_unstage(const char *root, const uint8_t hash[EDS_HASH_LEN
 {
 	char path[PATH_MAX];
 	root_slot *slot;
+	stage_job j;
 	if (root == NULL || hash == NULL)
 		return eds_fail(EDS_E_ARG, "payload unstage: NULL argument");
-	eds_status st = eds_payload_path(path, sizeof path, root, hash);
+	eds_status st = open_job(root, hash, path, &j, &slot);
 	if (st != EDS_OK)
 		return st;
-	int dirfd = get_root(root, &slot);
-	if (dirfd < 0)
-		return eds_fail(EDS_E_IO, "%s: %s", root, strerror(errno));
-	const char *rel = path + strlen(path) - (2 * EDS_HASH_LEN + 1);
-	if (unlinkat(dirfd, rel, 0) != 0 && errno != ENOENT)
+	if (unlinkat(j.dirfd, j.rel, 0) != 0 && errno != ENOENT)
 		st = eds_fail(EDS_E_IO, "%s: cannot remove: %s", path, strerror(errno));
-	put_root(slot, dirfd);
+	put_root(slot, j.dirfd);
 	return st;
 }
 
