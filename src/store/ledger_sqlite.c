@@ -1496,13 +1496,12 @@ static eds_status sq_stats(void *impl, eds_ledger_stats *out)
 	if (e == EDS_OK)
 		e = count(s, "SELECT count(*) FROM records WHERE payload_stored = 0",
 		          &out->pending_payloads);
-	if (e == EDS_OK)
-		e = count(s, "SELECT ifnull(max(id), 0) FROM oplog", &out->events);
+	/* The newest event's id is the count of events; a chained log reads it with its head. */
 	out->oplog_chained = s->schema >= SCHEMA_CHAINED;
-	if (e == EDS_OK && out->oplog_chained) {
-		uint64_t id;
-		e = oplog_head(s, &id, out->oplog_head);
-	}
+	if (e == EDS_OK && out->oplog_chained)
+		e = oplog_head(s, &out->events, out->oplog_head);
+	else if (e == EDS_OK)
+		e = count(s, "SELECT ifnull(max(id), 0) FROM oplog", &out->events);
 	/* Schema 1 (read-only, not upgraded) has no journal: nothing is journaled. */
 	if (e == EDS_OK && s->schema >= 2)
 		e = count(s, "SELECT ifnull(sum(length(hashes)), 0) / 32 FROM unconfirmed",
