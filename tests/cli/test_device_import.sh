@@ -28,6 +28,10 @@ expect_rc 0 "$EDS" device import --ledger L2 --registry X/registry.json --json
 expect_jq '. == {devices: 3, added: 0, changed: 0, unchanged: 3}'
 expect_rc 0 "$EDS" device import --ledger L --registry X/registry.json --json
 expect_jq '.unchanged == 3'
+if [ -w /dev/full ]; then # a report that cannot be written is exit 2
+	run sh -c '"$1" device import --ledger L --registry X/registry.json >/dev/full' sh "$EDS"
+	[ "$RC" -eq 2 ] && pass || fail "import to /dev/full: exit $RC, want 2"
+fi
 
 # ---- a running server accepts an imported device's records at once ----------------
 jq '.devices += [{device_id: "dev-new", keys: [{public_key: .devices[0].keys[0].public_key, from_sequence: 1}]}]' \
