@@ -13,6 +13,7 @@
 #include "cli_json.h"
 #include "device_import.h"
 #include "edgesentry/ledger.h"
+#include "progress.h"
 #include "store/ledger_internal.h"
 
 static const char *const cmd = "device";
@@ -56,7 +57,9 @@ static void help(void)
 	    "  --registry FILE      import: the key registry (at most 512 MiB)\n"
 	    "  -h, --help           show this help\n\n"
 	    "`list` prints one line per device: id, head sequence, revoked-from sequence\n"
-	    "(- when not revoked), then each key as FROM:HEX.\n\n"
+	    "(- when not revoked), then each key as FROM:HEX.  On a terminal, `import`\n"
+	    "of a large registry shows its progress on stderr (reading, key checks,\n"
+	    "import).\n\n"
 	    "Exit codes:\n"
 	    "  0  done\n"
 	    "  1  (not used by this command)\n"
@@ -235,7 +238,9 @@ static int check_values(const args *a, change *c)
 	if (a->key != NULL && (st = eds_public_key_load(&c->pk, a->key)) != EDS_OK)
 		return cli_report(cmd, st, "--public-key");
 	/* Last: on success c->reg is the caller's to free. */
-	if (a->registry != NULL && (st = eds_registry_load(&c->reg, a->registry)) != EDS_OK) {
+	if (a->registry != NULL &&
+	    (st = cli_progress_load_registry(&c->reg, a->registry, "device import", !a->json)) !=
+	        EDS_OK) {
 		cli_report(cmd, st, NULL); /* the detail starts with the file's name */
 		return EDS_EXIT_USAGE;
 	}

@@ -60,7 +60,8 @@ static const char help_text[] =
     "(INDEX: 0-based position in FILE; CODE: invalid_field, sequence_gap,\n"
     "prev_hash_mismatch, fork, bad_signature, unknown_device, revoked_device,\n"
     "no_key, payload_mismatch, payload_missing, io_error), then a summary line.\n"
-    "On a terminal, large inputs show a progress bar on stderr.\n"
+    "On a terminal, large inputs (and a large --keys registry) show a progress\n"
+    "bar on stderr.\n"
     "\n"
     "Exit codes:\n"
     "  0  every chain is valid\n"
@@ -318,7 +319,7 @@ static int parse_args(int argc, char **argv, args *a)
 static int verify(const args *a, const eds_chain_options *opts)
 {
 	cli_chain_result res;
-	int rc = cli_chain_verify_file(CMD, a->path, opts, !a->quiet, &res);
+	int rc = cli_chain_verify_file(CMD, a->path, opts, !a->quiet && !a->json, &res);
 	if (rc != EDS_EXIT_OK)
 		return rc;
 	/* Only once the file was read, so an input error stays a one-line message. */
@@ -353,7 +354,8 @@ int cmd_verify_chain(int argc, char **argv)
 	}
 	if (a.public_key != NULL && (st = eds_public_key_load(&pk, a.public_key)) == EDS_OK)
 		opts.public_key = &pk;
-	if (a.keys != NULL && (st = eds_registry_load(&reg, a.keys)) == EDS_OK)
+	if (a.keys != NULL &&
+	    (st = cli_progress_load_registry(&reg, a.keys, CMD, !a.quiet && !a.json)) == EDS_OK)
 		opts.registry = reg;
 	if (st != EDS_OK)
 		return cli_report(CMD, st, a.public_key != NULL ? "--public-key" : "--keys");

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "cli_json.h"
 #include "device_import.h"
+#include "progress.h"
 
 static const char *const cmd = "device";
 
@@ -18,6 +19,7 @@ typedef struct walk {
 	const eds_registry *reg;
 	size_t next;             /* the registry's next device */
 	eds_registry_device cur; /* the one last handed over */
+	cli_progress bar;
 } walk;
 
 static eds_status next_device(void *ctx, eds_ledger_device *d)
@@ -26,6 +28,7 @@ static eds_status next_device(void *ctx, eds_ledger_device *d)
 	if (w->next == eds_registry_device_count(w->reg))
 		return EDS_DONE;
 	eds_status st = eds_registry_device_at(w->reg, w->next++, &w->cur);
+	cli_progress_update(&w->bar, 0, w->next);
 	if (st != EDS_OK)
 		return st;
 	if (w->cur.key_count > EDS_LEDGER_MAX_KEYS)
@@ -56,9 +59,12 @@ static int report(const eds_ledger_import_counts *c, size_t devices, const char 
 
 int device_import_run(eds_ledger *l, const eds_registry *reg, const char *registry_path, bool json)
 {
-	walk w = {reg, 0, {0}};
+	walk w = {reg, 0, {0}, {0}};
 	eds_ledger_import_counts counts;
+	cli_progress_begin_items(&w.bar, "device import", "devices", eds_registry_device_count(reg),
+	                         !json);
 	eds_status st = eds_ledger_device_import(l, next_device, &w, &counts);
+	cli_progress_end(&w.bar);
 	if (st == EDS_OK)
 		return report(&counts, eds_registry_device_count(reg), registry_path, json);
 	if (w.next == 0) {

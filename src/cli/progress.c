@@ -89,3 +89,37 @@ void cli_progress_end(cli_progress *p)
 	fflush(stderr);
 	p->shown = false;
 }
+
+typedef struct {
+	cli_progress bar;
+	bool allowed;
+	eds_registry_phase phase; /* the one on the bar; 0 before the first report */
+	const char *cmd;
+	char label[96]; /* "CMD (PHASE)", borrowed by the bar */
+} registry_watch;
+
+static void on_registry(void *ctx, eds_registry_phase phase, uint64_t done, uint64_t total)
+{
+	registry_watch *w = ctx;
+	bool reading = phase == EDS_REGISTRY_READING;
+	if (phase != w->phase) {
+		cli_progress_end(&w->bar);
+		snprintf(w->label, sizeof w->label, "%.60s (%s)", w->cmd,
+		         reading ? "reading" : "checking keys");
+		if (reading)
+			cli_progress_begin(&w->bar, w->label, "MiB", total, w->allowed);
+		else
+			cli_progress_begin_items(&w->bar, w->label, "keys", total, w->allowed);
+		w->phase = phase;
+	}
+	cli_progress_step(&w->bar, done, reading ? done >> 20 : done);
+}
+
+eds_status cli_progress_load_registry(eds_registry **out, const char *path, const char *label,
+                                      bool allowed)
+{
+	registry_watch w = {.allowed = allowed, .cmd = label};
+	eds_status st = eds_registry_load_progress(out, path, on_registry, &w);
+	cli_progress_end(&w.bar);
+	return st;
+}

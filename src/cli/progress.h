@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "edgesentry/registry.h"
+
 /* Inputs of known size are shown from this many bytes on. */
 #define CLI_PROGRESS_MIN_BYTES (8u * 1024u * 1024u)
 /* Inputs of unknown size (pipes) are shown once this many items are done;
@@ -49,5 +51,14 @@ void cli_progress_step(cli_progress *p, uint64_t done_bytes, uint64_t items);
 
 /* Erase the line, if one was drawn.  Call before printing results. */
 void cli_progress_end(cli_progress *p);
+
+/*
+ * eds_registry_load with its two slow parts, parsing and the key checks,
+ * shown as they go (a million-device registry takes half a minute); label
+ * names the command, e.g. "device import".  Result and errors as
+ * eds_registry_load; the line is erased before it returns.
+ */
+eds_status cli_progress_load_registry(eds_registry **out, const char *path, const char *label,
+                                      bool allowed);
 
 #endif

@@ -236,21 +236,55 @@ static void check_point_range(void *ctx, size_t begin, size_t end)
 	}
 }
 
+/* Keys per progress report: about a second of checks on two cores. */
+#define PROGRESS_SLICE (64u * POINT_GRAIN)
+
+/* Who wants to hear how the key checks advance (eds_registry_load_progress). */
+typedef struct {
+	eds_registry_progress_fn fn;
+	void *ctx;
+} progress_hook;
+
+/*
+ * Check keys [0, nkeys) in slices when someone watches, so the report
+ * comes from this thread between pool runs (a callback never runs on a
+ * worker); one run otherwise.
+ */
+static void run_point_checks(eds_pool *pool, point_job *job, size_t nkeys,
+                             const progress_hook *hook)
+{
+	size_t slice = hook->fn != NULL ? PROGRESS_SLICE : nkeys;
+	for (size_t done = 0; done < nkeys && atomic_load(&job->first_bad) == SIZE_MAX;) {
+		size_t n = nkeys - done < slice ? nkeys - done : slice;
+		point_job part = {job->keys + done, SIZE_MAX};
+		if (pool == NULL)
+			check_point_range(&part, 0, n);
+		else
+			eds_pool_run(pool, check_point_range, &part, n, POINT_GRAIN);
+		size_t bad = atomic_load(&part.first_bad);
+		if (bad != SIZE_MAX)
+			atomic_store(&job->first_bad, done + bad);
+		done += n;
+		if (hook->fn != NULL)
+			hook->fn(hook->ctx, EDS_REGISTRY_CHECKING_KEYS, done, nkeys);
+	}
+}
+
 /*
  * Every key's curve point (eds_ed25519_public_key_check), in parallel when
  * there are many.  Devices are still in input order, so the first invalid
  * key in the file is the one reported, with the same detail as a parse of
  * that key alone would give.
  */
-static eds_status check_points(const eds_registry *reg, size_t nkeys)
+static eds_status check_points(const eds_registry *reg, size_t nkeys, const progress_hook *hook)
 {
 	point_job job = {reg->keys, SIZE_MAX};
 	eds_pool *pool = NULL;
-	if (nkeys < 2 * POINT_GRAIN || eds_pool_cpus() == 1 ||
-	    eds_pool_new(&pool, 0) != EDS_OK) /* no threads: check inline */
-		check_point_range(&job, 0, nkeys);
-	else
-		eds_pool_run(pool, check_point_range, &job, nkeys, POINT_GRAIN);
+	if (hook->fn != NULL)
+		hook->fn(hook->ctx, EDS_REGISTRY_CHECKING_KEYS, 0, nkeys);
+	if (nkeys >= 2 * POINT_GRAIN && eds_pool_cpus() > 1)
+		(void)eds_pool_new(&pool, 0); /* on failure pool stays NULL: check inline */
+	run_point_checks(pool, &job, nkeys, hook);
 	eds_pool_free(pool);
 	size_t bad = atomic_load(&job.first_bad);
 	if (bad == SIZE_MAX)
@@ -295,7 +329,7 @@ static eds_status allocate(eds_registry *reg, size_t ndevices, size_t nkeys, siz
 	return EDS_OK;
 }
 
-static eds_status build(eds_registry *reg, json_t *root)
+static eds_status build(eds_registry *reg, json_t *root, const progress_hook *hook)
 {
 	static const char *const members[] = {"devices", NULL};
 	fill_state fs = {0, 0, 0, 0};
@@ -319,24 +353,46 @@ static eds_status build(eds_registry *reg, json_t *root)
 			return st;
 		reg->ndevices = i + 1;
 	}
-	if ((st = check_points(reg, fs.key_used)) != EDS_OK)
+	if ((st = check_points(reg, fs.key_used, hook)) != EDS_OK)
 		return st;
 	return sort_devices(reg);
 }
 
-eds_status eds_registry_parse(eds_registry **out, const char *json, size_t len)
+/* The JSON text fed to jansson in pieces, so reading can report progress. */
+typedef struct {
+	const char *json;
+	size_t len, pos, next_report;
+	const progress_hook *hook;
+} text_feed;
+
+/* Bytes per progress report while reading: a few a second on this machine. */
+#define READ_REPORT_BYTES (4u * 1024u * 1024u)
+
+static size_t feed_text(void *buf, size_t buflen, void *data)
+{
+	text_feed *f = data;
+	size_t n = f->len - f->pos < buflen ? f->len - f->pos : buflen;
+	memcpy(buf, f->json + f->pos, n);
+	f->pos += n;
+	if (f->hook->fn != NULL && n > 0 && (f->pos >= f->next_report || f->pos == f->len)) {
+		f->hook->fn(f->hook->ctx, EDS_REGISTRY_READING, f->pos, f->len);
+		f->next_report = f->pos + READ_REPORT_BYTES;
+	}
+	return n;
+}
+
+static eds_status parse(eds_registry **out, const char *json, size_t len, const progress_hook *hook)
 {
 	json_error_t err;
-	if (out == NULL || json == NULL)
-		return eds_fail(EDS_E_ARG, "registry: NULL argument");
+	text_feed feed = {json, len, 0, 0, hook};
 	*out = NULL;
-	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &err);
+	json_t *root = json_load_callback(feed_text, &feed, JSON_REJECT_DUPLICATES, &err);
 	if (root == NULL) /* eds_fail makes jansson's excerpt of the input one line */
 		return eds_fail(EDS_E_MALFORMED, "registry: JSON line %d, column %d: %s", err.line,
 		                err.column, err.text);
 	eds_registry *reg = calloc(1, sizeof *reg);
 	eds_status st =
-	    reg != NULL ? build(reg, root) : eds_fail(EDS_E_NOMEM, "registry: out of memory");
+	    reg != NULL ? build(reg, root, hook) : eds_fail(EDS_E_NOMEM, "registry: out of memory");
 	json_decref(root);
 	if (st != EDS_OK) {
 		eds_registry_free(reg);
@@ -346,8 +402,18 @@ eds_status eds_registry_parse(eds_registry **out, const char *json, size_t len)
 	return EDS_OK;
 }
 
-eds_status eds_registry_load(eds_registry **out, const char *path)
+eds_status eds_registry_parse(eds_registry **out, const char *json, size_t len)
 {
+	static const progress_hook none = {NULL, NULL};
+	if (out == NULL || json == NULL)
+		return eds_fail(EDS_E_ARG, "registry: NULL argument");
+	return parse(out, json, len, &none);
+}
+
+eds_status eds_registry_load_progress(eds_registry **out, const char *path,
+                                      eds_registry_progress_fn fn, void *ctx)
+{
+	const progress_hook hook = {fn, ctx};
 	char *text = NULL;
 	size_t len = 0;
 	if (out == NULL || path == NULL)
@@ -356,11 +422,16 @@ eds_status eds_registry_load(eds_registry **out, const char *path)
 	eds_status st = eds_read_file(path, EDS_REGISTRY_FILE_MAX, &text, &len);
 	if (st != EDS_OK)
 		return st;
-	st = eds_registry_parse(out, text, len);
+	st = parse(out, text, len, &hook);
 	free(text);
 	if (st != EDS_OK)
 		return eds_fail_prefix(st, "%s", path);
 	return EDS_OK;
+}
+
+eds_status eds_registry_load(eds_registry **out, const char *path)
+{
+	return eds_registry_load_progress(out, path, NULL, NULL);
 }
 
 void eds_registry_free(eds_registry *reg)

@@ -98,4 +98,37 @@ expect_err "--registry is only for import"
 expect_rc 2 "$EDS" device import --ledger L --registry <(jq . more.json) # as verify-chain --keys
 expect_err "not a regular file"
 
+# ---- a large registry shows its progress on a terminal, and only there -------------
+# 70,000 devices: over 8 MiB of JSON and over 50,000 keys and devices, so each of
+# the three stages (reading, checking keys, importing) draws its line.
+if command -v script >/dev/null 2>&1; then
+	awk -v pk="$("$EDS" pubkey k.key)" 'BEGIN { printf "{\"devices\": [\n"
+		for (i = 0; i < 70000; i++) printf "%s{\"device_id\": \"fleet-%06d\", \"keys\": [{\"public_key\": \"%s\", \"from_sequence\": 1}]}\n", (i ? "," : ""), i, pk
+		print "]}" }' >fleet.json
+	[ "$(stat -c %s fleet.json)" -gt $((8 * 1024 * 1024)) ] && pass || fail "fleet.json is not over 8 MiB"
+	script -qec "'$EDS' device import --ledger LF --registry fleet.json" /dev/null >tty.out 2>&1 ||
+		fail "import on a terminal: exit $?"
+	for stage in "device import (reading): .*%.* MiB/s" "device import (checking keys): .*%.* keys/s" \
+		"device import: .*%.* devices/s"; do
+		grep -q "$stage" tty.out && pass || fail "no '$stage' line: $(head -c 300 tty.out)"
+	done
+	grep -q "fleet.json: 70000 devices: 70000 added, 0 changed, 0 unchanged" tty.out && pass ||
+		fail "terminal import lacks the summary"
+	expect_rc 0 "$EDS" device import --ledger LF --registry fleet.json
+	expect_out "70000 devices: 0 added, 0 changed, 70000 unchanged"
+	expect_no_err # no terminal: no progress
+	: >empty.jsonl
+	script -qec "'$EDS' verify-chain --keys fleet.json empty.jsonl" /dev/null >tty.out 2>&1
+	grep -q "verify-chain (checking keys): .*%.* keys/s" tty.out && pass ||
+		fail "verify-chain --keys shows no key checks: $(head -c 300 tty.out)"
+	for flag in --quiet --json; do
+		script -qec "'$EDS' verify-chain $flag --keys fleet.json empty.jsonl" /dev/null >tty.out 2>&1
+		if grep -q "keys/s" tty.out; then fail "verify-chain $flag showed progress"; else pass; fi
+	done
+	script -qec "'$EDS' device import --ledger LF --registry fleet.json --json" /dev/null >tty.out 2>&1
+	if grep -q "/s" tty.out; then fail "import --json showed progress"; else pass; fi
+else
+	echo "note: script is missing: progress not checked"
+fi
+
 finish

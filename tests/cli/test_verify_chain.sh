@@ -205,8 +205,10 @@ if command -v script >/dev/null 2>&1; then
 	grep -q "verify-chain: .*%.* records .*records/s" "$T/tty.out" && pass ||
 		fail "no progress line on a terminal: $(head -c 300 "$T/tty.out")"
 	grep -q "7000 devices, 7000 records" "$T/tty.out" && pass || fail "terminal run lacks the summary"
-	script -qec "'$EDS' verify-chain --quiet '$T/big.jsonl'" /dev/null >"$T/tty.out" 2>&1
-	if grep -q "records/s" "$T/tty.out"; then fail "--quiet showed progress"; else pass; fi
+	for flag in --quiet --json; do
+		script -qec "'$EDS' verify-chain $flag '$T/big.jsonl'" /dev/null >"$T/tty.out" 2>&1
+		if grep -q "records/s" "$T/tty.out"; then fail "$flag showed progress"; else pass; fi
+	done
 	script -qec "'$EDS' verify-chain '$C'" /dev/null >"$T/tty.out" 2>&1
 	if grep -q "records/s" "$T/tty.out"; then fail "progress shown for a small file"; else pass; fi
 fi

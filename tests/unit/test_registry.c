@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "edgesentry/error.h"
 #include "edgesentry/registry.h"
@@ -244,6 +245,100 @@ static void parallel_point_check_names_first_bad_key(void **state)
 	free(json);
 }
 
+/* What eds_registry_load_progress reported, call by call. */
+typedef struct {
+	size_t calls;
+	eds_registry_phase phase[64];
+	uint64_t done[64], total[64];
+} progress_log;
+
+static void log_progress(void *ctx, eds_registry_phase phase, uint64_t done, uint64_t total)
+{
+	progress_log *log = ctx;
+	assert_true(log->calls < 64);
+	log->phase[log->calls] = phase;
+	log->done[log->calls] = done;
+	log->total[log->calls++] = total;
+}
+
+/* A registry file of `count` devices with two keys each; key index i is KBAD
+ * when i is bad_a or bad_b. */
+static void write_two_key_registry(const char *path, unsigned count, size_t bad_a, size_t bad_b)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{\"devices\": [", f);
+	for (size_t i = 0; i < count; i++) {
+		const char *k0 = 2 * i == bad_a || 2 * i == bad_b ? KBAD : KA;
+		const char *k1 = 2 * i + 1 == bad_a || 2 * i + 1 == bad_b ? KBAD : KB;
+		fprintf(f,
+		        "%s{\"device_id\": \"dev-%zu\", \"keys\": [{\"public_key\": \"%s\", "
+		        "\"from_sequence\": 1}, {\"public_key\": \"%s\", \"from_sequence\": 9}]}",
+		        i ? "," : "", i, k0, k1);
+	}
+	fputs("]}", f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/*
+ * eds_registry_load_progress: reading in bytes up to the file's size, then
+ * the key checks from 0 in slices of 65,536 up to every key, all on this
+ * thread; the same registry as eds_registry_load.  With an invalid key the
+ * checks stop after its slice, and the first invalid key in file order is
+ * named even when it lies in a later slice (its index is offset by the
+ * slice's start) or a later one is in the same slice.
+ */
+static void load_reports_progress(void **state)
+{
+	(void)state;
+	const unsigned count = 35000; /* 70,000 keys: two slices */
+	char *dir = test_tmpdir(), path[4096];
+	snprintf(path, sizeof path, "%s/big.json", dir);
+	write_two_key_registry(path, count, SIZE_MAX, SIZE_MAX);
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+
+	progress_log log = {0};
+	eds_registry *reg = NULL;
+	assert_int_equal(eds_registry_load_progress(&reg, path, log_progress, &log), EDS_OK);
+	assert_int_equal(eds_registry_device_count(reg), count);
+	assert_key(reg, "dev-34999", 9, KB);
+	eds_registry_free(reg);
+	size_t i = 0;
+	for (; i < log.calls && log.phase[i] == EDS_REGISTRY_READING; i++) {
+		assert_int_equal(log.total[i], (uint64_t)sb.st_size);
+		assert_true(i == 0 || log.done[i] > log.done[i - 1]);
+	}
+	assert_true(i >= 2); /* about 8 MB: a report every 4 MiB */
+	assert_int_equal(log.done[i - 1], (uint64_t)sb.st_size);
+	const uint64_t keys[] = {0, 65536, 70000};
+	assert_int_equal(log.calls - i, 3);
+	for (size_t k = 0; k < 3; k++, i++) {
+		assert_int_equal(log.phase[i], EDS_REGISTRY_CHECKING_KEYS);
+		assert_int_equal(log.done[i], keys[k]);
+		assert_int_equal(log.total[i], 70000);
+	}
+
+	/* Bad keys 68,001 and 69,999 (second slice): the first is named. */
+	write_two_key_registry(path, count, 68001, 69999);
+	memset(&log, 0, sizeof log);
+	assert_int_equal(eds_registry_load_progress(&reg, path, log_progress, &log), EDS_E_KEY);
+	assert_null(reg);
+	assert_non_null(strstr(eds_last_error(), "devices[34000].keys[1].public_key: public key is "
+	                                         "not a valid Ed25519 point"));
+	assert_int_equal(log.done[log.calls - 1], 70000);
+
+	/* Bad keys 1,000 and 68,000: the checks stop after the first slice. */
+	write_two_key_registry(path, count, 1000, 68000);
+	memset(&log, 0, sizeof log);
+	assert_int_equal(eds_registry_load_progress(&reg, path, log_progress, &log), EDS_E_KEY);
+	assert_non_null(strstr(eds_last_error(), "devices[500].keys[0].public_key"));
+	assert_int_equal(log.phase[log.calls - 1], EDS_REGISTRY_CHECKING_KEYS);
+	assert_int_equal(log.done[log.calls - 1], 65536);
+	test_rmtree(dir);
+	free(dir);
+}
+
 typedef struct {
 	const char *json;
 	eds_status status;
@@ -419,6 +514,7 @@ int main(void)
 	    cmocka_unit_test(empty_registry),
 	    cmocka_unit_test(many_devices),
 	    cmocka_unit_test(parallel_point_check_names_first_bad_key),
+	    cmocka_unit_test(load_reports_progress),
 	    cmocka_unit_test(malformed_registries),
 	    cmocka_unit_test(limits),
 	    cmocka_unit_test(load_from_file),
