@@ -569,7 +569,10 @@ static eds_status report_mismatch(void *ctx, const eds_ledger_mismatch *m)
 	return EDS_OK;
 }
 
-/* Every record, then the chain failures and the stored heads; only fatal errors return. */
+/*
+ * Every record, then the chain failures and the stored heads, the operation
+ * log's chain, and the records against the log; only fatal errors return.
+ */
 static eds_status verify_all(eds_ledger *l, verify_ctx *c)
 {
 	eds_status st = eds_ledger_record_foreach(l, verify_record, c);
