@@ -129,7 +129,7 @@ static void help(void)
 	       "                 events or backup's restored; recover: ok, restored,\n"
 	       "                 demoted; stats: ok, devices, records,\n"
 	       "                 pending_payloads, events, journaled_payloads, bytes,\n"
-	       "                 oplog_head.\n"
+	       "                 oplog_head, oplog_head_id.\n"
 	       "                 Fatal:\n"
 	       "                 {\"ok\":false,\"error\":MESSAGE}.  No progress\n"
 	       "                 log: JSON Lines, one object per event: id, time_ms,\n"
@@ -412,6 +412,12 @@ static int report_text(const verify_ctx *c, const eds_ledger_stats *ls, bool qui
 	return EDS_EXIT_OK;
 }
 
+/* The id of the head, for pasting with it into --oplog-head; null where the head is. */
+static json_t *head_id_json(bool chained, uint64_t id)
+{
+	return chained && id > 0 ? json_integer((json_int_t)id) : json_null();
+}
+
 /* The same facts as the text, with every failure (up to the cap) in failures[]. */
 static int report_json(const verify_ctx *c, const eds_ledger_stats *ls)
 {
@@ -425,8 +431,7 @@ static int report_json(const verify_ctx *c, const eds_ledger_stats *ls)
 	              (json_int_t)c->pending, "journaled_payloads",
 	              (json_int_t)ls->journaled_payloads, "failure_count", (json_int_t)c->failures,
 	              "failures", c->listed, "failures_omitted", (json_int_t)c->omitted);
-	json_t *head_id =
-	    c->chained && c->events > 0 ? json_integer((json_int_t)c->head_id) : json_null();
+	json_t *head_id = head_id_json(c->chained, c->head_id);
 	if (o != NULL &&
 	    (json_object_set_new(o, "oplog_events_checked", json_integer((json_int_t)c->events)) !=
 	         0 ||
@@ -958,12 +963,14 @@ static int stats(eds_ledger *l, const ledger_args *a)
 		return fatal(a, st, "stats");
 	if (a->json)
 		return cli_json_print(
-		    cmd, json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "ok", 1, "devices",
-		                   (json_int_t)s.devices, "records", (json_int_t)s.records,
-		                   "pending_payloads", (json_int_t)s.pending_payloads, "events",
-		                   (json_int_t)s.events, "journaled_payloads",
-		                   (json_int_t)s.journaled_payloads, "bytes", (json_int_t)s.bytes,
-		                   "oplog_head", ledger_log_hash_json(s.oplog_head)));
+		    cmd,
+		    json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "ok", 1, "devices",
+		              (json_int_t)s.devices, "records", (json_int_t)s.records,
+		              "pending_payloads", (json_int_t)s.pending_payloads, "events",
+		              (json_int_t)s.events, "journaled_payloads",
+		              (json_int_t)s.journaled_payloads, "bytes", (json_int_t)s.bytes,
+		              "oplog_head", ledger_log_hash_json(s.oplog_head), "oplog_head_id",
+		              head_id_json(s.oplog_chained != 0, s.events)));
 	printf("devices:            %llu\nrecords:            %llu\npayloads pending:   %llu\n"
 	       "events:             %llu\npayloads journaled: %llu\ndatabase bytes:     %llu\n",
 	       (unsigned long long)s.devices, (unsigned long long)s.records,
