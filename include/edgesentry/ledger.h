@@ -147,6 +147,33 @@ typedef struct eds_ledger_import_counts {
 /** One operation-log event read back, with its id (1, 2, ... in the order written). */
 typedef eds_status (*eds_ledger_event_fn)(void *ctx, uint64_t id, const eds_ledger_event *ev);
 
+/** How a stored record and the operation log disagree (eds_ledger_match_events). */
+typedef enum eds_ledger_mismatch_kind {
+	/** A stored record that no "accepted" event names. */
+	EDS_LEDGER_RECORD_NOT_LOGGED = 1,
+	/** An "accepted" event whose record is not stored (or another one is, there). */
+	EDS_LEDGER_LOGGED_RECORD_MISSING = 2
+} eds_ledger_mismatch_kind;
+
+/** One disagreement between the records and the operation log. */
+typedef struct eds_ledger_mismatch {
+	eds_ledger_mismatch_kind kind;
+	char device_id[EDS_DEVICE_ID_MAX + 1];
+	uint64_t sequence;
+	/** RECORD_NOT_LOGGED: the stored record's; LOGGED_RECORD_MISSING: the event's. */
+	uint8_t record_hash[EDS_HASH_LEN];
+	uint64_t event_id; /**< LOGGED_RECORD_MISSING: the accepted event; else 0 */
+	/**
+	 * LOGGED_RECORD_MISSING: nonzero when a record of that device and
+	 * sequence is stored, but with another record_hash (replaced, not cut
+	 * off); else 0.
+	 */
+	int other_stored;
+} eds_ledger_mismatch;
+
+/** Called for each mismatch; as the other iteration callbacks, a non-OK status stops. */
+typedef eds_status (*eds_ledger_mismatch_fn)(void *ctx, const eds_ledger_mismatch *m);
+
 /** A back end.  Every function gets the back end's own handle first. */
 typedef struct eds_ledger_ops {
 	const char *name;
@@ -217,6 +244,11 @@ typedef struct eds_ledger_ops {
 	 */
 	eds_status (*device_import)(void *impl, eds_ledger_import_fn next, void *ctx,
 	                            uint64_t now_ms, eds_ledger_import_counts *counts);
+	/**
+	 * Optional (NULL: eds_ledger_match_events is unsupported): see
+	 * eds_ledger_match_events.
+	 */
+	eds_status (*match_events)(void *impl, eds_ledger_mismatch_fn fn, void *ctx);
 } eds_ledger_ops;
 
 typedef struct eds_ledger_options {
@@ -399,6 +431,29 @@ eds_status eds_ledger_event_foreach(eds_ledger *l, uint64_t after_id, const char
  */
 void eds_ledger_event_chain(const uint8_t prev[EDS_HASH_LEN], uint64_t id,
                             const eds_ledger_event *ev, uint8_t out[EDS_HASH_LEN]);
+
+/**
+ * Cross-check the records against the operation log, both ways: the ingest
+ * gate logs an "accepted" event with the device_id, sequence and
+ * record_hash of every record it stores, in the same transaction, so
+ * - a stored record without such an event (put into the database behind
+ *   the gate's back, or its event deleted) is EDS_LEDGER_RECORD_NOT_LOGGED;
+ * - an "accepted" event without its record (records deleted afterwards,
+ *   e.g. the newest of a device cut off, which the records' own chain
+ *   cannot show; or a record replaced) is EDS_LEDGER_LOGGED_RECORD_MISSING.
+ * An event whose record_hash is zero (unknown) matches on device_id and
+ * sequence alone; the server has always logged the hash, so only a
+ * hand-made ledger has such events.  Other decisions ("duplicate" for a
+ * retry, "rejected", "payload") are not matched.  fn gets every record not
+ * logged in device_id, sequence order, then every logged record missing in
+ * event id order; nothing when they agree.  Both ways read one snapshot.
+ * fn must not call the ledger.  Works on a read-only ledger and on every
+ * schema (records and events have had these columns from the first).
+ * Errors: EDS_E_ARG, EDS_E_IO (the read failed, or a row the server would
+ * not have written), EDS_E_UNSUPPORTED (a back end without it), or what fn
+ * returns.
+ */
+eds_status eds_ledger_match_events(eds_ledger *l, eds_ledger_mismatch_fn fn, void *ctx);
 
 /**
  * Whether a stored record refers to payload hash: *size gets its

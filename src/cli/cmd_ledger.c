@@ -30,11 +30,14 @@
 
 static const char *const cmd = "ledger";
 /* The flags that take a value (their values are never switches or help). */
-static const char *const names[] = {"--ledger", "--out", "--threads", "--device", "--after-id"};
+static const char *const names[] = {"--ledger", "--out",      "--threads",
+                                    "--device", "--after-id", "--oplog-head"};
+enum { NAMES = sizeof names / sizeof names[0] };
 
 static void help(void)
 {
-	printf("usage: eds ledger verify --ledger DIR [--threads N] [--json] [--quiet]\n"
+	printf("usage: eds ledger verify --ledger DIR [--threads N] [--oplog-head ID:HEX]\n"
+	       "                         [--json] [--quiet]\n"
 	       "       eds ledger export --ledger DIR --out DIR [--json]\n"
 	       "       eds ledger backup --ledger DIR --out DIR [--json]\n"
 	       "       eds ledger recover --ledger DIR [--json]\n"
@@ -48,15 +51,24 @@ static void help(void)
 	       "structure (every page, also of the operation log and the indexes);\n"
 	       "last, the operation log's hash chain: each event's chain_hash must follow\n"
 	       "from the event and the one before (docs/format.md), and the head (the\n"
-	       "newest event's) is printed: write it down, as an end cut off shows only\n"
-	       "against an earlier head.  Payloads still pending (record accepted, PUT\n"
+	       "newest event's, as ID:HEX) is printed: write it down, as an end cut off\n"
+	       "or a log recomputed shows only against an earlier head (--oplog-head);\n"
+	       "then the records against the log, both ways: each stored record must\n"
+	       "have an \"accepted\" event with its device, sequence and record_hash, and\n"
+	       "each accepted event its stored record (a zero record_hash matches on\n"
+	       "device and sequence).  Payloads still pending (record accepted, PUT\n"
 	       "not yet received) are counted, not failures.  Each failure is one line\n"
 	       "on stderr, then a summary; reasons (--json): those of eds verify-chain,\n"
 	       "record_hash_mismatch (the stored record_hash), head_mismatch (a stored\n"
 	       "chain head; sequence: the stored head's), database_damaged\n"
-	       "(device_id \"(database)\": SQLite's quick_check found damage) and\n"
-	       "oplog_chain_broken (device_id \"(oplog)\"; sequence: the event's id).\n\n"
-	       "export: write an auditor's copy into --out (must not hold records.jsonl):\n"
+	       "(device_id \"(database)\": SQLite's quick_check found damage),\n"
+	       "oplog_chain_broken (device_id \"(oplog)\"; sequence: the event's id),\n"
+	       "oplog_head_mismatch (the same; the --oplog-head event is missing or has\n"
+	       "another chain_hash), record_not_logged (a record without its accepted\n"
+	       "event: stored behind the ingest gate, or the event deleted) and\n"
+	       "logged_record_missing (an accepted event's record is not stored: deleted,\n"
+	       "cut off or replaced).\n\n");
+	printf("export: write an auditor's copy into --out (must not hold records.jsonl):\n"
 	       "records.jsonl (JSON Lines), registry.json (key registry), payloads/ and\n"
 	       "oplog.jsonl (the operation log, as log --json prints it).\n"
 	       "records.jsonl comes last, whole, so a failed export leaves none.  Checked\n"
@@ -94,13 +106,21 @@ static void help(void)
 	       "  --threads N    verify: check signatures on N threads (0, the default:\n"
 	       "                 one per core; 1: no extra thread; at most 256); the\n"
 	       "                 report is the same for every N\n"
+	       "  --oplog-head ID:HEX\n"
+	       "                 verify: a head written down earlier, as verify prints\n"
+	       "                 it (ID 1 .. 2^53-1, HEX 64 hex digits): event ID must\n"
+	       "                 still be on the chain with chain_hash HEX, so the log up\n"
+	       "                 to it is unchanged and not cut off before it\n"
 	       "  --json         verify: print one JSON object on stdout instead: valid,\n"
 	       "                 records, devices, signatures_checked, payloads_checked,\n"
 	       "                 payloads_pending, journaled_payloads, failure_count,\n"
 	       "                 failures[] (device_id, sequence, reason, message; the\n"
 	       "                 first %d), failures_omitted (the rest),\n"
 	       "                 oplog_events_checked, oplog_head (hex; null: no event,\n"
-	       "                 or a ledger before schema 4, not chained); no failure\n"
+	       "                 or a ledger before schema 4, not chained), oplog_head_id\n"
+	       "                 (its event's id; null as oplog_head),\n"
+	       "                 oplog_accepted_checked (accepted events matched against\n"
+	       "                 the records); no failure\n"
 	       "                 lines on stderr, no progress.  A fatal error (exit 2)\n"
 	       "                 prints {\"valid\":false,\"error\":MESSAGE} too.\n"
 	       "                 export, backup: one JSON object instead of the\n"
@@ -109,7 +129,7 @@ static void help(void)
 	       "                 events or backup's restored; recover: ok, restored,\n"
 	       "                 demoted; stats: ok, devices, records,\n"
 	       "                 pending_payloads, events, journaled_payloads, bytes,\n"
-	       "                 oplog_head.\n"
+	       "                 oplog_head, oplog_head_id.\n"
 	       "                 Fatal:\n"
 	       "                 {\"ok\":false,\"error\":MESSAGE}.  No progress\n"
 	       "                 log: JSON Lines, one object per event: id, time_ms,\n"
@@ -147,14 +167,24 @@ typedef struct batch {
 	size_t n;
 } batch;
 
+/* --oplog-head ID:HEX: a head written down earlier, to be found on the chain. */
+typedef struct known_head {
+	uint64_t id; /* 0: none given */
+	uint8_t hash[EDS_HASH_LEN];
+	bool seen; /* the walk met event id */
+} known_head;
+
 typedef struct verify_ctx {
 	eds_chain_verifier *v;
 	const char *payload_dir;
 	uint64_t records, payloads, pending, failures;
 	uint64_t events;                  /* operation-log events whose link was checked */
+	uint64_t accepted;                /* "accepted" events, matched against the records */
+	uint64_t head_id;                 /* the newest event's id (0: none) */
 	bool chained;                     /* the ledger chains its operation log (schema 4) */
 	bool damaged;                     /* the database's check found damage */
 	uint8_t oplog_head[EDS_HASH_LEN]; /* the newest event's stored chain_hash */
+	known_head known;
 	json_t *listed;   /* --json: the failures kept; NULL: each is printed on stderr */
 	uint64_t omitted; /* --json: failures beyond CLI_JSON_FAILURES_KEPT */
 	cli_progress bar;
@@ -166,6 +196,9 @@ typedef struct verify_ctx {
 #define REASON_HEAD        "head_mismatch"
 #define REASON_STORE       "database_damaged"
 #define REASON_OPLOG       "oplog_chain_broken"
+#define REASON_NOT_LOGGED  "record_not_logged"
+#define REASON_MISSING     "logged_record_missing"
+#define REASON_KNOWN_HEAD  "oplog_head_mismatch"
 
 /* What a stderr failure line names besides the device: the text lines
  * predate reason codes and show one only for chain failures. */
@@ -349,9 +382,14 @@ static void report_oplog(const verify_ctx *c)
 		       "opening it read-write, as eds serve does, upgrades it)\n");
 	else if (c->events == 0)
 		printf("operation log OK: no events\n");
-	else
-		printf("operation log OK: %llu events chained, head %s\n",
-		       (unsigned long long)c->events, hex);
+	else /* ID:HEX, as --oplog-head takes it */
+		printf("operation log OK: %llu events chained, head %llu:%s\n",
+		       (unsigned long long)c->events, (unsigned long long)c->head_id, hex);
+	if (c->known.id != 0)
+		printf("operation log head %llu written down earlier: still on the chain\n",
+		       (unsigned long long)c->known.id);
+	printf("records match the operation log: %llu records, %llu accepted events\n",
+	       (unsigned long long)c->records, (unsigned long long)c->accepted);
 }
 
 static int report_text(const verify_ctx *c, const eds_ledger_stats *ls, bool quiet)
@@ -374,6 +412,12 @@ static int report_text(const verify_ctx *c, const eds_ledger_stats *ls, bool qui
 	return EDS_EXIT_OK;
 }
 
+/* The id of the head, for pasting with it into --oplog-head; null where the head is. */
+static json_t *head_id_json(bool chained, uint64_t id)
+{
+	return chained && id > 0 ? json_integer((json_int_t)id) : json_null();
+}
+
 /* The same facts as the text, with every failure (up to the cap) in failures[]. */
 static int report_json(const verify_ctx *c, const eds_ledger_stats *ls)
 {
@@ -387,10 +431,14 @@ static int report_json(const verify_ctx *c, const eds_ledger_stats *ls)
 	              (json_int_t)c->pending, "journaled_payloads",
 	              (json_int_t)ls->journaled_payloads, "failure_count", (json_int_t)c->failures,
 	              "failures", c->listed, "failures_omitted", (json_int_t)c->omitted);
+	json_t *head_id = head_id_json(c->chained, c->head_id);
 	if (o != NULL &&
 	    (json_object_set_new(o, "oplog_events_checked", json_integer((json_int_t)c->events)) !=
 	         0 ||
-	     json_object_set_new(o, "oplog_head", ledger_log_hash_json(c->oplog_head)) != 0)) {
+	     json_object_set_new(o, "oplog_head", ledger_log_hash_json(c->oplog_head)) != 0 ||
+	     json_object_set_new(o, "oplog_head_id", head_id) != 0 ||
+	     json_object_set_new(o, "oplog_accepted_checked",
+	                         json_integer((json_int_t)c->accepted)) != 0)) {
 		json_decref(o);
 		o = NULL;
 	}
@@ -423,9 +471,8 @@ static eds_status verify_setup(eds_ledger *l, unsigned threads, verify_ctx *c, e
  * once (an edited event breaks at itself, a deleted one at the next id)
  * instead of every event after it.
  */
-static eds_status check_event(void *ctx, uint64_t id, const eds_ledger_event *ev)
+static void check_link(verify_ctx *c, uint64_t id, const eds_ledger_event *ev)
 {
-	verify_ctx *c = ctx;
 	uint8_t want[EDS_HASH_LEN];
 	eds_ledger_event_chain(c->oplog_head, id, ev, want);
 	if (memcmp(want, ev->chain_hash, EDS_HASH_LEN) != 0) {
@@ -439,10 +486,98 @@ static eds_status check_event(void *ctx, uint64_t id, const eds_ledger_event *ev
 	}
 	memcpy(c->oplog_head, ev->chain_hash, EDS_HASH_LEN);
 	c->events++;
+}
+
+/* A failure of the head written down earlier (--oplog-head), at its id. */
+static void known_head_failure(verify_ctx *c, const char *msg)
+{
+	failure_info f = {"(oplog)", c->known.id, REASON_KNOWN_HEAD, msg,
+	                  SHOW_SEQUENCE | SHOW_REASON};
+	failure(c, &f);
+}
+
+/*
+ * The event of the head written down earlier must still carry that hash:
+ * as every link up to it is checked too, the log up to it is then the one
+ * seen back then, and not cut off before it.
+ */
+static void check_known_head(verify_ctx *c, uint64_t id, const eds_ledger_event *ev)
+{
+	if (id != c->known.id)
+		return;
+	c->known.seen = true;
+	if (memcmp(ev->chain_hash, c->known.hash, EDS_HASH_LEN) == 0)
+		return;
+	char have[2 * EDS_HASH_LEN + 1], msg[256];
+	eds_hex_encode(have, ev->chain_hash, EDS_HASH_LEN);
+	snprintf(msg, sizeof msg,
+	         "operation log event %llu: chain_hash is %s, not the head written down (the log "
+	         "up to it was changed, or recomputed)",
+	         (unsigned long long)id, have);
+	known_head_failure(c, msg);
+}
+
+/* After the walk: a head written down earlier whose event was not met. */
+static void known_head_missing(verify_ctx *c)
+{
+	if (c->known.id == 0 || c->known.seen)
+		return;
+	char msg[256];
+	if (!c->chained)
+		snprintf(msg, sizeof msg,
+		         "the operation log is not chained (a ledger schema before 4, read as it "
+		         "is): no head to compare with");
+	else
+		snprintf(
+		    msg, sizeof msg,
+		    "operation log event %llu is missing (the newest is %llu): the log was cut "
+		    "off before it, or rewritten",
+		    (unsigned long long)c->known.id, (unsigned long long)c->head_id);
+	known_head_failure(c, msg);
+}
+
+/*
+ * Every event: its link (a chained log), the head written down earlier,
+ * and the count of accepted events the records are matched against.
+ */
+static eds_status check_event(void *ctx, uint64_t id, const eds_ledger_event *ev)
+{
+	verify_ctx *c = ctx;
+	if (c->chained) {
+		check_link(c, id, ev);
+		check_known_head(c, id, ev);
+	}
+	if (strcmp(ev->decision, "accepted") == 0)
+		c->accepted++;
+	c->head_id = id;
 	return EDS_OK;
 }
 
-/* Every record, then the chain failures and the stored heads; only fatal errors return. */
+/* One record the operation log does not account for, or one accepted event without its record. */
+static eds_status report_mismatch(void *ctx, const eds_ledger_mismatch *m)
+{
+	verify_ctx *c = ctx;
+	char msg[256] = "no \"accepted\" event in the operation log names this record (device, "
+	                "sequence and record_hash): stored behind the ingest gate, or its event "
+	                "deleted";
+	const char *reason = REASON_NOT_LOGGED;
+	if (m->kind == EDS_LEDGER_LOGGED_RECORD_MISSING) {
+		reason = REASON_MISSING;
+		snprintf(msg, sizeof msg,
+		         "operation log event %llu accepted this record, but the ledger %s",
+		         (unsigned long long)m->event_id,
+		         m->other_stored ? "holds another record there (its record_hash differs)"
+		                         : "does not hold it (deleted, or cut off)");
+	}
+	failure_info f = {m->device_id, m->sequence, reason, msg, SHOW_SEQUENCE | SHOW_REASON};
+	failure(c, &f);
+	return EDS_OK;
+}
+
+/*
+ * Every record, then the chain failures and the stored heads, the operation
+ * log's chain, and the records against the log; only fatal errors return.
+ */
 static eds_status verify_all(eds_ledger *l, verify_ctx *c)
 {
 	eds_status st = eds_ledger_record_foreach(l, verify_record, c);
@@ -455,8 +590,12 @@ static eds_status verify_all(eds_ledger *l, verify_ctx *c)
 		st = eds_ledger_device_foreach(l, verify_head, &h);
 	}
 	/* A damaged database already failed; its log may not even read to the end. */
-	if (st == EDS_OK && c->chained && !c->damaged)
+	if (st == EDS_OK && !c->damaged)
 		st = eds_ledger_event_foreach(l, 0, NULL, check_event, c);
+	if (st == EDS_OK && !c->damaged) {
+		known_head_missing(c);
+		st = eds_ledger_match_events(l, report_mismatch, c);
+	}
 	return st;
 }
 
@@ -465,9 +604,10 @@ static const char *const action_names[ACTIONS] = {"verify",  "export", "backup",
                                                   "recover", "log",    "stats"};
 
 typedef struct ledger_args {
-	const char *action_name, *dir, *out, *threads, *device, *after_id;
+	const char *action_name, *dir, *out, *threads, *device, *after_id, *oplog_head;
 	enum action action;
 	bool json, quiet;
+	known_head known; /* --oplog-head, parsed */
 } ledger_args;
 
 /*
@@ -491,7 +631,7 @@ static int verify(eds_ledger *l, const ledger_args *a, unsigned threads)
 {
 	eds_registry *reg = NULL;
 	eds_ledger_stats ls = {0};
-	verify_ctx c = {.payload_dir = eds_ledger_payload_dir(l)};
+	verify_ctx c = {.payload_dir = eds_ledger_payload_dir(l), .known = a->known};
 	/* Read first: the record count sizes the progress line, and the journal
 	 * count of the report is the one the run started from. */
 	eds_status st = eds_ledger_stats_get(l, &ls);
@@ -823,12 +963,14 @@ static int stats(eds_ledger *l, const ledger_args *a)
 		return fatal(a, st, "stats");
 	if (a->json)
 		return cli_json_print(
-		    cmd, json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "ok", 1, "devices",
-		                   (json_int_t)s.devices, "records", (json_int_t)s.records,
-		                   "pending_payloads", (json_int_t)s.pending_payloads, "events",
-		                   (json_int_t)s.events, "journaled_payloads",
-		                   (json_int_t)s.journaled_payloads, "bytes", (json_int_t)s.bytes,
-		                   "oplog_head", ledger_log_hash_json(s.oplog_head)));
+		    cmd,
+		    json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "ok", 1, "devices",
+		              (json_int_t)s.devices, "records", (json_int_t)s.records,
+		              "pending_payloads", (json_int_t)s.pending_payloads, "events",
+		              (json_int_t)s.events, "journaled_payloads",
+		              (json_int_t)s.journaled_payloads, "bytes", (json_int_t)s.bytes,
+		              "oplog_head", ledger_log_hash_json(s.oplog_head), "oplog_head_id",
+		              head_id_json(s.oplog_chained != 0, s.events)));
 	printf("devices:            %llu\nrecords:            %llu\npayloads pending:   %llu\n"
 	       "events:             %llu\npayloads journaled: %llu\ndatabase bytes:     %llu\n",
 	       (unsigned long long)s.devices, (unsigned long long)s.records,
@@ -856,14 +998,37 @@ static bool inside_ledger(const char *ledger, const char *out)
 	return strncmp(o, l, n) == 0 && (o[n] == '\0' || o[n] == '/');
 }
 
+/* --oplog-head ID:HEX, as verify prints the head: ID 1 .. 2^53-1, HEX 64 hex digits. */
+static int parse_known_head(const char *text, known_head *k)
+{
+	const char *colon = strchr(text, ':');
+	char id[24];
+	size_t n = colon != NULL ? (size_t)(colon - text) : 0;
+	if (colon == NULL || n >= sizeof id)
+		return cli_usage(
+		    cmd, "--oplog-head must be ID:HEX, as verify prints the head, not '%.100s'",
+		    text);
+	memcpy(id, text, n);
+	id[n] = '\0';
+	if (cli_u64(id, 1, EDS_INT_MAX, &k->id) != 0)
+		return cli_usage(cmd, "--oplog-head: the event id must be 1 .. 2^53-1, not '%s'",
+		                 id);
+	const char *hex = colon + 1;
+	if (eds_hex_decode(k->hash, EDS_HASH_LEN, hex, strlen(hex)) != EDS_OK)
+		return cli_usage(cmd, "--oplog-head: the hash must be 64 hex digits, not '%.100s'",
+		                 hex);
+	return EDS_EXIT_OK;
+}
+
 static int parse_args(int argc, char **argv, ledger_args *a)
 {
-	const char **const values[] = {&a->dir, &a->out, &a->threads, &a->device, &a->after_id};
+	const char **const values[] = {&a->dir,    &a->out,      &a->threads,
+	                               &a->device, &a->after_id, &a->oplog_head};
 	static const char *const switches[] = {"--json", "--quiet"};
 	bool *const on[] = {&a->json, &a->quiet};
 	memset(a, 0, sizeof *a);
 	const cli_switches sw = {switches, on, 2};
-	int rc = cli_action_flags_once(cmd, argc, argv, names, values, 5, &sw, &a->action_name);
+	int rc = cli_action_flags_once(cmd, argc, argv, names, values, NAMES, &sw, &a->action_name);
 	if (rc != EDS_EXIT_OK)
 		return rc;
 	a->action = VERIFY;
@@ -890,17 +1055,20 @@ static int parse_args(int argc, char **argv, ledger_args *a)
 	const char *log_only = a->device != NULL ? "--device" : a->after_id ? "--after-id" : NULL;
 	if (a->action != LOG && log_only != NULL)
 		return cli_usage(cmd, "%s is only for log", log_only);
-	const char *verify_only = a->threads != NULL ? "--threads" : a->quiet ? "--quiet" : NULL;
+	const char *verify_only = a->threads != NULL      ? "--threads"
+	                          : a->quiet              ? "--quiet"
+	                          : a->oplog_head != NULL ? "--oplog-head"
+	                                                  : NULL;
 	if (a->action != VERIFY && verify_only != NULL)
 		return cli_usage(cmd, "%s is only for verify", verify_only);
-	return EDS_EXIT_OK;
+	return a->oplog_head != NULL ? parse_known_head(a->oplog_head, &a->known) : EDS_EXIT_OK;
 }
 
 int cmd_ledger(int argc, char **argv)
 {
 	ledger_args a;
 	unsigned threads = 0;
-	if (cli_help_asked(argc, argv, names, 5)) {
+	if (cli_help_asked(argc, argv, names, NAMES)) {
 		help();
 		return EDS_EXIT_OK;
 	}

@@ -354,6 +354,16 @@ eds_status eds_ledger_event_foreach(eds_ledger *l, uint64_t after_id, const char
 	return l->ops->event_foreach(l->impl, after_id, device_id, fn, ctx);
 }
 
+eds_status eds_ledger_match_events(eds_ledger *l, eds_ledger_mismatch_fn fn, void *ctx)
+{
+	if (l == NULL || fn == NULL)
+		return eds_fail(EDS_E_ARG, "ledger: NULL argument");
+	if (l->ops->match_events == NULL)
+		return eds_fail(EDS_E_UNSUPPORTED, "ledger back end %s: no operation log to match",
+		                l->ops->name);
+	return l->ops->match_events(l->impl, fn, ctx);
+}
+
 eds_status eds_ledger_check_store(eds_ledger *l)
 {
 	if (l == NULL)

@@ -61,6 +61,8 @@ enum stmt_id {
 	S_PAYLOAD_DEMOTE,
 	S_EVENT_ALL,
 	S_EVENT_LAST,
+	S_MATCH_RECORDS,
+	S_MATCH_EVENTS,
 	S_COUNT
 };
 
@@ -97,6 +99,26 @@ static const char *const stmt_sql[S_COUNT] = {
                     "record_hash, chain_hash FROM oplog "
                     "WHERE id > ?1 AND (?2 IS NULL OR device_id = ?2) ORDER BY id",
     [S_EVENT_LAST] = "SELECT id, chain_hash FROM oplog ORDER BY id DESC LIMIT 1",
+    /*
+     * The two ways of eds_ledger_match_events, each one pass in key order:
+     * records against an automatic index SQLite builds over the accepted
+     * events for this statement (a LEFT JOIN gets one, a NOT EXISTS would
+     * scan the log once per record), and the accepted events against the
+     * records' primary key.  No index of its own: every event would pay
+     * for it at ingest.  A zero record_hash is an unknown one.
+     */
+    [S_MATCH_RECORDS] = "SELECT 1, r.device_id, r.sequence, r.record_hash, 0, 0 FROM records r "
+                        "LEFT JOIN oplog o ON o.decision = 'accepted' AND "
+                        "o.device_id = r.device_id AND o.sequence = r.sequence AND "
+                        "(o.record_hash = r.record_hash OR o.record_hash = zeroblob(32)) "
+                        "WHERE o.id IS NULL ORDER BY r.device_id, r.sequence",
+    [S_MATCH_EVENTS] = "SELECT 2, o.device_id, o.sequence, o.record_hash, o.id, EXISTS ("
+                       "SELECT 1 FROM records x WHERE x.device_id = o.device_id AND "
+                       "x.sequence = o.sequence) FROM oplog o WHERE o.decision = 'accepted' "
+                       "AND NOT EXISTS (SELECT 1 FROM records r WHERE "
+                       "r.device_id = o.device_id AND r.sequence = o.sequence AND "
+                       "(r.record_hash = o.record_hash OR o.record_hash = zeroblob(32))) "
+                       "ORDER BY o.id",
 };
 
 /* S_EVENT_ALL of a schema before 4 (read-only, not upgraded): no chain to read. */
@@ -109,9 +131,9 @@ static const char event_all_unchained[] =
  * since 1 has (the others may name `unconfirmed`, which schema 1 lacks).
  */
 static const unsigned char stmt_reads[S_COUNT] = {
-    [S_DEV_GET] = 1,      [S_KEYS_GET] = 1,  [S_DEV_ALL] = 1,
-    [S_REC_GET] = 1,      [S_REC_ALL] = 1,   [S_PAYLOAD_GET] = 1,
-    [S_DATA_VERSION] = 1, [S_EVENT_ALL] = 1, [S_EVENT_LAST] = 1,
+    [S_DEV_GET] = 1,    [S_KEYS_GET] = 1,      [S_DEV_ALL] = 1,      [S_REC_GET] = 1,
+    [S_REC_ALL] = 1,    [S_PAYLOAD_GET] = 1,   [S_DATA_VERSION] = 1, [S_EVENT_ALL] = 1,
+    [S_EVENT_LAST] = 1, [S_MATCH_RECORDS] = 1, [S_MATCH_EVENTS] = 1,
 };
 
 /* Column order of `records` is the order of S_REC_ADD's parameters. */
@@ -889,6 +911,24 @@ static eds_status visit_record(void *arg, const void *row)
 
 typedef eds_status (*row_fill_fn)(sq *s, sqlite3_stmt *st, void *row);
 
+/* The walk of foreach_bound, for a caller that holds the mutex. */
+static eds_status step_rows(sq *s, sqlite3_stmt *st, void *row, row_fill_fn fill,
+                            eds_status (*visit)(void *arg, const void *row), void *arg,
+                            const char *what)
+{
+	eds_status e = EDS_OK;
+	int rc;
+	while (e == EDS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		e = fill(s, st, row);
+		if (e == EDS_OK)
+			e = visit(arg, row);
+	}
+	if (e == EDS_OK && rc != SQLITE_DONE)
+		e = db_fail(s, what);
+	sqlite3_reset(st);
+	return e;
+}
+
 /*
  * Step statement id over every row, filling one heap row (they are large)
  * with fill and handing it to visit, all under the connection's mutex; the
@@ -903,17 +943,7 @@ static eds_status foreach_bound(sq *s, sqlite3_stmt *(*prepare)(sq *s, const voi
 	if (row == NULL)
 		return eds_fail(EDS_E_NOMEM, "ledger: out of memory");
 	pthread_mutex_lock(&s->lock);
-	sqlite3_stmt *st = prepare(s, bind_arg);
-	eds_status e = EDS_OK;
-	int rc;
-	while (e == EDS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		e = fill(s, st, row);
-		if (e == EDS_OK)
-			e = visit(arg, row);
-	}
-	if (e == EDS_OK && rc != SQLITE_DONE)
-		e = db_fail(s, what);
-	sqlite3_reset(st);
+	eds_status e = step_rows(s, prepare(s, bind_arg), row, fill, visit, arg, what);
 	pthread_mutex_unlock(&s->lock);
 	free(row);
 	return unchanged(s, e);
@@ -1090,6 +1120,58 @@ static eds_status oplog_head(sq *s, uint64_t *id, uint8_t hash[EDS_HASH_LEN])
 	}
 	sqlite3_reset(st);
 	return e;
+}
+
+/* ---- records against the operation log -------------------------------- */
+
+typedef struct match_visit {
+	eds_ledger_mismatch_fn fn;
+	void *ctx;
+} match_visit;
+
+/* A row of S_MATCH_RECORDS or S_MATCH_EVENTS (kind first). */
+static eds_status mismatch_fill(sq *s, sqlite3_stmt *st, void *row)
+{
+	eds_ledger_mismatch *m = row;
+	memset(m, 0, sizeof *m);
+	m->kind = sqlite3_column_int(st, 0) == 1 ? EDS_LEDGER_RECORD_NOT_LOGGED
+	                                         : EDS_LEDGER_LOGGED_RECORD_MISSING;
+	m->sequence = col_u64(st, 2);
+	m->event_id = col_u64(st, 4);
+	m->other_stored = sqlite3_column_int(st, 5) != 0;
+	eds_status e = col_text(s, st, 1, m->device_id, sizeof m->device_id);
+	return e == EDS_OK ? col_blob(s, st, 3, m->record_hash, EDS_HASH_LEN) : e;
+}
+
+static eds_status visit_mismatch(void *arg, const void *row)
+{
+	const match_visit *v = arg;
+	return v->fn(v->ctx, row);
+}
+
+static eds_status sq_match_events(void *impl, eds_ledger_mismatch_fn fn, void *ctx)
+{
+	sq *s = impl;
+	match_visit v = {fn, ctx};
+	eds_ledger_mismatch row;
+	pthread_mutex_lock(&s->lock);
+	/*
+	 * Both ways in one read transaction, so that a commit of another
+	 * process between them cannot show as a mismatch; a read-only handle
+	 * is inside its snapshot already.
+	 */
+	int own = sqlite3_get_autocommit(s->db);
+	eds_status e = own ? exec(s, "BEGIN") : EDS_OK;
+	if (e == EDS_OK)
+		e = step_rows(s, stmt(s, S_MATCH_RECORDS), &row, mismatch_fill, visit_mismatch, &v,
+		              "match the records to the operation log");
+	if (e == EDS_OK)
+		e = step_rows(s, stmt(s, S_MATCH_EVENTS), &row, mismatch_fill, visit_mismatch, &v,
+		              "match the operation log to the records");
+	if (own)
+		sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL); /* reads only: nothing to lose */
+	pthread_mutex_unlock(&s->lock);
+	return unchanged(s, e);
 }
 
 /* ---- schema 4's upgrade: the chain over the events logged before it ---- */
@@ -1705,4 +1787,5 @@ static const eds_ledger_ops sqlite_ops = {
     .check_store = sq_check_store,
     .event_foreach = sq_event_foreach,
     .device_import = sq_device_import,
+    .match_events = sq_match_events,
 };

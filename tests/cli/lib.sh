@@ -86,3 +86,28 @@ finish() {
 	[ "$PASSES" -gt 0 ] || { echo "no checks ran" >&2; exit 1; }
 	exit 0
 }
+
+# ledger_sql CHAIN DEVICE: SQL (no BEGIN/COMMIT) that stores the records of
+# CHAIN (a JSON Lines chain of DEVICE, in order, from 1) in a ledger without a
+# server, as fast as sqlite3 takes rows: each record with its payload pending
+# and the "accepted" event the ingest gate logs with it, then the device's
+# head.  The events get no chain_hash: ledger_rechain computes it.
+ledger_sql() {
+	jq -r '"INSERT INTO records VALUES(\u0027\(.device_id)\u0027,\(.sequence),"
+		+ "\(.timestamp_ms),\(.payload_size),X\u0027\(.payload_hash)\u0027,"
+		+ "X\u0027\(.prev_hash)\u0027,\u0027\(.object_ref)\u0027,X\u0027\(.signature)\u0027,"
+		+ "X\u0027\(.record_hash)\u0027,0,\u0027test\u0027,0);\n"
+		+ "INSERT INTO oplog(time_ms, source, device_id, sequence, decision, reason, "
+		+ "record_hash) VALUES(0,\u0027test\u0027,\u0027\(.device_id)\u0027,\(.sequence),"
+		+ "\u0027accepted\u0027,\u0027\u0027,X\u0027\(.record_hash)\u0027);"' "$1"
+	echo "UPDATE devices SET head_sequence = $(wc -l <"$1"),"
+	echo "  head_hash = X'$(tail -1 "$1" | jq -r .record_hash)' WHERE device_id = '$2';"
+}
+
+# ledger_rechain DIR: chain the operation log of ledger DIR after events were
+# written into it with SQL, by the upgrade a read-write open runs on a schema 3
+# ledger (every event's chain_hash computed again, in id order).
+ledger_rechain() {
+	sqlite3 "$1/ledger.sqlite" "PRAGMA user_version = 3" &&
+		"$EDS" ledger recover --ledger "$1" >/dev/null
+}

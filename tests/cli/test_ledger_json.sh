@@ -67,6 +67,7 @@ expect_no_err
 expect_jq '. == {"ok":true,"restored":0,"demoted":0}'
 
 # ---- a damaged ledger: a payload deleted, one altered, a stored hash and a head changed ----
+# (the stored hash no longer the one the operation log accepted: two failures more)
 rm "$(payload_file dev-a 2)" || fail "rm payload"
 echo altered >"$(payload_file dev-b 4)" || fail "alter payload"
 sqlite3 L/ledger.sqlite "
@@ -78,24 +79,29 @@ expect_err "eds ledger: dev-a/2: "
 expect_err "eds ledger: dev-b/4: "
 expect_err "eds ledger: dev-b/1: stored record_hash differs from the record's"
 expect_err "eds ledger: dev-a: stored head 4 does not match its 5 records"
-expect_err "eds ledger: 4 failures in 10 records"
+expect_err "eds ledger: dev-b/1: record_not_logged: "
+expect_err "eds ledger: dev-b/1: logged_record_missing: operation log event "
+expect_err "eds ledger: 6 failures in 10 records"
 expect_rc 1 "$EDS" ledger verify --ledger L --json
 expect_no_err
-expect_jq '.valid == false and .records == 10 and .failure_count == 4 and .failures_omitted == 0
-	and (.failures | length) == 4 and .payloads_checked == 8'
+expect_jq '.valid == false and .records == 10 and .failure_count == 6 and .failures_omitted == 0
+	and (.failures | length) == 6 and .payloads_checked == 8'
 expect_jq '.failures | any(.device_id == "dev-a" and .sequence == 2 and .reason == "payload_missing")'
 expect_jq '.failures | any(.device_id == "dev-b" and .sequence == 4 and .reason == "payload_mismatch")'
 expect_jq '.failures | any(.device_id == "dev-b" and .sequence == 1
 	and .reason == "record_hash_mismatch" and .message == "stored record_hash differs from the record'"'"'s")'
 expect_jq '.failures | any(.device_id == "dev-a" and .sequence == 4 and .reason == "head_mismatch"
 	and .message == "stored head 4 does not match its 5 records")'
-# the JSON lists what the text printed, in the same order, message for message
+expect_jq '[.failures[] | select(.device_id == "dev-b" and .sequence == 1) | .reason]
+	== ["record_hash_mismatch", "record_not_logged", "logged_record_missing"]'
+# the JSON lists what the text printed, in the same order, message for message (the
+# text shows some reasons before the message)
 jq -r '.failures[] | "\(.device_id) \(.message)"' "$T/out" >json.msgs
-sed -n 's|^eds ledger: \([^/:]*\)[^ ]* \(.*\)|\1 \2|p' text.err | head -4 >text.msgs
+sed -n 's|^eds ledger: \([^/:]*\)[^ ]* \([a-z_]*: \)\{0,1\}\(.*\)|\1 \3|p' text.err | head -6 >text.msgs
 cmp -s json.msgs text.msgs && pass || { fail "JSON failures differ from the text's"; diff text.msgs json.msgs >&2; }
 expect_rc 1 "$EDS" ledger verify --ledger L --quiet
 [ ! -s "$T/out" ] && pass || fail "--quiet printed to stdout: $(cat "$T/out")"
-[ "$(wc -l <"$T/err")" -eq 4 ] && pass || fail "--quiet: want the 4 failure lines: $(cat "$T/err")"
+[ "$(wc -l <"$T/err")" -eq 6 ] && pass || fail "--quiet: want the 6 failure lines: $(cat "$T/err")"
 if grep -q "failures in" "$T/err"; then fail "--quiet printed the summary"; else pass; fi
 
 # ---- a fatal error: one line on stderr, exit 2, and an object with error ---------------
@@ -165,16 +171,9 @@ command -v script >/dev/null 2>&1 || fail "script (util-linux) is missing"
 if [ -x "$GEN" ] && command -v script >/dev/null 2>&1; then
 	PUB=$("$GEN" big.jsonl 50000) || fail "bench_gen_chain"
 	"$EDS" device add --ledger B --id bench-0001 --public-key "$PUB" || fail "add"
-	{
-		echo "BEGIN;"
-		jq -r '"INSERT INTO records VALUES(\u0027\(.device_id)\u0027,\(.sequence),"
-			+ "\(.timestamp_ms),\(.payload_size),X\u0027\(.payload_hash)\u0027,"
-			+ "X\u0027\(.prev_hash)\u0027,\u0027\(.object_ref)\u0027,X\u0027\(.signature)\u0027,"
-			+ "X\u0027\(.record_hash)\u0027,0,\u0027test\u0027,0);"' big.jsonl
-		echo "UPDATE devices SET head_sequence = 50000,"
-		echo "  head_hash = X'$(tail -1 big.jsonl | jq -r .record_hash)';"
-		echo "COMMIT;"
-	} | sqlite3 B/ledger.sqlite || fail "sqlite3"
+	{ echo "BEGIN;"; ledger_sql big.jsonl bench-0001; echo "COMMIT;"; } |
+		sqlite3 B/ledger.sqlite || fail "sqlite3"
+	ledger_rechain B || fail "chain the operation log"
 	tty_run() { script -qec "$1" /dev/null >tty.out 2>&1; }
 	tty_run "'$EDS' ledger verify --ledger B"
 	grep -q "ledger verify: .*%.* records .*records/s" tty.out && pass ||
@@ -194,15 +193,17 @@ if [ -x "$GEN" ] && command -v script >/dev/null 2>&1; then
 	grep -q "backed up 50000 records" tty.out && pass || fail "terminal backup lacks the summary"
 	tty_run "'$EDS' ledger verify --ledger L"
 	if grep -q "records/s" tty.out; then fail "progress shown for a small ledger"; else pass; fi
-	# 1,100 stored hashes changed: the JSON lists 1,000 failures and counts the rest
+	# 1,100 stored hashes changed, each three failures (record_hash_mismatch, and the
+	# "accepted" events name the old hashes: record_not_logged, logged_record_missing):
+	# the JSON lists the first 1,000 and counts the rest
 	sqlite3 B/ledger.sqlite "UPDATE records SET record_hash = zeroblob(32) WHERE sequence <= 1100;" ||
 		fail "sqlite3"
 	expect_rc 1 "$EDS" ledger verify --ledger B --json
 	expect_no_err
-	expect_jq '.failure_count == 1100 and (.failures | length) == 1000 and .failures_omitted == 100
-		and .failures[999].sequence == 1000'
+	expect_jq '.failure_count == 3300 and (.failures | length) == 1000 and .failures_omitted == 2300
+		and .failures[999].sequence == 1000 and .failures[999].reason == "record_hash_mismatch"'
 	expect_rc 1 "$EDS" ledger verify --ledger B
-	expect_err "eds ledger: 1100 failures in 50000 records"
+	expect_err "eds ledger: 3300 failures in 50000 records"
 	if grep -q "records/s" "$T/err"; then fail "progress shown without a terminal"; else pass; fi
 else
 	echo "note: bench_gen_chain or script is missing: progress not checked"

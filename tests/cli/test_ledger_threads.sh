@@ -19,17 +19,10 @@ for i in 1 2 3 4 5; do
 done
 "$EDS" device add --ledger L --id bench-0001 --public-key "$PUB" || fail "device add"
 "$EDS" device add --ledger L --id dev-b --public-key k.pub || fail "device add"
-# one INSERT per record; payloads are not stored (counted as pending)
-to_sql() {
-	jq -r '"INSERT INTO records VALUES(\u0027\(.device_id)\u0027,\(.sequence),\(.timestamp_ms),"
-		+ "\(.payload_size),X\u0027\(.payload_hash)\u0027,X\u0027\(.prev_hash)\u0027,"
-		+ "\u0027\(.object_ref)\u0027,X\u0027\(.signature)\u0027,X\u0027\(.record_hash)\u0027,"
-		+ "0,\u0027test\u0027,0);"' "$1"
-	echo "UPDATE devices SET head_sequence = $(wc -l <"$1"),"
-	echo "  head_hash = X'$(tail -1 "$1" | jq -r .record_hash)' WHERE device_id = '$2';"
-}
-{ echo "BEGIN;"; to_sql big.jsonl bench-0001; to_sql b.jsonl dev-b; echo "COMMIT;"; } |
+# one INSERT per record and its "accepted" event; payloads are not stored (counted as pending)
+{ echo "BEGIN;"; ledger_sql big.jsonl bench-0001; ledger_sql b.jsonl dev-b; echo "COMMIT;"; } |
 	sqlite3 L/ledger.sqlite || fail "sqlite3"
+ledger_rechain L || fail "chain the operation log"
 
 # same_report WANT_RC: every thread count gives the --threads 1 report.
 same_report() {
@@ -54,8 +47,9 @@ grep -qx "ledger OK: 2 devices, 2505 records, 2505 signatures, 0 payloads checke
 
 # bench-0001/2000 gets the signature of 1999; dev-b/3 a prev_hash that links
 # nowhere; bench-0001/2300 (after the device already failed) only a wrong
-# stored record_hash.  The stored heads (2500, 5) are right: a chain that
-# failed gets no head line of its own.
+# stored record_hash, which its "accepted" event (id 2300) no longer names.
+# The stored heads (2500, 5) are right: a chain that failed gets no head line
+# of its own.
 sqlite3 L/ledger.sqlite "
 UPDATE records SET signature = (SELECT signature FROM records WHERE device_id = 'bench-0001'
   AND sequence = 1999) WHERE device_id = 'bench-0001' AND sequence = 2000;
@@ -69,7 +63,9 @@ eds ledger: bench-0001/2300: stored record_hash differs from the record's
 eds ledger: dev-b/3: stored record_hash differs from the record's
 eds ledger: bench-0001/2000: bad_signature: signature does not verify with the registry key for this sequence
 eds ledger: dev-b/3: prev_hash_mismatch: prev_hash does not link to record #2501 (sequence 2)
-eds ledger: 5 failures in 2505 records
+eds ledger: bench-0001/2300: record_not_logged: no "accepted" event in the operation log names this record (device, sequence and record_hash): stored behind the ingest gate, or its event deleted
+eds ledger: bench-0001/2300: logged_record_missing: operation log event 2300 accepted this record, but the ledger holds another record there (its record_hash differs)
+eds ledger: 7 failures in 2505 records
 EOT
 if cmp -s expected.err want.err; then pass; else
 	fail "ledger verify report"

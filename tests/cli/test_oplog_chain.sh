@@ -21,7 +21,7 @@ events=$(sqlite3 L/ledger.sqlite "SELECT count(*) FROM oplog")
 expect_rc 0 "$EDS" ledger verify --ledger L
 head=$("$EDS" ledger log --ledger L --json | tail -n 1 | jq -r .chain_hash)
 [[ $head =~ ^[0-9a-f]{64}$ ]] && pass || fail "log's last chain_hash is '$head'"
-expect_out "operation log OK: $events events chained, head $head"
+expect_out "operation log OK: $events events chained, head $events:$head"
 expect_rc 0 "$EDS" ledger verify --ledger L --json
 jq -e --arg h "$head" --argjson n "$events" \
 	'.valid and .oplog_head == $h and .oplog_events_checked == $n' "$T/out" >/dev/null &&
@@ -51,28 +51,37 @@ done < <("$EDS" ledger log --ledger L --json | jq -r --arg z "$(printf '0%.0s' $
 [ "$ok" = 1 ] && [ "$n" = "$events" ] && [ "$prev" = "$head" ] && pass ||
 	fail "the chain recomputed with b3sum differs (ok=$ok, $n events, head $prev)"
 
-# tampered SQL WANT: a copy of L changed by sqlite3 fails verify with exactly
-# the breaks at the ids WANT lists (each link is checked against the stored
-# hash before it, so one change breaks one link, a swap three).
+# tampered SQL WANT [LOST]: a copy of L changed by sqlite3 fails verify with
+# exactly the breaks at the ids WANT lists (each link is checked against the
+# stored hash before it, so one change breaks one link, a swap three) and, when
+# an "accepted" event was deleted, its record named as not logged (LOST:
+# "DEVICE/SEQUENCE", the only other failure).
 tampered() {
-	local sql=$1 want=$2 name=X$RANDOM
+	local sql=$1 want=$2 lost=${3:-} name=X$RANDOM
 	cp -r L "$name"
 	sqlite3 "$name/ledger.sqlite" "$sql" || fail "sqlite3 $sql"
 	expect_rc 1 "$EDS" ledger verify --ledger "$name"
 	expect_err "(oplog)/${want%% *}: oplog_chain_broken: operation log event ${want%% *}:"
 	expect_rc 1 "$EDS" ledger verify --ledger "$name" --json
-	jq -e --arg w "$want" '.valid == false and .failure_count == ($w | split(" ") | length)
+	jq -e --arg w "$want" --arg lost "$lost" '.valid == false
 		and ([.failures[] | select(.reason == "oplog_chain_broken" and .device_id == "(oplog)")
-		      | .sequence | tostring] | join(" ")) == $w' "$T/out" >/dev/null &&
-		pass || fail "$sql: want breaks at $want: $(cat "$T/out")"
+		      | .sequence | tostring] | join(" ")) == $w
+		and ([.failures[] | select(.reason != "oplog_chain_broken")
+		      | "\(.reason) \(.device_id)/\(.sequence)"] | join(" "))
+		    == if $lost == "" then "" else "record_not_logged \($lost)" end
+		and .failure_count == ($w | split(" ") | length) + if $lost == "" then 0 else 1 end' \
+		"$T/out" >/dev/null && pass || fail "$sql: want breaks at $want, lost $lost: $(cat "$T/out")"
 }
 
 # ---- tampered: each change is named where the chain first breaks --------------------
+[ "$(sqlite3 L/ledger.sqlite "SELECT group_concat(device_id || '/' || sequence || ' ' || decision)
+	FROM oplog WHERE id IN (4, 5)")" = "dev-b/2 accepted,dev-a/3 accepted" ] && pass ||
+	fail "events 4 and 5 are not the accepted dev-b/2 and dev-a/3"
 tampered "UPDATE oplog SET reason = 'forged' WHERE id = 3" "3"
-tampered "DELETE FROM oplog WHERE id = 4" "5"
+tampered "DELETE FROM oplog WHERE id = 4" "5" dev-b/2
 tampered "UPDATE oplog SET id = -1 WHERE id = 2; UPDATE oplog SET id = 2 WHERE id = 3;
 	UPDATE oplog SET id = 3 WHERE id = -1" "2 3 4"
-tampered "UPDATE oplog SET reason = 'forged' WHERE id = 2; DELETE FROM oplog WHERE id = 5" "2 6"
+tampered "UPDATE oplog SET reason = 'forged' WHERE id = 2; DELETE FROM oplog WHERE id = 5" "2 6" dev-a/3
 tampered "UPDATE oplog SET chain_hash = NULL WHERE id = 1" "1 2"
 tampered "UPDATE oplog SET chain_hash = x'00ff' WHERE id = 6" "6"
 
@@ -90,6 +99,6 @@ jq -e '.oplog_head == null' "$T/out" >/dev/null && pass || fail "stats of schema
 expect_rc 0 "$EDS" ledger recover --ledger OLD # read-write: the upgrade
 [ "$(sqlite3 OLD/ledger.sqlite 'PRAGMA user_version')" = 4 ] && pass || fail "not upgraded"
 expect_rc 0 "$EDS" ledger verify --ledger OLD
-expect_out "operation log OK: $events events chained, head $head"
+expect_out "operation log OK: $events events chained, head $events:$head"
 
 finish

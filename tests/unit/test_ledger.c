@@ -1266,6 +1266,104 @@ static void test_oplog_chained_across_commits(void **state)
 	expect_chain(f->l, 6, head);
 }
 
+/* What eds_ledger_match_events reported, in order. */
+typedef struct mismatches {
+	size_t n;
+	eds_ledger_mismatch m[8];
+	size_t stop_at; /* nonzero: return EDS_E_LIMIT at the stop_at-th */
+} mismatches;
+
+static eds_status collect_mismatch(void *ctx, const eds_ledger_mismatch *m)
+{
+	mismatches *ms = ctx;
+	assert_true(ms->n < 8);
+	ms->m[ms->n++] = *m;
+	return ms->n == ms->stop_at ? EDS_E_LIMIT : EDS_OK;
+}
+
+/* The event the gate logs with a record: decision, device, sequence, record_hash. */
+static eds_ledger_event record_event(const eds_ledger_record *lr, const char *decision)
+{
+	eds_ledger_event ev = {.time_ms = 5, .sequence = lr->record.sequence};
+	snprintf(ev.device_id, sizeof ev.device_id, "%s", lr->record.device_id);
+	snprintf(ev.decision, sizeof ev.decision, "%s", decision);
+	memcpy(ev.record_hash, lr->record_hash, EDS_HASH_LEN);
+	return ev;
+}
+
+static eds_status commit_batch(fx *f, const eds_ledger_record *r, size_t nr,
+                               const eds_ledger_event *ev, size_t ne)
+{
+	eds_ledger_batch b = {.records = r, .record_count = nr, .events = ev, .event_count = ne};
+	return eds_ledger_commit(f->l, &b);
+}
+
+static void expect_mismatch(const eds_ledger_mismatch *m, eds_ledger_mismatch_kind kind,
+                            uint64_t seq, const uint8_t *hash, uint64_t event_id, int other)
+{
+	assert_int_equal(m->kind, kind);
+	assert_string_equal(m->device_id, "d");
+	assert_int_equal(m->sequence, seq);
+	assert_memory_equal(m->record_hash, hash, EDS_HASH_LEN);
+	assert_int_equal(m->event_id, event_id);
+	assert_int_equal(m->other_stored, other);
+}
+
+/*
+ * Records against the operation log: records with their "accepted" events
+ * match, whatever else is logged (a duplicate retry, a rejection); a record
+ * without its event, an accepted event without its record, and one naming
+ * another record_hash than the stored one are reported, records first in
+ * key order, then events in id order; an accepted event with a zero
+ * (unknown) record_hash matches on device and sequence.  A read-only
+ * handle sees the same; the callback's status stops the walk.
+ */
+static void test_records_match_events(void **state)
+{
+	fx *f = *state;
+	eds_ledger_record r[4];
+	mismatches ms = {0};
+	assert_int_equal(eds_ledger_device_add(f->l, "d", &f->pk), EDS_OK);
+	make_chain(f, r, 4, "d");
+	eds_ledger_event ev[4] = {record_event(&r[0], "accepted"), record_event(&r[1], "accepted"),
+	                          record_event(&r[0], "duplicate"),
+	                          record_event(&r[2], "rejected")};
+	memset(ev[3].record_hash, 0, EDS_HASH_LEN);
+	assert_int_equal(commit_batch(f, r, 2, ev, 4), EDS_OK); /* events 1-4 */
+	assert_int_equal(eds_ledger_match_events(f->l, collect_mismatch, &ms), EDS_OK);
+	assert_int_equal(ms.n, 0);
+
+	/* Record 3 behind the gate; an accepted 4 never stored; 2 accepted again, another hash. */
+	assert_int_equal(commit_batch(f, &r[2], 1, NULL, 0), EDS_OK);
+	ev[0] = record_event(&r[3], "accepted");
+	ev[1] = record_event(&r[1], "accepted");
+	ev[1].record_hash[0] ^= 1;
+	assert_int_equal(commit_batch(f, NULL, 0, ev, 2), EDS_OK); /* events 5, 6 */
+	assert_int_equal(eds_ledger_match_events(f->l, collect_mismatch, &ms), EDS_OK);
+	assert_int_equal(ms.n, 3);
+	expect_mismatch(&ms.m[0], EDS_LEDGER_RECORD_NOT_LOGGED, 3, r[2].record_hash, 0, 0);
+	expect_mismatch(&ms.m[1], EDS_LEDGER_LOGGED_RECORD_MISSING, 4, r[3].record_hash, 5, 0);
+	expect_mismatch(&ms.m[2], EDS_LEDGER_LOGGED_RECORD_MISSING, 2, ev[1].record_hash, 6, 1);
+
+	/* An accepted event of 3 without its hash accounts for the record. */
+	ev[0] = record_event(&r[2], "accepted");
+	memset(ev[0].record_hash, 0, EDS_HASH_LEN);
+	assert_int_equal(commit_batch(f, NULL, 0, ev, 1), EDS_OK); /* event 7 */
+	eds_ledger *ro;
+	assert_int_equal(open_read_only(&ro, f->dir), EDS_OK);
+	ms = (mismatches){.stop_at = 0};
+	assert_int_equal(eds_ledger_match_events(ro, collect_mismatch, &ms), EDS_OK);
+	assert_int_equal(ms.n, 2);
+	expect_mismatch(&ms.m[0], EDS_LEDGER_LOGGED_RECORD_MISSING, 4, r[3].record_hash, 5, 0);
+	assert_int_equal(ms.m[1].event_id, 6);
+	ms = (mismatches){.stop_at = 1};
+	assert_int_equal(eds_ledger_match_events(ro, collect_mismatch, &ms), EDS_E_LIMIT);
+	assert_int_equal(ms.n, 1);
+	eds_ledger_close(ro);
+	assert_int_equal(eds_ledger_match_events(NULL, collect_mismatch, &ms), EDS_E_ARG);
+	assert_int_equal(eds_ledger_match_events(f->l, NULL, &ms), EDS_E_ARG);
+}
+
 /*
  * A schema 3 ledger (no chain_hash column): read-only it is read as it is,
  * unchained (zero hashes, no head) and not upgraded; opened read-write it
@@ -1329,6 +1427,7 @@ int main(void)
 	    cmocka_unit_test(test_oplog_chain_vector),
 	    cmocka_unit_test_setup_teardown(test_oplog_chained_across_commits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_oplog_chain_upgraded_from_3, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_records_match_events, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
