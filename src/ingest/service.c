@@ -668,37 +668,51 @@ static eds_ingest_outcome decide(eds_ingest *s, job *j, size_t i)
 	return o;
 }
 
-static int add_event(eds_ingest *s, const job *j, const char *id, uint64_t seq,
-                     eds_ingest_outcome o, const uint8_t *hash)
+/* Item i's decision as an operation-log event, made from the job itself. */
+static void item_event(eds_ledger_event *ev, const job *j, size_t i, eds_ingest_outcome o)
 {
-	eds_ledger_event *ev = vec_push(&s->events);
-	if (ev == NULL)
-		return 0;
-	fill_event(ev, j->ctx, id, seq, o, hash);
-	return 1;
+	if (j->kind == JOB_PAYLOAD)
+		fill_event(ev, j->ctx, "", 0, o, j->payload_hash);
+	else
+		fill_event(ev, j->ctx, j->items[i].record.device_id, j->items[i].record.sequence, o,
+		           j->results[i].record_hash);
 }
 
+/*
+ * Each decision's event slot is taken before the decision, so that when
+ * memory runs out the item is refused (storage) instead of an accepted
+ * record, or a payload marked stored, being committed without its event:
+ * `eds ledger verify` matches every record against its "accepted" event.
+ */
 static void apply_job(eds_ingest *s, job *j)
 {
 	if (j->kind == JOB_PAYLOAD) {
 		eds_ingest_item it = {.payload = j->payload, .payload_len = j->payload_len};
-		if (!mark_payload_stored(s, j->payload_hash, &it) ||
-		    !add_event(s, j, "", 0, EDS_INGEST_STORED, j->payload_hash))
+		eds_ledger_event *ev = vec_push(&s->events);
+		if (ev == NULL || !mark_payload_stored(s, j->payload_hash, &it)) {
+			s->events.n -= ev != NULL;
 			j->results->outcome = EDS_INGEST_STORAGE;
+			return;
+		}
+		item_event(ev, j, 0, EDS_INGEST_STORED);
 		return;
 	}
 	for (size_t i = 0; i < j->n; i++) {
 		if (!j->pending[i])
 			continue;
 		const eds_record *r = &j->items[i].record;
+		eds_ledger_event *ev = vec_push(&s->events); /* decide pushes no event */
+		if (ev == NULL) {
+			j->results[i].outcome = EDS_INGEST_STORAGE;
+			continue;
+		}
 		eds_ingest_outcome o = decide(s, j, i);
-		j->results[i].outcome = o;
 		/* A retried record may bring the payload that was pending. */
 		if (o == EDS_INGEST_DUPLICATE && j->items[i].payload != NULL &&
 		    !mark_payload_stored(s, r->payload_hash, &j->items[i]))
-			o = j->results[i].outcome = EDS_INGEST_STORAGE;
-		if (!add_event(s, j, r->device_id, r->sequence, o, j->results[i].record_hash))
-			j->results[i].outcome = EDS_INGEST_STORAGE;
+			o = EDS_INGEST_STORAGE;
+		j->results[i].outcome = o;
+		item_event(ev, j, i, o);
 	}
 }
 
@@ -745,19 +759,14 @@ static void account_batch(eds_ingest *s, job *jobs, int ok)
 
 static void log_jobs(eds_ingest *s, job *jobs)
 {
-	const eds_ledger_event *evs = s->events.p;
-	size_t k = 0;
 	if (s->log == NULL)
-		return; /* nothing to re-make the events for */
-	/* Events were added in job order, one per decided item, so they line up. */
+		return;
 	for (job *j = jobs; j != NULL; j = j->next)
-		for (size_t i = 0; i < j->n && k < s->events.n; i++)
+		for (size_t i = 0; i < j->n; i++)
 			if (j->kind == JOB_PAYLOAD || j->pending[i]) {
-				/* Re-made, not copied: a failed commit changed the outcome. */
-				const eds_ledger_event *src = &evs[k++];
+				/* Made again, not copied: a failed commit changed the outcome. */
 				eds_ledger_event ev;
-				fill_event(&ev, j->ctx, src->device_id, src->sequence,
-				           j->results[i].outcome, src->record_hash);
+				item_event(&ev, j, i, j->results[i].outcome);
 				log_decision(s, &ev, j->results[i].message);
 			}
 }
