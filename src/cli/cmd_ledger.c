@@ -24,25 +24,29 @@
 #include "cli_json.h"
 #include "edgesentry/encoding.h"
 #include "edgesentry/ledger.h"
+#include "ledger_checkpoint.h"
 #include "ledger_log.h"
 #include "progress.h"
 #include "store/ledger_internal.h"
 
 static const char *const cmd = "ledger";
 /* The flags that take a value (their values are never switches or help). */
-static const char *const names[] = {"--ledger", "--out",      "--threads",
-                                    "--device", "--after-id", "--oplog-head"};
+static const char *const names[] = {
+    "--ledger",     "--out",        "--threads",        "--device", "--after-id",
+    "--oplog-head", "--checkpoint", "--checkpoint-key", "--key"};
 enum { NAMES = sizeof names / sizeof names[0] };
 
 static void help(void)
 {
 	printf("usage: eds ledger verify --ledger DIR [--threads N] [--oplog-head ID:HEX]\n"
+	       "                         [--checkpoint FILE --checkpoint-key KEY]\n"
 	       "                         [--json] [--quiet]\n"
 	       "       eds ledger export --ledger DIR --out DIR [--json]\n"
 	       "       eds ledger backup --ledger DIR --out DIR [--json]\n"
 	       "       eds ledger recover --ledger DIR [--json]\n"
 	       "       eds ledger log --ledger DIR [--device ID] [--after-id N] [--json]\n"
-	       "       eds ledger stats --ledger DIR [--json]\n\n"
+	       "       eds ledger stats --ledger DIR [--json]\n"
+	       "       eds ledger checkpoint --ledger DIR --key KEY\n\n"
 	       "verify: re-check every record of a server ledger as an outside verifier\n"
 	       "would: field rules, stored record_hash, sequence and prev_hash links from 1,\n"
 	       "the signature with the key the device had at that sequence, revocation,\n"
@@ -98,7 +102,14 @@ static void help(void)
 	       "(\"-\" where unknown, e.g. the device of a malformed body).\n\n"
 	       "stats: what the ledger holds, at once (no record is read): devices,\n"
 	       "records, payloads pending, operation-log events, payloads in the journal\n"
-	       "(not yet known to be on disk as files) and the database's size.\n\n");
+	       "(not yet known to be on disk as files) and the database's size.\n\n"
+	       "checkpoint: sign the operation log's head (id and chain_hash) and the time\n"
+	       "with the secret key KEY, and print it as one JSON line (docs/format.md,\n"
+	       "\"Signed checkpoints\"): append it to a file kept away from the ledger, and\n"
+	       "verify --checkpoint FILE --checkpoint-key KEY.pub later fails unless every\n"
+	       "head in FILE is still on the chain (oplog_head_mismatch names FILE:LINE).\n"
+	       "A checkpoint in FILE that is malformed or not signed by KEY refuses the\n"
+	       "whole file (exit 2).  Refused on a ledger whose log is not chained.\n\n");
 	printf("Options:\n"
 	       "  --ledger DIR   the ledger directory of `eds serve`\n"
 	       "  --out DIR      export destination (created when absent); backup\n"
@@ -111,6 +122,14 @@ static void help(void)
 	       "                 it (ID 1 .. 2^53-1, HEX 64 hex digits): event ID must\n"
 	       "                 still be on the chain with chain_hash HEX, so the log up\n"
 	       "                 to it is unchanged and not cut off before it\n"
+	       "  --checkpoint FILE\n"
+	       "                 verify: checkpoints (JSON Lines, as checkpoint prints\n"
+	       "                 them; at most 64 MiB), each signed by --checkpoint-key;\n"
+	       "                 each head must be on the chain, as for --oplog-head\n"
+	       "  --checkpoint-key KEY\n"
+	       "                 verify: the public key whose checkpoints count (64 hex\n"
+	       "                 characters or a key file)\n"
+	       "  --key KEY      checkpoint: the secret key that signs (as eds sign's)\n"
 	       "  --json         verify: print one JSON object on stdout instead: valid,\n"
 	       "                 records, devices, signatures_checked, payloads_checked,\n"
 	       "                 payloads_pending, journaled_payloads, failure_count,\n"
@@ -120,7 +139,7 @@ static void help(void)
 	       "                 or a ledger before schema 4, not chained), oplog_head_id\n"
 	       "                 (its event's id; null as oplog_head),\n"
 	       "                 oplog_accepted_checked (accepted events matched against\n"
-	       "                 the records); no failure\n"
+	       "                 the records), checkpoints_checked; no failure\n"
 	       "                 lines on stderr, no progress.  A fatal error (exit 2)\n"
 	       "                 prints {\"valid\":false,\"error\":MESSAGE} too.\n"
 	       "                 export, backup: one JSON object instead of the\n"
@@ -144,12 +163,14 @@ static void help(void)
 	       "more show a progress line on stderr.\n\n"
 	       "Exit codes:\n"
 	       "  0  verify: everything valid; export, backup: written; recover, log,\n"
-	       "     stats: done\n"
+	       "     stats, checkpoint: done\n"
 	       "  1  verify: at least one failure (printed on stderr, or in the JSON);\n"
 	       "     export, backup: written, but payload files missing or damaged in\n"
 	       "     the ledger are missing in the copy too (eds ledger verify names them)\n"
-	       "  2  usage error, no ledger, unreadable ledger, unwritable output, or\n"
-	       "     (recover) the ledger in use by eds serve\n",
+	       "  2  usage error, no ledger, unreadable ledger, unwritable output,\n"
+	       "     (recover) the ledger in use by eds serve, (verify) a checkpoint\n"
+	       "     file with a bad line, (checkpoint) an unusable key or a log not\n"
+	       "     chained\n",
 	       CLI_JSON_FAILURES_KEPT, CLI_PROGRESS_MIN_ITEMS);
 }
 
@@ -167,13 +188,6 @@ typedef struct batch {
 	size_t n;
 } batch;
 
-/* --oplog-head ID:HEX: a head written down earlier, to be found on the chain. */
-typedef struct known_head {
-	uint64_t id; /* 0: none given */
-	uint8_t hash[EDS_HASH_LEN];
-	bool seen; /* the walk met event id */
-} known_head;
-
 typedef struct verify_ctx {
 	eds_chain_verifier *v;
 	const char *payload_dir;
@@ -184,9 +198,9 @@ typedef struct verify_ctx {
 	bool chained;                     /* the ledger chains its operation log (schema 4) */
 	bool damaged;                     /* the database's check found damage */
 	uint8_t oplog_head[EDS_HASH_LEN]; /* the newest event's stored chain_hash */
-	known_head known;
-	json_t *listed;   /* --json: the failures kept; NULL: each is printed on stderr */
-	uint64_t omitted; /* --json: failures beyond CLI_JSON_FAILURES_KEPT */
+	known_heads *known; /* --oplog-head and --checkpoint: heads to find on the chain */
+	json_t *listed;     /* --json: the failures kept; NULL: each is printed on stderr */
+	uint64_t omitted;   /* --json: failures beyond CLI_JSON_FAILURES_KEPT */
 	cli_progress bar;
 	batch *b;
 } verify_ctx;
@@ -385,9 +399,14 @@ static void report_oplog(const verify_ctx *c)
 	else /* ID:HEX, as --oplog-head takes it */
 		printf("operation log OK: %llu events chained, head %llu:%s\n",
 		       (unsigned long long)c->events, (unsigned long long)c->head_id, hex);
-	if (c->known.id != 0)
-		printf("operation log head %llu written down earlier: still on the chain\n",
-		       (unsigned long long)c->known.id);
+	const known_heads *k = c->known;
+	for (size_t i = 0; i < k->n; i++)
+		if (k->v[i].line == 0) /* --oplog-head */
+			printf("operation log head %llu written down earlier: still on the chain\n",
+			       (unsigned long long)k->v[i].id);
+	if (k->file != NULL)
+		printf("signed checkpoints (%s): %zu checked, every head still on the chain\n",
+		       k->file, k->checkpoints);
 	printf("records match the operation log: %llu records, %llu accepted events\n",
 	       (unsigned long long)c->records, (unsigned long long)c->accepted);
 }
@@ -438,7 +457,9 @@ static int report_json(const verify_ctx *c, const eds_ledger_stats *ls)
 	     json_object_set_new(o, "oplog_head", ledger_log_hash_json(c->oplog_head)) != 0 ||
 	     json_object_set_new(o, "oplog_head_id", head_id) != 0 ||
 	     json_object_set_new(o, "oplog_accepted_checked",
-	                         json_integer((json_int_t)c->accepted)) != 0)) {
+	                         json_integer((json_int_t)c->accepted)) != 0 ||
+	     json_object_set_new(o, "checkpoints_checked",
+	                         json_integer((json_int_t)c->known->checkpoints)) != 0)) {
 		json_decref(o);
 		o = NULL;
 	}
@@ -488,52 +509,64 @@ static void check_link(verify_ctx *c, uint64_t id, const eds_ledger_event *ev)
 	c->events++;
 }
 
-/* A failure of the head written down earlier (--oplog-head), at its id. */
-static void known_head_failure(verify_ctx *c, const char *msg)
+/* A failure of a head written down earlier, at its id. */
+static void known_head_failure(verify_ctx *c, const known_head *h, const char *what)
 {
-	failure_info f = {"(oplog)", c->known.id, REASON_KNOWN_HEAD, msg,
-	                  SHOW_SEQUENCE | SHOW_REASON};
+	char origin[4200], msg[4600];
+	known_head_origin(c->known, h, origin, sizeof origin);
+	/* --oplog-head is the only head not from a file: it needs no name. */
+	snprintf(msg, sizeof msg, "%s%s%s", h->line != 0 ? origin : "", h->line != 0 ? ": " : "",
+	         what);
+	failure_info f = {"(oplog)", h->id, REASON_KNOWN_HEAD, msg, SHOW_SEQUENCE | SHOW_REASON};
 	failure(c, &f);
 }
 
 /*
- * The event of the head written down earlier must still carry that hash:
- * as every link up to it is checked too, the log up to it is then the one
- * seen back then, and not cut off before it.
+ * Each head written down earlier must still be the chain_hash of its
+ * event: as every link up to it is checked too, the log up to it is then
+ * the one seen back then, and not cut off before it.  The heads are sorted
+ * by id and the walk goes up the ids, so each is looked at once.
  */
-static void check_known_head(verify_ctx *c, uint64_t id, const eds_ledger_event *ev)
+static void check_known_heads(verify_ctx *c, uint64_t id, const eds_ledger_event *ev)
 {
-	if (id != c->known.id)
-		return;
-	c->known.seen = true;
-	if (memcmp(ev->chain_hash, c->known.hash, EDS_HASH_LEN) == 0)
-		return;
-	char have[2 * EDS_HASH_LEN + 1], msg[256];
-	eds_hex_encode(have, ev->chain_hash, EDS_HASH_LEN);
-	snprintf(msg, sizeof msg,
-	         "operation log event %llu: chain_hash is %s, not the head written down (the log "
-	         "up to it was changed, or recomputed)",
-	         (unsigned long long)id, have);
-	known_head_failure(c, msg);
+	known_heads *k = c->known;
+	while (k->next < k->n && k->v[k->next].id < id)
+		k->next++; /* its event is gone: known_heads_missing reports it */
+	for (size_t i = k->next; i < k->n && k->v[i].id == id; i++) {
+		k->v[i].seen = true;
+		if (memcmp(ev->chain_hash, k->v[i].hash, EDS_HASH_LEN) == 0)
+			continue;
+		char have[2 * EDS_HASH_LEN + 1], what[256];
+		eds_hex_encode(have, ev->chain_hash, EDS_HASH_LEN);
+		snprintf(
+		    what, sizeof what,
+		    "operation log event %llu: chain_hash is %s, not the head written down (the "
+		    "log up to it was changed, or recomputed)",
+		    (unsigned long long)id, have);
+		known_head_failure(c, &k->v[i], what);
+	}
 }
 
-/* After the walk: a head written down earlier whose event was not met. */
-static void known_head_missing(verify_ctx *c)
+/* After the walk: the heads written down earlier whose event was not met. */
+static void known_heads_missing(verify_ctx *c)
 {
-	if (c->known.id == 0 || c->known.seen)
-		return;
-	char msg[256];
+	char what[256];
 	if (!c->chained)
-		snprintf(msg, sizeof msg,
+		snprintf(what, sizeof what,
 		         "the operation log is not chained (a ledger schema before 4, read as it "
 		         "is): no head to compare with");
-	else
-		snprintf(
-		    msg, sizeof msg,
-		    "operation log event %llu is missing (the newest is %llu): the log was cut "
-		    "off before it, or rewritten",
-		    (unsigned long long)c->known.id, (unsigned long long)c->head_id);
-	known_head_failure(c, msg);
+	for (size_t i = 0; i < c->known->n; i++) {
+		const known_head *h = &c->known->v[i];
+		if (h->seen)
+			continue;
+		if (c->chained)
+			snprintf(
+			    what, sizeof what,
+			    "operation log event %llu is missing (the newest is %llu): the log was "
+			    "cut off before it, or rewritten",
+			    (unsigned long long)h->id, (unsigned long long)c->head_id);
+		known_head_failure(c, h, what);
+	}
 }
 
 /*
@@ -545,7 +578,7 @@ static eds_status check_event(void *ctx, uint64_t id, const eds_ledger_event *ev
 	verify_ctx *c = ctx;
 	if (c->chained) {
 		check_link(c, id, ev);
-		check_known_head(c, id, ev);
+		check_known_heads(c, id, ev);
 	}
 	if (strcmp(ev->decision, "accepted") == 0)
 		c->accepted++;
@@ -593,21 +626,22 @@ static eds_status verify_all(eds_ledger *l, verify_ctx *c)
 	if (st == EDS_OK && !c->damaged)
 		st = eds_ledger_event_foreach(l, 0, NULL, check_event, c);
 	if (st == EDS_OK && !c->damaged) {
-		known_head_missing(c);
+		known_heads_missing(c);
 		st = eds_ledger_match_events(l, report_mismatch, c);
 	}
 	return st;
 }
 
-enum action { VERIFY, EXPORT, BACKUP, RECOVER, LOG, STATS, ACTIONS };
-static const char *const action_names[ACTIONS] = {"verify",  "export", "backup",
-                                                  "recover", "log",    "stats"};
+enum action { VERIFY, EXPORT, BACKUP, RECOVER, LOG, STATS, CHECKPOINT, ACTIONS };
+static const char *const action_names[ACTIONS] = {"verify", "export", "backup",    "recover",
+                                                  "log",    "stats",  "checkpoint"};
 
 typedef struct ledger_args {
 	const char *action_name, *dir, *out, *threads, *device, *after_id, *oplog_head;
+	const char *checkpoint, *checkpoint_key, *key;
 	enum action action;
 	bool json, quiet;
-	known_head known; /* --oplog-head, parsed */
+	known_heads known; /* --oplog-head and --checkpoint, read */
 } ledger_args;
 
 /*
@@ -627,11 +661,11 @@ static int fatal(const ledger_args *a, eds_status st, const char *context)
 	return EDS_EXIT_USAGE;
 }
 
-static int verify(eds_ledger *l, const ledger_args *a, unsigned threads)
+static int verify(eds_ledger *l, ledger_args *a, unsigned threads)
 {
 	eds_registry *reg = NULL;
 	eds_ledger_stats ls = {0};
-	verify_ctx c = {.payload_dir = eds_ledger_payload_dir(l), .known = a->known};
+	verify_ctx c = {.payload_dir = eds_ledger_payload_dir(l), .known = &a->known};
 	/* Read first: the record count sizes the progress line, and the journal
 	 * count of the report is the one the run started from. */
 	eds_status st = eds_ledger_stats_get(l, &ls);
@@ -999,31 +1033,68 @@ static bool inside_ledger(const char *ledger, const char *out)
 }
 
 /* --oplog-head ID:HEX, as verify prints the head: ID 1 .. 2^53-1, HEX 64 hex digits. */
-static int parse_known_head(const char *text, known_head *k)
+static int parse_known_head(const char *text, known_heads *k)
 {
+	uint64_t id;
+	uint8_t hash[EDS_HASH_LEN];
 	const char *colon = strchr(text, ':');
-	char id[24];
+	char idtext[24];
 	size_t n = colon != NULL ? (size_t)(colon - text) : 0;
-	if (colon == NULL || n >= sizeof id)
+	if (colon == NULL || n >= sizeof idtext)
 		return cli_usage(
 		    cmd, "--oplog-head must be ID:HEX, as verify prints the head, not '%.100s'",
 		    text);
-	memcpy(id, text, n);
-	id[n] = '\0';
-	if (cli_u64(id, 1, EDS_INT_MAX, &k->id) != 0)
+	memcpy(idtext, text, n);
+	idtext[n] = '\0';
+	if (cli_u64(idtext, 1, EDS_INT_MAX, &id) != 0)
 		return cli_usage(cmd, "--oplog-head: the event id must be 1 .. 2^53-1, not '%s'",
-		                 id);
+		                 idtext);
 	const char *hex = colon + 1;
-	if (eds_hex_decode(k->hash, EDS_HASH_LEN, hex, strlen(hex)) != EDS_OK)
+	if (eds_hex_decode(hash, EDS_HASH_LEN, hex, strlen(hex)) != EDS_OK)
 		return cli_usage(cmd, "--oplog-head: the hash must be 64 hex digits, not '%.100s'",
 		                 hex);
+	return known_heads_add(k, id, hash);
+}
+
+/* The flags that belong to one action only; the usage code when one is misplaced. */
+static int check_action_flags(const ledger_args *a)
+{
+	bool has_out = a->action == EXPORT || a->action == BACKUP;
+	if (has_out != (a->out != NULL))
+		return cli_usage(cmd, has_out ? "--out DIR is required"
+		                              : "--out is only for export and backup");
+	if (has_out && inside_ledger(a->dir, a->out))
+		return cli_usage(cmd, "--out %s is inside the ledger %s: the copy goes elsewhere",
+		                 a->out, a->dir);
+	const char *log_only = a->device != NULL ? "--device" : a->after_id ? "--after-id" : NULL;
+	if (a->action != LOG && log_only != NULL)
+		return cli_usage(cmd, "%s is only for log", log_only);
+	const char *verify_only = a->threads != NULL          ? "--threads"
+	                          : a->quiet                  ? "--quiet"
+	                          : a->oplog_head != NULL     ? "--oplog-head"
+	                          : a->checkpoint != NULL     ? "--checkpoint"
+	                          : a->checkpoint_key != NULL ? "--checkpoint-key"
+	                                                      : NULL;
+	if (a->action != VERIFY && verify_only != NULL)
+		return cli_usage(cmd, "%s is only for verify", verify_only);
+	if ((a->checkpoint != NULL) != (a->checkpoint_key != NULL))
+		return cli_usage(cmd,
+		                 a->checkpoint != NULL
+		                     ? "--checkpoint needs --checkpoint-key KEY: the public key "
+		                       "whose signatures count"
+		                     : "--checkpoint-key is only with --checkpoint FILE");
+	if ((a->action == CHECKPOINT) != (a->key != NULL))
+		return cli_usage(cmd, a->key != NULL ? "--key is only for checkpoint"
+		                                     : "--key KEY is required: the secret key that "
+		                                       "signs the checkpoint");
 	return EDS_EXIT_OK;
 }
 
 static int parse_args(int argc, char **argv, ledger_args *a)
 {
-	const char **const values[] = {&a->dir,    &a->out,      &a->threads,
-	                               &a->device, &a->after_id, &a->oplog_head};
+	const char **const values[] = {
+	    &a->dir,        &a->out,        &a->threads,        &a->device, &a->after_id,
+	    &a->oplog_head, &a->checkpoint, &a->checkpoint_key, &a->key};
 	static const char *const switches[] = {"--json", "--quiet"};
 	bool *const on[] = {&a->json, &a->quiet};
 	memset(a, 0, sizeof *a);
@@ -1037,31 +1108,26 @@ static int parse_args(int argc, char **argv, ledger_args *a)
 		a->action++;
 	if (a->action_name == NULL)
 		return cli_usage(cmd,
-		                 "an action is required: verify, export, backup, recover, log or "
-		                 "stats");
+		                 "an action is required: verify, export, backup, recover, log, "
+		                 "stats or checkpoint");
 	if (a->action == ACTIONS)
 		return cli_usage(
-		    cmd, "unknown action '%s' (verify, export, backup, recover, log, stats)",
+		    cmd,
+		    "unknown action '%s' (verify, export, backup, recover, log, stats, checkpoint)",
 		    a->action_name);
 	if (a->dir == NULL)
 		return cli_usage(cmd, "--ledger DIR is required");
-	bool has_out = a->action == EXPORT || a->action == BACKUP;
-	if (has_out != (a->out != NULL))
-		return cli_usage(cmd, has_out ? "--out DIR is required"
-		                              : "--out is only for export and backup");
-	if (has_out && inside_ledger(a->dir, a->out))
-		return cli_usage(cmd, "--out %s is inside the ledger %s: the copy goes elsewhere",
-		                 a->out, a->dir);
-	const char *log_only = a->device != NULL ? "--device" : a->after_id ? "--after-id" : NULL;
-	if (a->action != LOG && log_only != NULL)
-		return cli_usage(cmd, "%s is only for log", log_only);
-	const char *verify_only = a->threads != NULL      ? "--threads"
-	                          : a->quiet              ? "--quiet"
-	                          : a->oplog_head != NULL ? "--oplog-head"
-	                                                  : NULL;
-	if (a->action != VERIFY && verify_only != NULL)
-		return cli_usage(cmd, "%s is only for verify", verify_only);
-	return a->oplog_head != NULL ? parse_known_head(a->oplog_head, &a->known) : EDS_EXIT_OK;
+	if ((rc = check_action_flags(a)) != EDS_EXIT_OK)
+		return rc;
+	if (a->oplog_head != NULL &&
+	    (rc = parse_known_head(a->oplog_head, &a->known)) != EDS_EXIT_OK)
+		return rc;
+	/* Before the ledger is opened: a bad checkpoint file is a usage error. */
+	if (a->checkpoint != NULL &&
+	    (rc = known_heads_load(&a->known, a->checkpoint, a->checkpoint_key)) != EDS_EXIT_OK)
+		return rc;
+	known_heads_sort(&a->known);
+	return EDS_EXIT_OK;
 }
 
 int cmd_ledger(int argc, char **argv)
@@ -1075,22 +1141,28 @@ int cmd_ledger(int argc, char **argv)
 	int rc = parse_args(argc, argv, &a);
 	if (rc == EDS_EXIT_OK && a.threads != NULL)
 		rc = cli_parse_threads(cmd, a.threads, &threads);
-	if (rc != EDS_EXIT_OK)
+	if (rc != EDS_EXIT_OK) {
+		known_heads_free(&a.known);
 		return rc;
+	}
 	eds_ledger *l;
 	/* Only recover writes: verify, export and backup read, and never disturb a server. */
 	eds_ledger_options lo = {.durable = 1, .must_exist = 1, .read_only = a.action != RECOVER};
 	eds_status st = eds_ledger_open(&l, a.dir, &lo);
-	if (st != EDS_OK)
+	if (st != EDS_OK) {
+		known_heads_free(&a.known);
 		return fatal(&a, st, "--ledger");
+	}
 	switch (a.action) {
 	case VERIFY: rc = verify(l, &a, threads); break;
 	case EXPORT: rc = export(l, &a); break;
 	case BACKUP: rc = backup(l, &a); break;
 	case RECOVER: rc = recover(l, &a); break;
 	case STATS: rc = stats(l, &a); break;
+	case CHECKPOINT: rc = ledger_checkpoint_run(l, a.key); break;
 	default: rc = log_events(l, &a); break;
 	}
 	eds_ledger_close(l);
+	known_heads_free(&a.known);
 	return rc;
 }

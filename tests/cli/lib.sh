@@ -104,6 +104,20 @@ ledger_sql() {
 	echo "  head_hash = X'$(tail -1 "$1" | jq -r .record_hash)' WHERE device_id = '$2';"
 }
 
+# ledger_copy SQL: a copy of ledger L changed by sqlite3, named in $C.
+ledger_copy() {
+	C=X$RANDOM
+	cp -r L "$C"
+	sqlite3 "$C/ledger.sqlite" "$1" || fail "sqlite3 $1"
+}
+
+# failures_are WANT: the --json failures of the last run, as "reason device/sequence" lines.
+failures_are() {
+	local got
+	got=$(jq -r '.failures[] | "\(.reason) \(.device_id)/\(.sequence)"' "$T/out")
+	[ "$got" = "$1" ] && pass || fail "want failures '$1', got '$got'"
+}
+
 # ledger_rechain DIR: chain the operation log of ledger DIR after events were
 # written into it with SQL, by the upgrade a read-write open runs on a schema 3
 # ledger (every event's chain_hash computed again, in id order).

@@ -43,23 +43,10 @@ h3=$("$EDS" ledger log --ledger L --json | jq -r 'select(.id == 3) | "\(.id):\(.
 expect_rc 0 "$EDS" ledger verify --ledger L --oplog-head "$h3" --json
 expect_jq '.valid and .failure_count == 0'
 
-# copy SQL: a copy of L changed by sqlite3, named in $C.
-copy() {
-	C=X$RANDOM
-	cp -r L "$C"
-	sqlite3 "$C/ledger.sqlite" "$1" || fail "sqlite3 $1"
-}
-# failures_are WANT: the --json failures of the last run, as "reason device/sequence" lines.
-failures_are() {
-	local got
-	got=$(jq -r '.failures[] | "\(.reason) \(.device_id)/\(.sequence)"' "$T/out")
-	[ "$got" = "$1" ] && pass || fail "want failures '$1', got '$got'"
-}
-
 # ---- a record stored behind the gate: signed and linked, so only the log shows it -----
 sign_readings 4 4 dev-a
 rec=$(tail -n 1 c.jsonl)
-copy "$(jq -r '"INSERT INTO records VALUES(\u0027\(.device_id)\u0027,\(.sequence),"
+ledger_copy "$(jq -r '"INSERT INTO records VALUES(\u0027\(.device_id)\u0027,\(.sequence),"
 	+ "\(.timestamp_ms),\(.payload_size),X\u0027\(.payload_hash)\u0027,"
 	+ "X\u0027\(.prev_hash)\u0027,\u0027\(.object_ref)\u0027,X\u0027\(.signature)\u0027,"
 	+ "X\u0027\(.record_hash)\u0027,0,\u0027sql\u0027,0);"
@@ -75,7 +62,7 @@ failures_are "record_not_logged dev-a/4"
 cut="DELETE FROM records WHERE device_id = 'dev-b' AND sequence = 3;
 UPDATE devices SET head_sequence = 2, head_hash = (SELECT record_hash FROM records
 	WHERE device_id = 'dev-b' AND sequence = 2) WHERE device_id = 'dev-b';"
-copy "$cut"
+ledger_copy "$cut"
 ev=$(sqlite3 L/ledger.sqlite "SELECT id FROM oplog WHERE device_id = 'dev-b' AND sequence = 3
 	AND decision = 'accepted'")
 expect_rc 1 "$EDS" ledger verify --ledger "$C"
@@ -84,7 +71,7 @@ expect_err "eds ledger: 1 failures in 5 records"
 expect_rc 1 "$EDS" ledger verify --ledger "$C" --json
 failures_are "logged_record_missing dev-b/3"
 # the record of the duplicate retry cut off: one failure, not two
-copy "DELETE FROM records WHERE device_id = 'dev-a';
+ledger_copy "DELETE FROM records WHERE device_id = 'dev-a';
 	UPDATE devices SET head_sequence = 0, head_hash = zeroblob(32) WHERE device_id = 'dev-a';"
 expect_rc 1 "$EDS" ledger verify --ledger "$C" --json
 failures_are "logged_record_missing dev-a/1
@@ -92,7 +79,7 @@ logged_record_missing dev-a/2
 logged_record_missing dev-a/3"
 
 # ---- ... and its event with it: everything agrees, only a head written down shows it --
-copy "$cut DELETE FROM oplog WHERE id >= $ev;"
+ledger_copy "$cut DELETE FROM oplog WHERE id >= $ev;"
 expect_rc 0 "$EDS" ledger verify --ledger "$C"
 expect_rc 1 "$EDS" ledger verify --ledger "$C" --oplog-head "$head"
 expect_err "eds ledger: (oplog)/7: oplog_head_mismatch: operation log event 7 is missing (the newest is $((ev - 1))): the log was cut off before it, or rewritten"
@@ -106,7 +93,7 @@ expect_err "oplog_head_mismatch: operation log event 8 is missing (the newest is
 expect_rc 1 "$EDS" ledger verify --ledger L --oplog-head "6:$hex"
 expect_err "eds ledger: (oplog)/6: oplog_head_mismatch: operation log event 6: chain_hash is "
 expect_err ", not the head written down"
-copy "UPDATE oplog SET source = 'elsewhere' WHERE id = 2"
+ledger_copy "UPDATE oplog SET source = 'elsewhere' WHERE id = 2"
 ledger_rechain "$C" || fail "rechain"
 expect_rc 0 "$EDS" ledger verify --ledger "$C"
 expect_rc 1 "$EDS" ledger verify --ledger "$C" --oplog-head "$head" --json
@@ -115,13 +102,13 @@ expect_rc 1 "$EDS" ledger verify --ledger "$C" --oplog-head "$h3" --json
 failures_are "oplog_head_mismatch (oplog)/3"
 
 # ---- an accepted event without a record_hash matches on device and sequence -------------
-copy "UPDATE oplog SET record_hash = zeroblob(32) WHERE decision = 'accepted'"
+ledger_copy "UPDATE oplog SET record_hash = zeroblob(32) WHERE decision = 'accepted'"
 ledger_rechain "$C" || fail "rechain"
 expect_rc 0 "$EDS" ledger verify --ledger "$C" --json
 expect_jq '.valid and .oplog_accepted_checked == 6'
 
 # ---- schema 3 (read as it is, unchained): matched all the same, no head to compare ------
-copy "ALTER TABLE oplog DROP COLUMN chain_hash; PRAGMA user_version = 3;
+ledger_copy "ALTER TABLE oplog DROP COLUMN chain_hash; PRAGMA user_version = 3;
 	DELETE FROM oplog WHERE device_id = 'dev-b' AND sequence = 2"
 expect_rc 1 "$EDS" ledger verify --ledger "$C" --oplog-head "$head" --json
 failures_are "oplog_head_mismatch (oplog)/7

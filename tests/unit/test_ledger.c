@@ -1141,31 +1141,6 @@ static const char chain_input_hex[] =
 static const char chain_output_hex[] =
     "b854e025de2db902705df2b1dff67a3b0a8edf66008bfed55d4cdd39f2518bd1";
 
-/* Whether docs/format.md holds hex (the file may wrap it across lines). */
-static int in_format_doc(const char *hex)
-{
-	char path[4096];
-	const char *src = getenv("EDS_SOURCE_DIR");
-	if (src != NULL) {
-		snprintf(path, sizeof path, "%s/docs/format.md", src);
-	} else { /* run by hand: this file's tree */
-		snprintf(path, sizeof path, "%s", __FILE__);
-		char *cut = strstr(path, "tests/unit/test_ledger.c");
-		assert_non_null(cut);
-		snprintf(cut, sizeof path - (size_t)(cut - path), "docs/format.md");
-	}
-	char *doc = test_read_file(path, NULL);
-	assert_non_null(doc);
-	size_t k = 0;
-	for (size_t i = 0; doc[i] != '\0'; i++)
-		if (doc[i] != '\n')
-			doc[k++] = doc[i];
-	doc[k] = '\0';
-	int found = strstr(doc, hex) != NULL;
-	free(doc);
-	return found;
-}
-
 static void test_oplog_chain_vector(void **state)
 {
 	(void)state;
@@ -1189,8 +1164,8 @@ static void test_oplog_chain_vector(void **state)
 	eds_blake3_update(&h, in, sizeof in);
 	eds_blake3_finalize(&h, out, EDS_HASH_LEN);
 	assert_memory_equal(out, want, EDS_HASH_LEN);
-	assert_true(in_format_doc(chain_input_hex));
-	assert_true(in_format_doc(chain_output_hex));
+	assert_true(test_format_doc_has(chain_input_hex));
+	assert_true(test_format_doc_has(chain_output_hex));
 }
 
 /* Event i of the tests below: every field differs from its neighbours'. */

@@ -114,3 +114,27 @@ const char *test_dir_path(const char *name)
 	snprintf(path, sizeof path, "%s/%s", test_dir, name);
 	return path;
 }
+
+int test_format_doc_has(const char *hex)
+{
+	char path[4096];
+	const char *src = getenv("EDS_SOURCE_DIR");
+	if (src != NULL) {
+		snprintf(path, sizeof path, "%s/docs/format.md", src);
+	} else { /* run by hand: this file's tree */
+		snprintf(path, sizeof path, "%s", __FILE__);
+		char *cut = strstr(path, "tests/unit/support/test_support.c");
+		if (cut == NULL)
+			return 0;
+		snprintf(cut, sizeof path - (size_t)(cut - path), "docs/format.md");
+	}
+	char *doc = test_read_file(path, NULL);
+	size_t k = 0;
+	for (size_t i = 0; doc[i] != '\0'; i++)
+		if (doc[i] != '\n')
+			doc[k++] = doc[i];
+	doc[k] = '\0';
+	int found = strstr(doc, hex) != NULL;
+	free(doc);
+	return found;
+}

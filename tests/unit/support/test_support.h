@@ -25,6 +25,12 @@ char *test_read_file(const char *path, size_t *len);
 /** Decode hex (aborts on bad input); free() the result.  *len gets the byte count. */
 uint8_t *test_hex(const char *hex, size_t *len);
 
+/**
+ * Whether docs/format.md holds hex (the file may wrap it across lines), so
+ * a worked example there cannot drift from what the code makes.
+ */
+int test_format_doc_has(const char *hex);
+
 /** A new empty temporary directory (removed by test_rmtree). */
 char *test_tmpdir(void);
 void test_rmtree(const char *dir);

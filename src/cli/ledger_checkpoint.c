@@ -1,0 +1,154 @@
+/*
+ * ledger_checkpoint.c - see ledger_checkpoint.h.  The statement and its
+ * signature are edgesentry/checkpoint.h's; this file reads the ledger's
+ * head, prints checkpoints, and turns a file of them into the heads
+ * `eds ledger verify` looks for on the chain.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "edgesentry/checkpoint.h"
+#include "ledger_checkpoint.h"
+#include "store/ledger_internal.h"
+
+static const char *const cmd = "ledger";
+
+int ledger_checkpoint_run(eds_ledger *l, const char *key_path)
+{
+	eds_ledger_stats ls;
+	eds_checkpoint cp = {0};
+	eds_secret_key sk;
+	eds_status st = eds_secret_key_load(&sk, key_path);
+	if (st != EDS_OK)
+		return cli_report(cmd, st, "--key");
+	st = eds_ledger_stats_get(l, &ls);
+	if (st == EDS_OK && !ls.oplog_chained) {
+		eds_secret_key_wipe(&sk);
+		fprintf(stderr,
+		        "eds %s: checkpoint: the operation log is not chained (a ledger "
+		        "schema before 4); opening it read-write once (eds ledger recover, "
+		        "or eds serve) chains it\n",
+		        cmd);
+		return EDS_EXIT_USAGE;
+	}
+	/* On a chained log the newest event's id is the event count (stats). */
+	cp.oplog_id = ls.events;
+	memcpy(cp.oplog_head, ls.oplog_head, EDS_HASH_LEN);
+	cp.time_ms = eds_now_ms();
+	if (st == EDS_OK)
+		st = eds_checkpoint_sign(&cp, &sk);
+	eds_secret_key_wipe(&sk);
+	char *json = NULL;
+	if (st == EDS_OK)
+		st = eds_checkpoint_to_json(&cp, &json);
+	if (st != EDS_OK)
+		return cli_report(cmd, st, "checkpoint");
+	/* A failed write is reported, exit 2, by main's flush after every command. */
+	printf("%s\n", json);
+	free(json);
+	return EDS_EXIT_OK;
+}
+
+int known_heads_add(known_heads *k, uint64_t id, const uint8_t hash[EDS_HASH_LEN])
+{
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 16;
+		known_head *v = realloc(k->v, cap * sizeof *v);
+		if (v == NULL)
+			return cli_usage(cmd, "out of memory for %zu heads", cap);
+		k->v = v;
+		k->cap = cap;
+	}
+	known_head *h = &k->v[k->n++];
+	memset(h, 0, sizeof *h);
+	h->id = id;
+	memcpy(h->hash, hash, EDS_HASH_LEN);
+	return EDS_EXIT_OK;
+}
+
+/* One line of the file: a checkpoint signed with pk, whose head is added. */
+static int load_line(known_heads *k, const char *text, size_t len, uint64_t line,
+                     const eds_public_key *pk)
+{
+	eds_checkpoint cp;
+	eds_status st = eds_checkpoint_from_json(&cp, text, len);
+	if (st == EDS_OK)
+		st = eds_checkpoint_verify(&cp, pk);
+	if (st != EDS_OK) {
+		char where[4200];
+		snprintf(where, sizeof where, "--checkpoint %s:%llu", k->file,
+		         (unsigned long long)line);
+		cli_report(cmd, st, where);
+		return EDS_EXIT_USAGE;
+	}
+	if (cp.oplog_id == 0) /* an empty log: nothing to find */
+		return EDS_EXIT_OK;
+	int rc = known_heads_add(k, cp.oplog_id, cp.oplog_head);
+	if (rc == EDS_EXIT_OK) {
+		k->v[k->n - 1].line = line;
+		k->v[k->n - 1].time_ms = cp.time_ms;
+		k->checkpoints++;
+	}
+	return rc;
+}
+
+int known_heads_load(known_heads *k, const char *file, const char *key_spec)
+{
+	eds_public_key pk;
+	char *text = NULL;
+	size_t len = 0;
+	eds_status st = eds_public_key_load(&pk, key_spec);
+	if (st != EDS_OK)
+		return cli_report(cmd, st, "--checkpoint-key");
+	if ((st = eds_read_file(file, CHECKPOINT_FILE_MAX, &text, &len)) != EDS_OK)
+		return cli_report(cmd, st, "--checkpoint");
+	k->file = file;
+	int rc = EDS_EXIT_OK;
+	uint64_t line = 0;
+	for (size_t at = 0; at < len && rc == EDS_EXIT_OK;) {
+		const char *nl = memchr(text + at, '\n', len - at);
+		size_t end = nl != NULL ? (size_t)(nl - text) : len;
+		line++;
+		if (end > at)
+			rc = load_line(k, text + at, end - at, line, &pk);
+		at = end + 1;
+	}
+	free(text);
+	return rc;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	uint64_t x = ((const known_head *)a)->id, y = ((const known_head *)b)->id;
+	return (x > y) - (x < y);
+}
+
+void known_heads_sort(known_heads *k)
+{
+	if (k->n > 1)
+		qsort(k->v, k->n, sizeof *k->v, by_id);
+}
+
+void known_head_origin(const known_heads *k, const known_head *h, char *out, size_t cap)
+{
+	if (h->line == 0) {
+		snprintf(out, cap, "--oplog-head");
+		return;
+	}
+	char when[32] = "?";
+	time_t t = (time_t)(h->time_ms / 1000);
+	struct tm tm;
+	if (gmtime_r(&t, &tm) != NULL)
+		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(out, cap, "checkpoint %s:%llu (signed %s)", k->file, (unsigned long long)h->line,
+	         when);
+}
+
+void known_heads_free(known_heads *k)
+{
+	free(k->v);
+	memset(k, 0, sizeof *k);
+}

@@ -1,0 +1,62 @@
+/*
+ * ledger_checkpoint.h - `eds ledger checkpoint` (sign the operation log's
+ * head) and the heads `eds ledger verify` is given to find on the chain:
+ * --oplog-head ID:HEX and the signed checkpoints of --checkpoint FILE.
+ */
+#ifndef EDS_CLI_LEDGER_CHECKPOINT_H
+#define EDS_CLI_LEDGER_CHECKPOINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edgesentry/ledger.h"
+
+/* A head written down earlier: event id must still have chain_hash hash. */
+typedef struct known_head {
+	uint64_t id; /* 1 .. 2^53-1 */
+	uint8_t hash[EDS_HASH_LEN];
+	uint64_t line;    /* its line in the checkpoint file; 0: --oplog-head */
+	uint64_t time_ms; /* a checkpoint's signing time */
+	bool seen;        /* the walk met event id */
+} known_head;
+
+typedef struct known_heads {
+	known_head *v; /* sorted by id once loaded (known_heads_sort) */
+	size_t n, cap;
+	size_t next;        /* the walk's place in v: heads before it are passed */
+	const char *file;   /* --checkpoint FILE, for messages; borrowed */
+	size_t checkpoints; /* heads that came from FILE */
+} known_heads;
+
+/* Checkpoint files hold at most this many bytes (some 200,000 checkpoints). */
+#define CHECKPOINT_FILE_MAX (64u * 1024u * 1024u)
+
+/*
+ * `eds ledger checkpoint`: sign the operation log's head with the secret
+ * key at key_path and print the checkpoint, one JSON line, on stdout.
+ * Returns an exit code; errors are one line on stderr.
+ */
+int ledger_checkpoint_run(eds_ledger *l, const char *key_path);
+
+/* Add one head (--oplog-head).  Returns EDS_EXIT_OK or the usage code. */
+int known_heads_add(known_heads *k, uint64_t id, const uint8_t hash[EDS_HASH_LEN]);
+
+/*
+ * Read the checkpoints of file (JSON Lines, as `eds ledger checkpoint`
+ * prints them; empty lines skipped), each one's signature checked with the
+ * public key key_spec, into k.  A checkpoint of an empty log (oplog_id 0)
+ * is checked but holds no head.  Any bad line refuses the whole file: one
+ * line on stderr naming FILE:LINE, and the usage exit code.
+ */
+int known_heads_load(known_heads *k, const char *file, const char *key_spec);
+
+/* Sort by id, so the walk of the log meets the heads in order. */
+void known_heads_sort(known_heads *k);
+
+/* Where a head came from, for a message: "--oplog-head" or "FILE:LINE (signed TIME)". */
+void known_head_origin(const known_heads *k, const known_head *h, char *out, size_t cap);
+
+void known_heads_free(known_heads *k);
+
+#endif
