@@ -102,7 +102,8 @@ static void help(void)
 	       "(\"-\" where unknown, e.g. the device of a malformed body).\n\n"
 	       "stats: what the ledger holds, at once (no record is read): devices,\n"
 	       "records, payloads pending, operation-log events, payloads in the journal\n"
-	       "(not yet known to be on disk as files) and the database's size.\n\n"
+	       "(not yet known to be on disk as files), the database's size and the\n"
+	       "operation log's head as ID:HEX.\n\n"
 	       "checkpoint: sign the operation log's head (id and chain_hash) and the time\n"
 	       "with the secret key KEY, and print it as one JSON line (docs/format.md,\n"
 	       "\"Signed checkpoints\"): append it to a file kept away from the ledger, and\n"
@@ -1010,6 +1011,15 @@ static int stats(eds_ledger *l, const ledger_args *a)
 	       (unsigned long long)s.devices, (unsigned long long)s.records,
 	       (unsigned long long)s.pending_payloads, (unsigned long long)s.events,
 	       (unsigned long long)s.journaled_payloads, (unsigned long long)s.bytes);
+	/* ID:HEX, as --oplog-head takes it: the head to write down. */
+	char hex[2 * EDS_HASH_LEN + 1];
+	eds_hex_encode(hex, s.oplog_head, EDS_HASH_LEN);
+	if (!s.oplog_chained)
+		printf("operation log head: - (not chained: a ledger schema before 4)\n");
+	else if (s.events == 0)
+		printf("operation log head: - (no events)\n");
+	else
+		printf("operation log head: %llu:%s\n", (unsigned long long)s.events, hex);
 	return EDS_EXIT_OK;
 }
 

@@ -36,6 +36,8 @@ expect_jq ".valid and .oplog_head_id == 7 and .oplog_head == \"$hex\"
 	and .oplog_accepted_checked == 6 and .failure_count == 0"
 expect_rc 0 "$EDS" ledger stats --ledger L --json
 expect_jq ".oplog_head_id == 7 and .oplog_head == \"$hex\""
+expect_rc 0 "$EDS" ledger stats --ledger L
+expect_out "operation log head: $head"
 expect_rc 0 "$EDS" ledger verify --ledger L --oplog-head "$head"
 expect_out "operation log head 7 written down earlier: still on the chain"
 # an earlier head, as log --json gives it, is on the chain too
@@ -116,6 +118,8 @@ record_not_logged dev-b/2"
 expect_jq '.oplog_head == null and .oplog_head_id == null and .oplog_accepted_checked == 5'
 expect_rc 0 "$EDS" ledger stats --ledger "$C" --json
 expect_jq '.oplog_head == null and .oplog_head_id == null and .events == 7'
+expect_rc 0 "$EDS" ledger stats --ledger "$C"
+expect_out "operation log head: - (not chained: a ledger schema before 4)"
 expect_rc 1 "$EDS" ledger verify --ledger "$C" --oplog-head "$head"
 expect_err "oplog_head_mismatch: the operation log is not chained"
 
