@@ -19,8 +19,10 @@ ledger_through_server 2 dev-a dev-b # 4 records, 4 events
 "$EDS" keygen --out other >/dev/null || fail "keygen other"
 
 # ---- a checkpoint: one JSON line, the head verify and stats report -------------------
+before=$(cat L/ledger.sqlite* | cksum)
 expect_rc 0 "$EDS" ledger checkpoint --ledger L --key op.key
 expect_no_err
+[ "$(cat L/ledger.sqlite* | cksum)" = "$before" ] && pass || fail "checkpoint wrote to the ledger"
 cp "$T/out" cps.jsonl
 [ "$(wc -l <cps.jsonl)" -eq 1 ] && pass || fail "not one line: $(cat cps.jsonl)"
 "$EDS" ledger stats --ledger L --json >stats.json || fail "stats"
@@ -62,8 +64,9 @@ expect_out "signed checkpoints (cps.jsonl): 1 checked, every head still on the c
 sign_readings 3 4 dev-a
 start_server main --ledger L
 expect_rc 0 "$EDS" push --url "$URL" c.jsonl --payload-dir P
-stop_server main
+# beside the running server (read-only): it sees the events committed so far
 "$EDS" ledger checkpoint --ledger L --key op.key >>cps.jsonl || fail "second checkpoint"
+stop_server main
 echo >>cps.jsonl # an empty line is skipped
 expect_rc 0 "$EDS" ledger verify --ledger L --checkpoint cps.jsonl --checkpoint-key op.pub --json
 expect_jq '.valid and .checkpoints_checked == 2 and .oplog_head_id == 6'
