@@ -220,22 +220,12 @@ typedef struct failure_info {
 	unsigned show;
 } failure_info;
 
-static void list_failure(verify_ctx *c, const failure_info *f)
-{
-	json_t *o = NULL;
-	if (json_array_size(c->listed) < CLI_JSON_FAILURES_KEPT)
-		o = json_pack("{s:s, s:I, s:s, s:s}", "device_id", f->device_id, "sequence",
-		              (json_int_t)f->sequence, "reason", f->reason, "message", f->message);
-	/* Out of memory for the entry: it is still counted, as not listed. */
-	if (o == NULL || json_array_append_new(c->listed, o) != 0)
-		c->omitted++;
-}
-
 static void failure(verify_ctx *c, const failure_info *f)
 {
 	c->failures++;
 	if (c->listed != NULL) {
-		list_failure(c, f);
+		cli_json_list_failure(c->listed, &c->omitted, f->device_id, f->sequence, f->reason,
+		                      f->message);
 		return;
 	}
 	cli_progress_end(&c->bar); /* the line goes where the bar was; it comes back */
@@ -384,25 +374,8 @@ static void report_failures(const verify_ctx *c, const eds_ledger_stats *ls)
  */
 static void report_oplog(const verify_ctx *c)
 {
-	char hex[2 * EDS_HASH_LEN + 1];
-	eds_hex_encode(hex, c->walk.head, EDS_HASH_LEN);
-	if (!c->walk.chained)
-		printf("operation log: not chained (a ledger schema before 4, read as it is; "
-		       "opening it read-write, as eds serve does, upgrades it)\n");
-	else if (c->walk.events == 0)
-		printf("operation log OK: no events\n");
-	else /* ID:HEX, as --oplog-head takes it */
-		printf("operation log OK: %llu events chained, head %llu:%s\n",
-		       (unsigned long long)c->walk.events, (unsigned long long)c->walk.head_id,
-		       hex);
-	const known_heads *k = c->walk.known;
-	for (size_t i = 0; i < k->n; i++)
-		if (k->v[i].line == 0) /* --oplog-head */
-			printf("operation log head %llu written down earlier: still on the chain\n",
-			       (unsigned long long)k->v[i].id);
-	if (k->file != NULL)
-		printf("signed checkpoints (%s): %zu checked, every head still on the chain\n",
-		       k->file, k->checkpoints);
+	oplog_walk_report(&c->walk, "a ledger schema before 4, read as it is; opening it "
+	                            "read-write, as eds serve does, upgrades it");
 	printf("records match the operation log: %llu records, %llu accepted events\n",
 	       (unsigned long long)c->records, (unsigned long long)c->accepted);
 }

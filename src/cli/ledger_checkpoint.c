@@ -275,3 +275,24 @@ void oplog_walk_missing(oplog_walk *w)
 		known_head_failure(w, h, what);
 	}
 }
+
+void oplog_walk_report(const oplog_walk *w, const char *not_chained)
+{
+	char hex[2 * EDS_HASH_LEN + 1];
+	eds_hex_encode(hex, w->head, EDS_HASH_LEN);
+	if (!w->chained)
+		printf("operation log: not chained (%s)\n", not_chained);
+	else if (w->events == 0)
+		printf("operation log OK: no events\n");
+	else /* ID:HEX, as --oplog-head takes it */
+		printf("operation log OK: %llu events chained, head %llu:%s\n",
+		       (unsigned long long)w->events, (unsigned long long)w->head_id, hex);
+	const known_heads *k = w->known;
+	for (size_t i = 0; i < k->n; i++)
+		if (k->v[i].line == 0) /* --oplog-head */
+			printf("operation log head %llu written down earlier: still on the chain\n",
+			       (unsigned long long)k->v[i].id);
+	if (k->file != NULL)
+		printf("signed checkpoints (%s): %zu checked, every head still on the chain\n",
+		       k->file, k->checkpoints);
+}

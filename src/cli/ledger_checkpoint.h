@@ -98,4 +98,12 @@ void oplog_walk_event(oplog_walk *w, uint64_t id, const eds_ledger_event *ev, co
 /* After the walk: the heads written down earlier whose event was not met. */
 void oplog_walk_missing(oplog_walk *w);
 
+/*
+ * The walk's lines of a report that found no failure, on stdout: "operation
+ * log OK: N events chained, head ID:HEX" (the head to write down), or
+ * "operation log: not chained (NOT_CHAINED)", then one line per
+ * --oplog-head and one for the checkpoint file.
+ */
+void oplog_walk_report(const oplog_walk *w, const char *not_chained);
+
 #endif
