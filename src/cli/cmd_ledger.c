@@ -207,8 +207,6 @@ typedef struct verify_ctx {
 #define REASON_RECORD_HASH "record_hash_mismatch"
 #define REASON_HEAD        "head_mismatch"
 #define REASON_STORE       "database_damaged"
-#define REASON_NOT_LOGGED  "record_not_logged"
-#define REASON_MISSING     "logged_record_missing"
 
 /* What a stderr failure line names besides the device: the text lines
  * predate reason codes and show one only for chain failures. */
@@ -481,18 +479,8 @@ static eds_status check_event(void *ctx, uint64_t id, const eds_ledger_event *ev
 static eds_status report_mismatch(void *ctx, const eds_ledger_mismatch *m)
 {
 	verify_ctx *c = ctx;
-	char msg[256] = "no \"accepted\" event in the operation log names this record (device, "
-	                "sequence and record_hash): stored behind the ingest gate, or its event "
-	                "deleted";
-	const char *reason = REASON_NOT_LOGGED;
-	if (m->kind == EDS_LEDGER_LOGGED_RECORD_MISSING) {
-		reason = REASON_MISSING;
-		snprintf(msg, sizeof msg,
-		         "operation log event %llu accepted this record, but the ledger %s",
-		         (unsigned long long)m->event_id,
-		         m->other_stored ? "holds another record there (its record_hash differs)"
-		                         : "does not hold it (deleted, or cut off)");
-	}
+	char msg[256];
+	const char *reason = oplog_mismatch_message(m, "the ledger", msg, sizeof msg);
 	failure_info f = {m->device_id, m->sequence, reason, msg, SHOW_SEQUENCE | SHOW_REASON};
 	failure(c, &f);
 	return EDS_OK;

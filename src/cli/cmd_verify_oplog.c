@@ -18,7 +18,9 @@
 #include "cli_json.h"
 #include "edgesentry/encoding.h"
 #include "ledger_checkpoint.h"
+#include "oplog_match.h"
 #include "progress.h"
+#include "record_internal.h"
 #include "store/ledger_internal.h"
 
 #define CMD "verify-oplog"
@@ -26,7 +28,7 @@
 static const char help_text[] =
     "usage: eds verify-oplog FILE [--oplog-head ID:HEX]\n"
     "                             [--checkpoint FILE --checkpoint-key KEY]\n"
-    "                             [--json] [--quiet]\n"
+    "                             [--records RECORDS] [--json] [--quiet]\n"
     "\n"
     "Check an operation log offline: FILE is JSON Lines as `eds ledger log\n"
     "--json` prints it and `eds ledger export` writes it (oplog.jsonl; '-' reads\n"
@@ -42,7 +44,10 @@ static const char help_text[] =
     "recomputed shows only against a head written down earlier (--oplog-head,\n"
     "--checkpoint).  A log whose chain_hash is null throughout (a ledger schema\n"
     "before 4) is not chained: said, not a failure.\n"
-    "\n"
+    "\n";
+
+/* In two parts: a C string literal is at most 4095 bytes (ISO C). */
+static const char help_options[] =
     "Options:\n"
     "  --oplog-head ID:HEX   a head written down earlier, as this command or\n"
     "                        eds ledger verify prints it (ID 1 .. 2^53-1, HEX 64\n"
@@ -55,13 +60,21 @@ static const char help_text[] =
     "                        for --oplog-head\n"
     "  --checkpoint-key KEY  the public key whose checkpoints count (64 hex\n"
     "                        characters or a key file)\n"
+    "  --records RECORDS     the export's records.jsonl (as verify-chain reads\n"
+    "                        it): each record must have an \"accepted\" event with\n"
+    "                        its device, sequence and record_hash, and each\n"
+    "                        accepted event its record (a zero record_hash matches\n"
+    "                        on device and sequence), as eds ledger verify checks\n"
+    "                        a ledger; held in memory, about 200 bytes a record\n"
+    "                        and an accepted event\n"
     "  --json                print one JSON object on stdout instead: valid,\n"
     "                        chained, events_checked, oplog_head (hex; null: no\n"
     "                        event, or not chained), oplog_head_id (null as\n"
     "                        oplog_head), checkpoints_checked, failure_count,\n"
     "                        failures[] (device_id \"(oplog)\", sequence: the\n"
     "                        event's id, reason, message; the first 1000),\n"
-    "                        failures_omitted (the rest); no failure lines, no\n"
+    "                        failures_omitted (the rest), with --records also\n"
+    "                        records_checked, accepted_checked; no failure lines, no\n"
     "                        progress.  Exit 2 prints {\"valid\":false,\n"
     "                        \"error\":MESSAGE} too\n"
     "  --quiet               print only the failures: no summary, no progress\n"
@@ -69,22 +82,27 @@ static const char help_text[] =
     "\n"
     "Output: one line per failure on stderr,\n"
     "  eds verify-oplog: FILE:LINE: REASON: MESSAGE\n"
-    "(a head whose event is not in FILE: FILE: REASON: MESSAGE; REASON:\n"
-    "oplog_chain_broken at the first event whose link no longer holds,\n"
-    "oplog_head_mismatch for a head written down earlier), then a summary.\n"
+    "(a head whose event is not in FILE: FILE: REASON: MESSAGE; a record:\n"
+    "DEVICE/SEQUENCE: REASON: MESSAGE; REASON: oplog_chain_broken at the first\n"
+    "event whose link no longer holds, oplog_head_mismatch for a head written\n"
+    "down earlier, record_not_logged for a record no accepted event names,\n"
+    "logged_record_missing for an accepted event whose record RECORDS lacks),\n"
+    "then a summary.\n"
     "On a terminal, a FILE of 8 MiB or more shows a progress line on stderr.\n"
     "\n"
     "Exit codes:\n"
     "  0  the chain holds and every head given is on it (or: not chained)\n"
-    "  1  a failure (printed on stderr, or in the JSON)\n"
-    "  2  usage error, unreadable FILE, a malformed line (naming FILE:LINE), a\n"
-    "     checkpoint file with a bad line, an unreadable key\n";
+    "  1  a failure (printed on stderr, or in the JSON), or a record of RECORDS\n"
+    "     whose record_hash does not match its fields (stops reading)\n"
+    "  2  usage error, unreadable FILE or RECORDS, a malformed line (naming\n"
+    "     FILE:LINE), a checkpoint file with a bad line, an unreadable key\n";
 
-static const char *const names[] = {"--oplog-head", "--checkpoint", "--checkpoint-key"};
+static const char *const names[] = {"--oplog-head", "--checkpoint", "--checkpoint-key",
+                                    "--records"};
 enum { NAMES = sizeof names / sizeof names[0] };
 
 typedef struct args {
-	const char *path, *oplog_head, *checkpoint, *checkpoint_key;
+	const char *path, *oplog_head, *checkpoint, *checkpoint_key, *records;
 	bool json, quiet;
 } args;
 
@@ -93,15 +111,17 @@ typedef struct run {
 	oplog_walk walk;
 	known_heads known;
 	FILE *f;
-	uint64_t line;       /* the line being checked; 0 after the walk */
-	uint64_t last_id;    /* the id of the event before (0: none yet) */
-	uint64_t first_id;   /* the first event's id */
-	uint64_t first_line; /* and its line */
-	bool started;        /* an event was read (the first decides: chained or not) */
-	uint64_t events;     /* events read */
-	uint64_t failures;   /* all, listed or not */
-	json_t *listed;      /* --json: the failures kept */
-	uint64_t omitted;    /* --json: failures beyond CLI_JSON_FAILURES_KEPT */
+	uint64_t line;             /* the line being checked; 0 after the walk */
+	uint64_t last_id;          /* the id of the event before (0: none yet) */
+	uint64_t first_id;         /* the first event's id */
+	uint64_t first_line;       /* and its line */
+	bool started;              /* an event was read (the first decides: chained or not) */
+	uint64_t events;           /* events read */
+	uint64_t failures;         /* all, listed or not */
+	json_t *listed;            /* --json: the failures kept */
+	uint64_t omitted;          /* --json: failures beyond CLI_JSON_FAILURES_KEPT */
+	oplog_keys recs, accepted; /* --records: what is matched */
+	uint64_t records;          /* --records: records read */
 	cli_progress bar;
 	char buf[EDS_LEDGER_EVENT_JSON_MAX + 1];
 } run;
@@ -122,7 +142,8 @@ static void failure(void *ctx, uint64_t id, const char *reason, const char *mess
 		fprintf(stderr, "eds %s: %s: %s: %s\n", CMD, r->a->path, reason, message);
 }
 
-/* A fatal error: one line on stderr (and the JSON error object); exit 2. */
+/* A fatal error: one line on stderr (and the JSON error object); exit 2,
+ * or 1 for a record whose record_hash does not match its fields. */
 static int fatal(const run *r, eds_status st, const char *context)
 {
 	if (r->a->json) {
@@ -131,7 +152,41 @@ static int fatal(const run *r, eds_status st, const char *context)
 		cli_json_print(CMD, json_pack("{s:b, s:s}", "valid", 0, "error", msg));
 	}
 	cli_report(CMD, st, context);
-	return EDS_EXIT_USAGE;
+	return st == EDS_E_HASH_MISMATCH ? EDS_EXIT_INVALID : EDS_EXIT_USAGE;
+}
+
+/* A record the log does not account for, or an accepted event without its record. */
+static eds_status mismatch(void *ctx, const eds_ledger_mismatch *m)
+{
+	run *r = ctx;
+	char msg[256];
+	const char *reason = oplog_mismatch_message(m, "the records file", msg, sizeof msg);
+	r->failures++;
+	if (r->listed != NULL)
+		cli_json_list_failure(r->listed, &r->omitted, m->device_id, m->sequence, reason,
+		                      msg);
+	else
+		fprintf(stderr, "eds %s: %s/%llu: %s: %s\n", CMD, m->device_id,
+		        (unsigned long long)m->sequence, reason, msg);
+	return EDS_OK;
+}
+
+/* --records: every record of the file, matched against the accepted events. */
+static int match_records(run *r)
+{
+	eds_record_reader *rd = NULL;
+	eds_record rec;
+	uint8_t hash[EDS_HASH_LEN];
+	eds_status st = eds_record_reader_open(&rd, r->a->records);
+	while (st == EDS_OK && (st = eds_record_reader_next_hashed(rd, &rec, hash)) == EDS_OK) {
+		r->records++;
+		st = oplog_keys_add(&r->recs, rec.device_id, rec.sequence, hash, 0);
+	}
+	eds_record_reader_close(rd);
+	if (st != EDS_DONE)
+		return fatal(r, st, "--records");
+	st = oplog_keys_match(&r->recs, &r->accepted, mismatch, r);
+	return st == EDS_OK ? EDS_EXIT_OK : fatal(r, st, "--records");
 }
 
 /*
@@ -231,6 +286,10 @@ static int read_all(run *r)
 		if (st != EDS_OK)
 			return fatal(r, st, where);
 		check_event(r, id, &ev, has_chain);
+		if (r->a->records != NULL && strcmp(ev.decision, "accepted") == 0 &&
+		    (st = oplog_keys_add(&r->accepted, ev.device_id, ev.sequence, ev.record_hash,
+		                         id)) != EDS_OK)
+			return fatal(r, st, where);
 		cli_progress_update(&r->bar, offset, ++r->events);
 	}
 	cli_progress_end(&r->bar);
@@ -256,6 +315,14 @@ static int report(const run *r)
 		    "oplog_head_id", head_id_json(&r->walk), "checkpoints_checked",
 		    (json_int_t)r->known.checkpoints, "failure_count", (json_int_t)r->failures,
 		    "failures", r->listed, "failures_omitted", (json_int_t)r->omitted);
+		if (o != NULL && r->a->records != NULL &&
+		    (json_object_set_new(o, "records_checked",
+		                         json_integer((json_int_t)r->records)) != 0 ||
+		     json_object_set_new(o, "accepted_checked",
+		                         json_integer((json_int_t)r->accepted.n)) != 0)) {
+			json_decref(o);
+			o = NULL;
+		}
 		int jrc = cli_json_print(CMD, o);
 		return jrc != EDS_EXIT_OK ? jrc : rc;
 	}
@@ -268,12 +335,16 @@ static int report(const run *r)
 	}
 	oplog_walk_report(&r->walk, "chain_hash is null throughout: exported from a ledger "
 	                            "schema before 4");
+	if (r->a->records != NULL)
+		printf("records match the operation log: %llu records, %zu accepted events\n",
+		       (unsigned long long)r->records, r->accepted.n);
 	return rc;
 }
 
 static int parse_args(int argc, char **argv, args *a, known_heads *k)
 {
-	const char **const values[] = {&a->oplog_head, &a->checkpoint, &a->checkpoint_key};
+	const char **const values[] = {&a->oplog_head, &a->checkpoint, &a->checkpoint_key,
+	                               &a->records};
 	static const char *const switches[] = {"--json", "--quiet"};
 	bool *const on[] = {&a->json, &a->quiet};
 	const cli_switches sw = {switches, on, 2};
@@ -320,6 +391,7 @@ int cmd_verify_oplog(int argc, char **argv)
 	args a = {0};
 	if (cli_help_asked(argc, argv, names, NAMES)) {
 		fputs(help_text, stdout);
+		fputs(help_options, stdout);
 		return EDS_EXIT_OK;
 	}
 	run *r = calloc(1, sizeof *r);
@@ -335,12 +407,15 @@ int cmd_verify_oplog(int argc, char **argv)
 		st = open_input(r);
 	if (rc == EDS_EXIT_OK && st != EDS_OK)
 		rc = fatal(r, st, a.path);
-	else if (rc == EDS_EXIT_OK && (rc = read_all(r)) == EDS_EXIT_OK)
+	else if (rc == EDS_EXIT_OK && (rc = read_all(r)) == EDS_EXIT_OK &&
+	         (a.records == NULL || (rc = match_records(r)) == EDS_EXIT_OK))
 		rc = report(r);
 	if (r->f != NULL && r->f != stdin)
 		fclose(r->f);
 	json_decref(r->listed);
 	known_heads_free(&r->known);
+	oplog_keys_free(&r->recs);
+	oplog_keys_free(&r->accepted);
 	free(r);
 	return rc;
 }

@@ -296,3 +296,20 @@ void oplog_walk_report(const oplog_walk *w, const char *not_chained)
 		printf("signed checkpoints (%s): %zu checked, every head still on the chain\n",
 		       k->file, k->checkpoints);
 }
+
+const char *oplog_mismatch_message(const eds_ledger_mismatch *m, const char *holder, char *msg,
+                                   size_t cap)
+{
+	if (m->kind != EDS_LEDGER_LOGGED_RECORD_MISSING) {
+		snprintf(msg, cap,
+		         "no \"accepted\" event in the operation log names this record (device, "
+		         "sequence and record_hash): stored behind the ingest gate, or its event "
+		         "deleted");
+		return REASON_NOT_LOGGED;
+	}
+	snprintf(msg, cap, "operation log event %llu accepted this record, but %s %s",
+	         (unsigned long long)m->event_id, holder,
+	         m->other_stored ? "holds another record there (its record_hash differs)"
+	                         : "does not hold it (deleted, or cut off)");
+	return REASON_MISSING;
+}

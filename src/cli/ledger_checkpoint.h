@@ -106,4 +106,16 @@ void oplog_walk_missing(oplog_walk *w);
  */
 void oplog_walk_report(const oplog_walk *w, const char *not_chained);
 
+/* Failure reasons of the match of records against the log. */
+#define REASON_NOT_LOGGED "record_not_logged"
+#define REASON_MISSING    "logged_record_missing"
+
+/*
+ * The reason and message of one disagreement between records and the
+ * log's "accepted" events; holder names where the records are ("the
+ * ledger", "the records file").
+ */
+const char *oplog_mismatch_message(const eds_ledger_mismatch *m, const char *holder, char *msg,
+                                   size_t cap);
+
 #endif

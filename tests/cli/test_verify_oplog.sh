@@ -141,6 +141,50 @@ expect_err "eds verify-oplog: --checkpoint cps.jsonl:1:"
 expect_rc 2 "$EDS" verify-oplog $O --oplog-head 6:zz
 expect_err "eds verify-oplog: --oplog-head: the hash must be 64 hex digits"
 
+# ---- --records: the records against the accepted events, both ways ------------------
+R=E/records.jsonl
+expect_rc 0 "$EDS" verify-oplog $O --records $R
+expect_out "records match the operation log: 6 records, 6 accepted events"
+expect_rc 0 "$EDS" verify-oplog $O --records $R --json
+expect_jq '.valid and .records_checked == 6 and .accepted_checked == 6'
+# the accepted event of dev-b/2 deleted: its record is not logged (and the chain breaks),
+# as ledger verify says of the same deletion in the database
+sed 4d $O >noevent.jsonl
+expect_rc 1 "$EDS" verify-oplog noevent.jsonl --records $R --json
+failures_are "oplog_chain_broken (oplog)/5
+record_not_logged dev-b/2"
+cp -r L NE && sqlite3 NE/ledger.sqlite "DELETE FROM oplog WHERE id = 4" || fail "sqlite3"
+"$EDS" ledger verify --ledger NE --json >ne.json
+jq -r '.failures[] | select(.reason == "record_not_logged") | .message' ne.json >ne.txt
+jq -r '.failures[] | select(.reason == "record_not_logged") | .message' "$T/out" >vo.txt
+[ -s ne.txt ] && cmp -s ne.txt vo.txt && pass || fail "record_not_logged messages differ"
+expect_rc 1 "$EDS" verify-oplog noevent.jsonl --records $R
+expect_err "eds verify-oplog: dev-b/2: record_not_logged: no \"accepted\" event"
+# a record cut off (dev-a/3, the last line): its accepted event has no record
+grep -v '"device_id":"dev-a","sequence":3,' $R >cutrec.jsonl
+[ "$(wc -l <cutrec.jsonl)" -eq 5 ] && pass || fail "dev-a/3 not cut"
+expect_rc 1 "$EDS" verify-oplog $O --records cutrec.jsonl --json
+failures_are "logged_record_missing dev-a/3"
+expect_jq '.failures[0].message == "operation log event 5 accepted this record, but the records file does not hold it (deleted, or cut off)"'
+# another record of dev-a/3 in its place (signed by the same key, so it verifies)
+grep '"device_id":"dev-a","sequence":[12],' $R >oc.jsonl
+echo "another reading" >pl2
+"$EDS" sign --key k.key --device dev-a --chain oc.jsonl --payload pl2 >/dev/null || fail "sign"
+{ cat cutrec.jsonl; tail -n 1 oc.jsonl; } >other.jsonl
+expect_rc 1 "$EDS" verify-oplog $O --records other.jsonl --json
+failures_are "record_not_logged dev-a/3
+logged_record_missing dev-a/3"
+expect_jq '.failures[1].message | contains("the records file holds another record there")'
+# a record whose record_hash does not match its fields stops reading: exit 1
+sed '1s/"sequence":1,/"sequence":9,/' $R >badrec.jsonl
+expect_rc 1 "$EDS" verify-oplog $O --records badrec.jsonl
+expect_one_line_err
+expect_err "badrec.jsonl:1:"
+printf '{' >junk.jsonl
+expect_rc 2 "$EDS" verify-oplog $O --records junk.jsonl
+expect_one_line_err
+expect_rc 2 "$EDS" verify-oplog $O --records nosuch.jsonl
+
 # ---- unchained (schema 3): not chained, not a failure -------------------------------
 sed 's/"chain_hash":"[0-9a-f]*"/"chain_hash":null/' $O >old.jsonl
 expect_rc 0 "$EDS" verify-oplog old.jsonl
