@@ -87,6 +87,7 @@ int cmd_hash(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_verify_chain(int argc, char **argv);
+int cmd_verify_oplog(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);

@@ -16,3 +16,15 @@ int cli_json_print(const char *cmd, json_t *o)
 	}
 	return EDS_EXIT_OK;
 }
+
+void cli_json_list_failure(json_t *list, uint64_t *omitted, const char *device_id,
+                           uint64_t sequence, const char *reason, const char *message)
+{
+	json_t *o = NULL;
+	if (json_array_size(list) < CLI_JSON_FAILURES_KEPT)
+		o = json_pack("{s:s, s:I, s:s, s:s}", "device_id", device_id, "sequence",
+		              (json_int_t)sequence, "reason", reason, "message", message);
+	/* Out of memory for the entry: it is still counted, as not listed. */
+	if (o == NULL || json_array_append_new(list, o) != 0)
+		(*omitted)++;
+}

@@ -5,6 +5,7 @@
 #define EDS_CLI_JSON_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 /* A --json list of failures keeps this many; more are only counted
  * (failures_omitted), so memory stays bounded for any input. */
@@ -17,5 +18,13 @@
  * EDS_EXIT_USAGE, else EDS_EXIT_OK.
  */
 int cli_json_print(const char *cmd, json_t *o);
+
+/*
+ * Append one failure {device_id, sequence, reason, message} to list, unless
+ * it holds CLI_JSON_FAILURES_KEPT already (or memory runs out): then it is
+ * only counted in *omitted.
+ */
+void cli_json_list_failure(json_t *list, uint64_t *omitted, const char *device_id,
+                           uint64_t sequence, const char *reason, const char *message);
 
 #endif

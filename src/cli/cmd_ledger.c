@@ -78,7 +78,8 @@ static void help(void)
 	       "records.jsonl comes last, whole, so a failed export leaves none.  Checked\n"
 	       "offline with\n"
 	       "  eds verify-chain OUT/records.jsonl --keys OUT/registry.json "
-	       "--payload-dir OUT/payloads\n\n"
+	       "--payload-dir OUT/payloads\n"
+	       "  eds verify-oplog OUT/oplog.jsonl\n\n"
 	       "backup: copy the whole ledger into the new directory --out, while eds\n"
 	       "serve may keep writing to it: the database as one consistent snapshot,\n"
 	       "then each payload file its records hold (checked against its hash\n"
@@ -193,15 +194,11 @@ typedef struct verify_ctx {
 	eds_chain_verifier *v;
 	const char *payload_dir;
 	uint64_t records, payloads, pending, failures;
-	uint64_t events;                  /* operation-log events whose link was checked */
-	uint64_t accepted;                /* "accepted" events, matched against the records */
-	uint64_t head_id;                 /* the newest event's id (0: none) */
-	bool chained;                     /* the ledger chains its operation log (schema 4) */
-	bool damaged;                     /* the database's check found damage */
-	uint8_t oplog_head[EDS_HASH_LEN]; /* the newest event's stored chain_hash */
-	known_heads *known; /* --oplog-head and --checkpoint: heads to find on the chain */
-	json_t *listed;     /* --json: the failures kept; NULL: each is printed on stderr */
-	uint64_t omitted;   /* --json: failures beyond CLI_JSON_FAILURES_KEPT */
+	uint64_t accepted; /* "accepted" events, matched against the records */
+	bool damaged;      /* the database's check found damage */
+	oplog_walk walk;   /* the operation log's chain, and the heads to find on it */
+	json_t *listed;    /* --json: the failures kept; NULL: each is printed on stderr */
+	uint64_t omitted;  /* --json: failures beyond CLI_JSON_FAILURES_KEPT */
 	cli_progress bar;
 	batch *b;
 } verify_ctx;
@@ -210,10 +207,6 @@ typedef struct verify_ctx {
 #define REASON_RECORD_HASH "record_hash_mismatch"
 #define REASON_HEAD        "head_mismatch"
 #define REASON_STORE       "database_damaged"
-#define REASON_OPLOG       "oplog_chain_broken"
-#define REASON_NOT_LOGGED  "record_not_logged"
-#define REASON_MISSING     "logged_record_missing"
-#define REASON_KNOWN_HEAD  "oplog_head_mismatch"
 
 /* What a stderr failure line names besides the device: the text lines
  * predate reason codes and show one only for chain failures. */
@@ -226,22 +219,12 @@ typedef struct failure_info {
 	unsigned show;
 } failure_info;
 
-static void list_failure(verify_ctx *c, const failure_info *f)
-{
-	json_t *o = NULL;
-	if (json_array_size(c->listed) < CLI_JSON_FAILURES_KEPT)
-		o = json_pack("{s:s, s:I, s:s, s:s}", "device_id", f->device_id, "sequence",
-		              (json_int_t)f->sequence, "reason", f->reason, "message", f->message);
-	/* Out of memory for the entry: it is still counted, as not listed. */
-	if (o == NULL || json_array_append_new(c->listed, o) != 0)
-		c->omitted++;
-}
-
 static void failure(verify_ctx *c, const failure_info *f)
 {
 	c->failures++;
 	if (c->listed != NULL) {
-		list_failure(c, f);
+		cli_json_list_failure(c->listed, &c->omitted, f->device_id, f->sequence, f->reason,
+		                      f->message);
 		return;
 	}
 	cli_progress_end(&c->bar); /* the line goes where the bar was; it comes back */
@@ -390,24 +373,8 @@ static void report_failures(const verify_ctx *c, const eds_ledger_stats *ls)
  */
 static void report_oplog(const verify_ctx *c)
 {
-	char hex[2 * EDS_HASH_LEN + 1];
-	eds_hex_encode(hex, c->oplog_head, EDS_HASH_LEN);
-	if (!c->chained)
-		printf("operation log: not chained (a ledger schema before 4, read as it is; "
-		       "opening it read-write, as eds serve does, upgrades it)\n");
-	else if (c->events == 0)
-		printf("operation log OK: no events\n");
-	else /* ID:HEX, as --oplog-head takes it */
-		printf("operation log OK: %llu events chained, head %llu:%s\n",
-		       (unsigned long long)c->events, (unsigned long long)c->head_id, hex);
-	const known_heads *k = c->known;
-	for (size_t i = 0; i < k->n; i++)
-		if (k->v[i].line == 0) /* --oplog-head */
-			printf("operation log head %llu written down earlier: still on the chain\n",
-			       (unsigned long long)k->v[i].id);
-	if (k->file != NULL)
-		printf("signed checkpoints (%s): %zu checked, every head still on the chain\n",
-		       k->file, k->checkpoints);
+	oplog_walk_report(&c->walk, "a ledger schema before 4, read as it is; opening it "
+	                            "read-write, as eds serve does, upgrades it");
 	printf("records match the operation log: %llu records, %llu accepted events\n",
 	       (unsigned long long)c->records, (unsigned long long)c->accepted);
 }
@@ -451,16 +418,16 @@ static int report_json(const verify_ctx *c, const eds_ledger_stats *ls)
 	              (json_int_t)c->pending, "journaled_payloads",
 	              (json_int_t)ls->journaled_payloads, "failure_count", (json_int_t)c->failures,
 	              "failures", c->listed, "failures_omitted", (json_int_t)c->omitted);
-	json_t *head_id = head_id_json(c->chained, c->head_id);
+	json_t *head_id = head_id_json(c->walk.chained, c->walk.head_id);
 	if (o != NULL &&
-	    (json_object_set_new(o, "oplog_events_checked", json_integer((json_int_t)c->events)) !=
-	         0 ||
-	     json_object_set_new(o, "oplog_head", ledger_log_hash_json(c->oplog_head)) != 0 ||
+	    (json_object_set_new(o, "oplog_events_checked",
+	                         json_integer((json_int_t)c->walk.events)) != 0 ||
+	     json_object_set_new(o, "oplog_head", eds_ledger_hash_json(c->walk.head)) != 0 ||
 	     json_object_set_new(o, "oplog_head_id", head_id) != 0 ||
 	     json_object_set_new(o, "oplog_accepted_checked",
 	                         json_integer((json_int_t)c->accepted)) != 0 ||
 	     json_object_set_new(o, "checkpoints_checked",
-	                         json_integer((json_int_t)c->known->checkpoints)) != 0)) {
+	                         json_integer((json_int_t)c->walk.known->checkpoints)) != 0)) {
 		json_decref(o);
 		o = NULL;
 	}
@@ -486,88 +453,11 @@ static eds_status verify_setup(eds_ledger *l, unsigned threads, verify_ctx *c, e
 	return st;
 }
 
-/*
- * One link of the operation log: the event's stored chain_hash must be the
- * hash of the event and the stored one before it.  The walk goes on from
- * the stored hash, not the recomputed one, so each place changed is named
- * once (an edited event breaks at itself, a deleted one at the next id)
- * instead of every event after it.
- */
-static void check_link(verify_ctx *c, uint64_t id, const eds_ledger_event *ev)
+/* A failure of the operation log's walk, as the ledger's other failures. */
+static void oplog_failure(void *ctx, uint64_t id, const char *reason, const char *message)
 {
-	uint8_t want[EDS_HASH_LEN];
-	eds_ledger_event_chain(c->oplog_head, id, ev, want);
-	if (memcmp(want, ev->chain_hash, EDS_HASH_LEN) != 0) {
-		char msg[192];
-		snprintf(msg, sizeof msg,
-		         "operation log event %llu: chain_hash does not follow from the event and "
-		         "the one before (an event edited, deleted, inserted or moved here)",
-		         (unsigned long long)id);
-		failure_info f = {"(oplog)", id, REASON_OPLOG, msg, SHOW_SEQUENCE | SHOW_REASON};
-		failure(c, &f);
-	}
-	memcpy(c->oplog_head, ev->chain_hash, EDS_HASH_LEN);
-	c->events++;
-}
-
-/* A failure of a head written down earlier, at its id. */
-static void known_head_failure(verify_ctx *c, const known_head *h, const char *what)
-{
-	char origin[4200], msg[4600];
-	known_head_origin(c->known, h, origin, sizeof origin);
-	/* --oplog-head is the only head not from a file: it needs no name. */
-	snprintf(msg, sizeof msg, "%s%s%s", h->line != 0 ? origin : "", h->line != 0 ? ": " : "",
-	         what);
-	failure_info f = {"(oplog)", h->id, REASON_KNOWN_HEAD, msg, SHOW_SEQUENCE | SHOW_REASON};
-	failure(c, &f);
-}
-
-/*
- * Each head written down earlier must still be the chain_hash of its
- * event: as every link up to it is checked too, the log up to it is then
- * the one seen back then, and not cut off before it.  The heads are sorted
- * by id and the walk goes up the ids, so each is looked at once.
- */
-static void check_known_heads(verify_ctx *c, uint64_t id, const eds_ledger_event *ev)
-{
-	known_heads *k = c->known;
-	while (k->next < k->n && k->v[k->next].id < id)
-		k->next++; /* its event is gone: known_heads_missing reports it */
-	for (size_t i = k->next; i < k->n && k->v[i].id == id; i++) {
-		k->v[i].seen = true;
-		if (memcmp(ev->chain_hash, k->v[i].hash, EDS_HASH_LEN) == 0)
-			continue;
-		char have[2 * EDS_HASH_LEN + 1], what[256];
-		eds_hex_encode(have, ev->chain_hash, EDS_HASH_LEN);
-		snprintf(
-		    what, sizeof what,
-		    "operation log event %llu: chain_hash is %s, not the head written down (the "
-		    "log up to it was changed, or recomputed)",
-		    (unsigned long long)id, have);
-		known_head_failure(c, &k->v[i], what);
-	}
-}
-
-/* After the walk: the heads written down earlier whose event was not met. */
-static void known_heads_missing(verify_ctx *c)
-{
-	char what[256];
-	if (!c->chained)
-		snprintf(what, sizeof what,
-		         "the operation log is not chained (a ledger schema before 4, read as it "
-		         "is): no head to compare with");
-	for (size_t i = 0; i < c->known->n; i++) {
-		const known_head *h = &c->known->v[i];
-		if (h->seen)
-			continue;
-		if (c->chained)
-			snprintf(
-			    what, sizeof what,
-			    "operation log event %llu is missing (the newest is %llu): the log was "
-			    "cut off before it, or rewritten",
-			    (unsigned long long)h->id, (unsigned long long)c->head_id);
-		known_head_failure(c, h, what);
-	}
+	failure_info f = {"(oplog)", id, reason, message, SHOW_SEQUENCE | SHOW_REASON};
+	failure(ctx, &f);
 }
 
 /*
@@ -577,13 +467,11 @@ static void known_heads_missing(verify_ctx *c)
 static eds_status check_event(void *ctx, uint64_t id, const eds_ledger_event *ev)
 {
 	verify_ctx *c = ctx;
-	if (c->chained) {
-		check_link(c, id, ev);
-		check_known_heads(c, id, ev);
-	}
+	if (c->walk.chained)
+		oplog_walk_event(&c->walk, id, ev, NULL);
 	if (strcmp(ev->decision, "accepted") == 0)
 		c->accepted++;
-	c->head_id = id;
+	c->walk.head_id = id;
 	return EDS_OK;
 }
 
@@ -591,18 +479,8 @@ static eds_status check_event(void *ctx, uint64_t id, const eds_ledger_event *ev
 static eds_status report_mismatch(void *ctx, const eds_ledger_mismatch *m)
 {
 	verify_ctx *c = ctx;
-	char msg[256] = "no \"accepted\" event in the operation log names this record (device, "
-	                "sequence and record_hash): stored behind the ingest gate, or its event "
-	                "deleted";
-	const char *reason = REASON_NOT_LOGGED;
-	if (m->kind == EDS_LEDGER_LOGGED_RECORD_MISSING) {
-		reason = REASON_MISSING;
-		snprintf(msg, sizeof msg,
-		         "operation log event %llu accepted this record, but the ledger %s",
-		         (unsigned long long)m->event_id,
-		         m->other_stored ? "holds another record there (its record_hash differs)"
-		                         : "does not hold it (deleted, or cut off)");
-	}
+	char msg[256];
+	const char *reason = oplog_mismatch_message(m, "the ledger", msg, sizeof msg);
 	failure_info f = {m->device_id, m->sequence, reason, msg, SHOW_SEQUENCE | SHOW_REASON};
 	failure(c, &f);
 	return EDS_OK;
@@ -627,7 +505,7 @@ static eds_status verify_all(eds_ledger *l, verify_ctx *c)
 	if (st == EDS_OK && !c->damaged)
 		st = eds_ledger_event_foreach(l, 0, NULL, check_event, c);
 	if (st == EDS_OK && !c->damaged) {
-		known_heads_missing(c);
+		oplog_walk_missing(&c->walk);
 		st = eds_ledger_match_events(l, report_mismatch, c);
 	}
 	return st;
@@ -666,11 +544,12 @@ static int verify(eds_ledger *l, ledger_args *a, unsigned threads)
 {
 	eds_registry *reg = NULL;
 	eds_ledger_stats ls = {0};
-	verify_ctx c = {.payload_dir = eds_ledger_payload_dir(l), .known = &a->known};
+	verify_ctx c = {.payload_dir = eds_ledger_payload_dir(l)};
 	/* Read first: the record count sizes the progress line, and the journal
 	 * count of the report is the one the run started from. */
 	eds_status st = eds_ledger_stats_get(l, &ls);
-	c.chained = ls.oplog_chained != 0;
+	c.walk = (oplog_walk){
+	    .known = &a->known, .fail = oplog_failure, .ctx = &c, .chained = ls.oplog_chained != 0};
 	if (st == EDS_OK)
 		st = verify_setup(l, threads, &c, &reg);
 	if (st == EDS_OK && a->json && (c.listed = json_array()) == NULL)
@@ -1004,7 +883,7 @@ static int stats(eds_ledger *l, const ledger_args *a)
 		              "pending_payloads", (json_int_t)s.pending_payloads, "events",
 		              (json_int_t)s.events, "journaled_payloads",
 		              (json_int_t)s.journaled_payloads, "bytes", (json_int_t)s.bytes,
-		              "oplog_head", ledger_log_hash_json(s.oplog_head), "oplog_head_id",
+		              "oplog_head", eds_ledger_hash_json(s.oplog_head), "oplog_head_id",
 		              head_id_json(s.oplog_chained != 0, s.events)));
 	printf("devices:            %llu\nrecords:            %llu\npayloads pending:   %llu\n"
 	       "events:             %llu\npayloads journaled: %llu\ndatabase bytes:     %llu\n",
@@ -1040,30 +919,6 @@ static bool inside_ledger(const char *ledger, const char *out)
 	}
 	size_t n = strlen(l);
 	return strncmp(o, l, n) == 0 && (o[n] == '\0' || o[n] == '/');
-}
-
-/* --oplog-head ID:HEX, as verify prints the head: ID 1 .. 2^53-1, HEX 64 hex digits. */
-static int parse_known_head(const char *text, known_heads *k)
-{
-	uint64_t id;
-	uint8_t hash[EDS_HASH_LEN];
-	const char *colon = strchr(text, ':');
-	char idtext[24];
-	size_t n = colon != NULL ? (size_t)(colon - text) : 0;
-	if (colon == NULL || n >= sizeof idtext)
-		return cli_usage(
-		    cmd, "--oplog-head must be ID:HEX, as verify prints the head, not '%.100s'",
-		    text);
-	memcpy(idtext, text, n);
-	idtext[n] = '\0';
-	if (cli_u64(idtext, 1, EDS_INT_MAX, &id) != 0)
-		return cli_usage(cmd, "--oplog-head: the event id must be 1 .. 2^53-1, not '%s'",
-		                 idtext);
-	const char *hex = colon + 1;
-	if (eds_hex_decode(hash, EDS_HASH_LEN, hex, strlen(hex)) != EDS_OK)
-		return cli_usage(cmd, "--oplog-head: the hash must be 64 hex digits, not '%.100s'",
-		                 hex);
-	return known_heads_add(k, id, hash);
 }
 
 /* The flags that belong to one action only; the usage code when one is misplaced. */
@@ -1130,7 +985,7 @@ static int parse_args(int argc, char **argv, ledger_args *a)
 	if ((rc = check_action_flags(a)) != EDS_EXIT_OK)
 		return rc;
 	if (a->oplog_head != NULL &&
-	    (rc = parse_known_head(a->oplog_head, &a->known)) != EDS_EXIT_OK)
+	    (rc = known_heads_parse(&a->known, a->oplog_head)) != EDS_EXIT_OK)
 		return rc;
 	/* Before the ledger is opened: a bad checkpoint file is a usage error. */
 	if (a->checkpoint != NULL &&

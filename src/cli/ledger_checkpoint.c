@@ -10,7 +10,9 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_flags.h"
 #include "edgesentry/checkpoint.h"
+#include "edgesentry/encoding.h"
 #include "ledger_checkpoint.h"
 #include "store/ledger_internal.h"
 
@@ -52,13 +54,19 @@ int ledger_checkpoint_run(eds_ledger *l, const char *key_path)
 	return EDS_EXIT_OK;
 }
 
+/* The command the messages about k name. */
+static const char *cmd_of(const known_heads *k)
+{
+	return k->cmd != NULL ? k->cmd : cmd;
+}
+
 int known_heads_add(known_heads *k, uint64_t id, const uint8_t hash[EDS_HASH_LEN])
 {
 	if (k->n == k->cap) {
 		size_t cap = k->cap ? 2 * k->cap : 16;
 		known_head *v = realloc(k->v, cap * sizeof *v);
 		if (v == NULL)
-			return cli_usage(cmd, "out of memory for %zu heads", cap);
+			return cli_usage(cmd_of(k), "out of memory for %zu heads", cap);
 		k->v = v;
 		k->cap = cap;
 	}
@@ -67,6 +75,29 @@ int known_heads_add(known_heads *k, uint64_t id, const uint8_t hash[EDS_HASH_LEN
 	h->id = id;
 	memcpy(h->hash, hash, EDS_HASH_LEN);
 	return EDS_EXIT_OK;
+}
+
+int known_heads_parse(known_heads *k, const char *text)
+{
+	uint64_t id;
+	uint8_t hash[EDS_HASH_LEN];
+	const char *colon = strchr(text, ':');
+	char idtext[24];
+	size_t n = colon != NULL ? (size_t)(colon - text) : 0;
+	if (colon == NULL || n >= sizeof idtext)
+		return cli_usage(
+		    cmd_of(k),
+		    "--oplog-head must be ID:HEX, as verify prints the head, not '%.100s'", text);
+	memcpy(idtext, text, n);
+	idtext[n] = '\0';
+	if (cli_u64(idtext, 1, EDS_INT_MAX, &id) != 0)
+		return cli_usage(
+		    cmd_of(k), "--oplog-head: the event id must be 1 .. 2^53-1, not '%s'", idtext);
+	const char *hex = colon + 1;
+	if (eds_hex_decode(hash, EDS_HASH_LEN, hex, strlen(hex)) != EDS_OK)
+		return cli_usage(cmd_of(k),
+		                 "--oplog-head: the hash must be 64 hex digits, not '%.100s'", hex);
+	return known_heads_add(k, id, hash);
 }
 
 /* One line of the file: a checkpoint signed with pk, whose head is added. */
@@ -81,7 +112,7 @@ static int load_line(known_heads *k, const char *text, size_t len, uint64_t line
 		char where[4200];
 		snprintf(where, sizeof where, "--checkpoint %s:%llu", k->file,
 		         (unsigned long long)line);
-		cli_report(cmd, st, where);
+		cli_report(cmd_of(k), st, where);
 		return EDS_EXIT_USAGE;
 	}
 	if (cp.oplog_id == 0) /* an empty log: nothing to find */
@@ -102,9 +133,9 @@ int known_heads_load(known_heads *k, const char *file, const char *key_spec)
 	size_t len = 0;
 	eds_status st = eds_public_key_load(&pk, key_spec);
 	if (st != EDS_OK)
-		return cli_report(cmd, st, "--checkpoint-key");
+		return cli_report(cmd_of(k), st, "--checkpoint-key");
 	if ((st = eds_read_file(file, CHECKPOINT_FILE_MAX, &text, &len)) != EDS_OK)
-		return cli_report(cmd, st, "--checkpoint");
+		return cli_report(cmd_of(k), st, "--checkpoint");
 	k->file = file;
 	int rc = EDS_EXIT_OK;
 	uint64_t line = 0;
@@ -151,4 +182,134 @@ void known_heads_free(known_heads *k)
 {
 	free(k->v);
 	memset(k, 0, sizeof *k);
+}
+
+/* ---- the walk of an operation log ----------------------------------------- */
+
+/*
+ * One link of the operation log: the event's stored chain_hash must be the
+ * hash of the event and the stored one before it.  The walk goes on from
+ * the stored hash, not the recomputed one, so each place changed is named
+ * once (an edited event breaks at itself, a deleted one at the next id)
+ * instead of every event after it.
+ */
+static void check_link(oplog_walk *w, uint64_t id, const eds_ledger_event *ev, const char *broken)
+{
+	uint8_t want[EDS_HASH_LEN];
+	eds_ledger_event_chain(w->head, id, ev, want);
+	if (broken != NULL) {
+		w->fail(w->ctx, id, REASON_OPLOG, broken);
+	} else if (memcmp(want, ev->chain_hash, EDS_HASH_LEN) != 0) {
+		char msg[192];
+		snprintf(msg, sizeof msg,
+		         "operation log event %llu: chain_hash does not follow from the event and "
+		         "the one before (an event edited, deleted, inserted or moved here)",
+		         (unsigned long long)id);
+		w->fail(w->ctx, id, REASON_OPLOG, msg);
+	}
+	memcpy(w->head, ev->chain_hash, EDS_HASH_LEN);
+	w->events++;
+}
+
+/* A failure of a head written down earlier, at its id. */
+static void known_head_failure(oplog_walk *w, const known_head *h, const char *what)
+{
+	char origin[4200], msg[4600];
+	known_head_origin(w->known, h, origin, sizeof origin);
+	/* --oplog-head is the only head not from a file: it needs no name. */
+	snprintf(msg, sizeof msg, "%s%s%s", h->line != 0 ? origin : "", h->line != 0 ? ": " : "",
+	         what);
+	w->fail(w->ctx, h->id, REASON_KNOWN_HEAD, msg);
+}
+
+/*
+ * Each head written down earlier must still be the chain_hash of its
+ * event: as every link up to it is checked too, the log up to it is then
+ * the one seen back then, and not cut off before it.  The heads are sorted
+ * by id and the walk goes up the ids, so each is looked at once.
+ */
+static void check_known_heads(oplog_walk *w, uint64_t id, const eds_ledger_event *ev)
+{
+	known_heads *k = w->known;
+	while (k->next < k->n && k->v[k->next].id < id)
+		k->next++; /* its event is gone: oplog_walk_missing reports it */
+	for (size_t i = k->next; i < k->n && k->v[i].id == id; i++) {
+		k->v[i].seen = true;
+		if (memcmp(ev->chain_hash, k->v[i].hash, EDS_HASH_LEN) == 0)
+			continue;
+		char have[2 * EDS_HASH_LEN + 1], what[256];
+		eds_hex_encode(have, ev->chain_hash, EDS_HASH_LEN);
+		snprintf(
+		    what, sizeof what,
+		    "operation log event %llu: chain_hash is %s, not the head written down (the "
+		    "log up to it was changed, or recomputed)",
+		    (unsigned long long)id, have);
+		known_head_failure(w, &k->v[i], what);
+	}
+}
+
+void oplog_walk_event(oplog_walk *w, uint64_t id, const eds_ledger_event *ev, const char *broken)
+{
+	check_link(w, id, ev, broken);
+	check_known_heads(w, id, ev);
+	w->head_id = id;
+}
+
+void oplog_walk_missing(oplog_walk *w)
+{
+	char what[256];
+	if (!w->chained)
+		snprintf(what, sizeof what,
+		         "the operation log is not chained (a ledger schema before 4, read as it "
+		         "is): no head to compare with");
+	for (size_t i = 0; i < w->known->n; i++) {
+		const known_head *h = &w->known->v[i];
+		if (h->seen)
+			continue;
+		if (w->chained)
+			snprintf(
+			    what, sizeof what,
+			    "operation log event %llu is missing (the newest is %llu): the log was "
+			    "cut off before it, or rewritten",
+			    (unsigned long long)h->id, (unsigned long long)w->head_id);
+		known_head_failure(w, h, what);
+	}
+}
+
+void oplog_walk_report(const oplog_walk *w, const char *not_chained)
+{
+	char hex[2 * EDS_HASH_LEN + 1];
+	eds_hex_encode(hex, w->head, EDS_HASH_LEN);
+	if (!w->chained)
+		printf("operation log: not chained (%s)\n", not_chained);
+	else if (w->events == 0)
+		printf("operation log OK: no events\n");
+	else /* ID:HEX, as --oplog-head takes it */
+		printf("operation log OK: %llu events chained, head %llu:%s\n",
+		       (unsigned long long)w->events, (unsigned long long)w->head_id, hex);
+	const known_heads *k = w->known;
+	for (size_t i = 0; i < k->n; i++)
+		if (k->v[i].line == 0) /* --oplog-head */
+			printf("operation log head %llu written down earlier: still on the chain\n",
+			       (unsigned long long)k->v[i].id);
+	if (k->file != NULL)
+		printf("signed checkpoints (%s): %zu checked, every head still on the chain\n",
+		       k->file, k->checkpoints);
+}
+
+const char *oplog_mismatch_message(const eds_ledger_mismatch *m, const char *holder, char *msg,
+                                   size_t cap)
+{
+	if (m->kind != EDS_LEDGER_LOGGED_RECORD_MISSING) {
+		snprintf(msg, cap,
+		         "no \"accepted\" event in the operation log names this record (device, "
+		         "sequence and record_hash): stored behind the ingest gate, or its event "
+		         "deleted");
+		return REASON_NOT_LOGGED;
+	}
+	snprintf(msg, cap, "operation log event %llu accepted this record, but %s %s",
+	         (unsigned long long)m->event_id, holder,
+	         m->other_stored ? "holds another record there (its record_hash differs)"
+	                         : "does not hold it (deleted, or cut off)");
+	return REASON_MISSING;
 }

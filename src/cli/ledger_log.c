@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "edgesentry/encoding.h"
 #include "ledger_log.h"
+#include "store/ledger_internal.h"
 
 typedef struct log_out {
 	FILE *f;
@@ -26,26 +27,6 @@ static bool known_hash(const uint8_t h[EDS_HASH_LEN])
 {
 	static const uint8_t zero[EDS_HASH_LEN];
 	return memcmp(h, zero, EDS_HASH_LEN) != 0;
-}
-
-json_t *ledger_log_hash_json(const uint8_t h[EDS_HASH_LEN])
-{
-	char hex[2 * EDS_HASH_LEN + 1];
-	eds_hex_encode(hex, h, EDS_HASH_LEN);
-	return known_hash(h) ? json_string(hex) : json_null();
-}
-
-static json_t *event_json(uint64_t id, const eds_ledger_event *ev)
-{
-	bool device = ev->device_id[0] != '\0';
-	return json_pack("{s:I, s:I, s:s, s:o, s:o, s:s, s:o, s:o, s:o}", "id", (json_int_t)id,
-	                 "time_ms", (json_int_t)ev->time_ms, "source", ev->source, "device_id",
-	                 device ? json_string(ev->device_id) : json_null(), "sequence",
-	                 ev->sequence > 0 ? json_integer((json_int_t)ev->sequence) : json_null(),
-	                 "decision", ev->decision, "reason",
-	                 ev->reason[0] != '\0' ? json_string(ev->reason) : json_null(),
-	                 "record_hash", ledger_log_hash_json(ev->record_hash), "chain_hash",
-	                 ledger_log_hash_json(ev->chain_hash));
 }
 
 /* "2026-11-29T10:41:42.123Z" (UTC, milliseconds). */
@@ -82,7 +63,7 @@ static eds_status write_event(void *ctx, uint64_t id, const eds_ledger_event *ev
 {
 	log_out *o = ctx;
 	if (o->json) {
-		json_t *j = event_json(id, ev);
+		json_t *j = eds_ledger_event_json(id, ev);
 		int bad = j == NULL || json_dumpf(j, o->f, JSON_COMPACT) != 0;
 		json_decref(j);
 		if (bad)

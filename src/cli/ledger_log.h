@@ -9,12 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include <jansson.h>
-
 #include "edgesentry/ledger.h"
-
-/** A hash as JSON: its hex, or null when it is all zero (unknown, or no chain). */
-json_t *ledger_log_hash_json(const uint8_t h[EDS_HASH_LEN]);
 
 /**
  * Write the events with an id above after_id (of device_id only, when not

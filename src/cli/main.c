@@ -20,6 +20,7 @@ static const command commands[] = {
     {"sign", cmd_sign, "append a device's next signed record to a chain file"},
     {"verify", cmd_verify, "check one record's signature and hash"},
     {"verify-chain", cmd_verify_chain, "check whole chains: sequence, links, signatures, payloads"},
+    {"verify-oplog", cmd_verify_oplog, "check an exported operation log: its hash chain and heads"},
     {"record", cmd_record, "inspect records (e.g. print signed-header bytes)"},
     {"migrate", cmd_migrate, "carry an edgesentry-rs chain into a signed ESR1 chain"},
     {"serve", cmd_serve, "run the ingest server (HTTP(S), MQTT) in front of a ledger"},

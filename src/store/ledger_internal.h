@@ -5,8 +5,11 @@
 #ifndef EDS_STORE_LEDGER_INTERNAL_H
 #define EDS_STORE_LEDGER_INTERNAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
+
+#include <jansson.h>
 
 #include "edgesentry/ledger.h"
 
@@ -69,5 +72,33 @@ static inline uint64_t eds_now_ms(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
+
+/** Most bytes of one operation-log event as a JSON line (without its
+ * newline): the longest event log --json writes takes about 900. */
+#define EDS_LEDGER_EVENT_JSON_MAX 4096
+
+/** A hash as JSON: its hex, or null when it is all zero (unknown, or no chain). */
+json_t *eds_ledger_hash_json(const uint8_t h[EDS_HASH_LEN]);
+
+/**
+ * One operation-log event as `eds ledger log --json` writes it: {id,
+ * time_ms, source, device_id, sequence, decision, reason, record_hash,
+ * chain_hash}, unknown device, sequence or hash (and the chain of a ledger
+ * without one) null.  NULL when out of memory or a text is not UTF-8.
+ */
+json_t *eds_ledger_event_json(uint64_t id, const eds_ledger_event *ev);
+
+/**
+ * Read one line of that form back, strictly: at most
+ * EDS_LEDGER_EVENT_JSON_MAX bytes, exactly those nine members, none twice;
+ * id 1 .. 2^53-1, time_ms 0 .. 2^53-1, sequence null or 1 .. 2^53-1;
+ * source (at most EDS_SOURCE_MAX - 1 bytes) and decision (at most 15) text,
+ * device_id (at most EDS_DEVICE_ID_MAX) and reason (at most 31) text or
+ * null, record_hash and chain_hash 64 hex digits or null (null: zero).
+ * *chained is whether chain_hash was given.  Errors (with a one-line
+ * detail naming the member): EDS_E_LIMIT, EDS_E_MALFORMED, EDS_E_FIELD.
+ */
+eds_status eds_ledger_event_from_json(const char *json, size_t len, uint64_t *id,
+                                      eds_ledger_event *ev, bool *chained);
 
 #endif
