@@ -54,7 +54,8 @@ static void help(void)
 	       "server resumes from is the last record; first, the database's own\n"
 	       "structure (every page, also of the operation log and the indexes);\n"
 	       "last, the operation log's hash chain: each event's chain_hash must follow\n"
-	       "from the event and the one before (docs/format.md), and the head (the\n"
+	       "from the event and the one before (docs/format.md), ids must run 1, 2,\n"
+	       "3 ... (also in a log not chained), and the head (the\n"
 	       "newest event's, as ID:HEX) is printed: write it down, as an end cut off\n"
 	       "or a log recomputed shows only against an earlier head (--oplog-head);\n"
 	       "then the records against the log, both ways: each stored record must\n"
@@ -461,14 +462,19 @@ static void oplog_failure(void *ctx, uint64_t id, const char *reason, const char
 }
 
 /*
- * Every event: its link (a chained log), the head written down earlier,
- * and the count of accepted events the records are matched against.
+ * Every event: its id in order and its link (a chained log), the head
+ * written down earlier, and the count of accepted events the records are
+ * matched against.
  */
 static eds_status check_event(void *ctx, uint64_t id, const eds_ledger_event *ev)
 {
 	verify_ctx *c = ctx;
+	char broken[192];
+	const char *why = oplog_id_out_of_order(c->walk.head_id, id, broken, sizeof broken);
 	if (c->walk.chained)
-		oplog_walk_event(&c->walk, id, ev, NULL);
+		oplog_walk_event(&c->walk, id, ev, why);
+	else if (why != NULL)
+		oplog_failure(c, id, REASON_OPLOG, why);
 	if (strcmp(ev->decision, "accepted") == 0)
 		c->accepted++;
 	c->walk.head_id = id;

@@ -196,28 +196,13 @@ static int match_records(run *r)
 static void check_event(run *r, uint64_t id, const eds_ledger_event *ev, bool has_chain)
 {
 	char broken[192];
-	const char *why = NULL;
 	if (!r->started) {
 		r->started = true;
 		r->first_id = id;
 		r->first_line = r->line;
 		r->walk.chained = has_chain;
 	}
-	if (id != r->last_id + 1) {
-		if (r->last_id == 0)
-			snprintf(
-			    broken, sizeof broken,
-			    "operation log event %llu comes first: ids run 1, 2, 3 ... (events "
-			    "cut off before it)",
-			    (unsigned long long)id);
-		else
-			snprintf(
-			    broken, sizeof broken,
-			    "operation log event %llu follows event %llu: ids run 1, 2, 3 ... (an "
-			    "event deleted, repeated or moved here)",
-			    (unsigned long long)id, (unsigned long long)r->last_id);
-		why = broken;
-	}
+	const char *why = oplog_id_out_of_order(r->last_id, id, broken, sizeof broken);
 	if (!r->walk.chained && has_chain) {
 		/* Chained from here on: the events before it lost their chain_hash. */
 		char msg[256];

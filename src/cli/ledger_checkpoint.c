@@ -255,6 +255,25 @@ void oplog_walk_event(oplog_walk *w, uint64_t id, const eds_ledger_event *ev, co
 	w->head_id = id;
 }
 
+const char *oplog_id_out_of_order(uint64_t last_id, uint64_t id, char *buf, size_t cap)
+{
+	if (id == last_id + 1)
+		return NULL;
+	if (last_id == 0)
+		snprintf(
+		    buf, cap,
+		    "operation log event %llu comes first: ids run 1, 2, 3 ... (events cut off "
+		    "before it)",
+		    (unsigned long long)id);
+	else
+		snprintf(
+		    buf, cap,
+		    "operation log event %llu follows event %llu: ids run 1, 2, 3 ... (an event "
+		    "deleted, repeated or moved here)",
+		    (unsigned long long)id, (unsigned long long)last_id);
+	return buf;
+}
+
 void oplog_walk_missing(oplog_walk *w)
 {
 	char what[256];

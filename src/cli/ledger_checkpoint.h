@@ -95,6 +95,14 @@ typedef struct oplog_walk {
  */
 void oplog_walk_event(oplog_walk *w, uint64_t id, const eds_ledger_event *ev, const char *broken);
 
+/*
+ * Whether id may follow last_id (0: none yet): ids run 1, 2, 3 ... in a log
+ * nobody changed, as each commit takes the next one.  NULL when it may;
+ * else the failure, written into buf.  A deleted event whose successors
+ * were rehashed keeps the chain's links valid; this is what shows it.
+ */
+const char *oplog_id_out_of_order(uint64_t last_id, uint64_t id, char *buf, size_t cap);
+
 /* After the walk: the heads written down earlier whose event was not met. */
 void oplog_walk_missing(oplog_walk *w);
 

@@ -103,6 +103,17 @@ failures_are "oplog_head_mismatch (oplog)/7"
 expect_rc 1 "$EDS" ledger verify --ledger "$C" --oplog-head "$h3" --json
 failures_are "oplog_head_mismatch (oplog)/3"
 
+# ---- an event deleted and the ones after it rehashed: every link holds, the ids do not --
+ledger_copy "DELETE FROM oplog WHERE id = 6"
+[ "$(sqlite3 "$C/ledger.sqlite" "SELECT count(*) FROM oplog")" = 6 ] && pass || fail "no event deleted"
+ledger_rechain "$C" || fail "rechain"
+expect_rc 1 "$EDS" ledger verify --ledger "$C" --json
+failures_are "oplog_chain_broken (oplog)/7$(sqlite3 L/ledger.sqlite "SELECT CASE decision WHEN
+	'accepted' THEN char(10) || 'record_not_logged ' || device_id || '/' || sequence ELSE '' END
+	FROM oplog WHERE id = 6")"
+expect_rc 1 "$EDS" ledger verify --ledger "$C"
+expect_err "(oplog)/7: oplog_chain_broken: operation log event 7 follows event 5: ids run 1, 2, 3"
+
 # ---- an accepted event without a record_hash matches on device and sequence -------------
 ledger_copy "UPDATE oplog SET record_hash = zeroblob(32) WHERE decision = 'accepted'"
 ledger_rechain "$C" || fail "rechain"
@@ -113,7 +124,8 @@ expect_jq '.valid and .oplog_accepted_checked == 6'
 ledger_copy "ALTER TABLE oplog DROP COLUMN chain_hash; PRAGMA user_version = 3;
 	DELETE FROM oplog WHERE device_id = 'dev-b' AND sequence = 2"
 expect_rc 1 "$EDS" ledger verify --ledger "$C" --oplog-head "$head" --json
-failures_are "oplog_head_mismatch (oplog)/7
+failures_are "oplog_chain_broken (oplog)/5
+oplog_head_mismatch (oplog)/7
 record_not_logged dev-b/2"
 expect_jq '.oplog_head == null and .oplog_head_id == null and .oplog_accepted_checked == 5'
 expect_rc 0 "$EDS" ledger stats --ledger "$C" --json

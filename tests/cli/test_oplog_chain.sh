@@ -61,7 +61,7 @@ tampered() {
 	cp -r L "$name"
 	sqlite3 "$name/ledger.sqlite" "$sql" || fail "sqlite3 $sql"
 	expect_rc 1 "$EDS" ledger verify --ledger "$name"
-	expect_err "(oplog)/${want%% *}: oplog_chain_broken: operation log event ${want%% *}:"
+	expect_err "(oplog)/${want%% *}: oplog_chain_broken: operation log event ${want%% *}"
 	expect_rc 1 "$EDS" ledger verify --ledger "$name" --json
 	jq -e --arg w "$want" --arg lost "$lost" '.valid == false
 		and ([.failures[] | select(.reason == "oplog_chain_broken" and .device_id == "(oplog)")
