@@ -26,6 +26,7 @@
 #include "edgesentry/ledger.h"
 #include "ledger_checkpoint.h"
 #include "ledger_log.h"
+#include "oplog_walk.h"
 #include "progress.h"
 #include "store/ledger_internal.h"
 

@@ -19,6 +19,7 @@
 #include "edgesentry/encoding.h"
 #include "ledger_checkpoint.h"
 #include "oplog_match.h"
+#include "oplog_walk.h"
 #include "progress.h"
 #include "record_internal.h"
 #include "store/ledger_internal.h"
