@@ -949,12 +949,6 @@ static int check_action_flags(const ledger_args *a)
 	                                                      : NULL;
 	if (a->action != VERIFY && verify_only != NULL)
 		return cli_usage(cmd, "%s is only for verify", verify_only);
-	if ((a->checkpoint != NULL) != (a->checkpoint_key != NULL))
-		return cli_usage(cmd,
-		                 a->checkpoint != NULL
-		                     ? "--checkpoint needs --checkpoint-key KEY: the public key "
-		                       "whose signatures count"
-		                     : "--checkpoint-key is only with --checkpoint FILE");
 	if ((a->action == CHECKPOINT) != (a->key != NULL))
 		return cli_usage(cmd, a->key != NULL ? "--key is only for checkpoint"
 		                                     : "--key KEY is required: the secret key that "
@@ -991,15 +985,8 @@ static int parse_args(int argc, char **argv, ledger_args *a)
 		return cli_usage(cmd, "--ledger DIR is required");
 	if ((rc = check_action_flags(a)) != EDS_EXIT_OK)
 		return rc;
-	if (a->oplog_head != NULL &&
-	    (rc = known_heads_parse(&a->known, a->oplog_head)) != EDS_EXIT_OK)
-		return rc;
 	/* Before the ledger is opened: a bad checkpoint file is a usage error. */
-	if (a->checkpoint != NULL &&
-	    (rc = known_heads_load(&a->known, a->checkpoint, a->checkpoint_key)) != EDS_EXIT_OK)
-		return rc;
-	known_heads_sort(&a->known);
-	return EDS_EXIT_OK;
+	return known_heads_from_flags(&a->known, a->oplog_head, a->checkpoint, a->checkpoint_key);
 }
 
 int cmd_ledger(int argc, char **argv)

@@ -339,20 +339,8 @@ static int parse_args(int argc, char **argv, args *a, known_heads *k)
 		return rc;
 	if (a->path == NULL)
 		return cli_usage(CMD, "FILE is required: the operation log (oplog.jsonl)");
-	if ((a->checkpoint != NULL) != (a->checkpoint_key != NULL))
-		return cli_usage(CMD,
-		                 a->checkpoint != NULL
-		                     ? "--checkpoint needs --checkpoint-key KEY: the public key "
-		                       "whose signatures count"
-		                     : "--checkpoint-key is only with --checkpoint FILE");
 	k->cmd = CMD;
-	if (a->oplog_head != NULL && (rc = known_heads_parse(k, a->oplog_head)) != EDS_EXIT_OK)
-		return rc;
-	if (a->checkpoint != NULL &&
-	    (rc = known_heads_load(k, a->checkpoint, a->checkpoint_key)) != EDS_EXIT_OK)
-		return rc;
-	known_heads_sort(k);
-	return EDS_EXIT_OK;
+	return known_heads_from_flags(k, a->oplog_head, a->checkpoint, a->checkpoint_key);
 }
 
 /* Open FILE ('-': standard input) and start the progress line by its size. */

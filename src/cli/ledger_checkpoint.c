@@ -60,7 +60,8 @@ static const char *cmd_of(const known_heads *k)
 	return k->cmd != NULL ? k->cmd : cmd;
 }
 
-int known_heads_add(known_heads *k, uint64_t id, const uint8_t hash[EDS_HASH_LEN])
+/* Add one head.  Returns EDS_EXIT_OK or the usage code. */
+static int known_heads_add(known_heads *k, uint64_t id, const uint8_t hash[EDS_HASH_LEN])
 {
 	if (k->n == k->cap) {
 		size_t cap = k->cap ? 2 * k->cap : 16;
@@ -77,7 +78,8 @@ int known_heads_add(known_heads *k, uint64_t id, const uint8_t hash[EDS_HASH_LEN
 	return EDS_EXIT_OK;
 }
 
-int known_heads_parse(known_heads *k, const char *text)
+/* Add --oplog-head ID:HEX, as verify prints the head: ID 1 .. 2^53-1, HEX 64 hex digits. */
+static int known_heads_parse(known_heads *k, const char *text)
 {
 	uint64_t id;
 	uint8_t hash[EDS_HASH_LEN];
@@ -126,7 +128,14 @@ static int load_line(known_heads *k, const char *text, size_t len, uint64_t line
 	return rc;
 }
 
-int known_heads_load(known_heads *k, const char *file, const char *key_spec)
+/*
+ * Add the checkpoints of file (JSON Lines, as `eds ledger checkpoint`
+ * prints them; empty lines skipped), each one's signature checked with the
+ * public key key_spec.  A checkpoint of an empty log (oplog_id 0) is
+ * checked but holds no head.  Any bad line refuses the whole file: one line
+ * on stderr naming FILE:LINE, and the usage exit code.
+ */
+static int known_heads_load(known_heads *k, const char *file, const char *key_spec)
 {
 	eds_public_key pk;
 	char *text = NULL;
@@ -157,10 +166,30 @@ static int by_id(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-void known_heads_sort(known_heads *k)
+/* Sort by id, so the walk of the log meets the heads in order. */
+static void known_heads_sort(known_heads *k)
 {
 	if (k->n > 1)
 		qsort(k->v, k->n, sizeof *k->v, by_id);
+}
+
+int known_heads_from_flags(known_heads *k, const char *oplog_head, const char *checkpoint,
+                           const char *checkpoint_key)
+{
+	int rc = EDS_EXIT_OK;
+	if ((checkpoint != NULL) != (checkpoint_key != NULL))
+		return cli_usage(cmd_of(k),
+		                 checkpoint != NULL
+		                     ? "--checkpoint needs --checkpoint-key KEY: the public "
+		                       "key whose signatures count"
+		                     : "--checkpoint-key is only with --checkpoint FILE");
+	if (oplog_head != NULL && (rc = known_heads_parse(k, oplog_head)) != EDS_EXIT_OK)
+		return rc;
+	if (checkpoint != NULL &&
+	    (rc = known_heads_load(k, checkpoint, checkpoint_key)) != EDS_EXIT_OK)
+		return rc;
+	known_heads_sort(k);
+	return EDS_EXIT_OK;
 }
 
 void known_head_origin(const known_heads *k, const known_head *h, char *out, size_t cap)

@@ -40,24 +40,15 @@ typedef struct known_heads {
  */
 int ledger_checkpoint_run(eds_ledger *l, const char *key_path);
 
-/* Add one head (--oplog-head).  Returns EDS_EXIT_OK or the usage code. */
-int known_heads_add(known_heads *k, uint64_t id, const uint8_t hash[EDS_HASH_LEN]);
-
-/* Add --oplog-head ID:HEX, as verify prints the head: ID 1 .. 2^53-1, HEX 64
- * hex digits.  Returns EDS_EXIT_OK or the usage code (one line on stderr). */
-int known_heads_parse(known_heads *k, const char *text);
-
 /*
- * Read the checkpoints of file (JSON Lines, as `eds ledger checkpoint`
- * prints them; empty lines skipped), each one's signature checked with the
- * public key key_spec, into k.  A checkpoint of an empty log (oplog_id 0)
- * is checked but holds no head.  Any bad line refuses the whole file: one
- * line on stderr naming FILE:LINE, and the usage exit code.
+ * The heads a verifier's flags give, ready for the walk: --oplog-head
+ * (oplog_head, or NULL), the checkpoints of --checkpoint (checkpoint, with
+ * --checkpoint-key checkpoint_key; one without the other is a usage
+ * error), sorted.  Returns EDS_EXIT_OK or the usage code (one line on
+ * stderr).
  */
-int known_heads_load(known_heads *k, const char *file, const char *key_spec);
-
-/* Sort by id, so the walk of the log meets the heads in order. */
-void known_heads_sort(known_heads *k);
+int known_heads_from_flags(known_heads *k, const char *oplog_head, const char *checkpoint,
+                           const char *checkpoint_key);
 
 /* Where a head came from, for a message: "--oplog-head" or "FILE:LINE (signed TIME)". */
 void known_head_origin(const known_heads *k, const known_head *h, char *out, size_t cap);
