@@ -44,6 +44,17 @@ eds_status eds_fail_prefix(eds_status status, const char *fmt, ...) EDS_PRINTF(2
  */
 eds_status eds_device_id_check(const char *id, size_t len);
 
+struct json_t;
+
+/**
+ * Whether JSON object o has exactly the n members names (what names it in
+ * messages, e.g. "checkpoint"): a missing one is "WHAT.NAME: required", any
+ * other member "WHAT: unknown member (it has exactly: A, B, ...)".  For
+ * readers of fixed-shape objects.  Errors: EDS_E_MALFORMED.
+ */
+eds_status eds_json_exact_members(struct json_t *o, const char *what, const char *const *names,
+                                  size_t n);
+
 /** Read a whole (small) file into a new NUL-terminated buffer of at most max bytes. */
 eds_status eds_read_file(const char *path, size_t max, char **out, size_t *len);
 

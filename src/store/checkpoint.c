@@ -124,18 +124,14 @@ static eds_status from_object(eds_checkpoint *cp, json_t *o)
 {
 	static const char *const names[MEMBERS] = {"format",  "oplog_id",   "oplog_head",
 	                                           "time_ms", "public_key", "signature"};
-	for (size_t i = 0; i < MEMBERS; i++)
-		if (json_object_get(o, names[i]) == NULL)
-			return eds_fail(EDS_E_MALFORMED, "checkpoint.%s: required", names[i]);
-	if (json_object_size(o) != MEMBERS)
-		return eds_fail(EDS_E_MALFORMED, "checkpoint: unknown member (it has exactly: "
-		                                 "format, oplog_id, oplog_head, time_ms, "
-		                                 "public_key, signature)");
+	eds_status st = eds_json_exact_members(o, "checkpoint", names, MEMBERS);
+	if (st != EDS_OK)
+		return st;
 	const char *format = json_string_value(json_object_get(o, "format"));
 	if (format == NULL || strcmp(format, EDS_CHECKPOINT_FORMAT) != 0)
 		return eds_fail(EDS_E_FIELD, "checkpoint.format: must be \"%s\"",
 		                EDS_CHECKPOINT_FORMAT);
-	eds_status st = get_u53(o, "oplog_id", &cp->oplog_id);
+	st = get_u53(o, "oplog_id", &cp->oplog_id);
 	if (st == EDS_OK)
 		st = get_hex(o, "oplog_head", cp->oplog_head, EDS_HASH_LEN);
 	if (st == EDS_OK)

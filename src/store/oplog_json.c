@@ -100,14 +100,9 @@ static eds_status from_object(json_t *o, uint64_t *id, eds_ledger_event *ev, boo
 	                                           "device_id", "sequence",    "decision",
 	                                           "reason",    "record_hash", "chain_hash"};
 	bool given;
-	for (size_t i = 0; i < MEMBERS; i++)
-		if (json_object_get(o, names[i]) == NULL)
-			return eds_fail(EDS_E_MALFORMED, "event.%s: required", names[i]);
-	if (json_object_size(o) != MEMBERS)
-		return eds_fail(EDS_E_MALFORMED,
-		                "event: unknown member (it has exactly: id, time_ms, source, "
-		                "device_id, sequence, decision, reason, record_hash, chain_hash)");
-	eds_status st = get_u53(o, "id", 1, false, id);
+	eds_status st = eds_json_exact_members(o, "event", names, MEMBERS);
+	if (st == EDS_OK)
+		st = get_u53(o, "id", 1, false, id);
 	if (st == EDS_OK)
 		st = get_u53(o, "time_ms", 0, false, &ev->time_ms);
 	if (st == EDS_OK)
