@@ -194,16 +194,15 @@ int known_heads_from_flags(known_heads *k, const char *oplog_head, const char *c
 
 void known_head_origin(const known_heads *k, const known_head *h, char *out, size_t cap)
 {
-	if (h->line == 0) {
-		snprintf(out, cap, "--oplog-head");
+	out[0] = '\0';
+	if (h->line == 0) /* --oplog-head, the only head not from a file: no name needed */
 		return;
-	}
 	char when[32] = "?";
 	time_t t = (time_t)(h->time_ms / 1000);
 	struct tm tm;
 	if (gmtime_r(&t, &tm) != NULL)
 		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(out, cap, "checkpoint %s:%llu (signed %s)", k->file, (unsigned long long)h->line,
+	snprintf(out, cap, "checkpoint %s:%llu (signed %s): ", k->file, (unsigned long long)h->line,
 	         when);
 }
 

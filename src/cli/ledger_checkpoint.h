@@ -50,7 +50,8 @@ int ledger_checkpoint_run(eds_ledger *l, const char *key_path);
 int known_heads_from_flags(known_heads *k, const char *oplog_head, const char *checkpoint,
                            const char *checkpoint_key);
 
-/* Where a head came from, for a message: "--oplog-head" or "FILE:LINE (signed TIME)". */
+/* Where a head came from, as the prefix of a message about it: "checkpoint
+ * FILE:LINE (signed TIME): ", or "" for --oplog-head (there is only one). */
 void known_head_origin(const known_heads *k, const known_head *h, char *out, size_t cap);
 
 void known_heads_free(known_heads *k);

@@ -37,9 +37,7 @@ static void known_head_failure(oplog_walk *w, const known_head *h, const char *w
 {
 	char origin[4200], msg[4600];
 	known_head_origin(w->known, h, origin, sizeof origin);
-	/* --oplog-head is the only head not from a file: it needs no name. */
-	snprintf(msg, sizeof msg, "%s%s%s", h->line != 0 ? origin : "", h->line != 0 ? ": " : "",
-	         what);
+	snprintf(msg, sizeof msg, "%s%s", origin, what);
 	w->fail(w->ctx, h->id, REASON_KNOWN_HEAD, msg);
 }
 
