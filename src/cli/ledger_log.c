@@ -23,12 +23,6 @@ typedef struct log_out {
 	uint64_t count;
 } log_out;
 
-static bool known_hash(const uint8_t h[EDS_HASH_LEN])
-{
-	static const uint8_t zero[EDS_HASH_LEN];
-	return memcmp(h, zero, EDS_HASH_LEN) != 0;
-}
-
 /* "2026-11-29T10:41:42.123Z" (UTC, milliseconds). */
 static void iso_time(char out[32], uint64_t ms)
 {
@@ -46,7 +40,7 @@ static void event_text(FILE *f, uint64_t id, const eds_ledger_event *ev)
 {
 	char when[32], hex[2 * EDS_HASH_LEN + 1] = "-";
 	iso_time(when, ev->time_ms);
-	if (known_hash(ev->record_hash))
+	if (!eds_is_zero(ev->record_hash, EDS_HASH_LEN))
 		eds_hex_encode(hex, ev->record_hash, EDS_HASH_LEN);
 	fprintf(f, "%llu %s %s %s %s ", (unsigned long long)id, when, ev->source, ev->decision,
 	        ev->reason[0] != '\0' ? ev->reason : "-");

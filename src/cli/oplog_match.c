@@ -51,12 +51,6 @@ static int by_event(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static bool zero(const uint8_t h[EDS_HASH_LEN])
-{
-	static const uint8_t z[EDS_HASH_LEN];
-	return memcmp(h, z, EDS_HASH_LEN) == 0;
-}
-
 /* The end of the group of keys at v[i] with v[i]'s device and sequence. */
 static size_t group_end(const oplog_keys *k, size_t i)
 {
@@ -72,7 +66,8 @@ static void match_group(oplog_key *r, size_t nr, oplog_key *e, size_t ne)
 {
 	for (size_t i = 0; i < nr; i++)
 		for (size_t j = 0; j < ne; j++)
-			if (zero(e[j].hash) || memcmp(e[j].hash, r[i].hash, EDS_HASH_LEN) == 0)
+			if (eds_is_zero(e[j].hash, EDS_HASH_LEN) ||
+			    memcmp(e[j].hash, r[i].hash, EDS_HASH_LEN) == 0)
 				r[i].matched = e[j].matched = true;
 }
 

@@ -4,6 +4,7 @@
 #ifndef EDS_CORE_INTERNAL_H
 #define EDS_CORE_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,19 @@ static inline void eds_put_u64be(uint8_t *p, uint64_t v)
 {
 	for (int i = 7; i >= 0; i--, v >>= 8)
 		p[i] = (uint8_t)v;
+}
+
+/**
+ * Whether p[0..n) is all zero bytes: how the formats write "no hash" (a
+ * first record's prev_hash, an unknown record_hash, an empty log's head).
+ * No early exit, so it takes the same time for any content.
+ */
+static inline bool eds_is_zero(const uint8_t *p, size_t n)
+{
+	uint8_t acc = 0;
+	for (size_t i = 0; i < n; i++)
+		acc |= p[i];
+	return acc == 0;
 }
 
 /**

@@ -253,14 +253,6 @@ void eds_legacy_chain_init(eds_legacy_chain *c, const eds_legacy_chain_options *
 		c->opts = *opts;
 }
 
-static int is_zero(const uint8_t *p, size_t n)
-{
-	uint8_t acc = 0;
-	for (size_t i = 0; i < n; i++)
-		acc |= p[i];
-	return acc == 0;
-}
-
 /*
  * The edgesentry-rs rule, checked in its order (link, then sequence) so a
  * failure gets the same name here as there.
@@ -268,7 +260,7 @@ static int is_zero(const uint8_t *p, size_t n)
 static eds_status check_link(const eds_legacy_chain *c, const eds_legacy_record *r)
 {
 	if (c->records == 0) {
-		if (!is_zero(r->prev_record_hash, EDS_LEGACY_HASH_LEN))
+		if (!eds_is_zero(r->prev_record_hash, EDS_LEGACY_HASH_LEN))
 			return eds_fail(EDS_E_PREV_HASH,
 			                "prev_record_hash of the first record must be zero");
 		return EDS_OK;

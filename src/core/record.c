@@ -14,14 +14,6 @@
 
 static const uint8_t magic[4] = {'E', 'S', 'R', '1'};
 
-static int is_zero(const uint8_t *p, size_t n)
-{
-	uint8_t acc = 0;
-	for (size_t i = 0; i < n; i++)
-		acc |= p[i];
-	return acc == 0;
-}
-
 static eds_status check_object_ref(const char *ref, size_t len)
 {
 	if (len > EDS_OBJECT_REF_MAX)
@@ -52,7 +44,7 @@ static eds_status check_fields(const eds_record *r, size_t id_len, size_t ref_le
 	    (st = check_int("payload_size", r->payload_size, 0)) != EDS_OK ||
 	    (st = check_object_ref(r->object_ref, ref_len)) != EDS_OK)
 		return st;
-	if (r->sequence == 1 && !is_zero(r->prev_hash, EDS_HASH_LEN))
+	if (r->sequence == 1 && !eds_is_zero(r->prev_hash, EDS_HASH_LEN))
 		return eds_fail(EDS_E_FIELD, "prev_hash: must be 32 zero bytes when sequence is 1");
 	return EDS_OK;
 }

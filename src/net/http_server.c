@@ -167,9 +167,8 @@ static void log_event(void *ctx, const eds_ledger_event *ev, const char *message
 	eds_server *s = ctx;
 	if (s->opt.log == NULL)
 		return;
-	static const uint8_t zero[EDS_HASH_LEN];
 	char hex[2 * EDS_HASH_LEN + 1] = "";
-	if (memcmp(ev->record_hash, zero, EDS_HASH_LEN) != 0)
+	if (!eds_is_zero(ev->record_hash, EDS_HASH_LEN))
 		eds_hex_encode(hex, ev->record_hash, EDS_HASH_LEN);
 	eds_textbuf b = {0};
 	char *line = NULL;

@@ -29,14 +29,6 @@ void eds_checkpoint_message(const eds_checkpoint *cp, uint8_t msg[EDS_CHECKPOINT
 	eds_put_u64be(msg + FORMAT_LEN + 8 + EDS_HASH_LEN, cp->time_ms);
 }
 
-static bool zero_hash(const uint8_t h[EDS_HASH_LEN])
-{
-	uint8_t acc = 0;
-	for (size_t i = 0; i < EDS_HASH_LEN; i++)
-		acc |= h[i];
-	return acc == 0;
-}
-
 /* The rules every checkpoint's values follow, signed or parsed. */
 static eds_status check_values(const eds_checkpoint *cp)
 {
@@ -44,7 +36,7 @@ static eds_status check_values(const eds_checkpoint *cp)
 		return eds_fail(EDS_E_FIELD, "checkpoint.oplog_id: must be 0 .. 2^53-1");
 	if (cp->time_ms > EDS_INT_MAX)
 		return eds_fail(EDS_E_FIELD, "checkpoint.time_ms: must be 0 .. 2^53-1");
-	if ((cp->oplog_id == 0) != zero_hash(cp->oplog_head))
+	if ((cp->oplog_id == 0) != eds_is_zero(cp->oplog_head, EDS_HASH_LEN))
 		return eds_fail(EDS_E_FIELD, "checkpoint.oplog_head: must be zero exactly when "
 		                             "oplog_id is 0 (an empty log)");
 	return EDS_OK;

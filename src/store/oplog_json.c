@@ -13,17 +13,11 @@
 
 #define MEMBERS 9
 
-static bool known_hash(const uint8_t h[EDS_HASH_LEN])
-{
-	static const uint8_t zero[EDS_HASH_LEN];
-	return memcmp(h, zero, EDS_HASH_LEN) != 0;
-}
-
 json_t *eds_ledger_hash_json(const uint8_t h[EDS_HASH_LEN])
 {
 	char hex[2 * EDS_HASH_LEN + 1];
 	eds_hex_encode(hex, h, EDS_HASH_LEN);
-	return known_hash(h) ? json_string(hex) : json_null();
+	return !eds_is_zero(h, EDS_HASH_LEN) ? json_string(hex) : json_null();
 }
 
 json_t *eds_ledger_event_json(uint64_t id, const eds_ledger_event *ev)

@@ -12,7 +12,6 @@
 #include "update_internal.h"
 
 static const uint8_t domain[8] = {'E', 'D', 'S', 'T', 'R', 'U', '1', 0};
-static const uint8_t zero[32];
 
 eds_status eds_update_trust_validate(const eds_update_trust *t)
 {
@@ -20,7 +19,7 @@ eds_status eds_update_trust_validate(const eds_update_trust *t)
 		return eds_fail(EDS_E_ARG, "trust: NULL argument");
 	if (t->serial < 1 || t->serial > EDS_INT_MAX)
 		return eds_fail(EDS_E_FIELD, "serial: must be 1 .. 2^53-1");
-	if ((t->serial == 1) != (memcmp(t->previous, zero, 32) == 0))
+	if ((t->serial == 1) != eds_is_zero(t->previous, 32))
 		return eds_fail(EDS_E_FIELD, "previous: required exactly when serial is above 1");
 	if (t->serial == 1 && t->n_signatures != 0)
 		return eds_fail(EDS_E_FIELD, "signatures: a root policy (serial 1) carries none");
