@@ -67,14 +67,13 @@ static void check_known_heads(oplog_walk *w, uint64_t id, const eds_ledger_event
 	}
 }
 
-void oplog_walk_event(oplog_walk *w, uint64_t id, const eds_ledger_event *ev, const char *broken)
-{
-	check_link(w, id, ev, broken);
-	check_known_heads(w, id, ev);
-	w->head_id = id;
-}
-
-const char *oplog_id_out_of_order(uint64_t last_id, uint64_t id, char *buf, size_t cap)
+/*
+ * Whether id may follow last_id (0: none yet): ids run 1, 2, 3 ... in a log
+ * nobody changed, as each commit takes the next one.  NULL when it may;
+ * else the failure, written into buf.  A deleted event whose successors
+ * were rehashed keeps the chain's links valid; this is what shows it.
+ */
+static const char *id_out_of_order(uint64_t last_id, uint64_t id, char *buf, size_t cap)
 {
 	if (id == last_id + 1)
 		return NULL;
@@ -91,6 +90,19 @@ const char *oplog_id_out_of_order(uint64_t last_id, uint64_t id, char *buf, size
 		    "deleted, repeated or moved here)",
 		    (unsigned long long)id, (unsigned long long)last_id);
 	return buf;
+}
+
+void oplog_walk_event(oplog_walk *w, uint64_t id, const eds_ledger_event *ev)
+{
+	char broken[192];
+	const char *why = id_out_of_order(w->head_id, id, broken, sizeof broken);
+	if (w->chained) {
+		check_link(w, id, ev, why);
+		check_known_heads(w, id, ev);
+	} else if (why != NULL) {
+		w->fail(w->ctx, id, REASON_OPLOG, why);
+	}
+	w->head_id = id;
 }
 
 void oplog_walk_missing(oplog_walk *w)

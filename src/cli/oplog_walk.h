@@ -38,21 +38,15 @@ typedef struct oplog_walk {
 } oplog_walk;
 
 /*
- * One event of a chained log: its link from the stored hash before it
- * (oplog_chain_broken; broken, when not NULL, is a failure the caller found
- * at this event instead, e.g. an id out of order), then the heads written
- * down earlier at its id (oplog_head_mismatch).  The walk goes on from the
- * stored hash, so each place changed is named once.
+ * The next event, in the order read: its id must follow the one before
+ * (ids run 1, 2, 3 ...: a deleted event whose successors were rehashed
+ * keeps every link valid, and this shows it; checked in a log not chained
+ * too), and in a chained log its link from the stored hash before it
+ * (oplog_chain_broken; an id out of order is named instead of the link),
+ * then the heads written down earlier at its id (oplog_head_mismatch).  The
+ * walk goes on from the stored hash, so each place changed is named once.
  */
-void oplog_walk_event(oplog_walk *w, uint64_t id, const eds_ledger_event *ev, const char *broken);
-
-/*
- * Whether id may follow last_id (0: none yet): ids run 1, 2, 3 ... in a log
- * nobody changed, as each commit takes the next one.  NULL when it may;
- * else the failure, written into buf.  A deleted event whose successors
- * were rehashed keeps the chain's links valid; this is what shows it.
- */
-const char *oplog_id_out_of_order(uint64_t last_id, uint64_t id, char *buf, size_t cap);
+void oplog_walk_event(oplog_walk *w, uint64_t id, const eds_ledger_event *ev);
 
 /* After the walk: the heads written down earlier whose event was not met. */
 void oplog_walk_missing(oplog_walk *w);
