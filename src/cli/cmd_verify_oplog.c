@@ -66,7 +66,7 @@ static const char help_options[] =
     "                        its device, sequence and record_hash, and each\n"
     "                        accepted event its record (a zero record_hash matches\n"
     "                        on device and sequence), as eds ledger verify checks\n"
-    "                        a ledger; held in memory, about 200 bytes a record\n"
+    "                        a ledger; held in memory, about 60 bytes a record\n"
     "                        and an accepted event\n"
     "  --json                print one JSON object on stdout instead: valid,\n"
     "                        chained, events_checked, oplog_head (hex; null: no\n"
@@ -112,16 +112,16 @@ typedef struct run {
 	oplog_walk walk;
 	known_heads known;
 	FILE *f;
-	uint64_t line;             /* the line being checked; 0 after the walk */
-	uint64_t first_id;         /* the first event's id */
-	uint64_t first_line;       /* and its line */
-	bool started;              /* an event was read (the first decides: chained or not) */
-	uint64_t events;           /* events read */
-	uint64_t failures;         /* all, listed or not */
-	json_t *listed;            /* --json: the failures kept */
-	uint64_t omitted;          /* --json: failures beyond CLI_JSON_FAILURES_KEPT */
-	oplog_keys recs, accepted; /* --records: what is matched */
-	uint64_t records;          /* --records: records read */
+	uint64_t line;       /* the line being checked; 0 after the walk */
+	uint64_t first_id;   /* the first event's id */
+	uint64_t first_line; /* and its line */
+	bool started;        /* an event was read (the first decides: chained or not) */
+	uint64_t events;     /* events read */
+	uint64_t failures;   /* all, listed or not */
+	json_t *listed;      /* --json: the failures kept */
+	uint64_t omitted;    /* --json: failures beyond CLI_JSON_FAILURES_KEPT */
+	oplog_match match;   /* --records: the records and accepted events */
+	uint64_t records;    /* --records: records read */
 	cli_progress bar;
 	char buf[EDS_LEDGER_EVENT_JSON_MAX + 1];
 } run;
@@ -180,12 +180,12 @@ static int match_records(run *r)
 	eds_status st = eds_record_reader_open(&rd, r->a->records);
 	while (st == EDS_OK && (st = eds_record_reader_next_hashed(rd, &rec, hash)) == EDS_OK) {
 		r->records++;
-		st = oplog_keys_add(&r->recs, rec.device_id, rec.sequence, hash, 0);
+		st = oplog_match_record(&r->match, rec.device_id, rec.sequence, hash);
 	}
 	eds_record_reader_close(rd);
 	if (st != EDS_DONE)
 		return fatal(r, st, "--records");
-	st = oplog_keys_match(&r->recs, &r->accepted, mismatch, r);
+	st = oplog_match_run(&r->match, mismatch, r);
 	return st == EDS_OK ? EDS_EXIT_OK : fatal(r, st, "--records");
 }
 
@@ -265,8 +265,8 @@ static int read_all(run *r)
 			return fatal(r, st, where);
 		check_event(r, id, &ev, has_chain);
 		if (r->a->records != NULL && strcmp(ev.decision, "accepted") == 0 &&
-		    (st = oplog_keys_add(&r->accepted, ev.device_id, ev.sequence, ev.record_hash,
-		                         id)) != EDS_OK)
+		    (st = oplog_match_event(&r->match, ev.device_id, ev.sequence, ev.record_hash,
+		                            id)) != EDS_OK)
 			return fatal(r, st, where);
 		cli_progress_update(&r->bar, offset, ++r->events);
 	}
@@ -297,7 +297,7 @@ static int report(const run *r)
 		    (json_object_set_new(o, "records_checked",
 		                         json_integer((json_int_t)r->records)) != 0 ||
 		     json_object_set_new(o, "accepted_checked",
-		                         json_integer((json_int_t)r->accepted.n)) != 0)) {
+		                         json_integer((json_int_t)r->match.events.n)) != 0)) {
 			json_decref(o);
 			o = NULL;
 		}
@@ -315,7 +315,7 @@ static int report(const run *r)
 	                            "schema before 4");
 	if (r->a->records != NULL)
 		printf("records match the operation log: %llu records, %zu accepted events\n",
-		       (unsigned long long)r->records, r->accepted.n);
+		       (unsigned long long)r->records, r->match.events.n);
 	return rc;
 }
 
@@ -380,8 +380,7 @@ int cmd_verify_oplog(int argc, char **argv)
 		fclose(r->f);
 	json_decref(r->listed);
 	known_heads_free(&r->known);
-	oplog_keys_free(&r->recs);
-	oplog_keys_free(&r->accepted);
+	oplog_match_free(&r->match);
 	free(r);
 	return rc;
 }

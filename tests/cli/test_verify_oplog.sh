@@ -184,6 +184,22 @@ printf '{' >junk.jsonl
 expect_rc 2 "$EDS" verify-oplog $O --records junk.jsonl
 expect_one_line_err
 expect_rc 2 "$EDS" verify-oplog $O --records nosuch.jsonl
+# 100 devices met in reverse name order (the device table grows past its first
+# size): records not logged are still listed by device name, then events by id
+for i in $(seq 100 -1 1); do
+	"$EDS" sign --key k.key --device "d$(printf %03d "$i")" --chain many.jsonl \
+		--payload pl2 >/dev/null || fail "sign d$i"
+done
+jq -c -n '[inputs | select(.device_id != "d007" and .device_id != "d050")]
+	+ [{device_id: "ghost", sequence: 1, record_hash: ("ab" * 32)}] | to_entries[]
+	| {id: (.key + 1), time_ms: 0, source: "test", device_id: .value.device_id,
+	   sequence: .value.sequence, decision: "accepted", reason: null,
+	   record_hash: .value.record_hash, chain_hash: null}' many.jsonl >manylog.jsonl
+expect_rc 1 "$EDS" verify-oplog manylog.jsonl --records many.jsonl --json
+failures_are "record_not_logged d007/1
+record_not_logged d050/1
+logged_record_missing ghost/1"
+expect_jq '.records_checked == 100 and .accepted_checked == 99'
 
 # ---- unchained (schema 3): not chained, not a failure -------------------------------
 sed 's/"chain_hash":"[0-9a-f]*"/"chain_hash":null/' $O >old.jsonl
