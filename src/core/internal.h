@@ -97,6 +97,17 @@ eds_status eds_write_file_atomic(const char *path, const void *data, size_t len,
  */
 eds_status eds_payload_check_fd(int fd, const char *path, const uint8_t hash[32], uint64_t size);
 
+/*
+ * Copy the file src_path into the payload root as the payload hash of size
+ * bytes, in one pass (hashed while copied, durable on return as
+ * eds_payload_put_file; an identical file already there is kept).  A
+ * source that is not those bytes leaves nothing under the name: EDS_E_NOT_FOUND
+ * (missing), EDS_E_PAYLOAD_MISMATCH (not a regular file, another size or
+ * hash, unreadable).  Other errors (EDS_E_IO, EDS_E_LIMIT) are root's.
+ */
+eds_status eds_payload_put_file_as(const char *root, const char *src_path, const uint8_t hash[32],
+                                   uint64_t size);
+
 /**
  * Open path (oflags as for open(2); O_CLOEXEC is added) and take an
  * exclusive flock on it without waiting, for "one process at a time"

@@ -150,22 +150,50 @@ eds_status eds_payload_put(const char *root, const uint8_t *data, size_t len, ui
 
 typedef struct copy_job {
 	const char *src;
-	uint8_t hash[HASH_LEN]; /* what the first pass saw */
-	uint64_t size;
+	int in;                 /* src, open */
+	uint8_t hash[HASH_LEN]; /* what its bytes must hash to */
+	uint64_t size;          /* and how many there must be */
+	eds_status src_fail;    /* the status of a source that is not those bytes */
+	const char *why;        /* and the words */
 } copy_job;
 
-static eds_status copy_fd(int in, int out, const copy_job *job, const char *tmp_path)
+static eds_status source_differs(const copy_job *job)
 {
+	return eds_fail(job->src_fail, "%s: %s", job->src, job->why);
+}
+
+/* Open job->src: a regular file of job->size bytes, else nothing is written. */
+static eds_status open_source(copy_job *job)
+{
+	struct stat sb;
+	job->in = open(job->src, O_RDONLY | O_CLOEXEC);
+	if (job->in < 0) {
+		int e = errno;
+		return eds_fail(e == ENOENT ? EDS_E_NOT_FOUND : job->src_fail, "%s: %s", job->src,
+		                strerror(e));
+	}
+	if (fstat(job->in, &sb) != 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != job->size) {
+		close(job->in);
+		job->in = -1;
+		return source_differs(job);
+	}
+	return EDS_OK;
+}
+
+/* The copy, hashed on the way: the file is named before its bytes are read. */
+static eds_status copy_into(int out, void *ctx, const char *tmp_path)
+{
+	const copy_job *job = ctx;
 	uint8_t buf[32768], hash[HASH_LEN];
 	uint64_t total = 0;
 	eds_blake3_hasher h;
 	eds_blake3_init(&h);
 	for (;;) {
-		ssize_t n = read(in, buf, sizeof buf);
+		ssize_t n = read(job->in, buf, sizeof buf);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return eds_fail(EDS_E_IO, "%s: %s", job->src, strerror(errno));
+			return eds_fail(job->src_fail, "%s: %s", job->src, strerror(errno));
 		if (n == 0)
 			break;
 		eds_blake3_update(&h, buf, (size_t)n);
@@ -175,41 +203,53 @@ static eds_status copy_fd(int in, int out, const copy_job *job, const char *tmp_
 			return st;
 	}
 	eds_blake3_finalize(&h, hash, HASH_LEN);
-	/* The name was chosen from the first pass: the copy must be those bytes. */
 	if (total != job->size || memcmp(hash, job->hash, HASH_LEN) != 0)
-		return eds_fail(EDS_E_IO, "%s: changed while it was being copied", job->src);
+		return source_differs(job);
 	return EDS_OK;
 }
 
-static eds_status copy_into(int out, void *ctx, const char *tmp_path)
+/* job->src into root under job->hash, unless an identical file is there. */
+static eds_status put_source(const char *root, copy_job *job)
 {
-	const copy_job *job = ctx;
-	int in = open(job->src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return eds_fail(EDS_E_IO, "%s: %s", job->src, strerror(errno));
-	eds_status st = copy_fd(in, out, job, tmp_path);
-	close(in);
-	return st;
+	char path[PATH_MAX];
+	eds_status st = prepare(root, job->hash, job->size, path, sizeof path);
+	if (st == EDS_OK)
+		st = open_source(job);
+	if (st == EDS_OK) {
+		st = eds_write_file_atomic_fn(path, 0644, copy_into, job);
+		close(job->in);
+	}
+	return st == EDS_DONE ? EDS_OK : st;
 }
 
 eds_status eds_payload_put_file(const char *root, const char *src_path, uint8_t hash_out[32],
                                 uint64_t *size_out)
 {
-	char path[PATH_MAX];
-	copy_job job;
 	if (root == NULL || src_path == NULL)
 		return eds_fail(EDS_E_ARG, "payload put: NULL argument");
-	job.src = src_path;
+	/* The first pass names the file; the copy must then be those bytes. */
+	copy_job job = {src_path, -1, {0}, 0, EDS_E_IO, "changed while it was being copied"};
 	eds_status st = eds_blake3_file(job.hash, src_path, &job.size);
 	if (st == EDS_OK)
-		st = prepare(root, job.hash, job.size, path, sizeof path);
-	if (st == EDS_OK)
-		st = eds_write_file_atomic_fn(path, 0644, copy_into, &job);
-	if (st == EDS_DONE)
-		st = EDS_OK;
+		st = put_source(root, &job);
 	if (st == EDS_OK && hash_out != NULL)
 		memcpy(hash_out, job.hash, HASH_LEN);
 	if (st == EDS_OK && size_out != NULL)
 		*size_out = job.size;
 	return st;
+}
+
+eds_status eds_payload_put_file_as(const char *root, const char *src_path, const uint8_t hash[32],
+                                   uint64_t size)
+{
+	if (root == NULL || src_path == NULL || hash == NULL)
+		return eds_fail(EDS_E_ARG, "payload put: NULL argument");
+	copy_job job = {src_path,
+	                -1,
+	                {0},
+	                size,
+	                EDS_E_PAYLOAD_MISMATCH,
+	                "not the payload its name says (size or hash differ)"};
+	memcpy(job.hash, hash, HASH_LEN);
+	return put_source(root, &job);
 }

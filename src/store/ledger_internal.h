@@ -35,7 +35,7 @@ eds_status eds_payload_probe(const char *root);
  * dst_root, staged like eds_payload_stage (durable after
  * eds_payload_sync(dst_root); payloads over 64 MiB are streamed and
  * durable on return).  The source is checked against hash and size first
- * and nothing is written when it fails: EDS_E_NOT_FOUND (missing),
+ * and nothing is left under its name when it fails: EDS_E_NOT_FOUND (missing),
  * EDS_E_PAYLOAD_MISMATCH (damaged, not a regular file, or unreadable).
  * Other errors (EDS_E_IO, EDS_E_NOMEM) are the destination's or fatal.
  */

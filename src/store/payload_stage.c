@@ -468,22 +468,6 @@ static eds_status as_damaged(eds_status st)
 	return st == EDS_E_NOT_FOUND || st == EDS_E_NOMEM ? st : EDS_E_PAYLOAD_MISMATCH;
 }
 
-/* The big ones: checked, then copied file to file (each durable on its own). */
-static eds_status copy_streamed(const char *src, const char *src_root, const char *dst_root,
-                                const uint8_t hash[EDS_HASH_LEN], uint64_t size)
-{
-	uint8_t got[EDS_HASH_LEN];
-	eds_status st = eds_payload_check(src_root, hash, size);
-	if (st != EDS_OK)
-		return as_damaged(st);
-	st = eds_payload_put_file(dst_root, src, got, NULL);
-	/* Changed between the check and the copy: the file went in under the name
-	 * of what it holds now (harmless, content-addressed), not as this payload. */
-	if (st == EDS_OK && memcmp(got, hash, EDS_HASH_LEN) != 0)
-		st = eds_fail(EDS_E_PAYLOAD_MISMATCH, "payload %s: changed while copied", src);
-	return st;
-}
-
 eds_status eds_payload_stage_copy(const char *src_root, const char *dst_root,
                                   const uint8_t hash[EDS_HASH_LEN], uint64_t size)
 {
@@ -493,8 +477,11 @@ eds_status eds_payload_stage_copy(const char *src_root, const char *dst_root,
 	eds_status st = eds_payload_path(src, sizeof src, src_root, hash);
 	if (st != EDS_OK)
 		return st;
+	/* The big ones go file to file in one pass, checked while copied (each
+	 * durable on its own): a check first, then a copy that hashes again to
+	 * name the file, read them three times. */
 	if (size > COPY_IN_MEMORY_MAX)
-		return copy_streamed(src, src_root, dst_root, hash, size);
+		return eds_payload_put_file_as(dst_root, src, hash, size);
 	char *data = NULL;
 	size_t len = 0;
 	uint8_t got[EDS_HASH_LEN];

@@ -5,6 +5,7 @@
  * odd files under a payload's name, and threads staging the same payloads;
  * eds_payload_stage_copy (backup, export) copies only what hashes to its name.
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -205,7 +206,26 @@ static void test_copy_checks_the_source(void **state)
 	assert_int_equal(eds_payload_sync(b), EDS_OK);
 }
 
-/* Over 64 MiB a payload is streamed, and checked just the same. */
+/* Regular files anywhere under dir. */
+static int files_under(const char *dir)
+{
+	int n = 0;
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		char path[ROOT_MAX + 300];
+		struct stat sb;
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		assert_int_equal(lstat(path, &sb), 0);
+		n += S_ISDIR(sb.st_mode) ? files_under(path) : 1;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Over 64 MiB a payload is streamed (one pass), and checked just the same. */
 static void test_copy_streams_big_payloads(void **state)
 {
 	(void)state;
@@ -235,6 +255,16 @@ static void test_copy_streams_big_payloads(void **state)
 	fclose(f);
 	assert_int_equal(eds_payload_stage_copy(a, b, hash, n), EDS_E_PAYLOAD_MISMATCH);
 	assert_int_equal(eds_payload_check(b, hash, n), EDS_E_NOT_FOUND);
+	/* one byte longer than the record says: refused before a byte is copied */
+	f = fopen(file_in(a, hash), "ab");
+	assert_non_null(f);
+	fputc(0, f);
+	fclose(f);
+	assert_int_equal(eds_payload_stage_copy(a, b, hash, n), EDS_E_PAYLOAD_MISMATCH);
+	assert_int_equal(unlink(file_in(a, hash)), 0);
+	assert_int_equal(eds_payload_stage_copy(a, b, hash, n), EDS_E_NOT_FOUND);
+	/* the copies that failed left no file behind, not even a temporary one */
+	assert_int_equal(files_under(b), 0);
 }
 
 int main(void)
