@@ -166,7 +166,8 @@ eds_status eds_ingest_head(eds_ingest *s, const char *device_id, uint64_t *seque
 /** A snapshot of the counters. */
 void eds_ingest_stats_get(eds_ingest *s, eds_ingest_stats *out);
 
-/** Statistics of the service's ledger (for metrics). */
+/** Statistics of the service's ledger (for metrics).  Errors: EDS_E_ARG (NULL s
+ *  or out), the ledger's (eds_ledger_stats_get). */
 eds_status eds_ingest_ledger_stats(eds_ingest *s, eds_ledger_stats *out);
 
 /**

@@ -1138,6 +1138,8 @@ void eds_ingest_stats_get(eds_ingest *s, eds_ingest_stats *out)
 
 eds_status eds_ingest_ledger_stats(eds_ingest *s, eds_ledger_stats *out)
 {
+	if (s == NULL) /* eds_ledger_stats_get checks out, but s must be read first */
+		return eds_fail(EDS_E_ARG, "ingest: NULL argument");
 	return eds_ledger_stats_get(s->ledger, out);
 }
 

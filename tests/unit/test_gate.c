@@ -244,6 +244,10 @@ static void test_request_side_rejections(void **state)
 	eds_ledger_stats ls;
 	assert_int_equal(eds_ledger_stats_get(f->l, &ls), EDS_OK);
 	assert_int_equal(ls.events, 8);
+	assert_int_equal(eds_ingest_ledger_stats(f->s, &ls), EDS_OK);
+	assert_int_equal(ls.events, 8);
+	assert_int_equal(eds_ingest_ledger_stats(NULL, &ls), EDS_E_ARG);
+	assert_int_equal(eds_ingest_ledger_stats(f->s, NULL), EDS_E_ARG);
 
 	/* Revocation through another handle (another process) is picked up. */
 	eds_ledger *l2;
