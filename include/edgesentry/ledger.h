@@ -457,7 +457,9 @@ eds_status eds_ledger_match_events(eds_ledger *l, eds_ledger_mismatch_fn fn, voi
 
 /**
  * Whether a stored record refers to payload hash: *size gets its
- * payload_size, *stored whether the payload file is stored.
+ * payload_size, *stored whether the payload is stored for every record
+ * that refers to it (0 while one of them is still pending, even when the
+ * file came with another record: its PUT is still to be taken).
  * Errors: EDS_E_NOT_FOUND, EDS_E_IO.
  */
 eds_status eds_ledger_payload_lookup(eds_ledger *l, const uint8_t hash[EDS_HASH_LEN],

@@ -320,6 +320,25 @@ static void test_pending_payload(void **state)
 	assert_int_equal(eds_payload_check(eds_ledger_payload_dir(f->l), h, 64), EDS_OK);
 	assert_int_equal(eds_ingest_put_payload(f->s, NULL, h, f->payload, 64, &res), EDS_OK);
 	assert_int_equal(res.outcome, EDS_INGEST_ALREADY_STORED);
+
+	/* A later record with the same payload, sent without it, is pending until its
+	 * PUT, which must then clear it: the file being there already for record 1
+	 * used to answer already_stored and leave record 2 pending for ever. */
+	uint8_t prev[32];
+	eds_ledger_stats ls;
+	assert_int_equal(eds_record_compute_hash(&it.record, prev), EDS_OK);
+	make(&it, &f->sk, "d1", 2, prev, f->payload, sizeof f->payload);
+	it.payload = NULL;
+	it.payload_len = 0;
+	assert_int_equal(submit1(f, &it, NULL, NULL), EDS_INGEST_ACCEPTED);
+	assert_int_equal(eds_ledger_stats_get(f->l, &ls), EDS_OK);
+	assert_int_equal(ls.pending_payloads, 1);
+	assert_int_equal(eds_ingest_put_payload(f->s, NULL, h, f->payload, 64, &res), EDS_OK);
+	assert_int_equal(res.outcome, EDS_INGEST_STORED);
+	assert_int_equal(eds_ledger_stats_get(f->l, &ls), EDS_OK);
+	assert_int_equal(ls.pending_payloads, 0);
+	assert_int_equal(eds_ingest_put_payload(f->s, NULL, h, f->payload, 64, &res), EDS_OK);
+	assert_int_equal(res.outcome, EDS_INGEST_ALREADY_STORED);
 }
 
 static void test_batch_in_order_and_restart(void **state)
