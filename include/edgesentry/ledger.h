@@ -380,7 +380,7 @@ eds_status eds_ledger_device_import(eds_ledger *l, eds_ledger_import_fn next, vo
 /** Look up a device.  Errors: EDS_E_NOT_FOUND, EDS_E_IO. */
 eds_status eds_ledger_device_get(eds_ledger *l, const char *device_id, eds_ledger_device *out);
 
-/** Every device in device_id order. */
+/** Every device in device_id order.  Errors: EDS_E_ARG, EDS_E_IO, or what fn returns. */
 eds_status eds_ledger_device_foreach(eds_ledger *l, eds_ledger_device_fn fn, void *ctx);
 
 /**
@@ -403,7 +403,8 @@ eds_status eds_ledger_device_key(const eds_ledger_device *d, uint64_t sequence, 
 eds_status eds_ledger_record_get(eds_ledger *l, const char *device_id, uint64_t sequence,
                                  eds_ledger_record *out);
 
-/** Every record, ordered by device_id then sequence. */
+/** Every record, ordered by device_id then sequence.  Errors: EDS_E_ARG, EDS_E_IO (the
+ *  read failed), or what fn returns. */
 eds_status eds_ledger_record_foreach(eds_ledger *l, eds_ledger_record_fn fn, void *ctx);
 
 /**
