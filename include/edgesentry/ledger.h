@@ -310,7 +310,7 @@ void eds_ledger_close(eds_ledger *l);
 /** The payload directory (FORMAT.md 3) of this ledger. */
 const char *eds_ledger_payload_dir(const eds_ledger *l);
 
-/** Nonzero when commits are durable (see eds_ledger_options). */
+/** Nonzero when commits are durable (see eds_ledger_options); 0 for NULL. */
 int eds_ledger_durable(const eds_ledger *l);
 
 /**

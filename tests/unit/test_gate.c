@@ -147,6 +147,12 @@ static void test_chain_rules(void **state)
 	assert_int_equal(st.outcomes[EDS_INGEST_DUPLICATE], 2);
 	assert_int_equal(st.outcomes[EDS_INGEST_FORK], 1);
 	assert_true(st.commits >= 1);
+	/* NULL is harmless where there is no status to return it in */
+	eds_ingest_stats_get(NULL, &st);
+	eds_ingest_stats_get(f->s, NULL);
+	eds_ingest_set_log(NULL, NULL, NULL);
+	assert_int_equal(eds_ingest_healthy(NULL), 0);
+	assert_int_equal(eds_ledger_durable(NULL), 0);
 }
 
 /* Whether the payload file of it's record is in the ledger's payload directory. */
