@@ -58,7 +58,7 @@ eds_status eds_server_start(eds_server **out, eds_ingest *svc, const eds_netpoli
  */
 eds_status eds_server_check_tls(const eds_server_options *opts);
 
-/** The port actually bound (useful with port 0). */
+/** The port actually bound (useful with port 0); 0 for NULL. */
 uint16_t eds_server_port(const eds_server *s);
 
 /**

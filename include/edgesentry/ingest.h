@@ -128,7 +128,7 @@ typedef struct eds_ingest eds_ingest;
  */
 eds_status eds_ingest_new(eds_ingest **out, eds_ledger *ledger, const eds_ingest_options *opts);
 
-/** Set the decision log callback (before the first submit). */
+/** Set the decision log callback (before the first submit).  NULL s is ignored. */
 void eds_ingest_set_log(eds_ingest *s, eds_ingest_log_fn fn, void *ctx);
 
 /**
@@ -163,10 +163,11 @@ void eds_ingest_reject(eds_ingest *s, const eds_ingest_context *ctx, const char 
 eds_status eds_ingest_head(eds_ingest *s, const char *device_id, uint64_t *sequence,
                            uint8_t hash[EDS_HASH_LEN]);
 
-/** A snapshot of the counters. */
+/** A snapshot of the counters (nothing is written when s or out is NULL). */
 void eds_ingest_stats_get(eds_ingest *s, eds_ingest_stats *out);
 
-/** Statistics of the service's ledger (for metrics). */
+/** Statistics of the service's ledger (for metrics).  Errors: EDS_E_ARG (NULL s
+ *  or out), the ledger's (eds_ledger_stats_get). */
 eds_status eds_ingest_ledger_stats(eds_ingest *s, eds_ledger_stats *out);
 
 /**
@@ -174,7 +175,7 @@ eds_status eds_ingest_ledger_stats(eds_ingest *s, eds_ledger_stats *out);
  * files both succeeded (for /healthz).  After a failed commit, a durable
  * service probes the ledger (eds_ledger_probe) at each flush, at least
  * once a second, and is healthy again once a probe writes, without
- * waiting for a record to commit.
+ * waiting for a record to commit.  0 for NULL.
  */
 int eds_ingest_healthy(eds_ingest *s);
 

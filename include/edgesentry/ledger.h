@@ -310,7 +310,7 @@ void eds_ledger_close(eds_ledger *l);
 /** The payload directory (FORMAT.md 3) of this ledger. */
 const char *eds_ledger_payload_dir(const eds_ledger *l);
 
-/** Nonzero when commits are durable (see eds_ledger_options). */
+/** Nonzero when commits are durable (see eds_ledger_options); 0 for NULL. */
 int eds_ledger_durable(const eds_ledger *l);
 
 /**
@@ -380,7 +380,7 @@ eds_status eds_ledger_device_import(eds_ledger *l, eds_ledger_import_fn next, vo
 /** Look up a device.  Errors: EDS_E_NOT_FOUND, EDS_E_IO. */
 eds_status eds_ledger_device_get(eds_ledger *l, const char *device_id, eds_ledger_device *out);
 
-/** Every device in device_id order. */
+/** Every device in device_id order.  Errors: EDS_E_ARG, EDS_E_IO, or what fn returns. */
 eds_status eds_ledger_device_foreach(eds_ledger *l, eds_ledger_device_fn fn, void *ctx);
 
 /**
@@ -403,7 +403,8 @@ eds_status eds_ledger_device_key(const eds_ledger_device *d, uint64_t sequence, 
 eds_status eds_ledger_record_get(eds_ledger *l, const char *device_id, uint64_t sequence,
                                  eds_ledger_record *out);
 
-/** Every record, ordered by device_id then sequence. */
+/** Every record, ordered by device_id then sequence.  Errors: EDS_E_ARG, EDS_E_IO (the
+ *  read failed), or what fn returns. */
 eds_status eds_ledger_record_foreach(eds_ledger *l, eds_ledger_record_fn fn, void *ctx);
 
 /**
@@ -457,7 +458,9 @@ eds_status eds_ledger_match_events(eds_ledger *l, eds_ledger_mismatch_fn fn, voi
 
 /**
  * Whether a stored record refers to payload hash: *size gets its
- * payload_size, *stored whether the payload file is stored.
+ * payload_size, *stored whether the payload is stored for every record
+ * that refers to it (0 while one of them is still pending, even when the
+ * file came with another record: its PUT is still to be taken).
  * Errors: EDS_E_NOT_FOUND, EDS_E_IO.
  */
 eds_status eds_ledger_payload_lookup(eds_ledger *l, const uint8_t hash[EDS_HASH_LEN],

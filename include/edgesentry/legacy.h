@@ -140,7 +140,7 @@ eds_status eds_legacy_reader_open(eds_legacy_reader **out, const char *path);
  */
 eds_status eds_legacy_reader_next(eds_legacy_reader *rd, eds_legacy_record *r);
 
-/** 0-based index of the record last returned. */
+/** 0-based index of the record last returned.  This and the three below give 0 for NULL. */
 uint64_t eds_legacy_reader_index(const eds_legacy_reader *rd);
 
 /** 1-based line on which the record last returned starts. */

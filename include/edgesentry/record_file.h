@@ -26,7 +26,8 @@ typedef struct eds_record_reader eds_record_reader;
 
 /**
  * Open path ("-" reads standard input).  Errors: EDS_E_ARG, EDS_E_NOMEM,
- * EDS_E_IO (detail names the path).
+ * EDS_E_NOT_FOUND (no such file), EDS_E_IO (e.g. a directory); the detail
+ * names the path.
  */
 eds_status eds_record_reader_open(eds_record_reader **out, const char *path);
 

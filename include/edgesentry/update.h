@@ -96,7 +96,8 @@ eds_status eds_update_manifest_validate(const eds_update_manifest *m);
 eds_status eds_update_manifest_encode(const eds_update_manifest *m, uint8_t *out, size_t cap,
                                       size_t *len);
 
-/** manifest hash = BLAKE3(canonical bytes): names the manifest whatever its signatures. */
+/** manifest hash = BLAKE3(canonical bytes): names the manifest whatever its signatures.
+ *  Errors: EDS_E_ARG (NULL m or out), as eds_update_manifest_encode otherwise. */
 eds_status eds_update_manifest_hash(const eds_update_manifest *m, uint8_t out[32]);
 
 /**
@@ -148,7 +149,7 @@ eds_status eds_update_trust_encode(const eds_update_trust *t, uint8_t *out, size
                                    size_t *len);
 
 /** trust hash = BLAKE3(canonical bytes), what a successor names as previous.
- *  Errors: as validate. */
+ *  Errors: EDS_E_ARG (NULL t or out), as validate otherwise. */
 eds_status eds_update_trust_hash(const eds_update_trust *t, uint8_t out[32]);
 
 /** Add a signature (by a key of the previous policy).  Errors as manifest_sign. */

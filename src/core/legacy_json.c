@@ -292,22 +292,22 @@ void eds_legacy_reader_close(eds_legacy_reader *rd)
 
 uint64_t eds_legacy_reader_index(const eds_legacy_reader *rd)
 {
-	return rd->index == 0 ? 0 : rd->index - 1;
+	return rd == NULL || rd->index == 0 ? 0 : rd->index - 1;
 }
 
 uint64_t eds_legacy_reader_line(const eds_legacy_reader *rd)
 {
-	return rd->elem_line;
+	return rd != NULL ? rd->elem_line : 0;
 }
 
 uint64_t eds_legacy_reader_offset(const eds_legacy_reader *rd)
 {
-	return rd->offset;
+	return rd != NULL ? rd->offset : 0;
 }
 
 uint64_t eds_legacy_reader_size(const eds_legacy_reader *rd)
 {
-	return rd->size;
+	return rd != NULL ? rd->size : 0;
 }
 
 /* Fail the reader for good, with "PATH:LINE: " in front of the detail. */

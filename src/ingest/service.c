@@ -1104,6 +1104,8 @@ eds_status eds_ingest_new(eds_ingest **out, eds_ledger *ledger, const eds_ingest
 
 void eds_ingest_set_log(eds_ingest *s, eds_ingest_log_fn fn, void *ctx)
 {
+	if (s == NULL)
+		return;
 	s->log = fn;
 	s->log_ctx = ctx;
 }
@@ -1131,6 +1133,8 @@ eds_status eds_ingest_head(eds_ingest *s, const char *device_id, uint64_t *seque
 
 void eds_ingest_stats_get(eds_ingest *s, eds_ingest_stats *out)
 {
+	if (s == NULL || out == NULL) /* no status to return: nothing to fill */
+		return;
 	pthread_mutex_lock(&s->statlock);
 	*out = s->stats;
 	pthread_mutex_unlock(&s->statlock);
@@ -1138,11 +1142,15 @@ void eds_ingest_stats_get(eds_ingest *s, eds_ingest_stats *out)
 
 eds_status eds_ingest_ledger_stats(eds_ingest *s, eds_ledger_stats *out)
 {
+	if (s == NULL) /* eds_ledger_stats_get checks out, but s must be read first */
+		return eds_fail(EDS_E_ARG, "ingest: NULL argument");
 	return eds_ledger_stats_get(s->ledger, out);
 }
 
 int eds_ingest_healthy(eds_ingest *s)
 {
+	if (s == NULL)
+		return 0;
 	pthread_mutex_lock(&s->statlock);
 	int ok = s->healthy && s->flushed_ok;
 	pthread_mutex_unlock(&s->statlock);

@@ -629,7 +629,7 @@ eds_status eds_server_start(eds_server **out, eds_ingest *svc, const eds_netpoli
 
 uint16_t eds_server_port(const eds_server *s)
 {
-	return s->port;
+	return s != NULL ? s->port : 0;
 }
 
 void eds_server_stop(eds_server *s, unsigned grace_ms)

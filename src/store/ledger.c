@@ -103,7 +103,7 @@ const char *eds_ledger_payload_dir(const eds_ledger *l)
 
 int eds_ledger_durable(const eds_ledger *l)
 {
-	return l->durable;
+	return l != NULL && l->durable;
 }
 
 eds_status eds_ledger_check_id(const char *device_id)

@@ -84,7 +84,9 @@ static const char *const stmt_sql[S_COUNT] = {
                   "?11, ?12)",
     [S_HEAD_MOVE] = "UPDATE devices SET head_sequence = ?2, head_hash = ?3 "
                     "WHERE device_id = ?1 AND head_sequence = ?4",
-    [S_PAYLOAD_GET] = "SELECT payload_size, max(payload_stored) FROM records "
+    /* min: "stored" only when no record still waits for the payload, so that a
+     * PUT completes a record sent without it after another brought the file */
+    [S_PAYLOAD_GET] = "SELECT payload_size, min(payload_stored) FROM records "
                       "WHERE payload_hash = ?1 GROUP BY payload_size",
     [S_PAYLOAD_STORED] = "UPDATE records SET payload_stored = 1 "
                          "WHERE payload_hash = ?1 AND payload_stored = 0",

@@ -198,6 +198,8 @@ eds_status eds_update_manifest_hash(const eds_update_manifest *m, uint8_t out[32
 {
 	uint8_t buf[EDS_UPDATE_CANON_MAX];
 	size_t len;
+	if (out == NULL) /* encode checks m; eds_blake3 cannot report a NULL out */
+		return eds_fail(EDS_E_ARG, "manifest hash: NULL argument");
 	eds_status st = eds_update_manifest_encode(m, buf, sizeof buf, &len);
 	if (st == EDS_OK)
 		eds_blake3(out, buf, len);

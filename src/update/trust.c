@@ -100,6 +100,8 @@ eds_status eds_update_trust_hash(const eds_update_trust *t, uint8_t out[32])
 {
 	uint8_t buf[EDS_UPDATE_TRUST_CANON_MAX];
 	size_t len;
+	if (out == NULL) /* encode checks t; eds_blake3 cannot report a NULL out */
+		return eds_fail(EDS_E_ARG, "trust hash: NULL argument");
 	eds_status st = eds_update_trust_encode(t, buf, sizeof buf, &len);
 	if (st == EDS_OK)
 		eds_blake3(out, buf, len);

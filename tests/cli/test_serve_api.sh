@@ -219,6 +219,13 @@ expect_rc 2 "$EDS" ledger verify --ledger L --device lift-01
 expect_err "--device is only for log"
 expect_rc 0 "$EDS" ledger export --ledger L --out AUDIT
 cmp -s AUDIT/oplog.jsonl log.jsonl && pass || fail "export's oplog.jsonl differs from log --json"
+# records sent without their payload: the export counts them, and (eds ledger --help)
+# the offline check with --payload-dir names them while the one without passes
+grep -qE '\([1-9][0-9]* payloads pending;' "$T/out" && pass || fail "export: $(cat "$T/out")"
+expect_rc 1 "$EDS" verify-chain AUDIT/records.jsonl --keys AUDIT/registry.json \
+	--payload-dir AUDIT/payloads
+expect_out "reason=payload_missing"
+expect_rc 0 "$EDS" verify-chain AUDIT/records.jsonl --keys AUDIT/registry.json
 start_server again --ledger L
 req GET /api/v1/devices/lift-01/head; expect_code 200
 [ "$(jq -r .sequence "$T/body")" = 5 ] && pass || fail "resumed head not 5"

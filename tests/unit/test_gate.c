@@ -147,6 +147,12 @@ static void test_chain_rules(void **state)
 	assert_int_equal(st.outcomes[EDS_INGEST_DUPLICATE], 2);
 	assert_int_equal(st.outcomes[EDS_INGEST_FORK], 1);
 	assert_true(st.commits >= 1);
+	/* NULL is harmless where there is no status to return it in */
+	eds_ingest_stats_get(NULL, &st);
+	eds_ingest_stats_get(f->s, NULL);
+	eds_ingest_set_log(NULL, NULL, NULL);
+	assert_int_equal(eds_ingest_healthy(NULL), 0);
+	assert_int_equal(eds_ledger_durable(NULL), 0);
 }
 
 /* Whether the payload file of it's record is in the ledger's payload directory. */
@@ -244,6 +250,10 @@ static void test_request_side_rejections(void **state)
 	eds_ledger_stats ls;
 	assert_int_equal(eds_ledger_stats_get(f->l, &ls), EDS_OK);
 	assert_int_equal(ls.events, 8);
+	assert_int_equal(eds_ingest_ledger_stats(f->s, &ls), EDS_OK);
+	assert_int_equal(ls.events, 8);
+	assert_int_equal(eds_ingest_ledger_stats(NULL, &ls), EDS_E_ARG);
+	assert_int_equal(eds_ingest_ledger_stats(f->s, NULL), EDS_E_ARG);
 
 	/* Revocation through another handle (another process) is picked up. */
 	eds_ledger *l2;
@@ -314,6 +324,25 @@ static void test_pending_payload(void **state)
 	assert_int_equal(eds_ledger_payload_lookup(f->l, h, &size, &stored), EDS_OK);
 	assert_true(stored);
 	assert_int_equal(eds_payload_check(eds_ledger_payload_dir(f->l), h, 64), EDS_OK);
+	assert_int_equal(eds_ingest_put_payload(f->s, NULL, h, f->payload, 64, &res), EDS_OK);
+	assert_int_equal(res.outcome, EDS_INGEST_ALREADY_STORED);
+
+	/* A later record with the same payload, sent without it, is pending until its
+	 * PUT, which must then clear it: the file being there already for record 1
+	 * used to answer already_stored and leave record 2 pending for ever. */
+	uint8_t prev[32];
+	eds_ledger_stats ls;
+	assert_int_equal(eds_record_compute_hash(&it.record, prev), EDS_OK);
+	make(&it, &f->sk, "d1", 2, prev, f->payload, sizeof f->payload);
+	it.payload = NULL;
+	it.payload_len = 0;
+	assert_int_equal(submit1(f, &it, NULL, NULL), EDS_INGEST_ACCEPTED);
+	assert_int_equal(eds_ledger_stats_get(f->l, &ls), EDS_OK);
+	assert_int_equal(ls.pending_payloads, 1);
+	assert_int_equal(eds_ingest_put_payload(f->s, NULL, h, f->payload, 64, &res), EDS_OK);
+	assert_int_equal(res.outcome, EDS_INGEST_STORED);
+	assert_int_equal(eds_ledger_stats_get(f->l, &ls), EDS_OK);
+	assert_int_equal(ls.pending_payloads, 0);
 	assert_int_equal(eds_ingest_put_payload(f->s, NULL, h, f->payload, 64, &res), EDS_OK);
 	assert_int_equal(res.outcome, EDS_INGEST_ALREADY_STORED);
 }

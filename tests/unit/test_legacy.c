@@ -527,6 +527,11 @@ static void test_reader(void **state)
 		;
 	assert_int_equal(eds_legacy_reader_offset(rd), strlen(text));
 	eds_legacy_reader_close(rd);
+	/* As eds_record_reader_*: NULL answers 0 (these used to dereference it). */
+	assert_int_equal(eds_legacy_reader_index(NULL), 0);
+	assert_int_equal(eds_legacy_reader_line(NULL), 0);
+	assert_int_equal(eds_legacy_reader_offset(NULL), 0);
+	assert_int_equal(eds_legacy_reader_size(NULL), 0);
 
 	/* Line numbers: the second record starts on the line of its '{'. */
 	assert_int_equal(eds_legacy_reader_open(&rd, path), EDS_OK);

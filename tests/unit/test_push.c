@@ -56,6 +56,7 @@ static int start(void **state)
 	assert_int_equal(eds_netpolicy_add(policy, "127.0.0.1"), EDS_OK);
 	assert_int_equal(eds_server_start(&server, ingest, policy, &so), EDS_OK);
 	snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)eds_server_port(server));
+	assert_int_equal(eds_server_port(NULL), 0);
 	return 0;
 }
 

@@ -84,6 +84,9 @@ static void canonical_by_hand(void **state)
 	eds_blake3(h2, want, n);
 	assert_memory_equal(h, h2, 32);
 	assert_int_equal(eds_update_manifest_encode(&m, got, n - 1, &len), EDS_E_LIMIT);
+	/* NULL anywhere is a status, not a crash (the out buffer used to be written blind) */
+	assert_int_equal(eds_update_manifest_hash(&m, NULL), EDS_E_ARG);
+	assert_int_equal(eds_update_manifest_hash(NULL, h), EDS_E_ARG);
 }
 
 /* The worked example's values, pinned: hash, signatures and JSON text round trip. */
@@ -390,6 +393,9 @@ static void trust_rotation(void **state)
 	assert_int_equal(c.unknown, 1);
 	assert_int_equal(eds_update_trust_sign(&t2, &sk[1]), EDS_OK);
 	assert_int_equal(eds_update_trust_check_successor(&trust1, &t2, NULL), EDS_OK);
+	uint8_t th[32];
+	assert_int_equal(eds_update_trust_hash(&t2, NULL), EDS_E_ARG);
+	assert_int_equal(eds_update_trust_hash(NULL, th), EDS_E_ARG);
 	/* skipping a serial or linking to another policy is refused */
 	t3 = t2;
 	assert_int_equal(eds_update_trust_follow(&t3, &t2), EDS_OK);
