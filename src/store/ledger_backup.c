@@ -33,6 +33,8 @@
 
 /* A stored payload that could not be copied: looked at again after recovery. */
 typedef struct lack {
+	char device_id[EDS_DEVICE_ID_MAX + 1]; /* and the record whose it is */
+	uint64_t sequence;
 	uint8_t hash[EDS_HASH_LEN];
 	uint64_t size;
 } lack;
@@ -53,8 +55,11 @@ static eds_status note_lack(copier *c, const eds_record *r)
 	c->lacks = v;
 	if (st != EDS_OK)
 		return st;
-	memcpy(c->lacks[c->nlacks].hash, r->payload_hash, EDS_HASH_LEN);
-	c->lacks[c->nlacks++].size = r->payload_size;
+	lack *k = &c->lacks[c->nlacks++];
+	snprintf(k->device_id, sizeof k->device_id, "%s", r->device_id);
+	k->sequence = r->sequence;
+	memcpy(k->hash, r->payload_hash, EDS_HASH_LEN);
+	k->size = r->payload_size;
 	return EDS_OK;
 }
 
@@ -91,21 +96,24 @@ static eds_status copy_payload(void *arg, const eds_ledger_record *lr)
  */
 static eds_status count_lacks(eds_ledger *copy, copier *c)
 {
-	for (size_t i = 0; i < c->nlacks; i++) {
+	eds_ledger_record *r = malloc(sizeof *r);
+	if (r == NULL && c->nlacks > 0)
+		return eds_fail(EDS_E_NOMEM, "backup: out of memory");
+	eds_status st = EDS_OK;
+	for (size_t i = 0; i < c->nlacks && st == EDS_OK; i++) {
 		const lack *k = &c->lacks[i];
-		uint64_t size = 0;
-		int stored = 0;
 		if (eds_payload_check(c->dst_root, k->hash, k->size) == EDS_OK)
 			continue;
-		eds_status st = eds_ledger_payload_lookup(copy, k->hash, &size, &stored);
-		if (st != EDS_OK)
-			return st;
-		if (stored)
+		/* The record's own mark: another record of the same payload may be
+		 * pending while this one's file is lost. */
+		st = eds_ledger_record_get(copy, k->device_id, k->sequence, r);
+		if (st == EDS_OK && r->payload_stored)
 			c->out->missing++;
-		else
+		else if (st == EDS_OK)
 			c->out->pending++;
 	}
-	return EDS_OK;
+	free(r);
+	return st;
 }
 
 /*

@@ -70,6 +70,25 @@ expect_rc 1 "$EDS" ledger export --ledger L --out XH
 expect_err "2 records' payload files are missing or damaged in the ledger"
 [ "$(find XH/payloads -type f | wc -l)" = 4 ] && pass || fail "export copied a damaged file"
 
+# ---- one payload, two records: the first brought it, the second came without -------
+# (pending); the file lost: the first record's payload is missing, not pending
+"$EDS" keygen --out kc >/dev/null || fail "keygen"
+expect_rc 0 "$EDS" device add --ledger LC --id dev-c --public-key kc.pub
+echo "the same reading" >same
+"$EDS" sign --key kc.key --device dev-c --chain cc.jsonl --payload same --payload-dir PC >/dev/null &&
+	"$EDS" sign --key kc.key --device dev-c --chain cc.jsonl --payload same >/dev/null ||
+	fail "sign"
+head -n 1 cc.jsonl >cc1.jsonl
+start_server c --ledger LC
+expect_rc 0 "$EDS" push --url "$URL" cc1.jsonl --payload-dir PC
+expect_rc 0 "$EDS" push --url "$URL" cc.jsonl
+stop_server c
+h=$(jq -r .payload_hash cc1.jsonl)
+rm "LC/payloads/${h:0:2}/${h:2}"
+expect_rc 1 "$EDS" ledger backup --ledger LC --out BC --json
+expect_jq '.ok == false and .records == 2 and .payloads == 0 and .missing == 1
+	and .pending == 1'
+
 # ---- refusals --------------------------------------------------------------------
 expect_rc 2 "$EDS" ledger backup --ledger L --out B
 expect_one_line_err
