@@ -164,6 +164,24 @@ static void describe_answer(const eds_http_client *c, long code, char *out, size
 	         msg);
 }
 
+/*
+ * A 404 that is not about the device: a body naming another error (our
+ * server's not_found for an unknown path) or not JSON at all (a proxy's
+ * page).  That is a URL with a wrong path, e.g. ".../api", and must not pass
+ * for an unregistered device (a refusal, exit 1).  An empty body, or JSON
+ * without an error code, stays a device's 404: FORMAT.md 4 requires no body.
+ */
+static bool wrong_path(const eds_http_client *c)
+{
+	if (c->resp.n == 0)
+		return false;
+	json_t *j = parse_body(c);
+	const char *err = json_string_value(json_object_get(j, "error"));
+	bool wrong = j == NULL || (err != NULL && strcmp(err, "unknown_device") != 0);
+	json_decref(j);
+	return wrong;
+}
+
 static char *dup_opt(const char *s, int *oom)
 {
 	if (!s)
@@ -246,13 +264,15 @@ eds_status eds_http_client_get_head(eds_http_client *c, const char *device_id, u
 	eds_status st = request(c, "GET", path, NULL, &code);
 	if (st != EDS_OK)
 		return st;
-	if (code == 404)
+	if (code == 404 && !wrong_path(c))
 		return eds_fail(EDS_E_UNKNOWN_DEVICE, "device %s: not registered on the server",
 		                device_id);
 	if (code != 200) {
 		char what[320];
 		describe_answer(c, code, what, sizeof what);
-		return eds_fail(EDS_E_IO, "GET %s: %s", path, what);
+		/* The whole URL: a wrong base path is what a 404 here shows. */
+		return eds_fail(EDS_E_IO, "GET %s%s: %s%s", c->shown, path, what,
+		                code == 404 ? " (is the URL the server's base URL?)" : "");
 	}
 	json_t *j = parse_body(c);
 	json_t *s = json_object_get(j, "sequence");

@@ -114,12 +114,37 @@ expect_rc 2 "$EDS" push --url "http://127.0.0.1:1" c0.jsonl --json
 expect_one_line_err
 expect_jq '.ok == false and .refused == null and .error.code == "io_error" and .sent == 0'
 # credentials in the URL never reach a message
-for u in "http://lift:s3cret@127.0.0.1:1" "ftp://lift:s3cret@127.0.0.1:1"; do
-	expect_rc 2 "$EDS" push --url "$u" c0.jsonl --json
+expect_rc 2 "$EDS" push --url "http://lift:s3cret@127.0.0.1:1" c0.jsonl --json
+expect_one_line_err
+if grep -qE "lift|s3cret" "$T/out" "$T/err"; then fail "userinfo shown: $(cat "$T/err")"; else pass; fi
+expect_err "://***@127.0.0.1:1"
+# a URL of another scheme is a usage error before anything is read, not a
+# failure blamed on the chain file; it is not echoed (it may hold a password)
+for mode in "" "--mqtt 127.0.0.1:1"; do
+	# shellcheck disable=SC2086
+	expect_rc 2 "$EDS" push $mode --url "ftp://lift:s3cret@127.0.0.1:1" c0.jsonl --json
 	expect_one_line_err
-	if grep -qE "lift|s3cret" "$T/out" "$T/err"; then fail "$u: userinfo shown: $(cat "$T/err")"; else pass; fi
-	expect_err "://***@127.0.0.1:1"
+	expect_no_out
+	expect_err "eds push: --url must start with http:// or https:// (try"
+	if grep -qE "lift|s3cret" "$T/err"; then fail "userinfo shown: $(cat "$T/err")"; else pass; fi
 done
+# an unreadable --cacert, --cert or --key is named at once, not as libcurl's
+# "Problem with the local SSL certificate" at the first request
+expect_rc 2 "$EDS" push --url "$URL" c0.jsonl --cacert nowhere.pem --json
+expect_err "--cacert nowhere.pem: No such file or directory"
+expect_one_line_err
+expect_no_out
+expect_rc 2 "$EDS" push --url "$URL" c0.jsonl --cert k.pub --key .
+expect_err "--key .: not a regular file"
+expect_rc 2 "$EDS" push --mqtt 127.0.0.1:1 c0.jsonl --mqtt-cafile nowhere.pem
+expect_err "--mqtt-cafile nowhere.pem: No such file or directory"
+# a --url with a path below the server's base reaches no endpoint: the 404
+# not_found is a wrong URL (exit 2), not an unregistered device (exit 1)
+expect_rc 2 "$EDS" push --url "$URL/api" c0.jsonl --json
+expect_one_line_err
+expect_err "GET $URL/api/api/v1/devices/dev-0/head: HTTP 404 not_found"
+expect_err "(is the URL the server's base URL?)"
+expect_jq '.refused == null and .error.code == "io_error"'
 expect_rc 2 "$EDS" push --url "$URL" missing.jsonl --json
 expect_jq '.ok == false and .error.code == "io_error" and .records == 0'
 echo '{"format":' >bad.jsonl
