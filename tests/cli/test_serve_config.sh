@@ -55,6 +55,9 @@ bad_conf '{"ledger": "L", "max-body": -5}' "not '-5'"
 bad_conf '{"ledger": "L", "allow": []}' '"allow": want a string or a non-empty list'
 bad_conf '{"ledger": "L", "allow": ["127.0.0.1", 5]}' '"allow": want a string or a non-empty list'
 bad_conf '{"ledger": "L", "durable": 1}' '"durable": want true, false'
+# an empty string is refused as an empty flag is, naming the key
+bad_conf '{"ledger": ""}' '"ledger" is empty'
+bad_conf '{"ledger": "L", "log": ""}' '"log" is empty'
 [ ! -e yes ] && [ ! -e 5 ] && [ ! -e a,b ] && [ ! -e L ] && pass ||
 	fail "a refused config created a ledger: $(ls)"
 
@@ -100,6 +103,11 @@ for arg in "--mqtt-password s3cret" "--mqtt-password=s3cret" "--mqtt-username=bo
 	grep -q s3cret "$T/err" && fail "the password is on stderr: $(cat "$T/err")" || pass
 done
 [ ! -e L ] && pass || fail "a refused flag created the ledger"
+# the port file is known to be unwritable only once the server listens (on
+# the ledger, so after the check above): named as given, not by its
+# temporary name, and no "listening" is logged for a server that then exits
+bad_flag "--port-file: nodir/port: No such file or directory" --port-file nodir/port
+grep -q '"listening"' "$T/err" && fail "listening logged: $(cat "$T/err")" || pass
 
 # the kinds each key takes: strings everywhere, numbers, booleans and lists where they fit
 "$EDS" keygen --out k >/dev/null

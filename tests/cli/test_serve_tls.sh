@@ -89,6 +89,10 @@ bad_tls "no PEM certificate in the client CA file" --tls-cert server.pem --tls-k
 	--tls-client-ca junk.pem
 bad_tls "no PEM certificate in the client CA file" --tls-cert server.pem --tls-key server.key \
 	--tls-client-ca server.key
+bad_tls "eds serve: --tls-key: nowhere.key: No such file or directory" --tls-cert server.pem \
+	--tls-key nowhere.key
+bad_tls "eds serve: --tls-client-ca: .: not a regular file" --tls-cert server.pem \
+	--tls-key server.key --tls-client-ca .
 [ ! -e NEW ] && pass || fail "a refused TLS setting created the ledger"
 expect_rc 0 "$EDS" ledger verify --ledger L
 finish
