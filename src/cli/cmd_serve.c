@@ -597,6 +597,7 @@ int cmd_serve(int argc, char **argv)
 	FILE *log = NULL;
 	int rc = parse(argc, argv, &c);
 	rc = rc ? rc : numbers(&c, &s);
+	rc = rc ? rc : serve_mqtt_check(&c.v[O_MQTT]);
 	eds_status st = EDS_OK;
 	if (!rc && c.v[O_ALLOW] != NULL && strspn(c.v[O_ALLOW], " \t") == strlen(c.v[O_ALLOW]))
 		rc = cli_usage(cmd, "--allow lists no address: every request would get 403");

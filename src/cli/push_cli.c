@@ -3,13 +3,10 @@
  */
 #include "push_cli.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "cli_flags.h"
@@ -42,31 +39,6 @@ int push_cli_check_url(const char *url)
 	/* Not echoed: the URL may carry a password. */
 	if (url != NULL && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
 		return cli_usage(cmd, "--url must start with http:// or https://");
-	return EDS_EXIT_OK;
-}
-
-/* Why path cannot be a certificate or key file to read: NULL when it can. */
-static const char *unreadable(const char *path)
-{
-	struct stat st;
-	/* O_NONBLOCK: a FIFO must not hang the check; it is refused as not regular. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return strerror(errno);
-	const char *why = fstat(fd, &st) != 0    ? strerror(errno)
-	                  : !S_ISREG(st.st_mode) ? "not a regular file"
-	                                         : NULL;
-	close(fd);
-	return why;
-}
-
-int push_cli_check_files(const char *const *flags, const char *const *files, int n)
-{
-	for (int i = 0; i < n; i++) {
-		const char *why = files[i] != NULL ? unreadable(files[i]) : NULL;
-		if (why != NULL)
-			return cli_usage(cmd, "%s %s: %s", flags[i], files[i], why);
-	}
 	return EDS_EXIT_OK;
 }
 

@@ -33,14 +33,6 @@ int push_cli_check_payload_dir(const char *dir);
  * usage exit code after the one-line usage error. */
 int push_cli_check_url(const char *url);
 
-/*
- * Each of the n files (NULL: flag not given) is a regular file we can read:
- * EDS_EXIT_OK, or the usage exit code after one line naming flags[i] and the
- * file.  libcurl and libmosquitto would only fail at the first connection,
- * without naming either ("Problem with the local SSL certificate").
- */
-int push_cli_check_files(const char *const *flags, const char *const *files, int n);
-
 /* Start the clock of the progress line, sized by the chain file (a pipe or
  * "-": shown after CLI_PROGRESS_MIN_ITEMS records); call right before the
  * push.  Off with --json or --quiet and when stderr is not a terminal. */

@@ -102,6 +102,12 @@ for arg in "--mqtt-password s3cret" "--mqtt-password=s3cret" "--mqtt-username=bo
 	bad_flag "is not a flag (every user can read a command line)" $arg
 	grep -q s3cret "$T/err" && fail "the password is on stderr: $(cat "$T/err")" || pass
 done
+# MQTT TLS files are named by flag before the ledger is opened (libmosquitto
+# said "MQTT TLS files (...): Invalid function arguments provided.")
+bad_flag "eds serve: --mqtt-cafile: nowhere.pem: No such file or directory" \
+	--mqtt 127.0.0.1:1 --mqtt-cafile nowhere.pem
+bad_flag "--mqtt-cert and --mqtt-key need --mqtt-cafile" --mqtt 127.0.0.1:1 --mqtt-key x
+bad_flag "--mqtt-inflight must be 1..100000" --mqtt 127.0.0.1:1 --mqtt-inflight 0
 [ ! -e L ] && pass || fail "a refused flag created the ledger"
 # the port file is known to be unwritable only once the server listens (on
 # the ledger, so after the check above): named as given, not by its

@@ -131,13 +131,13 @@ done
 # an unreadable --cacert, --cert or --key is named at once, not as libcurl's
 # "Problem with the local SSL certificate" at the first request
 expect_rc 2 "$EDS" push --url "$URL" c0.jsonl --cacert nowhere.pem --json
-expect_err "--cacert nowhere.pem: No such file or directory"
+expect_err "eds push: --cacert: nowhere.pem: No such file or directory"
 expect_one_line_err
 expect_no_out
 expect_rc 2 "$EDS" push --url "$URL" c0.jsonl --cert k.pub --key .
-expect_err "--key .: not a regular file"
+expect_err "--key: .: not a regular file"
 expect_rc 2 "$EDS" push --mqtt 127.0.0.1:1 c0.jsonl --mqtt-cafile nowhere.pem
-expect_err "--mqtt-cafile nowhere.pem: No such file or directory"
+expect_err "--mqtt-cafile: nowhere.pem: No such file or directory"
 # a --url with a path below the server's base reaches no endpoint: the 404
 # not_found is a wrong URL (exit 2), not an unregistered device (exit 1)
 expect_rc 2 "$EDS" push --url "$URL/api" c0.jsonl --json
