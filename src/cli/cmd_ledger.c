@@ -980,6 +980,7 @@ static int parse_args(int argc, char **argv, ledger_args *a)
 	if ((rc = check_action_flags(a)) != EDS_EXIT_OK)
 		return rc;
 	/* Before the ledger is opened: a bad checkpoint file is a usage error. */
+	a->known.json = a->json;
 	return known_heads_from_flags(&a->known, a->oplog_head, a->checkpoint, a->checkpoint_key);
 }
 
