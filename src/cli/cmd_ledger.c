@@ -935,6 +935,9 @@ static int check_action_flags(const ledger_args *a)
 	const char *log_only = a->device != NULL ? "--device" : a->after_id ? "--after-id" : NULL;
 	if (a->action != LOG && log_only != NULL)
 		return cli_usage(cmd, "%s is only for log", log_only);
+	/* Checked here to name the flag: the ledger's check says only "log: device_id". */
+	if (a->device != NULL && eds_device_id_check(a->device, strlen(a->device)) != EDS_OK)
+		return cli_usage(cmd, "--device: %s", eds_last_error());
 	const char *verify_only = a->threads != NULL          ? "--threads"
 	                          : a->quiet                  ? "--quiet"
 	                          : a->oplog_head != NULL     ? "--oplog-head"
