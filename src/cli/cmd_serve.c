@@ -20,6 +20,7 @@
 #include "edgesentry/ingest.h"
 #include "edgesentry/ledger.h"
 #include "edgesentry/netpolicy.h"
+#include "net/http_internal.h"
 #include "serve_mqtt.h"
 
 static const char *const cmd = "serve";
@@ -585,6 +586,16 @@ static int serve(const conf *c, settings *s, eds_netpolicy *policy)
 	return rc;
 }
 
+/* The listen address, before the ledger is opened (created when absent): a
+ * typo must not leave a new empty ledger behind. */
+static int check_listen(const char *listen)
+{
+	struct sockaddr_storage sa;
+	if (listen != NULL && eds_http_parse_listen(listen, &sa) != EDS_OK)
+		return cli_report(cmd, EDS_E_ARG, "--listen");
+	return EDS_EXIT_OK;
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	if (help_asked(argc, argv)) {
@@ -598,6 +609,7 @@ int cmd_serve(int argc, char **argv)
 	int rc = parse(argc, argv, &c);
 	rc = rc ? rc : numbers(&c, &s);
 	rc = rc ? rc : serve_mqtt_check(&c.v[O_MQTT]);
+	rc = rc ? rc : check_listen(c.v[O_LISTEN]);
 	eds_status st = EDS_OK;
 	if (!rc && c.v[O_ALLOW] != NULL && strspn(c.v[O_ALLOW], " \t") == strlen(c.v[O_ALLOW]))
 		rc = cli_usage(cmd, "--allow lists no address: every request would get 403");

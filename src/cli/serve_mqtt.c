@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "cli_flags.h"
+#include "net/mqtt_internal.h"
 #include "serve_mqtt.h"
 
 int serve_mqtt_config_only(int k)
@@ -25,6 +26,8 @@ int serve_mqtt_check(const char *const v[SM_COUNT])
 				                 "the --mqtt-* options need --mqtt HOST:PORT");
 		return EDS_EXIT_OK;
 	}
+	if (eds_mqtt_check_address(v[SM_BROKER]) != EDS_OK)
+		return cli_report("serve", EDS_E_ARG, "--mqtt");
 	uint64_t inflight;
 	if (v[SM_INFLIGHT] != NULL && cli_u64(v[SM_INFLIGHT], 1, 100000, &inflight) != 0)
 		return cli_usage("serve", "--mqtt-inflight must be 1..100000, not '%s'",

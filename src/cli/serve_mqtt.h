@@ -27,7 +27,7 @@ int serve_mqtt_config_only(int k);
 
 /*
  * Check the MQTT options before anything starts: the --mqtt-* options need
- * --mqtt, --mqtt-inflight's range, the client certificate needs the CA file,
+ * --mqtt, the broker address, --mqtt-inflight's range, the client certificate needs the CA file,
  * and each TLS file can be read.  Returns an exit code (one error line
  * printed).
  */

@@ -108,6 +108,14 @@ bad_flag "eds serve: --mqtt-cafile: nowhere.pem: No such file or directory" \
 	--mqtt 127.0.0.1:1 --mqtt-cafile nowhere.pem
 bad_flag "--mqtt-cert and --mqtt-key need --mqtt-cafile" --mqtt 127.0.0.1:1 --mqtt-key x
 bad_flag "--mqtt-inflight must be 1..100000" --mqtt 127.0.0.1:1 --mqtt-inflight 0
+# a bad listen or broker address is refused before the ledger is opened: it
+# used to create a new, empty ledger (ledger.sqlite, payloads/) and only then fail
+for addr in localhost:0 127.0.0.1:99999 127.0.0.1; do
+	expect_rc 2 timeout 10 "$EDS" serve --ledger L --listen $addr
+	expect_err "eds serve: --listen: listen address '$addr': "
+	expect_one_line_err
+done
+bad_flag "--mqtt: MQTT broker address '127.0.0.1': want HOST:PORT" --mqtt 127.0.0.1
 [ ! -e L ] && pass || fail "a refused flag created the ledger"
 # the port file is known to be unwritable only once the server listens (on
 # the ledger, so after the check above): named as given, not by its
