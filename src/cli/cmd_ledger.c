@@ -695,8 +695,12 @@ static eds_status fill_oplog(int fd, void *ctx, const char *tmp)
 static eds_status export_to(eds_ledger *l, const char *dir, export_ctx *e)
 {
 	char path[PATH_MAX], partial[PATH_MAX + 16];
+	struct stat sb;
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
 		return eds_fail(EDS_E_IO, "%s: %s", dir, strerror(errno));
+	/* A file there would fail later as ".../records.jsonl.partial: Not a directory". */
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return eds_fail(EDS_E_IO, "%s: not a directory", dir);
 	if ((size_t)snprintf(path, sizeof path, "%s/records.jsonl", dir) >= sizeof path)
 		return eds_fail(EDS_E_ARG, "%s: path too long", dir);
 	if (access(path, F_OK) == 0)
