@@ -33,6 +33,9 @@ struct eds_http_client {
 	size_t nitems, cap_items;
 	uint64_t requests;
 	int overflow; /* the response passed RESPONSE_MAX */
+	/* libcurl's own detail of a failure: which name the certificate lacks, which
+	 * file it could not load; curl_easy_strerror only names the class of error. */
+	char error[CURL_ERROR_SIZE];
 };
 
 static size_t on_data(char *p, size_t size, size_t n, void *ctx)
@@ -121,15 +124,19 @@ static eds_status request(eds_http_client *c, const char *method, const char *pa
 	set_common(c, h2);
 	curl_easy_setopt(c->curl, CURLOPT_URL, url);
 	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->error);
 	set_body(c->curl, body);
 	c->resp.n = 0;
 	c->overflow = 0;
+	c->error[0] = '\0';
 	CURLcode rc = curl_easy_perform(c->curl);
 	curl_slist_free_all(h2);
 	c->requests++;
 	if (rc != CURLE_OK)
 		return eds_fail(EDS_E_IO, "%s %s%s: %s", method, c->shown, path,
-		                c->overflow ? "response too large" : curl_easy_strerror(rc));
+		                c->overflow        ? "response too large"
+		                : c->error[0] != 0 ? c->error
+		                                   : curl_easy_strerror(rc));
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, code);
 	eds_textbuf_printf(&c->resp, "%s", ""); /* a body-less answer still reads as "" */
 	return c->resp.oom ? eds_fail(EDS_E_NOMEM, "http: response: out of memory") : EDS_OK;
