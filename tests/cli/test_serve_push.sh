@@ -296,4 +296,18 @@ expect_out "22500 records read, "
 [ "$(curl -s "$URL/api/v1/devices/bench-0001/head" | jq .sequence)" = 22500 ] && pass ||
 	fail "bench-0001 head"
 stop_server big
+
+# ---- a record the server cannot take now is no refusal --------------------------------
+# --device-rate answers each record over the limit rate_limited (the per-source
+# limit answers the whole request 429): the record is fine, a later push stores
+# it, so exit 2 and error.code io_error as for the per-source 429, not exit 1
+# and refused as for a forged record
+"$EDS" device add --ledger RL --id dev-0 --public-key k.pub >/dev/null || fail "add"
+grep '"device_id":"dev-0"' c0.jsonl >d0.jsonl
+start_server rl --ledger RL --device-rate 0.001 --device-burst 2
+expect_rc 2 "$EDS" push --url "$URL" d0.jsonl --batch 1 --json
+expect_one_line_err
+expect_err "record dev-0/3 not stored now: rate_limited: "
+expect_jq '.ok == false and .sent == 2 and .refused == null and .error.code == "io_error"'
+stop_server rl
 finish
