@@ -81,6 +81,8 @@ bad_flag "--device-burst needs --device-rate" --device-burst 5
 bad_flag "--source-burst must be at least 1" --source-rate 1 --source-burst 0.5
 bad_flag "--device-burst must be at least 1" --device-rate 1 --device-burst 0.5
 bad_flag "--allow lists no address" --allow ' '
+# an empty entry after the last comma (an unset variable) as between two
+bad_flag "--allow: allow entry '': not an IP address" --allow '127.0.0.1,'
 printf '{"ledger": "L", "allow": ""}' >bad.json
 expect_rc 2 "$EDS" serve --config bad.json
 expect_err "--allow lists no address"
