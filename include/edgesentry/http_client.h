@@ -94,7 +94,9 @@ int eds_push_refused(const eds_push_summary *summary);
  * the chain file too long; a record, or the PUT of its payload, answered 413 alone),
  * EDS_E_MALFORMED (bad chain file or response), and the refusals (eds_push_refused is true):
  * EDS_E_UNKNOWN_DEVICE, or the record's refusal mapped to a status
- * (EDS_E_FORK, EDS_E_SIGNATURE, ...; EDS_E_IO for a code without one).
+ * (EDS_E_FORK, EDS_E_SIGNATURE, ...; EDS_E_IO for a code without one).  A record
+ * answered rate_limited or storage_unavailable is no refusal (the server may take
+ * it later): EDS_E_IO, eds_push_refused false.
  */
 eds_status eds_push_chain(const char *chain_path, const eds_push_options *opts,
                           eds_push_summary *summary);

@@ -37,8 +37,10 @@ eds_status eds_netpolicy_new(eds_netpolicy **out);
  */
 eds_status eds_netpolicy_add(eds_netpolicy *p, const char *entry);
 
-/** Add a comma-separated list of entries (spaces around entries ignored).  Errors as
- *  eds_netpolicy_add, naming the first entry refused. */
+/** Add a comma-separated list of entries (spaces around entries ignored); an
+ * empty entry, also before the first or after the last comma, is refused.  A
+ * list of no entry ("", spaces) adds nothing.  Errors as eds_netpolicy_add,
+ * naming the first entry refused. */
 eds_status eds_netpolicy_add_list(eds_netpolicy *p, const char *list);
 
 /** Nonzero when the peer (AF_INET or AF_INET6) matches an entry; 0 otherwise. */

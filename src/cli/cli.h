@@ -37,6 +37,14 @@ int cli_usage(const char *cmd, const char *fmt, ...) EDS_PRINTF(2, 3);
  */
 int cli_report(const char *cmd, eds_status status, const char *context);
 
+/**
+ * Each of the n files (NULL: its flag not given) is a regular file we can
+ * open: EDS_EXIT_OK, or the usage exit code after one line "FLAG: FILE:
+ * why".  For certificate and key files that libcurl or libmosquitto would
+ * only fail on at the first connection, naming neither flag nor file.
+ */
+int cli_check_files(const char *cmd, const char *const *flags, const char *const *files, int n);
+
 /** The detail cli_report prints for status: eds_last_error(), or the
  * status's own text when no detail was set. */
 const char *cli_error_detail(eds_status status);

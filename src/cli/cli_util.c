@@ -2,8 +2,12 @@
  * cli_util.c - error reporting and command-line helpers shared by the eds
  * commands.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -52,6 +56,33 @@ int cli_report(const char *cmd, eds_status status, const char *context)
 	else
 		fprintf(stderr, "eds %s: %s\n", cmd, detail);
 	return cli_exit_code(status);
+}
+
+/* Why path cannot be a certificate or key file to read: NULL when it can. */
+static const char *unreadable(const char *path)
+{
+	struct stat st;
+	/* O_NONBLOCK: a FIFO must not hang the check; it is refused as not regular. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return strerror(errno);
+	const char *why = fstat(fd, &st) != 0    ? strerror(errno)
+	                  : !S_ISREG(st.st_mode) ? "not a regular file"
+	                                         : NULL;
+	close(fd);
+	return why;
+}
+
+int cli_check_files(const char *cmd, const char *const *flags, const char *const *files, int n)
+{
+	for (int i = 0; i < n; i++) {
+		const char *why = files[i] != NULL ? unreadable(files[i]) : NULL;
+		if (why != NULL) {
+			fprintf(stderr, "eds %s: %s: %s: %s\n", cmd, flags[i], files[i], why);
+			return EDS_EXIT_USAGE;
+		}
+	}
+	return EDS_EXIT_OK;
 }
 
 bool cli_stderr_is_tty(void)

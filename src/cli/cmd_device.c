@@ -284,7 +284,12 @@ static int run(eds_ledger *l, const args *a, const change *c)
 		st = eds_ledger_device_foreach(l, print_device, NULL);
 	/* Refusals here are registry edits, not verification results: exit 2. */
 	if (st != EDS_OK) {
-		cli_report(cmd, st, NULL);
+		const char *detail = cli_error_detail(st);
+		/* The ledger names the registry's field; here the value is --from-sequence's. */
+		if (strncmp(detail, "from_sequence: ", 15) == 0)
+			fprintf(stderr, "eds %s: --from-sequence: %s\n", cmd, detail + 15);
+		else
+			cli_report(cmd, st, NULL);
 		return EDS_EXIT_USAGE;
 	}
 	return EDS_EXIT_OK;

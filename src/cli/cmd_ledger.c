@@ -699,8 +699,12 @@ static eds_status fill_oplog(int fd, void *ctx, const char *tmp)
 static eds_status export_to(eds_ledger *l, const char *dir, export_ctx *e)
 {
 	char path[PATH_MAX], partial[PATH_MAX + 16];
+	struct stat sb;
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
 		return eds_fail(EDS_E_IO, "%s: %s", dir, strerror(errno));
+	/* A file there would fail later as ".../records.jsonl.partial: Not a directory". */
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return eds_fail(EDS_E_IO, "%s: not a directory", dir);
 	if ((size_t)snprintf(path, sizeof path, "%s/records.jsonl", dir) >= sizeof path)
 		return eds_fail(EDS_E_ARG, "%s: path too long", dir);
 	if (access(path, F_OK) == 0)
@@ -939,6 +943,9 @@ static int check_action_flags(const ledger_args *a)
 	const char *log_only = a->device != NULL ? "--device" : a->after_id ? "--after-id" : NULL;
 	if (a->action != LOG && log_only != NULL)
 		return cli_usage(cmd, "%s is only for log", log_only);
+	/* Checked here to name the flag: the ledger's check says only "log: device_id". */
+	if (a->device != NULL && eds_device_id_check(a->device, strlen(a->device)) != EDS_OK)
+		return cli_usage(cmd, "--device: %s", eds_last_error());
 	const char *verify_only = a->threads != NULL          ? "--threads"
 	                          : a->quiet                  ? "--quiet"
 	                          : a->oplog_head != NULL     ? "--oplog-head"
@@ -984,6 +991,7 @@ static int parse_args(int argc, char **argv, ledger_args *a)
 	if ((rc = check_action_flags(a)) != EDS_EXIT_OK)
 		return rc;
 	/* Before the ledger is opened: a bad checkpoint file is a usage error. */
+	a->known.json = a->json;
 	return known_heads_from_flags(&a->known, a->oplog_head, a->checkpoint, a->checkpoint_key);
 }
 

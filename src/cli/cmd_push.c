@@ -107,7 +107,10 @@ int cmd_push(int argc, char **argv)
 		return cli_usage(cmd, "--batch must be 1..1000, not '%s'", batch);
 	if ((o.cert == NULL) != (o.key == NULL))
 		return cli_usage(cmd, "--cert and --key go together");
-	if ((rc = push_cli_check_payload_dir(o.payload_dir)) != EDS_EXIT_OK)
+	const char *const files[] = {o.cacert, o.cert, o.key};
+	if ((rc = push_cli_check_url(o.url)) != EDS_EXIT_OK ||
+	    (rc = cli_check_files(cmd, names + 3, files, 3)) != EDS_EXIT_OK ||
+	    (rc = push_cli_check_payload_dir(o.payload_dir)) != EDS_EXIT_OK)
 		return rc;
 	if (pc.put_payloads && o.payload_dir == NULL)
 		return cli_usage(cmd, "--put-payloads needs --payload-dir");

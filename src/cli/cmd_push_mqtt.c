@@ -55,6 +55,11 @@ static int parse(push_cli *pc, int argc, char **argv, const char *v[F_N], const 
 	if (v[F_CACERT] != NULL && v[F_URL] == NULL)
 		return cli_usage(cmd,
 		                 "--cacert goes with --url (use --mqtt-cafile for the broker)");
+	/* --cacert, --mqtt-cafile, --mqtt-cert, --mqtt-key */
+	if ((rc = push_cli_check_url(v[F_URL])) != EDS_EXIT_OK ||
+	    (rc = cli_check_files(cmd, push_mqtt_flags + F_CACERT, v + F_CACERT,
+	                          F_MKEY - F_CACERT + 1)) != EDS_EXIT_OK)
+		return rc;
 	return push_cli_check_payload_dir(v[F_PAYLOAD_DIR]);
 }
 

@@ -20,6 +20,7 @@
 #include "edgesentry/ingest.h"
 #include "edgesentry/ledger.h"
 #include "edgesentry/netpolicy.h"
+#include "net/http_internal.h"
 #include "serve_mqtt.h"
 
 static const char *const cmd = "serve";
@@ -261,6 +262,10 @@ static int load_config(conf *c, const char *path)
 		if ((c->owned[i] = config_text(v, key_kind(i))) == NULL)
 			return cli_usage(cmd, "--config %s: \"%s\": want %s", path, k,
 			                 kind_text[key_kind(i)]);
+		/* As an empty flag is: "ledger": "" would be a late "cannot create
+		 * directory ''"; an empty "allow" gets its own "lists no address". */
+		if (c->owned[i][0] == '\0' && key_kind(i) != K_LIST)
+			return cli_usage(cmd, "--config %s: \"%s\" is empty", path, k);
 		c->v[i] = c->owned[i];
 	}
 	return EDS_EXIT_OK;
@@ -450,8 +455,11 @@ static int read_tls(const conf *c, tls_files *t)
 		if (c->v[which[i]] == NULL)
 			continue;
 		eds_status st = eds_read_file(c->v[which[i]], 1u << 20, dst[i], &len);
-		if (st != EDS_OK)
-			return cli_report(cmd, st, names[which[i]]);
+		if (st != EDS_OK) {
+			char flag[32];
+			snprintf(flag, sizeof flag, "--%s", names[which[i]]);
+			return cli_report(cmd, st, flag);
+		}
 		if (which[i] == O_TLS_KEY)
 			t->key_len = len;
 	}
@@ -552,6 +560,10 @@ static int serve(const conf *c, settings *s, eds_netpolicy *policy)
 		rc = cli_report(cmd, st, "--listen");
 	if (!rc)
 		rc = serve_mqtt_start(&c->v[O_MQTT], svc, s->srv.max_body, s->srv.log, &mq);
+	/* The port file first: a server that cannot write it exits, so its log
+	 * must not say "listening" without a "stopped" after it. */
+	if (!rc && c->v[O_PORT_FILE] != NULL)
+		rc = write_port(c->v[O_PORT_FILE], eds_server_port(srv));
 	if (!rc) {
 		fprintf(s->srv.log,
 		        "{\"event\":\"listening\",\"listen\":\"%s\",\"port\":%u,"
@@ -559,8 +571,6 @@ static int serve(const conf *c, settings *s, eds_netpolicy *policy)
 		        s->srv.listen, eds_server_port(srv), t.cert ? "true" : "false",
 		        s->durable ? "true" : "false");
 		fflush(s->srv.log);
-		if (c->v[O_PORT_FILE] != NULL)
-			rc = write_port(c->v[O_PORT_FILE], eds_server_port(srv));
 	}
 	if (!rc)
 		sig = wait_for_stop(&set, c->v[O_LOG], s->srv.log);
@@ -576,6 +586,16 @@ static int serve(const conf *c, settings *s, eds_netpolicy *policy)
 	return rc;
 }
 
+/* The listen address, before the ledger is opened (created when absent): a
+ * typo must not leave a new empty ledger behind. */
+static int check_listen(const char *listen)
+{
+	struct sockaddr_storage sa;
+	if (listen != NULL && eds_http_parse_listen(listen, &sa) != EDS_OK)
+		return cli_report(cmd, EDS_E_ARG, "--listen");
+	return EDS_EXIT_OK;
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	if (help_asked(argc, argv)) {
@@ -588,6 +608,8 @@ int cmd_serve(int argc, char **argv)
 	FILE *log = NULL;
 	int rc = parse(argc, argv, &c);
 	rc = rc ? rc : numbers(&c, &s);
+	rc = rc ? rc : serve_mqtt_check(&c.v[O_MQTT]);
+	rc = rc ? rc : check_listen(c.v[O_LISTEN]);
 	eds_status st = EDS_OK;
 	if (!rc && c.v[O_ALLOW] != NULL && strspn(c.v[O_ALLOW], " \t") == strlen(c.v[O_ALLOW]))
 		rc = cli_usage(cmd, "--allow lists no address: every request would get 403");

@@ -332,6 +332,7 @@ static int parse_args(int argc, char **argv, args *a, known_heads *k)
 	if (a->path == NULL)
 		return cli_usage(CMD, "FILE is required: the operation log (oplog.jsonl)");
 	k->cmd = CMD;
+	k->json = a->json;
 	return known_heads_from_flags(k, a->oplog_head, a->checkpoint, a->checkpoint_key);
 }
 

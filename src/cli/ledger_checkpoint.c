@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "cli_flags.h"
+#include "cli_json.h"
 #include "edgesentry/checkpoint.h"
 #include "edgesentry/encoding.h"
 #include "ledger_checkpoint.h"
@@ -102,6 +103,22 @@ static int known_heads_parse(known_heads *k, const char *text)
 	return known_heads_add(k, id, hash);
 }
 
+/*
+ * The checkpoint key or file cannot be used: the one line on stderr, and
+ * with --json the verifier's fatal report, which a script reads on stdout
+ * (the ledger, or the log, is not read at all).
+ */
+static int file_error(const known_heads *k, eds_status st, const char *where)
+{
+	if (k->json) {
+		char msg[4400];
+		snprintf(msg, sizeof msg, "%s: %s", where, cli_error_detail(st));
+		cli_json_print(cmd_of(k), json_pack("{s:b, s:s}", "valid", 0, "error", msg));
+	}
+	cli_report(cmd_of(k), st, where);
+	return EDS_EXIT_USAGE;
+}
+
 /* One line of the file: a checkpoint signed with pk, whose head is added. */
 static int load_line(known_heads *k, const char *text, size_t len, uint64_t line,
                      const eds_public_key *pk)
@@ -114,8 +131,7 @@ static int load_line(known_heads *k, const char *text, size_t len, uint64_t line
 		char where[4200];
 		snprintf(where, sizeof where, "--checkpoint %s:%llu", k->file,
 		         (unsigned long long)line);
-		cli_report(cmd_of(k), st, where);
-		return EDS_EXIT_USAGE;
+		return file_error(k, st, where);
 	}
 	if (cp.oplog_id == 0) /* an empty log: nothing to find */
 		return EDS_EXIT_OK;
@@ -142,9 +158,9 @@ static int known_heads_load(known_heads *k, const char *file, const char *key_sp
 	size_t len = 0;
 	eds_status st = eds_public_key_load(&pk, key_spec);
 	if (st != EDS_OK)
-		return cli_report(cmd_of(k), st, "--checkpoint-key");
+		return file_error(k, st, "--checkpoint-key");
 	if ((st = eds_read_file(file, CHECKPOINT_FILE_MAX, &text, &len)) != EDS_OK)
-		return cli_report(cmd_of(k), st, "--checkpoint");
+		return file_error(k, st, "--checkpoint");
 	k->file = file;
 	int rc = EDS_EXIT_OK;
 	uint64_t line = 0;

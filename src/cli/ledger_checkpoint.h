@@ -28,6 +28,7 @@ typedef struct known_heads {
 	const char *file;   /* --checkpoint FILE, for messages; borrowed */
 	const char *cmd;    /* the command its messages name; NULL: "ledger" */
 	size_t checkpoints; /* heads that came from FILE */
+	bool json;          /* --json: a bad key or FILE also prints {"valid":false,"error"} */
 } known_heads;
 
 /* Checkpoint files hold at most this many bytes (some 200,000 checkpoints). */
@@ -45,7 +46,9 @@ int ledger_checkpoint_run(eds_ledger *l, const char *key_path);
  * (oplog_head, or NULL), the checkpoints of --checkpoint (checkpoint, with
  * --checkpoint-key checkpoint_key; one without the other is a usage
  * error), sorted.  Returns EDS_EXIT_OK or the usage code (one line on
- * stderr).
+ * stderr; with k->json, a key or FILE that cannot be used, a fatal error
+ * rather than a misuse of the flags, also puts the report's
+ * {"valid":false,"error":...} on stdout).
  */
 int known_heads_from_flags(known_heads *k, const char *oplog_head, const char *checkpoint,
                            const char *checkpoint_key);

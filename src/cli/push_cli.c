@@ -34,6 +34,14 @@ int push_cli_check_payload_dir(const char *dir)
 	return EDS_EXIT_OK;
 }
 
+int push_cli_check_url(const char *url)
+{
+	/* Not echoed: the URL may carry a password. */
+	if (url != NULL && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+		return cli_usage(cmd, "--url must start with http:// or https://");
+	return EDS_EXIT_OK;
+}
+
 void push_cli_begin(push_cli *pc, const char *chain)
 {
 	struct stat st;

@@ -29,6 +29,10 @@ int push_cli_parse(push_cli *pc, int argc, char **argv, const char *const *names
  * code after the one-line usage error naming it. */
 int push_cli_check_payload_dir(const char *dir);
 
+/* --url (NULL: not given) is http:// or https://: EDS_EXIT_OK, or the
+ * usage exit code after the one-line usage error. */
+int push_cli_check_url(const char *url);
+
 /* Start the clock of the progress line, sized by the chain file (a pipe or
  * "-": shown after CLI_PROGRESS_MIN_ITEMS records); call right before the
  * push.  Off with --json or --quiet and when stderr is not a terminal. */

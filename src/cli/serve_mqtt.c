@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "cli_flags.h"
+#include "net/mqtt_internal.h"
 #include "serve_mqtt.h"
 
 int serve_mqtt_config_only(int k)
@@ -15,10 +16,9 @@ int serve_mqtt_config_only(int k)
 	return k == SM_USERNAME || k == SM_PASSWORD;
 }
 
-int serve_mqtt_start(const char *const v[SM_COUNT], eds_ingest *svc, size_t max_body, FILE *log,
-                     eds_mqtt_server **out)
+int serve_mqtt_check(const char *const v[SM_COUNT])
 {
-	*out = NULL;
+	static const char *const flags[] = {"--mqtt-cafile", "--mqtt-cert", "--mqtt-key"};
 	if (v[SM_BROKER] == NULL) {
 		for (int k = SM_CAFILE; k < SM_COUNT; k++)
 			if (v[k] != NULL)
@@ -26,10 +26,26 @@ int serve_mqtt_start(const char *const v[SM_COUNT], eds_ingest *svc, size_t max_
 				                 "the --mqtt-* options need --mqtt HOST:PORT");
 		return EDS_EXIT_OK;
 	}
-	uint64_t inflight = 1024;
+	if (eds_mqtt_check_address(v[SM_BROKER]) != EDS_OK)
+		return cli_report("serve", EDS_E_ARG, "--mqtt");
+	uint64_t inflight;
 	if (v[SM_INFLIGHT] != NULL && cli_u64(v[SM_INFLIGHT], 1, 100000, &inflight) != 0)
 		return cli_usage("serve", "--mqtt-inflight must be 1..100000, not '%s'",
 		                 v[SM_INFLIGHT]);
+	if ((v[SM_CERT] != NULL || v[SM_KEY] != NULL) && v[SM_CAFILE] == NULL)
+		return cli_usage("serve", "--mqtt-cert and --mqtt-key need --mqtt-cafile");
+	return cli_check_files("serve", flags, v + SM_CAFILE, SM_KEY - SM_CAFILE + 1);
+}
+
+int serve_mqtt_start(const char *const v[SM_COUNT], eds_ingest *svc, size_t max_body, FILE *log,
+                     eds_mqtt_server **out)
+{
+	*out = NULL;
+	if (v[SM_BROKER] == NULL)
+		return EDS_EXIT_OK;
+	uint64_t inflight = 1024;
+	if (v[SM_INFLIGHT] != NULL)
+		cli_u64(v[SM_INFLIGHT], 1, 100000, &inflight); /* checked by serve_mqtt_check */
 	const char *user = getenv("EDS_MQTT_USERNAME"), *pass = getenv("EDS_MQTT_PASSWORD");
 	eds_mqtt_server_options o = {.broker = {.address = v[SM_BROKER],
 	                                        .client_id = v[SM_CLIENT_ID],

@@ -26,9 +26,17 @@ enum serve_mqtt_opt {
 int serve_mqtt_config_only(int k);
 
 /*
+ * Check the MQTT options before anything starts: the --mqtt-* options need
+ * --mqtt, the broker address, --mqtt-inflight's range, the client certificate needs the CA file,
+ * and each TLS file can be read.  Returns an exit code (one error line
+ * printed).
+ */
+int serve_mqtt_check(const char *const v[SM_COUNT]);
+
+/*
  * Start the MQTT subscriber when v[SM_BROKER] is set (else *out = NULL),
- * with the HTTP body limit as message limit (0: default);
- * returns an exit code (one error line printed).
+ * with the HTTP body limit as message limit (0: default); v passed
+ * serve_mqtt_check.  Returns an exit code (one error line printed).
  */
 int serve_mqtt_start(const char *const v[SM_COUNT], eds_ingest *svc, size_t max_body, FILE *log,
                      eds_mqtt_server **out);

@@ -138,8 +138,8 @@ eds_status eds_write_file_atomic_fn(const char *path, unsigned mode, eds_write_f
 	if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
 		return eds_fail(EDS_E_LIMIT, "%s: path too long", path);
 	int fd = mkstemp(tmp);
-	if (fd < 0)
-		return eds_fail(EDS_E_IO, "%s: %s", tmp, strerror(errno));
+	if (fd < 0) /* the name asked for: the temporary one is ours, not the user's */
+		return eds_fail(EDS_E_IO, "%s: %s", path, strerror(errno));
 	eds_status st = EDS_OK;
 	if (fchmod(fd, (mode_t)mode) != 0)
 		st = eds_fail(EDS_E_IO, "%s: %s", tmp, strerror(errno));

@@ -125,7 +125,11 @@ eds_status eds_netpolicy_add_list(eds_netpolicy *p, const char *list)
 {
 	if (p == NULL || list == NULL)
 		return eds_fail(EDS_E_ARG, "netpolicy: NULL argument");
-	while (*list) {
+	if (list[strspn(list, " \t")] == '\0')
+		return EDS_OK; /* no entry: deny everything */
+	/* Every comma separates two entries, so "10.0.0.1," (a value missing after
+	 * it, e.g. an unset variable) is refused as "10.0.0.1,,1.2.3.4" is. */
+	for (;;) {
 		while (*list == ' ' || *list == '\t')
 			list++;
 		size_t n = strcspn(list, ",");
@@ -141,10 +145,10 @@ eds_status eds_netpolicy_add_list(eds_netpolicy *p, const char *list)
 		if (st != EDS_OK)
 			return st;
 		list += n;
-		if (*list == ',')
-			list++;
+		if (*list != ',')
+			return EDS_OK;
+		list++;
 	}
-	return EDS_OK;
 }
 
 static int matches(const rule *r, const uint8_t a[16])

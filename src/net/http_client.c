@@ -33,6 +33,9 @@ struct eds_http_client {
 	size_t nitems, cap_items;
 	uint64_t requests;
 	int overflow; /* the response passed RESPONSE_MAX */
+	/* libcurl's own detail of a failure: which name the certificate lacks, which
+	 * file it could not load; curl_easy_strerror only names the class of error. */
+	char error[CURL_ERROR_SIZE];
 };
 
 static size_t on_data(char *p, size_t size, size_t n, void *ctx)
@@ -121,15 +124,19 @@ static eds_status request(eds_http_client *c, const char *method, const char *pa
 	set_common(c, h2);
 	curl_easy_setopt(c->curl, CURLOPT_URL, url);
 	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->error);
 	set_body(c->curl, body);
 	c->resp.n = 0;
 	c->overflow = 0;
+	c->error[0] = '\0';
 	CURLcode rc = curl_easy_perform(c->curl);
 	curl_slist_free_all(h2);
 	c->requests++;
 	if (rc != CURLE_OK)
 		return eds_fail(EDS_E_IO, "%s %s%s: %s", method, c->shown, path,
-		                c->overflow ? "response too large" : curl_easy_strerror(rc));
+		                c->overflow        ? "response too large"
+		                : c->error[0] != 0 ? c->error
+		                                   : curl_easy_strerror(rc));
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, code);
 	eds_textbuf_printf(&c->resp, "%s", ""); /* a body-less answer still reads as "" */
 	return c->resp.oom ? eds_fail(EDS_E_NOMEM, "http: response: out of memory") : EDS_OK;
@@ -162,6 +169,24 @@ static void describe_answer(const eds_http_client *c, long code, char *out, size
 	json_decref(j);
 	snprintf(out, cap, "HTTP %ld%s%s%s%s", code, err[0] ? " " : "", err, msg[0] ? ": " : "",
 	         msg);
+}
+
+/*
+ * A 404 that is not about the device: a body naming another error (our
+ * server's not_found for an unknown path) or not JSON at all (a proxy's
+ * page).  That is a URL with a wrong path, e.g. ".../api", and must not pass
+ * for an unregistered device (a refusal, exit 1).  An empty body, or JSON
+ * without an error code, stays a device's 404: FORMAT.md 4 requires no body.
+ */
+static bool wrong_path(const eds_http_client *c)
+{
+	if (c->resp.n == 0)
+		return false;
+	json_t *j = parse_body(c);
+	const char *err = json_string_value(json_object_get(j, "error"));
+	bool wrong = j == NULL || (err != NULL && strcmp(err, "unknown_device") != 0);
+	json_decref(j);
+	return wrong;
 }
 
 static char *dup_opt(const char *s, int *oom)
@@ -246,13 +271,15 @@ eds_status eds_http_client_get_head(eds_http_client *c, const char *device_id, u
 	eds_status st = request(c, "GET", path, NULL, &code);
 	if (st != EDS_OK)
 		return st;
-	if (code == 404)
+	if (code == 404 && !wrong_path(c))
 		return eds_fail(EDS_E_UNKNOWN_DEVICE, "device %s: not registered on the server",
 		                device_id);
 	if (code != 200) {
 		char what[320];
 		describe_answer(c, code, what, sizeof what);
-		return eds_fail(EDS_E_IO, "GET %s: %s", path, what);
+		/* The whole URL: a wrong base path is what a 404 here shows. */
+		return eds_fail(EDS_E_IO, "GET %s%s: %s%s", c->shown, path, what,
+		                code == 404 ? " (is the URL the server's base URL?)" : "");
 	}
 	json_t *j = parse_body(c);
 	json_t *s = json_object_get(j, "sequence");

@@ -70,6 +70,13 @@ static eds_status split_address(const char *a, char *host, size_t cap, int *port
 	return EDS_OK;
 }
 
+eds_status eds_mqtt_check_address(const char *address)
+{
+	char host[256]; /* as the server and the transports hold it */
+	int port;
+	return split_address(address, host, sizeof host, &port);
+}
+
 static eds_status set_tls(struct mosquitto *m, const eds_mqtt_broker *b)
 {
 	if (b->cafile == NULL)

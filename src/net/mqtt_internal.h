@@ -50,4 +50,8 @@ uint32_t eds_mqtt_hash(const char *s);
 /** One line naming a libmosquitto error code. */
 const char *eds_mqtt_strerror(int rc);
 
+/* The broker address HOST:PORT is one eds_mqtt_client_new takes (checked
+ * before a server opens its ledger); EDS_E_ARG naming it otherwise. */
+eds_status eds_mqtt_check_address(const char *address);
+
 #endif

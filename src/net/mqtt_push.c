@@ -34,8 +34,9 @@ typedef struct mq_push {
 static eds_status refused(eds_push_summary *sum, const eds_record *r, const char *code)
 {
 	eds_push_note_refusal(sum, r->device_id, r->sequence, code);
-	return eds_fail(eds_chain_reason_status(code, EDS_E_IO), "record %s/%llu refused: %s",
-	                r->device_id, (unsigned long long)r->sequence, code);
+	return eds_fail(eds_chain_reason_status(code, EDS_E_IO), "record %s/%llu %s: %s",
+	                r->device_id, (unsigned long long)r->sequence,
+	                eds_push_transient(code) ? "not stored now" : "refused", code);
 }
 
 /* Record i of the batch was not stored: refused, or no answer. */

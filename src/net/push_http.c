@@ -50,9 +50,10 @@ static eds_status refusal(pusher *p, const eds_record *r, const eds_http_item_re
 {
 	eds_status st = eds_chain_reason_status(res->error, EDS_E_IO);
 	eds_push_note_refusal(p->sum, r->device_id, r->sequence, res->error);
-	return eds_fail(st, "record %s/%llu refused: %s: %s", r->device_id,
-	                (unsigned long long)r->sequence, res->error[0] ? res->error : "refused",
-	                res->message);
+	return eds_fail(st, "record %s/%llu %s: %s: %s", r->device_id,
+	                (unsigned long long)r->sequence,
+	                eds_push_transient(res->error) ? "not stored now" : "refused",
+	                res->error[0] ? res->error : "refused", res->message);
 }
 
 static int stored(const char *status)

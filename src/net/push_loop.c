@@ -23,10 +23,16 @@ typedef struct heads {
 	size_t n, cap;
 } heads;
 
+int eds_push_transient(const char *reason)
+{
+	return reason != NULL &&
+	       (strcmp(reason, "rate_limited") == 0 || strcmp(reason, "storage_unavailable") == 0);
+}
+
 void eds_push_note_refusal(eds_push_summary *sum, const char *device_id, uint64_t sequence,
                            const char *reason)
 {
-	if (sum->refused)
+	if (sum->refused || eds_push_transient(reason))
 		return;
 	sum->refused = 1;
 	snprintf(sum->refused_device_id, sizeof sum->refused_device_id, "%s", device_id);

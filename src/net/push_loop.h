@@ -31,9 +31,18 @@ typedef struct eds_push_loop {
 } eds_push_loop;
 
 /**
+ * Nonzero for an error code that says nothing about the record, only that
+ * the server cannot take it now: rate_limited (the per-device limit;
+ * the per-source one answers the whole request 429) and storage_unavailable.
+ * Pushing again later stores it, so it is no refusal (exit 2, not 1).
+ */
+int eds_push_transient(const char *reason);
+
+/**
  * Note that the server refused record device_id/sequence with error code
  * reason ("" gives "refused"): sets sum->refused and sum->refused_*, once
- * (the first refusal stays).
+ * (the first refusal stays).  A transient reason (eds_push_transient) is
+ * not noted.
  */
 void eds_push_note_refusal(eds_push_summary *sum, const char *device_id, uint64_t sequence,
                            const char *reason);

@@ -165,8 +165,8 @@ static eds_status make_partial(char *tmp, size_t cap, const char *target)
 		                target);
 	if ((size_t)snprintf(tmp, cap, "%s.partial-XXXXXX", target) >= cap)
 		return eds_fail(EDS_E_ARG, "%s: path too long", target);
-	if (mkdtemp(tmp) == NULL)
-		return eds_fail(EDS_E_IO, "%s: %s", tmp, strerror(errno));
+	if (mkdtemp(tmp) == NULL) /* the name asked for: OUT.partial-XXXXXX is ours */
+		return eds_fail(EDS_E_IO, "%s: %s", target, strerror(errno));
 	return EDS_OK;
 }
 

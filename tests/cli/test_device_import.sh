@@ -14,6 +14,12 @@ cd "$T" || exit 1
 ledger_through_server 3 dev-a dev-b # k.key; heads at 3
 "$EDS" keygen --out r >/dev/null
 expect_rc 0 "$EDS" device rotate --ledger L --id dev-b --public-key r.pub --from-sequence 10
+# a sequence the ledger refuses is named by its flag (the ledger says from_sequence)
+expect_rc 2 "$EDS" device rotate --ledger L --id dev-a --public-key r.pub --from-sequence 2
+expect_one_line_err
+expect_err "eds device: --from-sequence: 2 is already stored (head is 3); must be above"
+expect_rc 2 "$EDS" device rotate --ledger L --id dev-b --public-key k.pub --from-sequence 5
+expect_err "eds device: --from-sequence: must be above the last key's 10"
 expect_rc 0 "$EDS" device add --ledger L --id dev-c --public-key r.pub
 expect_rc 0 "$EDS" device revoke --ledger L --id dev-c --from-sequence 5
 expect_rc 0 "$EDS" ledger export --ledger L --out X

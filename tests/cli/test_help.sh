@@ -38,7 +38,9 @@ expect_err "--state and --url are required"
 expect_rc 2 "$EDS" agent status --state -h
 expect_err "-h: No such file"
 expect_rc 2 "$EDS" push --url -h missing.jsonl
-expect_err "missing.jsonl"
+expect_err "--url must start with http:// or https://" # -h was taken as the URL
+expect_rc 2 "$EDS" push --url http://127.0.0.1:1 --cacert -h missing.jsonl
+expect_err "--cacert: -h: No such file"
 expect_rc 2 "$EDS" push --mqtt 127.0.0.1:1 --mqtt-client-id -h
 expect_err "CHAIN"
 expect_rc 2 "$EDS" serve --ledger -h --max-body x

@@ -95,6 +95,10 @@ expect_one_line_err
 expect_err "B: exists; a backup goes to a new directory"
 expect_rc 2 "$EDS" ledger backup --ledger L --out B --json
 expect_jq '.ok == false and (.error | test("B: exists"))'
+# OUT in a directory that is not there: named as given, not as OUT.partial-XXXXXX
+expect_rc 2 "$EDS" ledger backup --ledger L --out nodir/B
+expect_one_line_err
+expect_err "eds ledger: backup: nodir/B: No such file or directory"
 expect_rc 2 "$EDS" ledger backup --ledger L --out B2 --quiet
 expect_err "--quiet is only for verify"
 expect_rc 2 "$EDS" ledger backup --ledger L

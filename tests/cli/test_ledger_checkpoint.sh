@@ -105,6 +105,24 @@ expect_err "operation log event 4: chain_hash is "
 expect_rc 2 "$EDS" ledger verify --ledger L --checkpoint cps.jsonl --checkpoint-key other.pub
 expect_one_line_err
 expect_err "--checkpoint cps.jsonl:1: checkpoint: signed by another key than the one given"
+# with --json a refused file is the fatal report on stdout, as a missing ledger is
+# (a script reading stdout always gets an object); a misuse of flags prints none
+for cmdline in "ledger verify --ledger L" "verify-oplog L.oplog.jsonl"; do
+	"$EDS" ledger log --ledger L --json >L.oplog.jsonl
+	# shellcheck disable=SC2086
+	expect_rc 2 "$EDS" $cmdline --checkpoint cps.jsonl --checkpoint-key other.pub --json
+	expect_one_line_err
+	expect_jq '. == {valid: false, error: "--checkpoint cps.jsonl:1: checkpoint: signed by another key than the one given"}'
+	# shellcheck disable=SC2086
+	expect_rc 2 "$EDS" $cmdline --checkpoint nowhere.jsonl --checkpoint-key op.pub --json
+	expect_jq '.valid == false and (.error | startswith("--checkpoint: nowhere.jsonl: "))'
+	# shellcheck disable=SC2086
+	expect_rc 2 "$EDS" $cmdline --checkpoint cps.jsonl --checkpoint-key nowhere.pub --json
+	expect_jq '.valid == false and (.error | startswith("--checkpoint-key: nowhere.pub: "))'
+	# shellcheck disable=SC2086
+	expect_rc 2 "$EDS" $cmdline --checkpoint cps.jsonl --json
+	expect_no_out
+done
 "$EDS" ledger checkpoint --ledger L --key other.key >mixed.jsonl
 sed -n 1p cps.jsonl >>mixed.jsonl
 expect_rc 2 "$EDS" ledger verify --ledger L --checkpoint mixed.jsonl --checkpoint-key op.pub

@@ -80,6 +80,11 @@ echo '{"changed":1}' >E1/registry.json
 expect_rc 2 "$EDS" ledger export --ledger L --out E1
 expect_err "E1/records.jsonl: already exists"
 [ "$(cat E1/registry.json)" = '{"changed":1}' ] && pass || fail "a refused export wrote registry.json"
+# --out a file: named as such, not as OUT/records.jsonl.partial
+echo x >afile
+expect_rc 2 "$EDS" ledger export --ledger L --out afile
+expect_one_line_err
+expect_err "eds ledger: export: afile: not a directory"
 # the copy goes elsewhere: never into the ledger or below it
 for out in L L/ L/audit ./L/payloads "$T/L/x"; do
 	expect_rc 2 "$EDS" ledger export --ledger L --out "$out"

@@ -215,6 +215,7 @@ expect_rc 2 "$EDS" ledger log --ledger L --after-id x
 expect_err "--after-id must be"
 expect_rc 2 "$EDS" ledger log --ledger L --device 'no such!'
 expect_one_line_err
+expect_err "eds ledger: --device: device_id: byte 2 is not one of"
 expect_rc 2 "$EDS" ledger verify --ledger L --device lift-01
 expect_err "--device is only for log"
 expect_rc 0 "$EDS" ledger export --ledger L --out AUDIT

@@ -55,6 +55,9 @@ bad_conf '{"ledger": "L", "max-body": -5}' "not '-5'"
 bad_conf '{"ledger": "L", "allow": []}' '"allow": want a string or a non-empty list'
 bad_conf '{"ledger": "L", "allow": ["127.0.0.1", 5]}' '"allow": want a string or a non-empty list'
 bad_conf '{"ledger": "L", "durable": 1}' '"durable": want true, false'
+# an empty string is refused as an empty flag is, naming the key
+bad_conf '{"ledger": ""}' '"ledger" is empty'
+bad_conf '{"ledger": "L", "log": ""}' '"log" is empty'
 [ ! -e yes ] && [ ! -e 5 ] && [ ! -e a,b ] && [ ! -e L ] && pass ||
 	fail "a refused config created a ledger: $(ls)"
 
@@ -78,6 +81,8 @@ bad_flag "--device-burst needs --device-rate" --device-burst 5
 bad_flag "--source-burst must be at least 1" --source-rate 1 --source-burst 0.5
 bad_flag "--device-burst must be at least 1" --device-rate 1 --device-burst 0.5
 bad_flag "--allow lists no address" --allow ' '
+# an empty entry after the last comma (an unset variable) as between two
+bad_flag "--allow: allow entry '': not an IP address" --allow '127.0.0.1,'
 printf '{"ledger": "L", "allow": ""}' >bad.json
 expect_rc 2 "$EDS" serve --config bad.json
 expect_err "--allow lists no address"
@@ -99,7 +104,26 @@ for arg in "--mqtt-password s3cret" "--mqtt-password=s3cret" "--mqtt-username=bo
 	bad_flag "is not a flag (every user can read a command line)" $arg
 	grep -q s3cret "$T/err" && fail "the password is on stderr: $(cat "$T/err")" || pass
 done
+# MQTT TLS files are named by flag before the ledger is opened (libmosquitto
+# said "MQTT TLS files (...): Invalid function arguments provided.")
+bad_flag "eds serve: --mqtt-cafile: nowhere.pem: No such file or directory" \
+	--mqtt 127.0.0.1:1 --mqtt-cafile nowhere.pem
+bad_flag "--mqtt-cert and --mqtt-key need --mqtt-cafile" --mqtt 127.0.0.1:1 --mqtt-key x
+bad_flag "--mqtt-inflight must be 1..100000" --mqtt 127.0.0.1:1 --mqtt-inflight 0
+# a bad listen or broker address is refused before the ledger is opened: it
+# used to create a new, empty ledger (ledger.sqlite, payloads/) and only then fail
+for addr in localhost:0 127.0.0.1:99999 127.0.0.1; do
+	expect_rc 2 timeout 10 "$EDS" serve --ledger L --listen $addr
+	expect_err "eds serve: --listen: listen address '$addr': "
+	expect_one_line_err
+done
+bad_flag "--mqtt: MQTT broker address '127.0.0.1': want HOST:PORT" --mqtt 127.0.0.1
 [ ! -e L ] && pass || fail "a refused flag created the ledger"
+# the port file is known to be unwritable only once the server listens (on
+# the ledger, so after the check above): named as given, not by its
+# temporary name, and no "listening" is logged for a server that then exits
+bad_flag "--port-file: nodir/port: No such file or directory" --port-file nodir/port
+grep -q '"listening"' "$T/err" && fail "listening logged: $(cat "$T/err")" || pass
 
 # the kinds each key takes: strings everywhere, numbers, booleans and lists where they fit
 "$EDS" keygen --out k >/dev/null

@@ -114,12 +114,37 @@ expect_rc 2 "$EDS" push --url "http://127.0.0.1:1" c0.jsonl --json
 expect_one_line_err
 expect_jq '.ok == false and .refused == null and .error.code == "io_error" and .sent == 0'
 # credentials in the URL never reach a message
-for u in "http://lift:s3cret@127.0.0.1:1" "ftp://lift:s3cret@127.0.0.1:1"; do
-	expect_rc 2 "$EDS" push --url "$u" c0.jsonl --json
+expect_rc 2 "$EDS" push --url "http://lift:s3cret@127.0.0.1:1" c0.jsonl --json
+expect_one_line_err
+if grep -qE "lift|s3cret" "$T/out" "$T/err"; then fail "userinfo shown: $(cat "$T/err")"; else pass; fi
+expect_err "://***@127.0.0.1:1"
+# a URL of another scheme is a usage error before anything is read, not a
+# failure blamed on the chain file; it is not echoed (it may hold a password)
+for mode in "" "--mqtt 127.0.0.1:1"; do
+	# shellcheck disable=SC2086
+	expect_rc 2 "$EDS" push $mode --url "ftp://lift:s3cret@127.0.0.1:1" c0.jsonl --json
 	expect_one_line_err
-	if grep -qE "lift|s3cret" "$T/out" "$T/err"; then fail "$u: userinfo shown: $(cat "$T/err")"; else pass; fi
-	expect_err "://***@127.0.0.1:1"
+	expect_no_out
+	expect_err "eds push: --url must start with http:// or https:// (try"
+	if grep -qE "lift|s3cret" "$T/err"; then fail "userinfo shown: $(cat "$T/err")"; else pass; fi
 done
+# an unreadable --cacert, --cert or --key is named at once, not as libcurl's
+# "Problem with the local SSL certificate" at the first request
+expect_rc 2 "$EDS" push --url "$URL" c0.jsonl --cacert nowhere.pem --json
+expect_err "eds push: --cacert: nowhere.pem: No such file or directory"
+expect_one_line_err
+expect_no_out
+expect_rc 2 "$EDS" push --url "$URL" c0.jsonl --cert k.pub --key .
+expect_err "--key: .: not a regular file"
+expect_rc 2 "$EDS" push --mqtt 127.0.0.1:1 c0.jsonl --mqtt-cafile nowhere.pem
+expect_err "--mqtt-cafile: nowhere.pem: No such file or directory"
+# a --url with a path below the server's base reaches no endpoint: the 404
+# not_found is a wrong URL (exit 2), not an unregistered device (exit 1)
+expect_rc 2 "$EDS" push --url "$URL/api" c0.jsonl --json
+expect_one_line_err
+expect_err "GET $URL/api/api/v1/devices/dev-0/head: HTTP 404 not_found"
+expect_err "(is the URL the server's base URL?)"
+expect_jq '.refused == null and .error.code == "io_error"'
 expect_rc 2 "$EDS" push --url "$URL" missing.jsonl --json
 expect_jq '.ok == false and .error.code == "io_error" and .records == 0'
 echo '{"format":' >bad.jsonl
@@ -271,4 +296,18 @@ expect_out "22500 records read, "
 [ "$(curl -s "$URL/api/v1/devices/bench-0001/head" | jq .sequence)" = 22500 ] && pass ||
 	fail "bench-0001 head"
 stop_server big
+
+# ---- a record the server cannot take now is no refusal --------------------------------
+# --device-rate answers each record over the limit rate_limited (the per-source
+# limit answers the whole request 429): the record is fine, a later push stores
+# it, so exit 2 and error.code io_error as for the per-source 429, not exit 1
+# and refused as for a forged record
+"$EDS" device add --ledger RL --id dev-0 --public-key k.pub >/dev/null || fail "add"
+grep '"device_id":"dev-0"' c0.jsonl >d0.jsonl
+start_server rl --ledger RL --device-rate 0.001 --device-burst 2
+expect_rc 2 "$EDS" push --url "$URL" d0.jsonl --batch 1 --json
+expect_one_line_err
+expect_err "record dev-0/3 not stored now: rate_limited: "
+expect_jq '.ok == false and .sent == 2 and .refused == null and .error.code == "io_error"'
+stop_server rl
 finish

@@ -33,6 +33,23 @@ req GET /healthz --cacert ca.pem --tlsv1.3; expect_code 200
 req GET /healthz --cacert ca.pem --tlsv1.2 --tls-max 1.2; expect_code 200
 req GET /healthz --cacert ca.pem --tlsv1.1 --tls-max 1.1; [ "$CODE" = 000 ] && pass || fail "TLS 1.1 answered $CODE"
 req GET /healthz; [ "$CODE" = 000 ] && pass || fail "untrusted server certificate accepted"
+# a server certificate refused says why (libcurl's detail, not only "SSL peer
+# certificate or SSH remote key was not OK"): the name it lacks, the issuer unknown
+mkcert noname elsewhere.example
+sed -i 's/IP:127.0.0.1,DNS:localhost/DNS:elsewhere.example/' noname.ext
+ossl x509 -req -in noname.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+	-extfile noname.ext -out noname.pem
+stop_server tls
+start_server tls --ledger L --tls-cert noname.pem --tls-key noname.key
+URL="https://127.0.0.1:$PORT"
+expect_rc 2 "$EDS" push --url "$URL" c.jsonl --cacert ca.pem
+expect_one_line_err
+expect_err "head: SSL: no alternative certificate subject name matches target host name '127.0.0.1'"
+expect_rc 2 "$EDS" push --url "$URL" c.jsonl
+expect_err "head: SSL certificate problem: unable to get local issuer certificate"
+stop_server tls
+start_server tls --ledger L --tls-cert server.pem --tls-key server.key
+URL="https://127.0.0.1:$PORT"
 expect_rc 0 "$EDS" push --url "$URL" c.jsonl --payload-dir P --cacert ca.pem
 expect_out "2 accepted"
 stop_server tls
@@ -89,6 +106,10 @@ bad_tls "no PEM certificate in the client CA file" --tls-cert server.pem --tls-k
 	--tls-client-ca junk.pem
 bad_tls "no PEM certificate in the client CA file" --tls-cert server.pem --tls-key server.key \
 	--tls-client-ca server.key
+bad_tls "eds serve: --tls-key: nowhere.key: No such file or directory" --tls-cert server.pem \
+	--tls-key nowhere.key
+bad_tls "eds serve: --tls-client-ca: .: not a regular file" --tls-cert server.pem \
+	--tls-key server.key --tls-client-ca .
 [ ! -e NEW ] && pass || fail "a refused TLS setting created the ledger"
 expect_rc 0 "$EDS" ledger verify --ledger L
 finish

@@ -106,6 +106,9 @@ static void test_invalid_entries_named(void **state)
 	expect_refused("999.1.1.1", "999.1.1.1");
 	expect_refused("example.com", "example.com");
 	expect_refused("10.0.0.0/8,,", "''");
+	expect_refused("10.0.0.0/8,", "''");
+	expect_refused("10.0.0.0/8, ", "''");
+	expect_refused(",10.0.0.0/8", "''");
 	expect_refused("1.2.3", "1.2.3");
 }
 
