@@ -37,6 +37,13 @@
 extern "C" {
 #endif
 
+/**
+ * Whether record r's payload is pending: accepted without its payload,
+ * which has not been uploaded since (FORMAT.md 4), e.g. listed in an
+ * export's pending.jsonl.  Nonzero: yes.
+ */
+typedef int (*eds_chain_pending_fn)(void *ctx, const eds_record *r);
+
 typedef struct eds_chain_options {
 	const eds_public_key *public_key; /**< one key for all devices, or NULL */
 	const eds_registry *registry;     /**< per-device keys, or NULL */
@@ -45,6 +52,15 @@ typedef struct eds_chain_options {
 	 * caller's included: 0 = one per online CPU, 1 = the caller only.
 	 * eds_chain_verifier_add always runs on the caller alone. */
 	unsigned threads;
+	/**
+	 * With payload_dir: asked about each record whose payload file is
+	 * missing; when it answers nonzero the record is counted in
+	 * payloads_pending instead of failing (payload_missing).  A file that is
+	 * there is checked whatever it answers.  NULL: every missing file fails.
+	 * Called on the thread that feeds the records.
+	 */
+	eds_chain_pending_fn payload_pending;
+	void *pending_ctx; /**< passed to payload_pending */
 } eds_chain_options;
 
 typedef struct eds_chain_failure {
@@ -62,6 +78,7 @@ typedef struct eds_chain_summary {
 	uint64_t signatures_checked; /**< signatures verified successfully */
 	uint64_t payloads_checked;   /**< payload files verified successfully */
 	uint64_t duplicates;         /**< exact retries of a device's previous record */
+	uint64_t payloads_pending;   /**< files missing for payloads said pending */
 } eds_chain_summary;
 
 /** Most distinct devices one verifier tracks (more is EDS_E_LIMIT). */

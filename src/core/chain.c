@@ -54,6 +54,8 @@ struct eds_chain_verifier {
 	const eds_public_key *public_key;
 	const eds_registry *registry;
 	char *payload_dir;
+	eds_chain_pending_fn payload_pending;
+	void *pending_ctx;
 	device *devices;
 	size_t device_cap;
 	uint32_t *slots;
@@ -115,6 +117,8 @@ eds_status eds_chain_verifier_new(eds_chain_verifier **out, const eds_chain_opti
 		v->public_key = opts->public_key;
 		v->registry = opts->registry;
 		v->threads = opts->threads;
+		v->payload_pending = opts->payload_pending;
+		v->pending_ctx = opts->pending_ctx;
 		if (opts->payload_dir != NULL &&
 		    (v->payload_dir = strdup(opts->payload_dir)) == NULL) {
 			free(v);
@@ -359,6 +363,11 @@ static eds_status check_payload(eds_chain_verifier *v, const record_view *rv)
 	if (v->payload_dir == NULL)
 		return EDS_OK;
 	eds_status st = eds_payload_check(v->payload_dir, rv->r->payload_hash, rv->r->payload_size);
+	if (st == EDS_E_NOT_FOUND && v->payload_pending != NULL &&
+	    v->payload_pending(v->pending_ctx, rv->r)) {
+		v->sum.payloads_pending++;
+		return EDS_OK;
+	}
 	if (st != EDS_OK)
 		return payload_failure(st, v->payload_dir, rv->r->payload_hash);
 	v->sum.payloads_checked++;

@@ -101,4 +101,31 @@ json_t *eds_ledger_event_json(uint64_t id, const eds_ledger_event *ev);
 eds_status eds_ledger_event_from_json(const char *json, size_t len, uint64_t *id,
                                       eds_ledger_event *ev, bool *chained);
 
+/** Most bytes of one line of an export's pending.jsonl (without its newline). */
+#define EDS_LEDGER_PENDING_JSON_MAX 512
+
+/** A record still waiting for its payload, as an export's pending.jsonl lists it. */
+typedef struct eds_ledger_pending {
+	char device_id[EDS_DEVICE_ID_MAX + 1];
+	uint64_t sequence;
+	uint8_t payload_hash[EDS_HASH_LEN];
+} eds_ledger_pending;
+
+/**
+ * Record r as one line of pending.jsonl, {"device_id", "sequence",
+ * "payload_hash" (hex)}, into buf (no newline, NUL-terminated), its length
+ * in *len.  r's fields are those of a stored record (valid id).  Errors:
+ * EDS_E_LIMIT (cap too small).
+ */
+eds_status eds_ledger_pending_to_json(const eds_record *r, char *buf, size_t cap, size_t *len);
+
+/**
+ * Read one pending.jsonl line back, strictly: at most
+ * EDS_LEDGER_PENDING_JSON_MAX bytes, exactly those three members, none
+ * twice, device_id a valid device id, sequence 1 .. 2^53-1, payload_hash 64
+ * hex digits.  Errors (a one-line detail naming the member): EDS_E_ARG,
+ * EDS_E_LIMIT, EDS_E_MALFORMED, EDS_E_FIELD.
+ */
+eds_status eds_ledger_pending_from_json(const char *json, size_t len, eds_ledger_pending *out);
+
 #endif
