@@ -75,17 +75,15 @@ static void help(void)
 	       "logged_record_missing (an accepted event's record is not stored: deleted,\n"
 	       "cut off or replaced).\n\n");
 	printf("export: write an auditor's copy into --out (must not hold records.jsonl):\n"
-	       "records.jsonl (JSON Lines), registry.json (key registry), payloads/ and\n"
-	       "oplog.jsonl (the operation log, as log --json prints it).\n"
-	       "records.jsonl comes last, whole, so a failed export leaves none.  Checked\n"
-	       "offline with\n"
-	       "  eds verify-chain OUT/records.jsonl --keys OUT/registry.json "
-	       "--payload-dir OUT/payloads\n"
+	       "records.jsonl (JSON Lines), registry.json (key registry), payloads/,\n"
+	       "pending.jsonl (one line per record whose payload is still pending, its\n"
+	       "PUT not received: device_id, sequence, payload_hash) and oplog.jsonl\n"
+	       "(the operation log, as log --json prints it).  records.jsonl comes\n"
+	       "last, whole, so a failed export leaves none.  Checked offline with\n"
+	       "  eds verify-chain OUT/records.jsonl --keys OUT/registry.json \\\n"
+	       "      --payload-dir OUT/payloads --pending OUT/pending.jsonl\n"
 	       "  eds verify-oplog OUT/oplog.jsonl\n"
-	       "A payload still pending (its PUT not received yet) has no file in\n"
-	       "payloads/: the first check names its record payload_missing and checks\n"
-	       "no later record of that device, so when the export counts pending\n"
-	       "payloads, run verify-chain without --payload-dir too.\n\n"
+	       "(without --pending, a pending payload's record is payload_missing).\n\n"
 	       "backup: copy the whole ledger into the new directory --out, while eds\n"
 	       "serve may keep writing to it: the database as one consistent snapshot,\n"
 	       "then each payload file its records hold (checked against its hash\n"
@@ -606,6 +604,7 @@ static int missing_payloads(uint64_t missing)
 
 typedef struct export_ctx {
 	FILE *out;
+	FILE *pending; /* pending.jsonl: the records whose payload is still pending */
 	const char *src_payloads;
 	char dst_payloads[PATH_MAX];
 	eds_ledger_backup_stats n; /* records, payloads, pending, missing */
@@ -633,6 +632,10 @@ static eds_status export_record(void *ctx, const eds_ledger_record *lr)
 	}
 	if (fwrite(json, 1, n, e->out) != n || fputc('\n', e->out) == EOF)
 		return eds_fail(EDS_E_IO, "records.jsonl: %s", strerror(errno));
+	if (!lr->payload_stored &&
+	    ((st = eds_ledger_pending_to_json(&lr->record, json, sizeof json, &n)) != EDS_OK ||
+	     fwrite(json, 1, n, e->pending) != n || fputc('\n', e->pending) == EOF))
+		return st != EDS_OK ? st : eds_fail(EDS_E_IO, "pending.jsonl: %s", strerror(errno));
 	e->n.records++;
 	cli_progress_update(&e->bar, 0, e->n.records);
 	st = eds_ledger_copy_payload(e->src_payloads, e->dst_payloads, lr, &e->n);
@@ -650,23 +653,39 @@ static eds_status write_text(const char *dir, const char *name, const char *text
 	return eds_write_file_atomic(path, text, strlen(text), 0644);
 }
 
-/* The records and payloads: records.jsonl is written to path, then made durable. */
-static eds_status export_records(eds_ledger *l, const char *path, export_ctx *e)
+/* Close f (path names it), durable; st: the status so far, kept when it failed. */
+static eds_status close_synced(FILE *f, const char *path, eds_status st)
 {
-	FILE *f = fopen(path, "w");
-	if (f == NULL)
+	if ((fflush(f) != 0 || fsync(fileno(f)) != 0) && st == EDS_OK)
+		st = eds_fail(EDS_E_IO, "%s: %s", path, strerror(errno));
+	fclose(f);
+	return st;
+}
+
+/*
+ * The records and payloads: records.jsonl is written to path, pending.jsonl
+ * (every record sent without its payload, none since) to pending, both then
+ * made durable.
+ */
+static eds_status export_records(eds_ledger *l, const char *path, const char *pending,
+                                 export_ctx *e)
+{
+	e->out = fopen(path, "w");
+	if (e->out == NULL)
 		return eds_fail(EDS_E_IO, "%s: %s", path, strerror(errno));
-	e->out = f;
+	e->pending = fopen(pending, "w");
+	if (e->pending == NULL) {
+		fclose(e->out);
+		return eds_fail(EDS_E_IO, "%s: %s", pending, strerror(errno));
+	}
 	eds_status st = eds_payload_stage_dirs(e->dst_payloads);
 	if (st == EDS_OK)
 		st = eds_ledger_record_foreach(l, export_record, e);
 	if (st == EDS_OK)
 		st = eds_payload_sync(e->dst_payloads);
 	cli_progress_end(&e->bar);
-	if ((fflush(f) != 0 || fsync(fileno(f)) != 0) && st == EDS_OK)
-		st = eds_fail(EDS_E_IO, "%s: %s", path, strerror(errno));
-	fclose(f);
-	return st;
+	st = close_synced(e->pending, pending, st);
+	return close_synced(e->out, path, st);
 }
 
 typedef struct oplog_job {
@@ -711,7 +730,9 @@ static eds_status export_to(eds_ledger *l, const char *dir, export_ctx *e)
 		return eds_fail(EDS_E_EXISTS, "%s: already exists (an earlier export)", path);
 	snprintf(partial, sizeof partial, "%s.partial", path);
 	snprintf(e->dst_payloads, sizeof e->dst_payloads, "%s/payloads", dir);
-	eds_status st = export_records(l, partial, e);
+	char pending[PATH_MAX + 16];
+	snprintf(pending, sizeof pending, "%s/pending.jsonl", dir);
+	eds_status st = export_records(l, partial, pending, e);
 	char oplog[PATH_MAX + 16];
 	snprintf(oplog, sizeof oplog, "%s/oplog.jsonl", dir);
 	oplog_job job = {l, &e->events};

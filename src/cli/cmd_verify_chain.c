@@ -12,6 +12,7 @@
 #include "chain_run.h"
 #include "cli.h"
 #include "cli_json.h"
+#include "pending_list.h"
 #include "progress.h"
 #include "record_internal.h"
 
@@ -19,7 +20,8 @@
 
 static const char help_text[] =
     "usage: eds verify-chain FILE [--public-key KEY|HEX | --keys REGISTRY]\n"
-    "                             [--payload-dir DIR] [--json] [--quiet]\n"
+    "                             [--payload-dir DIR [--pending FILE]] [--json]\n"
+    "                             [--quiet]\n"
     "                             [--format esr1|legacy] [--threads N]\n"
     "\n"
     "Verify every device chain in FILE (JSON Lines or one JSON array of ESR1\n"
@@ -41,9 +43,15 @@ static const char help_text[] =
     "                        checked, and a warning says so)\n"
     "  --payload-dir DIR     also check each payload in the payload directory\n"
     "                        DIR/<hash[0..2]>/<hash[2..64]>\n"
+    "  --pending FILE        an export's pending.jsonl: a record listed there\n"
+    "                        (device, sequence, payload hash) whose payload file\n"
+    "                        is missing was sent without it and is counted as\n"
+    "                        pending, not as payload_missing (a file that is there\n"
+    "                        is checked); at most 256 MiB, a bad line is exit 2\n"
     "  --json                print one JSON object on stdout: valid, records,\n"
     "                        devices, devices_failed, signatures_checked,\n"
-    "                        payloads_checked, duplicates, key_source, failures[]\n"
+    "                        payloads_checked, payloads_pending, duplicates,\n"
+    "                        key_source, failures[]\n"
     "                        (device_id, index, line, sequence, reason, message),\n"
     "                        devices_detail[] (device_id, records, last_sequence,\n"
     "                        head, valid)\n"
@@ -71,7 +79,7 @@ static const char help_text[] =
     "     unreadable key or registry, --payload-dir not a directory\n";
 
 typedef struct args {
-	const char *path, *public_key, *keys, *payload_dir;
+	const char *path, *public_key, *keys, *payload_dir, *pending;
 	bool json, quiet, legacy;
 	unsigned threads;
 } args;
@@ -191,6 +199,8 @@ void cli_chain_print_summary(FILE *out, const eds_chain_summary *s, bool keyed, 
 		fprintf(out, "signatures NOT checked (no key given)");
 	if (payloads)
 		fprintf(out, "; payloads checked: %llu", (unsigned long long)s->payloads_checked);
+	if (s->payloads_pending > 0)
+		fprintf(out, "; payloads pending: %llu", (unsigned long long)s->payloads_pending);
 	if (s->duplicates > 0)
 		fprintf(out, "; exact duplicates skipped: %llu", (unsigned long long)s->duplicates);
 	fprintf(out, "\n");
@@ -232,11 +242,12 @@ static json_t *devices_json(const eds_chain_verifier *v)
 static int print_json(const args *a, const cli_chain_result *res, const eds_chain_summary *s)
 {
 	json_t *o = json_pack(
-	    "{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:o, s:o}", "valid", s->devices_failed == 0,
-	    "records", (json_int_t)s->records, "devices", (json_int_t)s->devices, "devices_failed",
-	    (json_int_t)s->devices_failed, "signatures_checked", (json_int_t)s->signatures_checked,
-	    "payloads_checked", (json_int_t)s->payloads_checked, "duplicates",
-	    (json_int_t)s->duplicates, "key_source", key_source(a), "failures",
+	    "{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:o, s:o}", "valid",
+	    s->devices_failed == 0, "records", (json_int_t)s->records, "devices",
+	    (json_int_t)s->devices, "devices_failed", (json_int_t)s->devices_failed,
+	    "signatures_checked", (json_int_t)s->signatures_checked, "payloads_checked",
+	    (json_int_t)s->payloads_checked, "payloads_pending", (json_int_t)s->payloads_pending,
+	    "duplicates", (json_int_t)s->duplicates, "key_source", key_source(a), "failures",
 	    cli_chain_failures_json(res), "devices_detail", devices_json(res->v));
 	return cli_json_print(CMD, o);
 }
@@ -274,6 +285,7 @@ static int take_option(void *ctx, int opt, const char *value)
 	case 'k': a->public_key = value; break;
 	case 'K': a->keys = value; break;
 	case 'p': a->payload_dir = value; break;
+	case 'n': a->pending = value; break;
 	case 'j': a->json = true; break;
 	case 'q': a->quiet = true; break;
 	case 't': return cli_parse_threads(CMD, value, &a->threads);
@@ -293,6 +305,7 @@ static int parse_args(int argc, char **argv, args *a)
 	    {"public-key", required_argument, NULL, 'k'},
 	    {"keys", required_argument, NULL, 'K'},
 	    {"payload-dir", required_argument, NULL, 'p'},
+	    {"pending", required_argument, NULL, 'n'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"format", required_argument, NULL, 'f'},
@@ -308,8 +321,11 @@ static int parse_args(int argc, char **argv, args *a)
 		return cli_usage(CMD, "give --public-key or --keys, not both");
 	if ((a->public_key != NULL && a->public_key[0] == '\0') ||
 	    (a->keys != NULL && a->keys[0] == '\0') ||
-	    (a->payload_dir != NULL && a->payload_dir[0] == '\0'))
+	    (a->payload_dir != NULL && a->payload_dir[0] == '\0') ||
+	    (a->pending != NULL && a->pending[0] == '\0'))
 		return cli_usage(CMD, "an option value is empty");
+	if (a->pending != NULL && (a->payload_dir == NULL || a->legacy))
+		return cli_usage(CMD, "--pending goes with --payload-dir (and esr1 records)");
 	if (a->legacy && (a->keys != NULL || a->quiet))
 		return cli_usage(CMD, "--format legacy takes only --public-key, --payload-dir "
 		                      "and --json");
@@ -359,7 +375,15 @@ int cmd_verify_chain(int argc, char **argv)
 		opts.registry = reg;
 	if (st != EDS_OK)
 		return cli_report(CMD, st, a.public_key != NULL ? "--public-key" : "--keys");
+	pending_list pending = {0};
+	if (a.pending != NULL && (st = pending_list_load(&pending, a.pending)) != EDS_OK) {
+		eds_registry_free(reg);
+		return cli_report(CMD, st, "--pending");
+	}
+	opts.payload_pending = a.pending != NULL ? pending_list_has : NULL;
+	opts.pending_ctx = &pending;
 	rc = verify(&a, &opts);
+	pending_list_free(&pending);
 	eds_registry_free(reg);
 	return rc;
 }

@@ -220,12 +220,43 @@ expect_rc 2 "$EDS" ledger verify --ledger L --device lift-01
 expect_err "--device is only for log"
 expect_rc 0 "$EDS" ledger export --ledger L --out AUDIT
 cmp -s AUDIT/oplog.jsonl log.jsonl && pass || fail "export's oplog.jsonl differs from log --json"
-# records sent without their payload: the export counts them, and (eds ledger --help)
-# the offline check with --payload-dir names them while the one without passes
-grep -qE '\([1-9][0-9]* payloads pending;' "$T/out" && pass || fail "export: $(cat "$T/out")"
+# records sent without their payload: the export counts them and lists them in
+# pending.jsonl; the offline check with --payload-dir alone names them
+# payload_missing, with --pending the export verifies, each listed one pending
+npend=$(sed -n 's/.*(\([1-9][0-9]*\) payloads pending;.*/\1/p' "$T/out")
+[ -n "$npend" ] && pass || fail "export: $(cat "$T/out")"
+[ "$(wc -l <AUDIT/pending.jsonl)" = "$npend" ] && pass || fail "pending.jsonl: $(cat AUDIT/pending.jsonl)"
+jq -e -s --slurpfile r AUDIT/records.jsonl 'map(. as $p | $r | map(select(.device_id ==
+	$p.device_id and .sequence == $p.sequence and .payload_hash == $p.payload_hash))
+	| length == 1) | all' AUDIT/pending.jsonl >/dev/null && pass ||
+	fail "pending.jsonl lines are not records of the export"
 expect_rc 1 "$EDS" verify-chain AUDIT/records.jsonl --keys AUDIT/registry.json \
 	--payload-dir AUDIT/payloads
 expect_out "reason=payload_missing"
+expect_rc 0 "$EDS" verify-chain AUDIT/records.jsonl --keys AUDIT/registry.json \
+	--payload-dir AUDIT/payloads --pending AUDIT/pending.jsonl
+expect_out "payloads pending: $npend"
+expect_rc 0 "$EDS" verify-chain AUDIT/records.jsonl --keys AUDIT/registry.json \
+	--payload-dir AUDIT/payloads --pending AUDIT/pending.jsonl --json
+expect_jq ".valid and .payloads_pending == $npend and .payloads_checked > 0"
+# a stored payload's file lost is still missing, whatever pending.jsonl says of others
+cp -r AUDIT AUDIT2
+h=$(jq -r -s --slurpfile p AUDIT2/pending.jsonl '[.[] | .payload_hash] - [$p[].payload_hash]
+	| .[0]' AUDIT2/records.jsonl)
+rm "AUDIT2/payloads/${h:0:2}/${h:2}"
+expect_rc 1 "$EDS" verify-chain AUDIT2/records.jsonl --keys AUDIT2/registry.json \
+	--payload-dir AUDIT2/payloads --pending AUDIT2/pending.jsonl
+expect_out "reason=payload_missing"
+# a bad pending.jsonl line: exit 2 naming FILE:LINE; --pending needs --payload-dir
+{ head -n 1 AUDIT/pending.jsonl; echo '{"device_id":"lift-01","sequence":0,"payload_hash":"'"$h"'"}'; } >badp.jsonl
+expect_rc 2 "$EDS" verify-chain AUDIT/records.jsonl --payload-dir AUDIT/payloads --pending badp.jsonl
+expect_one_line_err
+expect_err "badp.jsonl:2: pending.sequence: must be 1 .. 2^53-1"
+echo '{"device_id":"lift-01","sequence":1}' >badp.jsonl
+expect_rc 2 "$EDS" verify-chain AUDIT/records.jsonl --payload-dir AUDIT/payloads --pending badp.jsonl
+expect_err "badp.jsonl:1: pending.payload_hash: required"
+expect_rc 2 "$EDS" verify-chain AUDIT/records.jsonl --pending AUDIT/pending.jsonl
+expect_err "--pending goes with --payload-dir"
 expect_rc 0 "$EDS" verify-chain AUDIT/records.jsonl --keys AUDIT/registry.json
 start_server again --ledger L
 req GET /api/v1/devices/lift-01/head; expect_code 200
