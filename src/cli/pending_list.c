@@ -60,7 +60,9 @@ eds_status pending_list_load(pending_list *p, const char *path)
 	if (st == EDS_OK)
 		st = add_lines(p, path, text, len);
 	free(text);
-	if (st == EDS_OK && p->n > 1)
+	if (st != EDS_OK)
+		pending_list_free(p); /* the lines before the bad one */
+	else if (p->n > 1)
 		qsort(p->v, p->n, sizeof *p->v, by_record);
 	return st;
 }

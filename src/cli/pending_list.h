@@ -21,7 +21,8 @@ typedef struct pending_list {
 
 /*
  * Read path (at most PENDING_FILE_MAX bytes; each non-empty line as
- * eds_ledger_pending_from_json reads it) into p, which must be zeroed.
+ * eds_ledger_pending_from_json reads it) into p, which must be zeroed; on
+ * failure p is left empty (nothing to free).
  * Errors (the detail starts with "PATH:LINE: " for a bad line):
  * EDS_E_NOT_FOUND, EDS_E_IO, EDS_E_LIMIT, EDS_E_MALFORMED, EDS_E_FIELD,
  * EDS_E_NOMEM.
