@@ -105,6 +105,9 @@ static void set_body(CURL *h, const req_body *b)
 	}
 }
 
+/* Bodies larger than this ask the server before they are sent. */
+#define EXPECT_CONTINUE_MIN (64u << 10)
+
 /* One request; *code gets the HTTP status, c->resp the body (NUL-terminated). */
 static eds_status request(eds_http_client *c, const char *method, const char *path,
                           const req_body *body, long *code)
@@ -115,7 +118,12 @@ static eds_status request(eds_http_client *c, const char *method, const char *pa
 	snprintf(ct, sizeof ct, "Content-Type: %s",
 	         body && body->ctype ? body->ctype : "application/json");
 	struct curl_slist *hdr = curl_slist_append(NULL, ct);
-	struct curl_slist *h2 = hdr ? curl_slist_append(hdr, "Expect:") : NULL;
+	/* A big body asks first (100-continue), so a server refusing its declared
+	 * size (413) answers before it is sent, instead of closing on it midway
+	 * (seen as "Send failure: Broken pipe"); small ones skip the round trip. */
+	const char *expect =
+	    body != NULL && body->len > EXPECT_CONTINUE_MIN ? "Expect: 100-continue" : "Expect:";
+	struct curl_slist *h2 = hdr ? curl_slist_append(hdr, expect) : NULL;
 	if (!h2) {
 		curl_slist_free_all(hdr);
 		return eds_fail(EDS_E_NOMEM, "http: out of memory");
