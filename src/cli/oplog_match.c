@@ -38,13 +38,12 @@ static eds_status grow_names(oplog_match *m)
 {
 	if (m->nnames == UINT32_MAX - 1)
 		return eds_fail(EDS_E_LIMIT, "more than %u devices", (unsigned)UINT32_MAX - 1);
-	if ((m->nnames & (m->nnames - 1)) == 0) { /* 0, 1, 2, 4 ...: the array is full */
-		size_t cap = m->nnames ? 2 * (size_t)m->nnames : 1;
-		char **v = realloc(m->names, cap * sizeof *v);
-		if (v == NULL)
-			return eds_fail(EDS_E_NOMEM, "out of memory for %zu devices", cap);
-		m->names = v;
-	}
+	void *v = m->names;
+	eds_status st =
+	    eds_grow(&v, &m->names_cap, (size_t)m->nnames + 1, sizeof *m->names, "device ids");
+	m->names = v;
+	if (st != EDS_OK)
+		return st;
 	if (2 * ((size_t)m->nnames + 1) <= m->nslots)
 		return EDS_OK;
 	size_t n = m->nslots ? 2 * m->nslots : 64;
@@ -82,18 +81,14 @@ static eds_status intern(oplog_match *m, const char *name, uint32_t *device)
 static eds_status keys_add(oplog_match *m, oplog_keys *k, const char *device_id, uint64_t sequence,
                            const uint8_t hash[EDS_HASH_LEN], uint64_t event_id)
 {
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? 2 * k->cap : 1024;
-		oplog_key *v = realloc(k->v, cap * sizeof *v);
-		if (v == NULL)
-			return eds_fail(EDS_E_NOMEM, "out of memory for %zu records and events",
-			                cap);
-		k->v = v;
-		k->cap = cap;
-	}
+	void *v = k->v;
+	eds_status st = eds_grow(&v, &k->cap, k->n + 1, sizeof *k->v, "records and events");
+	k->v = v;
+	if (st != EDS_OK)
+		return st;
 	oplog_key *key = &k->v[k->n];
 	memset(key, 0, sizeof *key);
-	eds_status st = intern(m, device_id, &key->device);
+	st = intern(m, device_id, &key->device);
 	if (st != EDS_OK)
 		return st;
 	key->sequence = sequence;

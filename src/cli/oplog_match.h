@@ -35,10 +35,11 @@ typedef struct oplog_keys {
 /* The records and events to match, and the device names they share. */
 typedef struct oplog_match {
 	oplog_keys records, events;
-	char **names;    /* each device id once, in the order met */
-	uint32_t nnames; /* used entries of names */
-	uint32_t *slots; /* open addressing over names: index + 1, 0 when free */
-	size_t nslots;   /* a power of two, at least twice nnames */
+	char **names;     /* each device id once, in the order met */
+	uint32_t nnames;  /* used entries of names */
+	size_t names_cap; /* allocated entries of names */
+	uint32_t *slots;  /* open addressing over names: index + 1, 0 when free */
+	size_t nslots;    /* a power of two, at least twice nnames */
 } oplog_match;
 
 /* Add one record of the records file.  Errors: EDS_E_NOMEM, EDS_E_LIMIT. */

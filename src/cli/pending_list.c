@@ -20,16 +20,12 @@ static int by_record(const void *a, const void *b)
 
 static eds_status add(pending_list *p, const eds_ledger_pending *e)
 {
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? 2 * p->cap : 64;
-		eds_ledger_pending *v = realloc(p->v, cap * sizeof *v);
-		if (v == NULL)
-			return eds_fail(EDS_E_NOMEM, "out of memory for %zu pending records", cap);
-		p->v = v;
-		p->cap = cap;
-	}
-	p->v[p->n++] = *e;
-	return EDS_OK;
+	void *v = p->v;
+	eds_status st = eds_grow(&v, &p->cap, p->n + 1, sizeof *p->v, "pending list");
+	p->v = v;
+	if (st == EDS_OK)
+		p->v[p->n++] = *e;
+	return st;
 }
 
 /* Each non-empty line of text[0 .. len), as one entry. */
