@@ -47,7 +47,20 @@ typedef struct eds_push_options {
 	 * summary->payloads, 404 (no record needs it) in payloads_unknown.
 	 */
 	int put_payloads;
+	/**
+	 * Waiting out a server that cannot take records now: a request answered
+	 * 429 or 503, or records answered rate_limited or storage_unavailable,
+	 * are sent again after the server's Retry-After (at most 60 s) or, when
+	 * it names none, after 1, 2, 4 ... 30 s.  The push gives up after this
+	 * many waits in a row with nothing stored in between (a push the server
+	 * throttles goes on at the server's rate).  0: EDS_PUSH_RETRIES_DEFAULT;
+	 * negative: never wait (the first such answer ends the push).
+	 */
+	int retries;
 } eds_push_options;
+
+/** eds_push_options.retries when 0: five waits in a row, 31 s without a Retry-After. */
+#define EDS_PUSH_RETRIES_DEFAULT 5
 
 typedef struct eds_push_summary {
 	uint64_t records;    /**< records read from the chain file */
@@ -69,6 +82,8 @@ typedef struct eds_push_summary {
 	uint64_t refused_sequence;
 	char refused_reason[48];
 	uint64_t payloads_unknown; /**< put_payloads: PUTs answered 404 unknown_payload */
+	uint64_t waits;            /**< waits for a server that could not take records now */
+	uint64_t waited_ms;        /**< their total length */
 } eds_push_summary;
 
 /**
@@ -95,8 +110,9 @@ int eds_push_refused(const eds_push_summary *summary);
  * EDS_E_MALFORMED (bad chain file or response), and the refusals (eds_push_refused is true):
  * EDS_E_UNKNOWN_DEVICE, or the record's refusal mapped to a status
  * (EDS_E_FORK, EDS_E_SIGNATURE, ...; EDS_E_IO for a code without one).  A record
- * answered rate_limited or storage_unavailable is no refusal (the server may take
- * it later): EDS_E_IO, eds_push_refused false.
+ * answered rate_limited or storage_unavailable, or a request answered 429 or
+ * 503, is waited out (opts->retries); when the waits run out it is no
+ * refusal (the server may take it later): EDS_E_IO, eds_push_refused false.
  */
 eds_status eds_push_chain(const char *chain_path, const eds_push_options *opts,
                           eds_push_summary *summary);

@@ -15,8 +15,8 @@ static const char *const cmd = "push";
 static void help(void)
 {
 	printf("usage: eds push --url URL CHAIN [--payload-dir DIR [--put-payloads]]\n"
-	       "                [--batch N] [--cacert FILE] [--cert FILE --key FILE]\n"
-	       "                [--json] [--quiet]\n"
+	       "                [--batch N] [--retries N] [--cacert FILE]\n"
+	       "                [--cert FILE --key FILE] [--json] [--quiet]\n"
 	       "       eds push --mqtt HOST:PORT CHAIN [--url URL] [--payload-dir DIR]\n"
 	       "                [--batch N] [--mqtt-cafile FILE] [--mqtt-cert F --mqtt-key F]\n"
 	       "                [--mqtt-client-id ID] [--timeout-ms MS] [--cacert FILE]\n"
@@ -39,6 +39,14 @@ static void help(void)
 	       "  --batch N          records per request, 1..1000 (default 100); a request\n"
 	       "                     stays under 1 MiB, and one the server answers 413\n"
 	       "                     too_large is sent again in halves, down to one record\n"
+	       "  --retries N        0..100 (default 5): a server that cannot take records\n"
+	       "                     now (429 rate_limited, 503 storage_unavailable, for a\n"
+	       "                     request or for records of a batch) is asked again after\n"
+	       "                     its Retry-After (at most 60 s), or 1, 2, 4 ... 30 s\n"
+	       "                     when it names none; the push gives up (exit 2) after N\n"
+	       "                     waits in a row with nothing stored in between, so a\n"
+	       "                     throttled push goes on at the server's rate; 0: never\n"
+	       "                     wait\n"
 	       "  --cacert FILE      CA certificate(s) to trust for an https server\n"
 	       "  --cert FILE        client certificate (PEM) for mutual TLS; its CN must be\n"
 	       "                     the device id of the records sent\n"
@@ -46,14 +54,16 @@ static void help(void)
 	       "  --json             print one JSON object on stdout instead of the summary:\n"
 	       "                     ok, records, skipped, sent (stored now), payloads_sent,\n"
 	       "                     payloads_unknown (--put-payloads answered 404), batches,\n"
-	       "                     devices, refused (null, or the refused record:\n"
-	       "                     device_id, sequence, reason = the server's error code,\n"
-	       "                     e.g. fork, bad_signature, unknown_device), error (null,\n"
-	       "                     or code = refused, io_error, malformed, limit or error,\n"
-	       "                     and message)\n"
+	       "                     devices, waits and waited_ms (see --retries), refused\n"
+	       "                     (null, or the refused record: device_id, sequence,\n"
+	       "                     reason = the server's error code, e.g. fork,\n"
+	       "                     bad_signature, unknown_device), error (null, or code =\n"
+	       "                     refused, io_error, malformed, limit or error, and\n"
+	       "                     message)\n"
 	       "  --quiet            print no summary and no progress (errors still)\n"
-	       "  -h, --help         show this help\n\n"
-	       "With --mqtt the records are published to the broker (FORMAT.md section 5) and\n"
+	       "  -h, --help         show this help\n\n");
+	/* two strings: C11 compilers need take only 4095 characters in one */
+	printf("With --mqtt the records are published to the broker (FORMAT.md section 5) and\n"
 	       "each counts as stored only when the server's answer says accepted or\n"
 	       "duplicate.  --url is then optional: with it the push resumes after the\n"
 	       "server's heads, without it every record is sent (those the server has come\n"
@@ -70,41 +80,46 @@ static void help(void)
 	       "  --timeout-ms MS        wait this long for a batch's answers (default 10000)\n\n"
 	       "Each flag with a value may be given once.  Prints: records read, skipped\n"
 	       "(already on the server), accepted, duplicates, requests (with --mqtt:\n"
-	       "records read, skipped, stored, batches).  On a terminal, a chain file of\n"
+	       "records read, skipped, stored, batches), and how long it waited for the\n"
+	       "server when it did.  On a terminal, a chain file of\n"
 	       "8 MiB or more (a pipe: after 50,000 records) shows a progress line on\n"
 	       "stderr.\n\n"
 	       "Exit codes:\n"
 	       "  0  every record after the server's heads is stored\n"
 	       "  1  the server refused a record (fork, bad signature, gap, unknown\n"
 	       "     device, ...)\n"
-	       "  2  usage error, unreadable chain file, network or server error\n");
+	       "  2  usage error, unreadable chain file, network or server error, or a\n"
+	       "     server that still could not take records after --retries waits\n");
 }
 
 int cmd_push(int argc, char **argv)
 {
-	static const char *const names[] = {"--url",    "--payload-dir", "--batch",
-	                                    "--cacert", "--cert",        "--key"};
+	static const char *const names[] = {"--url",  "--payload-dir", "--batch",  "--cacert",
+	                                    "--cert", "--key",         "--retries"};
 	eds_push_options o = {0};
 	push_cli pc = {0};
-	const char *chain = NULL, *batch = NULL;
-	const char **const slots[] = {&o.url, &o.payload_dir, &batch, &o.cacert, &o.cert, &o.key};
+	const char *chain = NULL, *batch = NULL, *retries = NULL;
+	const char **const slots[] = {&o.url,  &o.payload_dir, &batch,  &o.cacert,
+	                              &o.cert, &o.key,         &retries};
 	/* The value flags of the form asked for, so "--url -h" is not a help request. */
 	int mqtt = push_mqtt_wanted(argc, argv);
 	if (mqtt ? cli_help_asked(argc, argv, push_mqtt_flags, PUSH_MQTT_FLAGS)
-	         : cli_help_asked(argc, argv, names, 6)) {
+	         : cli_help_asked(argc, argv, names, 7)) {
 		help();
 		return EDS_EXIT_OK;
 	}
 	if (mqtt)
 		return cmd_push_mqtt(argc, argv);
-	int rc = push_cli_parse(&pc, argc, argv, names, slots, 6, &chain);
-	uint64_t n = 100;
+	int rc = push_cli_parse(&pc, argc, argv, names, slots, 7, &chain);
+	uint64_t n = 100, waits = EDS_PUSH_RETRIES_DEFAULT;
 	if (rc != EDS_EXIT_OK)
 		return rc;
 	if (o.url == NULL)
 		return cli_usage(cmd, "--url URL is required");
 	if (batch != NULL && cli_u64(batch, 1, 1000, &n) != 0)
 		return cli_usage(cmd, "--batch must be 1..1000, not '%s'", batch);
+	if (retries != NULL && cli_u64(retries, 0, 100, &waits) != 0)
+		return cli_usage(cmd, "--retries must be 0..100, not '%s'", retries);
 	if ((o.cert == NULL) != (o.key == NULL))
 		return cli_usage(cmd, "--cert and --key go together");
 	const char *const files[] = {o.cacert, o.cert, o.key};
@@ -116,6 +131,7 @@ int cmd_push(int argc, char **argv)
 		return cli_usage(cmd, "--put-payloads needs --payload-dir");
 	o.put_payloads = pc.put_payloads;
 	o.batch = (size_t)n;
+	o.retries = waits == 0 ? -1 : (int)waits;
 	o.progress = push_cli_progress;
 	o.progress_ctx = &pc;
 	eds_push_summary s = {0};

@@ -85,11 +85,12 @@ static int print_json(eds_status st, const eds_push_summary *s, const char *mess
 	if (st != EDS_OK)
 		error = json_pack("{s:s, s:s}", "code", error_code(st, s), "message", message);
 	json_t *o = json_pack(
-	    "{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o*, s:o*}", "ok", st == EDS_OK, "records",
-	    (json_int_t)s->records, "skipped", (json_int_t)s->skipped, "sent", (json_int_t)sent,
-	    "payloads_sent", (json_int_t)s->payloads, "payloads_unknown",
+	    "{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o*, s:o*}", "ok", st == EDS_OK,
+	    "records", (json_int_t)s->records, "skipped", (json_int_t)s->skipped, "sent",
+	    (json_int_t)sent, "payloads_sent", (json_int_t)s->payloads, "payloads_unknown",
 	    (json_int_t)s->payloads_unknown, "batches", (json_int_t)s->batches, "devices",
-	    (json_int_t)s->devices, "refused", refused, "error", error);
+	    (json_int_t)s->devices, "waits", (json_int_t)s->waits, "waited_ms",
+	    (json_int_t)s->waited_ms, "refused", refused, "error", error);
 	return cli_json_print(cmd, o);
 }
 
@@ -105,6 +106,10 @@ static void print_text(const push_cli *pc, const eds_push_summary *s)
 		       (unsigned long long)s->records, (unsigned long long)s->skipped,
 		       (unsigned long long)s->accepted, (unsigned long long)s->duplicates,
 		       (unsigned long long)s->requests);
+	if (s->waits > 0)
+		printf("waited %llu times, %.1f s in all, for a server that could not take "
+		       "records\n",
+		       (unsigned long long)s->waits, (double)s->waited_ms / 1000.0);
 	/* Only --put-payloads uploads payloads of skipped records; say what came of them. */
 	if (pc->put_payloads)
 		printf("%llu payloads sent, %llu not wanted by the server\n",

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,8 @@ struct eds_http_client {
 	size_t *ends;      /* ends[i]: where item i's text ends in items */
 	size_t nitems, cap_items;
 	uint64_t requests;
-	int overflow; /* the response passed RESPONSE_MAX */
+	eds_backoff *backoff; /* NULL: a 429 or 503 is answered as it comes */
+	int overflow;         /* the response passed RESPONSE_MAX */
 	/* libcurl's own detail of a failure: which name the certificate lacks, which
 	 * file it could not load; curl_easy_strerror only names the class of error. */
 	char error[CURL_ERROR_SIZE];
@@ -109,8 +111,8 @@ static void set_body(CURL *h, const req_body *b)
 #define EXPECT_CONTINUE_MIN (64u << 10)
 
 /* One request; *code gets the HTTP status, c->resp the body (NUL-terminated). */
-static eds_status request(eds_http_client *c, const char *method, const char *path,
-                          const req_body *body, long *code)
+static eds_status request_once(eds_http_client *c, const char *method, const char *path,
+                               const req_body *body, long *code)
 {
 	char url[EDS_HTTP_URL_MAX + 256], ct[96];
 	if ((size_t)snprintf(url, sizeof url, "%s%s", c->url, path) >= sizeof url)
@@ -148,6 +150,33 @@ static eds_status request(eds_http_client *c, const char *method, const char *pa
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, code);
 	eds_textbuf_printf(&c->resp, "%s", ""); /* a body-less answer still reads as "" */
 	return c->resp.oom ? eds_fail(EDS_E_NOMEM, "http: response: out of memory") : EDS_OK;
+}
+
+/* The answer's Retry-After in seconds (libcurl reads both forms); 0: none. */
+static unsigned retry_after(CURL *h)
+{
+	curl_off_t s = 0;
+	if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &s) != CURLE_OK || s <= 0)
+		return 0;
+	return s > UINT_MAX ? UINT_MAX : (unsigned)s;
+}
+
+/*
+ * request_once, asked again after a 429 or 503 (nothing was done; the server
+ * cannot take it now) for as long as c->backoff allows.  A streamed body is
+ * read again from its start.
+ */
+static eds_status request(eds_http_client *c, const char *method, const char *path,
+                          const req_body *body, long *code)
+{
+	eds_status st;
+	while ((st = request_once(c, method, path, body, code)) == EDS_OK &&
+	       (*code == 429 || *code == 503) && c->backoff != NULL &&
+	       eds_backoff_wait(c->backoff, retry_after(c->curl)))
+		if (body != NULL && body->file != NULL && fseek(body->file, 0, SEEK_SET) != 0)
+			return eds_fail(EDS_E_IO, "%s %s%s: cannot read the body again: %s", method,
+			                c->shown, path, strerror(errno));
+	return st;
 }
 
 static json_t *parse_body(const eds_http_client *c)
@@ -268,6 +297,16 @@ eds_status eds_http_client_open(eds_http_client **out, const eds_http_client_opt
 uint64_t eds_http_client_requests(const eds_http_client *c)
 {
 	return c->requests;
+}
+
+void eds_http_client_set_backoff(eds_http_client *c, eds_backoff *b)
+{
+	c->backoff = b;
+}
+
+unsigned eds_http_client_retry_after(const eds_http_client *c)
+{
+	return retry_after(c->curl);
 }
 
 eds_status eds_http_client_get_head(eds_http_client *c, const char *device_id, uint64_t *sequence,
@@ -420,6 +459,24 @@ void eds_http_client_batch_clear(eds_http_client *c)
 	c->nitems = 0;
 	c->items.n = 0;
 	c->items.oom = 0;
+}
+
+void eds_http_client_batch_keep(eds_http_client *c, size_t from, size_t to,
+                                const unsigned char *keep)
+{
+	size_t k = from, at = from ? c->ends[from - 1] : 0; /* where the next kept text goes */
+	size_t start = at; /* where item i's text starts (read before ends[] is rewritten) */
+	for (size_t i = from; i < c->nitems; i++) {
+		size_t end = c->ends[i];
+		if (i >= to || keep[i - from]) {
+			memmove(c->items.p + at, c->items.p + start, end - start);
+			at += end - start;
+			c->ends[k++] = at;
+		}
+		start = end;
+	}
+	c->nitems = k;
+	c->items.n = at;
 }
 
 /* Per-item answers from the body; items it does not answer keep the defaults. */

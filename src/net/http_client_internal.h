@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backoff.h"
 #include "edgesentry/error.h"
 #include "edgesentry/record.h"
 
@@ -49,6 +50,17 @@ void eds_http_client_close(eds_http_client *c);
 
 /** HTTP requests made so far. */
 uint64_t eds_http_client_requests(const eds_http_client *c);
+
+/**
+ * Wait out a 429 or 503 with b (borrowed; NULL, the default: don't): the
+ * request is made again after b's wait, until b gives up and the 429 or 503
+ * is answered as usual.  b's rounds are not reset here: the caller knows
+ * what counts as getting through.
+ */
+void eds_http_client_set_backoff(eds_http_client *c, eds_backoff *b);
+
+/** The Retry-After of the last answer, in seconds; 0 when it had none. */
+unsigned eds_http_client_retry_after(const eds_http_client *c);
 
 /**
  * GET /api/v1/devices/{id}/head: *sequence, and hash when not NULL.
@@ -92,6 +104,13 @@ size_t eds_http_client_batch_bytes(const eds_http_client *c);
  */
 eds_status eds_http_client_batch_post(eds_http_client *c, size_t from, size_t to,
                                       eds_http_item_result *res, long *code, size_t *answered);
+
+/**
+ * Drop the items of [from, to) whose keep[i - from] is 0; those kept and
+ * the items after to move down, in order (a part to be sent again).
+ */
+void eds_http_client_batch_keep(eds_http_client *c, size_t from, size_t to,
+                                const unsigned char *keep);
 
 /** Empty the batch. */
 void eds_http_client_batch_clear(eds_http_client *c);

@@ -32,28 +32,34 @@ typedef struct pusher {
 	const eds_push_options *o;
 	eds_push_summary *sum;
 	eds_http_client *http;
-	eds_record *pending; /* records in the current batch */
-	unsigned char *how;  /* per pending record: EDS_PUSH_PAYLOAD_NONE, _INLINE or _PUT */
+	eds_record *pending;  /* records in the current batch */
+	unsigned char *how;   /* per pending record: EDS_PUSH_PAYLOAD_NONE, _INLINE or _PUT */
+	unsigned char *again; /* per pending record: to be sent again (after a wait) */
 	eds_http_item_result *res;
 	size_t max_items; /* records per request: --batch, halved on each 413 */
+	eds_backoff backoff;
 } pusher;
 
 /* The server's head of a device (eds_push_loop asks once per device). */
 static eds_status ask_head(void *ctx, const char *id, uint64_t *seq)
 {
 	pusher *p = ctx;
-	return eds_http_client_get_head(p->http, id, seq, NULL);
+	eds_status st = eds_http_client_get_head(p->http, id, seq, NULL);
+	if (st == EDS_OK)
+		eds_backoff_progress(&p->backoff);
+	return st;
 }
 
 /* The server refused record r: the push stops there, naming it. */
 static eds_status refusal(pusher *p, const eds_record *r, const eds_http_item_result *res)
 {
 	eds_status st = eds_chain_reason_status(res->error, EDS_E_IO);
+	int transient = eds_push_transient(res->error);
 	eds_push_note_refusal(p->sum, r->device_id, r->sequence, res->error);
-	return eds_fail(st, "record %s/%llu %s: %s: %s", r->device_id,
-	                (unsigned long long)r->sequence,
-	                eds_push_transient(res->error) ? "not stored now" : "refused",
-	                res->error[0] ? res->error : "refused", res->message);
+	return eds_fail(st, "record %s/%llu %s: %s: %s%s", r->device_id,
+	                (unsigned long long)r->sequence, transient ? "not stored now" : "refused",
+	                res->error[0] ? res->error : "refused", res->message,
+	                transient && p->backoff.waits ? " (still so after waiting)" : "");
 }
 
 static int stored(const char *status)
@@ -62,21 +68,61 @@ static int stored(const char *status)
 }
 
 /*
+ * Whether item i of the part starting at from is to be sent again: the
+ * server could not take it now (eds_push_transient), or an earlier item of
+ * the same device is to be sent again, which leaves this one a gap whatever
+ * the server said of it.
+ */
+static int send_again(const pusher *p, size_t from, size_t i)
+{
+	if (eds_push_transient(p->res[i - from].error))
+		return 1;
+	for (size_t j = from; j < i; j++)
+		if (p->again[j] && strcmp(p->pending[j].device_id, p->pending[i].device_id) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Keep, of items [from, to) of the batch, only those to be sent again, in
+ * order, followed by the items after to: the client's texts, pending and
+ * how alike.  Returns how many of [from, to) stay.
+ */
+static size_t keep_again(pusher *p, size_t from, size_t to)
+{
+	size_t n = eds_http_client_batch_items(p->http), k = from;
+	eds_http_client_batch_keep(p->http, from, to, p->again + from);
+	for (size_t i = from; i < n; i++)
+		if (i >= to || p->again[i]) {
+			p->pending[k] = p->pending[i];
+			p->how[k] = p->how[i];
+			p->again[k++] = 0;
+		}
+	return k - (n - to) - from;
+}
+
+/*
  * Count the answers to items [from, to) of the batch and PUT the payloads
  * too large to inline of the records stored.  The server goes on past a
  * refused item (later items of other devices are stored), so every answer
- * counts; the first refusal then ends the push.
+ * counts; the first refusal then ends the push.  Items the server could not
+ * take now are kept in the batch after a wait (*again: how many), while the
+ * backoff allows; then the first of them ends the push.
  */
-static eds_status settle(pusher *p, size_t from, size_t to)
+static eds_status settle(pusher *p, size_t from, size_t to, size_t *again)
 {
-	size_t refused = to;
+	size_t refused = to, first_again = to, got = 0;
 	eds_status st = EDS_OK;
 	for (size_t i = from; i < to; i++) {
 		const char *status = p->res[i - from].status;
+		p->again[i] = 0;
 		p->sum->accepted += strcmp(status, "accepted") == 0;
 		p->sum->duplicates += strcmp(status, "duplicate") == 0;
-		if (stored(status))
+		if (stored(status)) {
 			p->sum->payloads += p->how[i] == EDS_PUSH_PAYLOAD_INLINE;
+			got++;
+		} else if ((p->again[i] = (unsigned char)send_again(p, from, i)) != 0)
+			first_again = first_again == to ? i : first_again;
 		else if (refused == to)
 			refused = i;
 	}
@@ -86,14 +132,24 @@ static eds_status settle(pusher *p, size_t from, size_t to)
 			// NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
 			st = eds_push_put_payload(p->http, p->o->payload_dir, &p->pending[i],
 			                          p->sum);
-	if (st != EDS_OK || refused == to)
+	if (got > 0) /* whatever waits came before, this got through */
+		eds_backoff_progress(&p->backoff);
+	if (st != EDS_OK)
 		return st;
-	// NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
-	return refusal(p, &p->pending[refused], &p->res[refused - from]);
+	if (refused != to) // NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
+		return refusal(p, &p->pending[refused], &p->res[refused - from]);
+	if (first_again == to)
+		return EDS_OK;
+	if (!eds_backoff_wait(&p->backoff, eds_http_client_retry_after(p->http)))
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
+		return refusal(p, &p->pending[first_again], &p->res[first_again - from]);
+	*again = keep_again(p, from, to);
+	return EDS_OK;
 }
 
-/* POST items [from, to) of the batch; *code the HTTP status (413: nothing stored). */
-static eds_status post(pusher *p, size_t from, size_t to, long *code)
+/* POST items [from, to) of the batch; *code the HTTP status (413: nothing
+ * stored); *again: items kept to be sent again from from (see settle). */
+static eds_status post(pusher *p, size_t from, size_t to, long *code, size_t *again)
 {
 	size_t answered = 0;
 	eds_status st = eds_http_client_batch_post(p->http, from, to, p->res, code, &answered);
@@ -101,10 +157,12 @@ static eds_status post(pusher *p, size_t from, size_t to, long *code)
 	if (st != EDS_OK || *code == 413)
 		return st;
 	if (*code != 200 || answered != to - from)
-		return eds_fail(EDS_E_IO, "batch of %zu answered HTTP %ld: %s%s%s", to - from,
-		                *code, p->res[0].error, p->res[0].message[0] ? ": " : "",
-		                p->res[0].message);
-	return settle(p, from, to);
+		return eds_fail(
+		    EDS_E_IO, "batch of %zu answered HTTP %ld: %s%s%s%s", to - from, *code,
+		    p->res[0].error, p->res[0].message[0] ? ": " : "", p->res[0].message,
+		    (*code == 429 || *code == 503) && p->backoff.waits ? " (still so after waiting)"
+		                                                       : "");
+	return settle(p, from, to, again);
 }
 
 /*
@@ -114,17 +172,18 @@ static eds_status post(pusher *p, size_t from, size_t to, long *code)
  */
 static eds_status flush(pusher *p)
 {
-	size_t n = eds_http_client_batch_items(p->http), from = 0;
+	size_t from = 0;
 	eds_status st = EDS_OK;
-	while (st == EDS_OK && from < n) {
+	while (st == EDS_OK && from < eds_http_client_batch_items(p->http)) {
+		size_t n = eds_http_client_batch_items(p->http), again = 0;
 		size_t to = n - from > p->max_items ? from + p->max_items : n;
 		long code = 0;
-		st = post(p, from, to, &code);
+		st = post(p, from, to, &code, &again);
 		if (st == EDS_OK && code == 413 && to - from == 1)
 			st = eds_push_too_large(&p->pending[from], "sent alone, it is still");
 		else if (st == EDS_OK && code == 413)
 			p->max_items = (to - from) / 2;
-		else
+		else if (again == 0)
 			from = to;
 	}
 	eds_http_client_batch_clear(p->http);
@@ -184,9 +243,14 @@ static eds_status flush_all(void *ctx)
 
 static eds_status setup(pusher *p)
 {
-	if (p->pending == NULL || p->how == NULL || p->res == NULL)
+	if (p->pending == NULL || p->how == NULL || p->again == NULL || p->res == NULL)
 		return eds_fail(EDS_E_NOMEM, "out of memory");
-	return eds_push_http_open(&p->http, p->o->url, p->o->cacert, p->o->cert, p->o->key);
+	eds_backoff_init(&p->backoff, p->o->retries < 0 ? 0 : (unsigned)p->o->retries);
+	eds_status st =
+	    eds_push_http_open(&p->http, p->o->url, p->o->cacert, p->o->cert, p->o->key);
+	if (st == EDS_OK)
+		eds_http_client_set_backoff(p->http, &p->backoff);
+	return st;
 }
 
 eds_status eds_push_chain(const char *chain_path, const eds_push_options *opts,
@@ -203,11 +267,13 @@ eds_status eds_push_chain(const char *chain_path, const eds_push_options *opts,
 		return eds_fail(EDS_E_ARG, "push: put_payloads needs a payload_dir");
 	eds_push_options o = *opts;
 	o.batch = o.batch ? o.batch : 100;
+	o.retries = o.retries ? o.retries : EDS_PUSH_RETRIES_DEFAULT;
 	pusher p = {.o = &o,
 	            .sum = summary,
 	            .max_items = o.batch,
 	            .pending = malloc(o.batch * sizeof(eds_record)),
 	            .how = malloc(o.batch),
+	            .again = malloc(o.batch),
 	            .res = malloc(o.batch * sizeof(eds_http_item_result))};
 	eds_record_reader *rd = NULL;
 	eds_status st = eds_record_reader_open(&rd, chain_path);
@@ -225,9 +291,12 @@ eds_status eds_push_chain(const char *chain_path, const eds_push_options *opts,
 	eds_record_reader_close(rd);
 	if (p.http)
 		summary->requests = eds_http_client_requests(p.http);
+	summary->waits = p.backoff.waits;
+	summary->waited_ms = p.backoff.waited_ms;
 	eds_http_client_close(p.http);
 	free(p.pending);
 	free(p.how);
+	free(p.again);
 	free(p.res);
 	return st;
 }

@@ -127,7 +127,7 @@ done
 expect_rc 0 "$EDS" "${MQ[@]}" c1.jsonl --url "$URL" --payload-dir P1 --batch 2 --json
 expect_no_err
 expect_jq '. == {ok: true, records: 25, skipped: 20, sent: 5, payloads_sent: 5, payloads_unknown: 0, batches: 3,
-	devices: 1, refused: null, error: null}'
+	devices: 1, waits: 0, waited_ms: 0, refused: null, error: null}'
 [ "$(head_seq dev-1)" = 25 ] && pass || fail "dev-1 head after push --mqtt: $(head_seq dev-1)"
 expect_rc 0 "$EDS" "${MQ[@]}" c1.jsonl --url "$URL" --json
 expect_jq '.ok and .records == 25 and .skipped == 25 and .sent == 0 and .batches == 0'

@@ -27,7 +27,7 @@ start_server main --ledger L
 expect_rc 0 "$EDS" push --url "$URL" c0.jsonl --payload-dir P --batch 7 --json
 expect_no_err
 expect_jq '. == {ok: true, records: 60, skipped: 0, sent: 60, payloads_sent: 60, payloads_unknown: 0, batches: 9,
-	devices: 2, refused: null, error: null}'
+	devices: 2, waits: 0, waited_ms: 0, refused: null, error: null}'
 # what the server holds now: exactly what the report says was sent
 req GET /metrics
 grep -q '^eds_ledger_records 60$' "$T/body" && pass || fail "ledger does not hold the 60 sent"
@@ -305,9 +305,62 @@ stop_server big
 "$EDS" device add --ledger RL --id dev-0 --public-key k.pub >/dev/null || fail "add"
 grep '"device_id":"dev-0"' c0.jsonl >d0.jsonl
 start_server rl --ledger RL --device-rate 0.001 --device-burst 2
-expect_rc 2 "$EDS" push --url "$URL" d0.jsonl --batch 1 --json
+expect_rc 2 "$EDS" push --url "$URL" d0.jsonl --batch 1 --json --retries 0
 expect_one_line_err
 expect_err "record dev-0/3 not stored now: rate_limited: "
-expect_jq '.ok == false and .sent == 2 and .refused == null and .error.code == "io_error"'
+expect_jq '.ok == false and .sent == 2 and .refused == null and .error.code == "io_error"
+	and .waits == 0'
+# a batch answer with records over the limit says when to come back
+printf '{"items":[{"record":%s}]}' "$(sed -n 3p d0.jsonl)" >b3
+curl -s -D hdr -o body -H 'Content-Type: application/json' --data-binary @b3 "$URL/api/v1/records"
+grep -qi '^Retry-After: [1-9]' hdr && pass || fail "batch with a limited item: no Retry-After: $(cat hdr)"
 stop_server rl
+
+# ---- --retries: waiting out the limits ------------------------------------------------
+# a per-device limit of 50 records/s with bursts of 10: a push of 30 records of one
+# device in one batch stores 10, is told to come back, and goes on at the server's
+# rate until all are stored (later items of the device, refused as gaps behind the
+# limited one, are sent again with it)
+"$EDS" device add --ledger RW --id dev-0 --public-key k.pub >/dev/null || fail "add"
+start_server rw --ledger RW --device-rate 50 --device-burst 10
+expect_rc 0 "$EDS" push --url "$URL" d0.jsonl --json
+expect_no_err
+expect_jq '.ok and .sent == 30 and .waits >= 2 and .waited_ms >= 2000 and .refused == null'
+[ "$(curl -s "$URL/api/v1/devices/dev-0/head" | jq .sequence)" = 30 ] && pass || fail "throttled push: head"
+stop_server rw
+expect_rc 0 "$EDS" ledger verify --ledger RW
+# the per-source limit answers whole requests 429 with Retry-After: head and POSTs
+# alike are asked again, each request as a rule once: more waits than --retries in
+# all, which is fine as each was followed by records stored; the text summary says
+# how long it waited
+"$EDS" device add --ledger RS --id dev-0 --public-key k.pub >/dev/null || fail "add"
+start_server rs --ledger RS --source-rate 2 --source-burst 1
+expect_rc 0 "$EDS" push --url "$URL" d0.jsonl --batch 5 --retries 2
+expect_out "30 records read, 0 skipped, 30 accepted, 0 duplicates, "
+expect_out "waited "
+stop_server rs
+# a server that never lets up: the push gives up after --retries waits in a row
+cat >stub429.py <<'EOF'
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_GET(self):
+        b = b'{"status":"rejected","error":"rate_limited","message":"slow down"}'
+        self.send_response(429); self.send_header("Retry-After", "1")
+        self.send_header("Content-Type", "application/json"); self.send_header("Content-Length", str(len(b)))
+        self.end_headers(); self.wfile.write(b)
+http.server.ThreadingHTTPServer.daemon_threads = True
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1] + ".tmp", "w").write(str(s.server_address[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+s.serve_forever()
+EOF
+python3 stub429.py stub.port & S=$!
+echo $S >"$T/stub429.pid" # killed on exit should the test stop early
+for _ in $(seq 1 100); do [ -s stub.port ] && break; sleep 0.05; done
+expect_rc 2 "$EDS" push --url "http://127.0.0.1:$(cat stub.port)" d0.jsonl --retries 2 --json
+expect_one_line_err
+expect_err "HTTP 429 rate_limited: slow down"
+expect_jq '.ok == false and .waits == 2 and .waited_ms == 2000 and .error.code == "io_error"'
+kill $S; wait $S 2>/dev/null; rm -f "$T/stub429.pid"
 finish

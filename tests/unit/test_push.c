@@ -39,10 +39,9 @@ static void key(eds_secret_key *k, uint8_t b)
 	assert_int_equal(eds_secret_key_from_seed(k, seed), EDS_OK);
 }
 
-static int start(void **state)
+static int start_with(void **state, const eds_server_options *so)
 {
 	eds_ledger_options lo = {.durable = 0};
-	eds_server_options so = {.listen = "127.0.0.1:0"};
 	eds_public_key pk;
 	test_dir_setup(state);
 	key(&sk, 7);
@@ -54,10 +53,25 @@ static int start(void **state)
 	assert_int_equal(eds_ingest_new(&ingest, ledger, NULL), EDS_OK);
 	assert_int_equal(eds_netpolicy_new(&policy), EDS_OK);
 	assert_int_equal(eds_netpolicy_add(policy, "127.0.0.1"), EDS_OK);
-	assert_int_equal(eds_server_start(&server, ingest, policy, &so), EDS_OK);
+	assert_int_equal(eds_server_start(&server, ingest, policy, so), EDS_OK);
 	snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)eds_server_port(server));
 	assert_int_equal(eds_server_port(NULL), 0);
 	return 0;
+}
+
+static int start(void **state)
+{
+	eds_server_options so = {.listen = "127.0.0.1:0"};
+	return start_with(state, &so);
+}
+
+/* A server that takes 8 records of a device at once (then 50 a second) and
+ * batches of at most 16 items. */
+static int start_limited(void **state)
+{
+	eds_server_options so = {
+	    .listen = "127.0.0.1:0", .device_rate = 50, .device_burst = 8, .max_batch = 16};
+	return start_with(state, &so);
 }
 
 static int stop(void **state)
@@ -297,6 +311,56 @@ static void test_put_payloads(void **state)
 	assert_int_equal(s.payloads_unknown, 2);
 }
 
+/* Two devices interleaved, 20 records each with payloads, in one batch of
+ * 40 to the limited server: halved twice on 413 (parts of 10, the later
+ * items waiting behind), each part partly answered rate_limited, and later
+ * items of a limited device refused as gaps.  The push waits and sends
+ * only what was not stored: all 40 end up stored, each counted once. */
+static void test_waits_out_limits(void **state)
+{
+	(void)state;
+	char dir[4096], path[4096];
+	uint8_t ha[EDS_HASH_LEN], hb[EDS_HASH_LEN], ph[EDS_HASH_LEN], h[EDS_HASH_LEN];
+	snprintf(dir, sizeof dir, "%s", test_dir_path("P"));
+	snprintf(path, sizeof path, "%s", test_dir_path("ab.jsonl"));
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	for (uint64_t i = 1; i <= 20; i++) {
+		char payload[48];
+		put(f, "dev-a", i, ha, &sk);
+		put(f, "dev-b", i, hb, &sk);
+		for (int d = 0; d < 2; d++) {
+			int n = payload_of(payload, sizeof payload, d ? "dev-b" : "dev-a", i, "");
+			assert_int_equal(eds_payload_put(dir, (uint8_t *)payload, (size_t)n, ph),
+			                 EDS_OK);
+		}
+	}
+	fclose(f);
+	eds_push_summary s;
+	eds_push_options o = {.url = url, .payload_dir = dir, .batch = 40, .retries = -1};
+	assert_int_equal(eds_push_chain(path, &o, &s), EDS_E_IO); /* never wait: as before */
+	assert_false(eds_push_refused(&s));
+	assert_int_equal(s.waits, 0);
+	/* 8 of each device in the first part, and what the buckets refilled since */
+	uint64_t first = s.accepted;
+	assert_true(first >= 16 && first < 40);
+
+	o.retries = 0; /* the default */
+	assert_int_equal(eds_push_chain(path, &o, &s), EDS_OK);
+	assert_false(eds_push_refused(&s));
+	assert_int_equal(s.skipped, first);
+	assert_int_equal(s.accepted, 40 - first);
+	assert_int_equal(s.duplicates, 0);
+	assert_int_equal(s.payloads, 40 - first);
+	assert_true(s.waits >= 1);
+	assert_true(s.waited_ms >= 1000 * s.waits);
+	for (int d = 0; d < 2; d++) {
+		uint64_t seq = 0;
+		assert_int_equal(eds_ingest_head(ingest, d ? "dev-b" : "dev-a", &seq, h), EDS_OK);
+		assert_int_equal(seq, 20);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -304,6 +368,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refused, start, stop),
 	    cmocka_unit_test_setup_teardown(test_refused_counts_rest, start, stop),
 	    cmocka_unit_test_setup_teardown(test_put_payloads, start, stop),
+	    cmocka_unit_test_setup_teardown(test_waits_out_limits, start_limited, stop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
