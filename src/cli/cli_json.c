@@ -28,3 +28,19 @@ void cli_json_list_failure(json_t *list, uint64_t *omitted, const char *device_i
 	if (o == NULL || json_array_append_new(list, o) != 0)
 		(*omitted)++;
 }
+
+int cli_json_report(const char *cmd, bool json, eds_status status, const char *context)
+{
+	/* A stdout that failed already takes no object (main's flush reports it). */
+	if (json && !ferror(stdout)) {
+		char msg[2048];
+		const char *detail = cli_error_detail(status);
+		if (context != NULL)
+			snprintf(msg, sizeof msg, "%s: %s", context, detail);
+		else
+			snprintf(msg, sizeof msg, "%s", detail);
+		eds_one_line(msg); /* a file name need not be UTF-8; JSON must be */
+		cli_json_print(cmd, json_pack("{s:b, s:s}", "ok", 0, "error", msg));
+	}
+	return cli_report(cmd, status, context);
+}

@@ -53,7 +53,8 @@ static void help(void)
 	    "                       (null before the first record), revoked_from (null\n"
 	    "                       when not revoked), keys[] (from_sequence,\n"
 	    "                       public_key)}]}; import: {devices, added, changed,\n"
-	    "                       unchanged}\n"
+	    "                       unchanged}.  A fatal error (exit 2) prints\n"
+	    "                       {\"ok\":false,\"error\":MESSAGE} too\n"
 	    "  --registry FILE      import: the key registry (at most 512 MiB)\n"
 	    "  -h, --help           show this help\n\n"
 	    "`list` prints one line per device: id, head sequence, revoked-from sequence\n"
@@ -201,8 +202,8 @@ static eds_status copy_out(FILE *f)
 
 /*
  * The list goes through a temporary file, so a ledger read that fails
- * halfway prints no half object: stdout gets the whole list or nothing
- * (and the error its line on stderr).
+ * halfway prints no half object: stdout gets the whole list or, from run,
+ * the error object (and the error its line on stderr).
  */
 static eds_status list_json(eds_ledger *l)
 {
@@ -241,7 +242,8 @@ static int check_values(const args *a, change *c)
 	if (a->registry != NULL &&
 	    (st = cli_progress_load_registry(&c->reg, a->registry, "device import", !a->json)) !=
 	        EDS_OK) {
-		cli_report(cmd, st, NULL); /* the detail starts with the file's name */
+		/* The detail starts with the file's name. */
+		cli_json_report(cmd, a->json, st, NULL);
 		return EDS_EXIT_USAGE;
 	}
 	return EDS_EXIT_OK;
@@ -289,7 +291,7 @@ static int run(eds_ledger *l, const args *a, const change *c)
 		if (strncmp(detail, "from_sequence: ", 15) == 0)
 			fprintf(stderr, "eds %s: --from-sequence: %s\n", cmd, detail + 15);
 		else
-			cli_report(cmd, st, NULL);
+			cli_json_report(cmd, a->json, st, NULL);
 		return EDS_EXIT_USAGE;
 	}
 	return EDS_EXIT_OK;
@@ -315,7 +317,7 @@ int cmd_device(int argc, char **argv)
 	    .durable = 1, .must_exist = !creates, .read_only = strcmp(a.action, "list") == 0};
 	eds_status st = eds_ledger_open(&l, a.ledger, &lo);
 	if (st != EDS_OK)
-		rc = cli_report(cmd, st, "--ledger");
+		rc = cli_json_report(cmd, a.json, st, "--ledger");
 	else {
 		rc = run(l, &a, &c);
 		eds_ledger_close(l);

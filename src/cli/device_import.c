@@ -68,13 +68,13 @@ int device_import_run(eds_ledger *l, const eds_registry *reg, const char *regist
 	if (st == EDS_OK)
 		return report(&counts, eds_registry_device_count(reg), registry_path, json);
 	if (w.next == 0) {
-		cli_report(cmd, st, registry_path);
+		cli_json_report(cmd, json, st, registry_path);
 		return EDS_EXIT_USAGE;
 	}
 	/* Nothing was imported; name the entry the import stopped at. */
 	char where[EDS_DEVICE_ID_MAX + 64];
 	snprintf(where, sizeof where, "%s: devices[%zu] (%s)", registry_path, w.cur.index,
 	         w.cur.device_id);
-	cli_report(cmd, st, where);
+	cli_json_report(cmd, json, st, where);
 	return EDS_EXIT_USAGE;
 }

@@ -15,7 +15,8 @@
  * in messages) into l with eds_ledger_device_import, then print what it
  * did: one line, or with json one object {devices, added, changed,
  * unchanged}.  An error is printed as one line naming the registry entry
- * ("FILE: devices[3] (lift-07): ...").  Returns the exit code (0, or 2).
+ * ("FILE: devices[3] (lift-07): ..."), with json also as the object of
+ * cli_json_report.  Returns the exit code (0, or 2).
  */
 int device_import_run(eds_ledger *l, const eds_registry *reg, const char *registry_path, bool json);
 

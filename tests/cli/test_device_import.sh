@@ -6,7 +6,8 @@
 # any contradiction of the ledger (a different key, a missing key, a lifted
 # or raised revocation, a key at or below the head, a first key after
 # sequence 1) refuses the whole import, naming the entry, and changes
-# nothing; bad files and flags are one-line usage errors.
+# nothing; bad files and flags are one-line usage errors, and with --json a
+# fatal error is also {"ok":false,"error":...} on stdout.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/serve_lib.sh"
 cd "$T" || exit 1
@@ -95,6 +96,24 @@ expect_err "trunc.json"
 [ -e L3 ] && fail "a bad registry created the ledger" || pass
 expect_rc 2 "$EDS" device import --ledger L3 --registry missing.json
 expect_err "missing.json"
+# with --json a fatal error is also an object on stdout, {"ok":false,"error":MESSAGE}
+# with the stderr line's message (as eds ledger's actions print it); exit 2 still
+json_error() { # the last run's stdout is that object for its one stderr line
+	expect_one_line_err
+	expect_jq ". == {ok: false, error: $(sed 's/^eds device: //' "$T/err" | jq -R .)}"
+}
+expect_rc 2 "$EDS" device import --ledger L3 --registry trunc.json --json
+json_error
+expect_err "trunc.json"
+expect_rc 2 "$EDS" device import --ledger L3 --registry missing.json --json
+json_error
+[ -e L3 ] && fail "a bad registry created the ledger" || pass
+expect_rc 2 "$EDS" device import --ledger more.json --registry more.json --json # not a ledger
+json_error
+expect_err "eds device: --ledger: more.json"
+expect_rc 2 "$EDS" device import --ledger L --registry e1.json --json # refused by the ledger
+json_error
+expect_err "e1.json: devices[1] (dev-a)"
 expect_rc 2 "$EDS" device import --ledger L
 expect_err "--registry FILE is required"
 expect_rc 2 "$EDS" device import --ledger L --registry more.json --id dev-a

@@ -6,7 +6,7 @@
 # an export that fails midway leaves no records.jsonl, names the bad record
 # and does not touch an earlier registry.json; --out inside the ledger is
 # refused; a report that cannot reach stdout (/dev/full) is exit 2, and a
-# device list that fails halfway prints nothing on stdout; flags
+# device list that fails halfway prints no part of the list on stdout; flags
 # given twice are refused, and a flag's value of -h is a value, not help;
 # device values are checked before a ledger
 # directory is created; a revocation at or below the head is noted, and
@@ -110,12 +110,14 @@ for action in "ledger verify --ledger L --json" "ledger verify --ledger L" "devi
 		fail "$action >/dev/full: exit $rc, $(cat "$T/err")"
 done
 
-# a device list that fails halfway prints no half JSON object
+# a device list that fails halfway prints no half JSON object: only the error's
+# (dev-a, read before the failure, is not in it)
 cp -a L KEYS
 sqlite3 KEYS/ledger.sqlite "UPDATE device_keys SET public_key = x'0102' WHERE device_id = 'dev-b'"
 expect_rc 2 "$EDS" device list --ledger KEYS --json
 expect_err "want 32 bytes"
-expect_no_out
+expect_one_line_err
+expect_jq 'keys == ["error", "ok"] and .ok == false and (.error | test("want 32 bytes"))'
 
 # ---- flags given twice; device values checked before anything is created ------------
 expect_rc 2 "$EDS" ledger backup --ledger L --out ''

@@ -2,7 +2,7 @@
 # test_ledger_json.sh - the machine-readable side of `eds ledger verify` and
 # `eds device list`: --json reports of a good ledger and of a damaged one
 # (the same failures the text mode prints, capped at 1000 with the rest
-# counted), --quiet, the JSON of a fatal error, device list --json after
+# counted), --quiet, the JSON of a fatal error (device list's too), device list --json after
 # add/rotate/revoke, usage errors; and the progress line of ledger verify
 # and export on a terminal for a ledger of 50,000 records, never without a
 # terminal, with --json or --quiet, or for a small ledger.
@@ -122,6 +122,14 @@ expect_jq '.ok == false and (.error | test("records.jsonl"))'
 expect_rc 2 "$EDS" ledger recover --ledger nowhere --json
 expect_one_line_err
 expect_jq '.ok == false and (.error | test("no ledger"))'
+# device list's too: the object of eds ledger's actions, its error the stderr line's
+# message; without --json stdout stays empty
+expect_rc 2 "$EDS" device list --ledger nowhere --json
+expect_one_line_err
+expect_jq '. == {ok: false, error: "--ledger: nowhere: no ledger here (no ledger.sqlite)"}'
+expect_err "eds device: --ledger: nowhere: no ledger here (no ledger.sqlite)"
+expect_rc 2 "$EDS" device list --ledger nowhere
+expect_no_out
 
 # ---- usage errors --------------------------------------------------------------------
 expect_rc 2 "$EDS" ledger recover --ledger L --quiet

@@ -22,16 +22,8 @@
 #include "edgesentry/edgesentry.h"
 #include "edgesentry/ingest.h"
 #include "edgesentry/ledger.h"
+#include "ingest_fixture.h"
 #include "test_support.h"
-
-typedef struct fx {
-	char *dir;
-	eds_ledger *l;
-	eds_ingest *s;
-	eds_secret_key sk;
-	eds_public_key pk;
-	uint8_t payload[64];
-} fx;
 
 static uint64_t now_ms(void)
 {
@@ -42,57 +34,18 @@ static uint64_t now_ms(void)
 
 static int setup(void **state)
 {
-	fx *f = calloc(1, sizeof *f);
-	assert_non_null(f);
-	assert_int_equal(eds_init(), EDS_OK);
-	f->dir = test_tmpdir();
-	assert_int_equal(eds_ledger_open(&f->l, f->dir, NULL), EDS_OK);
-	uint8_t seed[32] = {1, 2, 3};
-	assert_int_equal(eds_secret_key_from_seed(&f->sk, seed), EDS_OK);
-	eds_secret_key_public(&f->sk, &f->pk);
-	assert_int_equal(eds_ledger_device_add(f->l, "d1", &f->pk), EDS_OK);
+	static const uint8_t seed[32] = {1, 2, 3};
 	eds_ingest_options o = {.max_batch = 64};
-	assert_int_equal(eds_ingest_new(&f->s, f->l, &o), EDS_OK);
-	memset(f->payload, 'p', sizeof f->payload);
+	ingest_fx *f = ingest_fx_new(seed, 'p');
+	ingest_fx_start(f, &o);
 	*state = f;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	fx *f = *state;
-	eds_ingest_free(f->s);
-	eds_ledger_close(f->l);
-	test_rmtree(f->dir);
-	free(f->dir);
-	free(f);
+	ingest_fx_free(*state);
 	return 0;
-}
-
-/* Record seq of id signed with sk, linked to prev (NULL for the first). */
-static void make(eds_ingest_item *it, const eds_secret_key *sk, const char *id, uint64_t seq,
-                 const uint8_t *prev, const uint8_t *payload, size_t len)
-{
-	memset(it, 0, sizeof *it);
-	assert_int_equal(eds_record_init(&it->record, id, seq, 1700000000000ULL + seq, payload, len,
-	                                 prev, "obj"),
-	                 EDS_OK);
-	assert_int_equal(eds_record_sign(&it->record, sk), EDS_OK);
-	it->payload = payload;
-	it->payload_len = len;
-}
-
-static eds_ingest_outcome submit1(fx *f, const eds_ingest_item *it, const char *identity,
-                                  uint8_t *hash_out)
-{
-	eds_ingest_context ctx = {"127.0.0.1", identity};
-	eds_ingest_result res;
-	assert_int_equal(eds_ingest_submit(f->s, &ctx, it, 1, &res), EDS_OK);
-	if (hash_out != NULL)
-		memcpy(hash_out, res.record_hash, 32);
-	if (res.outcome != EDS_INGEST_ACCEPTED && res.outcome != EDS_INGEST_DUPLICATE)
-		assert_true(strlen(res.message) > 0);
-	return res.outcome;
 }
 
 static void test_codes(void **state)
@@ -113,28 +66,28 @@ static void test_codes(void **state)
 
 static void test_chain_rules(void **state)
 {
-	fx *f = *state;
+	ingest_fx *f = *state;
 	eds_ingest_item a, b, c;
 	uint8_t h1[32], h2[32];
-	make(&a, &f->sk, "d1", 1, NULL, f->payload, sizeof f->payload);
-	assert_int_equal(submit1(f, &a, NULL, h1), EDS_INGEST_ACCEPTED);
+	ingest_fx_make(&a, &f->sk, "d1", 1, NULL, f->payload, sizeof f->payload);
+	assert_int_equal(ingest_fx_submit1(f, &a, NULL, h1), EDS_INGEST_ACCEPTED);
 	assert_int_equal(eds_payload_check(eds_ledger_payload_dir(f->l), a.record.payload_hash, 64),
 	                 EDS_OK);
-	assert_int_equal(submit1(f, &a, NULL, h2), EDS_INGEST_DUPLICATE);
+	assert_int_equal(ingest_fx_submit1(f, &a, NULL, h2), EDS_INGEST_DUPLICATE);
 	assert_memory_equal(h1, h2, 32);
 	/* Same sequence, different content: a fork. */
-	make(&b, &f->sk, "d1", 1, NULL, f->payload, 10);
-	assert_int_equal(submit1(f, &b, NULL, NULL), EDS_INGEST_FORK);
-	make(&b, &f->sk, "d1", 3, h1, NULL, 0);
-	assert_int_equal(submit1(f, &b, NULL, NULL), EDS_INGEST_SEQUENCE_GAP);
-	make(&b, &f->sk, "d1", 2, f->payload + 1, NULL, 0); /* wrong prev_hash */
-	assert_int_equal(submit1(f, &b, NULL, NULL), EDS_INGEST_PREV_HASH);
-	make(&b, &f->sk, "d1", 2, h1, NULL, 0);
-	assert_int_equal(submit1(f, &b, NULL, h2), EDS_INGEST_ACCEPTED);
+	ingest_fx_make(&b, &f->sk, "d1", 1, NULL, f->payload, 10);
+	assert_int_equal(ingest_fx_submit1(f, &b, NULL, NULL), EDS_INGEST_FORK);
+	ingest_fx_make(&b, &f->sk, "d1", 3, h1, NULL, 0);
+	assert_int_equal(ingest_fx_submit1(f, &b, NULL, NULL), EDS_INGEST_SEQUENCE_GAP);
+	ingest_fx_make(&b, &f->sk, "d1", 2, f->payload + 1, NULL, 0); /* wrong prev_hash */
+	assert_int_equal(ingest_fx_submit1(f, &b, NULL, NULL), EDS_INGEST_PREV_HASH);
+	ingest_fx_make(&b, &f->sk, "d1", 2, h1, NULL, 0);
+	assert_int_equal(ingest_fx_submit1(f, &b, NULL, h2), EDS_INGEST_ACCEPTED);
 	/* A retry of an older record is still a duplicate (looked up in the ledger). */
-	assert_int_equal(submit1(f, &a, NULL, NULL), EDS_INGEST_DUPLICATE);
-	make(&c, &f->sk, "d1", 3, h2, NULL, 0);
-	assert_int_equal(submit1(f, &c, "d1", NULL), EDS_INGEST_ACCEPTED);
+	assert_int_equal(ingest_fx_submit1(f, &a, NULL, NULL), EDS_INGEST_DUPLICATE);
+	ingest_fx_make(&c, &f->sk, "d1", 3, h2, NULL, 0);
+	assert_int_equal(ingest_fx_submit1(f, &c, "d1", NULL), EDS_INGEST_ACCEPTED);
 
 	uint64_t seq;
 	uint8_t head[32];
@@ -156,7 +109,7 @@ static void test_chain_rules(void **state)
 }
 
 /* Whether the payload file of it's record is in the ledger's payload directory. */
-static int has_file(fx *f, const eds_ingest_item *it)
+static int has_file(ingest_fx *f, const eds_ingest_item *it)
 {
 	eds_status st = eds_payload_check(eds_ledger_payload_dir(f->l), it->record.payload_hash,
 	                                  it->record.payload_size);
@@ -171,33 +124,33 @@ static int has_file(fx *f, const eds_ingest_item *it)
  */
 static void test_refused_leave_no_payload_file(void **state)
 {
-	fx *f = *state;
+	ingest_fx *f = *state;
 	uint8_t other[3][64], h1[32];
 	eds_ingest_item a, b;
 	for (int i = 0; i < 3; i++)
 		memset(other[i], 'A' + i, 64);
-	make(&a, &f->sk, "d1", 1, NULL, f->payload, sizeof f->payload);
-	assert_int_equal(submit1(f, &a, NULL, h1), EDS_INGEST_ACCEPTED);
-	make(&b, &f->sk, "d1", 1, NULL, other[0], 64);
-	assert_int_equal(submit1(f, &b, NULL, NULL), EDS_INGEST_FORK);
+	ingest_fx_make(&a, &f->sk, "d1", 1, NULL, f->payload, sizeof f->payload);
+	assert_int_equal(ingest_fx_submit1(f, &a, NULL, h1), EDS_INGEST_ACCEPTED);
+	ingest_fx_make(&b, &f->sk, "d1", 1, NULL, other[0], 64);
+	assert_int_equal(ingest_fx_submit1(f, &b, NULL, NULL), EDS_INGEST_FORK);
 	assert_false(has_file(f, &b));
-	make(&b, &f->sk, "d1", 3, h1, other[1], 64);
-	assert_int_equal(submit1(f, &b, NULL, NULL), EDS_INGEST_SEQUENCE_GAP);
+	ingest_fx_make(&b, &f->sk, "d1", 3, h1, other[1], 64);
+	assert_int_equal(ingest_fx_submit1(f, &b, NULL, NULL), EDS_INGEST_SEQUENCE_GAP);
 	assert_false(has_file(f, &b));
-	make(&b, &f->sk, "d1", 2, f->payload, other[2], 64); /* wrong prev_hash */
-	assert_int_equal(submit1(f, &b, NULL, NULL), EDS_INGEST_PREV_HASH);
+	ingest_fx_make(&b, &f->sk, "d1", 2, f->payload, other[2], 64); /* wrong prev_hash */
+	assert_int_equal(ingest_fx_submit1(f, &b, NULL, NULL), EDS_INGEST_PREV_HASH);
 	assert_false(has_file(f, &b));
 	/* A refused record with a stored record's payload keeps the file. */
-	make(&b, &f->sk, "d1", 1, NULL, f->payload, sizeof f->payload);
+	ingest_fx_make(&b, &f->sk, "d1", 1, NULL, f->payload, sizeof f->payload);
 	b.record.timestamp_ms++;
 	assert_int_equal(eds_record_sign(&b.record, &f->sk), EDS_OK);
-	assert_int_equal(submit1(f, &b, NULL, NULL), EDS_INGEST_FORK);
+	assert_int_equal(ingest_fx_submit1(f, &b, NULL, NULL), EDS_INGEST_FORK);
 	assert_true(has_file(f, &a));
 	/* One batch: record 2 stored, then a fork of it with the same payload. */
 	eds_ingest_item two[2];
 	eds_ingest_result res[2];
-	make(&two[0], &f->sk, "d1", 2, h1, other[2], 64);
-	make(&two[1], &f->sk, "d1", 2, h1, other[2], 64);
+	ingest_fx_make(&two[0], &f->sk, "d1", 2, h1, other[2], 64);
+	ingest_fx_make(&two[1], &f->sk, "d1", 2, h1, other[2], 64);
 	two[1].record.timestamp_ms++;
 	assert_int_equal(eds_record_sign(&two[1].record, &f->sk), EDS_OK);
 	eds_ingest_context ctx = {"127.0.0.1", NULL};
@@ -206,47 +159,47 @@ static void test_refused_leave_no_payload_file(void **state)
 	assert_int_equal(res[1].outcome, EDS_INGEST_FORK);
 	assert_true(has_file(f, &two[0]));
 	/* ... and the fork first, the record after it in the next batch. */
-	make(&two[0], &f->sk, "d1", 2, h1, other[1], 64); /* fork of the stored 2 */
-	assert_int_equal(submit1(f, &two[0], NULL, NULL), EDS_INGEST_FORK);
+	ingest_fx_make(&two[0], &f->sk, "d1", 2, h1, other[1], 64); /* fork of the stored 2 */
+	assert_int_equal(ingest_fx_submit1(f, &two[0], NULL, NULL), EDS_INGEST_FORK);
 	assert_false(has_file(f, &two[0]));
 }
 
 static void test_request_side_rejections(void **state)
 {
-	fx *f = *state;
+	ingest_fx *f = *state;
 	eds_ingest_item it;
 	eds_secret_key other;
 	uint8_t seed[32] = {9};
 	assert_int_equal(eds_secret_key_from_seed(&other, seed), EDS_OK);
 
-	make(&it, &f->sk, "ghost", 1, NULL, NULL, 0);
-	assert_int_equal(submit1(f, &it, NULL, NULL), EDS_INGEST_UNKNOWN_DEVICE);
-	make(&it, &other, "d1", 1, NULL, NULL, 0);
-	assert_int_equal(submit1(f, &it, NULL, NULL), EDS_INGEST_BAD_SIGNATURE);
-	make(&it, &f->sk, "d1", 1, NULL, f->payload, sizeof f->payload);
+	ingest_fx_make(&it, &f->sk, "ghost", 1, NULL, NULL, 0);
+	assert_int_equal(ingest_fx_submit1(f, &it, NULL, NULL), EDS_INGEST_UNKNOWN_DEVICE);
+	ingest_fx_make(&it, &other, "d1", 1, NULL, NULL, 0);
+	assert_int_equal(ingest_fx_submit1(f, &it, NULL, NULL), EDS_INGEST_BAD_SIGNATURE);
+	ingest_fx_make(&it, &f->sk, "d1", 1, NULL, f->payload, sizeof f->payload);
 	it.payload_len = 63;
-	assert_int_equal(submit1(f, &it, NULL, NULL), EDS_INGEST_PAYLOAD_MISMATCH);
+	assert_int_equal(ingest_fx_submit1(f, &it, NULL, NULL), EDS_INGEST_PAYLOAD_MISMATCH);
 	uint8_t wrong[64];
 	memset(wrong, 'q', sizeof wrong);
 	it.payload = wrong;
 	it.payload_len = 64;
-	assert_int_equal(submit1(f, &it, NULL, NULL), EDS_INGEST_PAYLOAD_MISMATCH);
-	make(&it, &f->sk, "d1", 1, NULL, NULL, 0);
-	assert_int_equal(submit1(f, &it, "d2", NULL), EDS_INGEST_IDENTITY);
+	assert_int_equal(ingest_fx_submit1(f, &it, NULL, NULL), EDS_INGEST_PAYLOAD_MISMATCH);
+	ingest_fx_make(&it, &f->sk, "d1", 1, NULL, NULL, 0);
+	assert_int_equal(ingest_fx_submit1(f, &it, "d2", NULL), EDS_INGEST_IDENTITY);
 	/* Far future is refused; a timestamp from the distant past is fine (buffered). */
 	it.record.timestamp_ms = now_ms() + 600000;
 	assert_int_equal(eds_record_sign(&it.record, &f->sk), EDS_OK);
-	assert_int_equal(submit1(f, &it, NULL, NULL), EDS_INGEST_TIMESTAMP_SKEW);
+	assert_int_equal(ingest_fx_submit1(f, &it, NULL, NULL), EDS_INGEST_TIMESTAMP_SKEW);
 	it.record.timestamp_ms = now_ms() + 60000;
 	assert_int_equal(eds_record_sign(&it.record, &f->sk), EDS_OK);
-	assert_int_equal(submit1(f, &it, NULL, NULL), EDS_INGEST_ACCEPTED);
+	assert_int_equal(ingest_fx_submit1(f, &it, NULL, NULL), EDS_INGEST_ACCEPTED);
 
 	/* Every rejection was written to the operation log. */
 	eds_ingest_item next;
 	uint8_t h[32];
 	assert_int_equal(eds_record_compute_hash(&it.record, h), EDS_OK);
-	make(&next, &f->sk, "d1", 2, h, NULL, 0);
-	assert_int_equal(submit1(f, &next, NULL, NULL), EDS_INGEST_ACCEPTED);
+	ingest_fx_make(&next, &f->sk, "d1", 2, h, NULL, 0);
+	assert_int_equal(ingest_fx_submit1(f, &next, NULL, NULL), EDS_INGEST_ACCEPTED);
 	eds_ledger_stats ls;
 	assert_int_equal(eds_ledger_stats_get(f->l, &ls), EDS_OK);
 	assert_int_equal(ls.events, 8);
@@ -261,22 +214,22 @@ static void test_request_side_rejections(void **state)
 	assert_int_equal(eds_ledger_device_revoke(l2, "d1", 0), EDS_OK);
 	eds_ledger_close(l2);
 	assert_int_equal(eds_record_compute_hash(&next.record, h), EDS_OK);
-	make(&it, &f->sk, "d1", 3, h, NULL, 0);
-	assert_int_equal(submit1(f, &it, NULL, NULL), EDS_INGEST_REVOKED_DEVICE);
+	ingest_fx_make(&it, &f->sk, "d1", 3, h, NULL, 0);
+	assert_int_equal(ingest_fx_submit1(f, &it, NULL, NULL), EDS_INGEST_REVOKED_DEVICE);
 	eds_secret_key_wipe(&other);
 }
 
 static void test_key_rotation_and_new_device(void **state)
 {
-	fx *f = *state;
+	ingest_fx *f = *state;
 	eds_secret_key k2;
 	eds_public_key p2;
 	uint8_t seed[32] = {5}, h[32];
 	assert_int_equal(eds_secret_key_from_seed(&k2, seed), EDS_OK);
 	eds_secret_key_public(&k2, &p2);
 	eds_ingest_item it;
-	make(&it, &f->sk, "d1", 1, NULL, NULL, 0);
-	assert_int_equal(submit1(f, &it, NULL, h), EDS_INGEST_ACCEPTED);
+	ingest_fx_make(&it, &f->sk, "d1", 1, NULL, NULL, 0);
+	assert_int_equal(ingest_fx_submit1(f, &it, NULL, h), EDS_INGEST_ACCEPTED);
 
 	eds_ledger *l2;
 	assert_int_equal(eds_ledger_open(&l2, f->dir, NULL), EDS_OK);
@@ -285,30 +238,30 @@ static void test_key_rotation_and_new_device(void **state)
 	eds_ledger_close(l2);
 
 	/* The old key no longer verifies sequence 2; the new one does. */
-	make(&it, &f->sk, "d1", 2, h, NULL, 0);
-	eds_ingest_outcome o = submit1(f, &it, NULL, NULL);
+	ingest_fx_make(&it, &f->sk, "d1", 2, h, NULL, 0);
+	eds_ingest_outcome o = ingest_fx_submit1(f, &it, NULL, NULL);
 	/* The request side may still hold the old key; the writer re-checks. */
 	if (o != EDS_INGEST_BAD_SIGNATURE) {
-		make(&it, &f->sk, "d1", 2, h, NULL, 0);
-		o = submit1(f, &it, NULL, NULL);
+		ingest_fx_make(&it, &f->sk, "d1", 2, h, NULL, 0);
+		o = ingest_fx_submit1(f, &it, NULL, NULL);
 	}
 	assert_int_equal(o, EDS_INGEST_BAD_SIGNATURE);
-	make(&it, &k2, "d1", 2, h, NULL, 0);
-	assert_int_equal(submit1(f, &it, NULL, NULL), EDS_INGEST_ACCEPTED);
-	make(&it, &k2, "late", 1, NULL, NULL, 0);
-	assert_int_equal(submit1(f, &it, NULL, NULL), EDS_INGEST_ACCEPTED);
+	ingest_fx_make(&it, &k2, "d1", 2, h, NULL, 0);
+	assert_int_equal(ingest_fx_submit1(f, &it, NULL, NULL), EDS_INGEST_ACCEPTED);
+	ingest_fx_make(&it, &k2, "late", 1, NULL, NULL, 0);
+	assert_int_equal(ingest_fx_submit1(f, &it, NULL, NULL), EDS_INGEST_ACCEPTED);
 	eds_secret_key_wipe(&k2);
 }
 
 static void test_pending_payload(void **state)
 {
-	fx *f = *state;
+	ingest_fx *f = *state;
 	eds_ingest_item it;
 	eds_ingest_result res;
-	make(&it, &f->sk, "d1", 1, NULL, f->payload, sizeof f->payload);
+	ingest_fx_make(&it, &f->sk, "d1", 1, NULL, f->payload, sizeof f->payload);
 	it.payload = NULL; /* record first, payload later */
 	it.payload_len = 0;
-	assert_int_equal(submit1(f, &it, NULL, NULL), EDS_INGEST_ACCEPTED);
+	assert_int_equal(ingest_fx_submit1(f, &it, NULL, NULL), EDS_INGEST_ACCEPTED);
 	const uint8_t *h = it.record.payload_hash;
 	uint8_t unknown[32] = {1};
 	assert_int_equal(eds_ingest_put_payload(f->s, NULL, unknown, f->payload, 64, &res), EDS_OK);
@@ -333,10 +286,10 @@ static void test_pending_payload(void **state)
 	uint8_t prev[32];
 	eds_ledger_stats ls;
 	assert_int_equal(eds_record_compute_hash(&it.record, prev), EDS_OK);
-	make(&it, &f->sk, "d1", 2, prev, f->payload, sizeof f->payload);
+	ingest_fx_make(&it, &f->sk, "d1", 2, prev, f->payload, sizeof f->payload);
 	it.payload = NULL;
 	it.payload_len = 0;
-	assert_int_equal(submit1(f, &it, NULL, NULL), EDS_INGEST_ACCEPTED);
+	assert_int_equal(ingest_fx_submit1(f, &it, NULL, NULL), EDS_INGEST_ACCEPTED);
 	assert_int_equal(eds_ledger_stats_get(f->l, &ls), EDS_OK);
 	assert_int_equal(ls.pending_payloads, 1);
 	assert_int_equal(eds_ingest_put_payload(f->s, NULL, h, f->payload, 64, &res), EDS_OK);
@@ -349,13 +302,13 @@ static void test_pending_payload(void **state)
 
 static void test_batch_in_order_and_restart(void **state)
 {
-	fx *f = *state;
+	ingest_fx *f = *state;
 	eds_ingest_item items[5];
 	eds_ingest_result res[5];
 	uint8_t prev[32];
 	for (int i = 0; i < 5; i++) {
-		make(&items[i], &f->sk, "d1", (uint64_t)i + 1, i ? prev : NULL, f->payload,
-		     (size_t)i);
+		ingest_fx_make(&items[i], &f->sk, "d1", (uint64_t)i + 1, i ? prev : NULL,
+		               f->payload, (size_t)i);
 		assert_int_equal(eds_record_compute_hash(&items[i].record, prev), EDS_OK);
 	}
 	items[3].record.signature[0] ^= 1; /* item 4 fails, so item 5 is a gap */
@@ -366,10 +319,8 @@ static void test_batch_in_order_and_restart(void **state)
 	assert_int_equal(res[4].outcome, EDS_INGEST_SEQUENCE_GAP);
 
 	/* A restarted service continues the chain where the ledger left it. */
-	eds_ingest_free(f->s);
-	eds_ledger_close(f->l);
-	assert_int_equal(eds_ledger_open(&f->l, f->dir, NULL), EDS_OK);
-	assert_int_equal(eds_ingest_new(&f->s, f->l, NULL), EDS_OK);
+	ingest_fx_stop(f);
+	ingest_fx_start(f, NULL);
 	uint64_t seq;
 	uint8_t head[32];
 	assert_int_equal(eds_ingest_head(f->s, "d1", &seq, head), EDS_OK);
@@ -388,7 +339,7 @@ static void test_batch_in_order_and_restart(void **state)
  */
 static void test_one_service_per_ledger(void **state)
 {
-	fx *f = *state;
+	ingest_fx *f = *state;
 	eds_ledger *l2 = NULL;
 	eds_ingest *s2 = NULL;
 	assert_int_equal(eds_ledger_open(&l2, f->dir, NULL), EDS_OK);
@@ -507,7 +458,7 @@ static void test_failed_flush_unhealthy(void **state)
 #define PER_DEVICE 40
 
 typedef struct worker {
-	fx *f;
+	ingest_fx *f;
 	int t;
 	int failures;
 } worker;
@@ -541,10 +492,10 @@ static void *worker_main(void *arg)
 			snprintf(next, sizeof next, "%d/%d/%d", (w->t + 1) % THREADS, k, i);
 			eds_ingest_item it, fork;
 			const uint8_t *before = i ? prev[k] : NULL;
-			make(&it, &w->f->sk, id, (uint64_t)i + 1, before, (const uint8_t *)mine,
-			     strlen(mine));
-			make(&fork, &w->f->sk, id, (uint64_t)i + 1, before, (const uint8_t *)next,
-			     strlen(next));
+			ingest_fx_make(&it, &w->f->sk, id, (uint64_t)i + 1, before,
+			               (const uint8_t *)mine, strlen(mine));
+			ingest_fx_make(&fork, &w->f->sk, id, (uint64_t)i + 1, before,
+			               (const uint8_t *)next, strlen(next));
 			submit_expect(w, &it, EDS_INGEST_ACCEPTED, prev[k]);
 			submit_expect(w, &fork, EDS_INGEST_FORK, NULL);
 		}
@@ -571,7 +522,7 @@ static eds_status check_record(void *ctx, const eds_ledger_record *r)
 
 static void test_concurrent_group_commit(void **state)
 {
-	fx *f = *state;
+	ingest_fx *f = *state;
 	for (int d = 0; d < DEVICES; d++) {
 		char id[16];
 		snprintf(id, sizeof id, "c%d", d);

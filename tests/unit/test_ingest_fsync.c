@@ -29,6 +29,7 @@
 #include "edgesentry/edgesentry.h"
 #include "edgesentry/ingest.h"
 #include "edgesentry/ledger.h"
+#include "ingest_fixture.h"
 #include "test_support.h"
 
 static atomic_int fail_wal; /* fdatasync of a -wal file fails with EIO */
@@ -55,102 +56,39 @@ int fdatasync(int fd)
 	return (int)syscall(SYS_fdatasync, fd);
 }
 
-typedef struct fx {
-	char *dir;
-	eds_ledger *l;
-	eds_ingest *s;
-	eds_secret_key sk;
-	uint8_t payload[64];
-} fx;
-
-static void start(fx *f)
-{
-	eds_ingest_options o = {.payload_flush_ms = 50};
-	assert_int_equal(eds_ledger_open(&f->l, f->dir, NULL), EDS_OK);
-	assert_int_equal(eds_ingest_new(&f->s, f->l, &o), EDS_OK);
-}
-
-static void stop(fx *f)
-{
-	eds_ingest_free(f->s);
-	eds_ledger_close(f->l);
-	f->s = NULL;
-	f->l = NULL;
-}
+/* Payloads are flushed, and a failed ledger probed, every 50 ms. */
+static const eds_ingest_options opts = {.payload_flush_ms = 50};
 
 static int setup(void **state)
 {
-	fx *f = calloc(1, sizeof *f);
-	assert_non_null(f);
-	assert_int_equal(eds_init(), EDS_OK);
-	f->dir = test_tmpdir();
-	uint8_t seed[32] = {9, 9, 9};
-	eds_public_key pk;
-	assert_int_equal(eds_secret_key_from_seed(&f->sk, seed), EDS_OK);
-	eds_secret_key_public(&f->sk, &pk);
-	assert_int_equal(eds_ledger_open(&f->l, f->dir, NULL), EDS_OK);
-	assert_int_equal(eds_ledger_device_add(f->l, "d1", &pk), EDS_OK);
-	eds_ledger_close(f->l);
-	memset(f->payload, 'q', sizeof f->payload);
-	start(f);
+	static const uint8_t seed[32] = {9, 9, 9};
+	ingest_fx *f = ingest_fx_new(seed, 'q');
+	/* The service opens the ledger itself, as at the restart in the test. */
+	ingest_fx_stop(f);
+	ingest_fx_start(f, &opts);
 	*state = f;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	fx *f = *state;
 	atomic_store(&fail_wal, 0);
-	if (f->s != NULL)
-		stop(f);
-	test_rmtree(f->dir);
-	free(f->dir);
-	free(f);
+	ingest_fx_free(*state);
 	return 0;
-}
-
-/* Record seq of d1, linked to prev (NULL: the first). */
-static void make(fx *f, eds_ingest_item *it, uint64_t seq, const uint8_t *prev)
-{
-	memset(it, 0, sizeof *it);
-	assert_int_equal(eds_record_init(&it->record, "d1", seq, 1700000000000ULL + seq, f->payload,
-	                                 sizeof f->payload, prev, "obj"),
-	                 EDS_OK);
-	assert_int_equal(eds_record_sign(&it->record, &f->sk), EDS_OK);
-	it->payload = f->payload;
-	it->payload_len = sizeof f->payload;
-}
-
-static eds_ingest_outcome submit1(fx *f, const eds_ingest_item *it, uint8_t *hash)
-{
-	eds_ingest_result res;
-	eds_ingest_context ctx = {"127.0.0.1", NULL};
-	assert_int_equal(eds_ingest_submit(f->s, &ctx, it, 1, &res), EDS_OK);
-	if (hash != NULL)
-		memcpy(hash, res.record_hash, 32);
-	return res.outcome;
-}
-
-static uint64_t head(fx *f)
-{
-	uint64_t seq;
-	uint8_t h[32];
-	assert_int_equal(eds_ingest_head(f->s, "d1", &seq, h), EDS_OK);
-	return seq;
 }
 
 static void test_failed_wal_flush(void **state)
 {
-	fx *f = *state;
+	ingest_fx *f = *state;
 	eds_ingest_item r1, r2, r3;
 	uint8_t h1[32], h2[32];
-	make(f, &r1, 1, NULL);
-	assert_int_equal(submit1(f, &r1, h1), EDS_INGEST_ACCEPTED);
-	make(f, &r2, 2, h1);
+	ingest_fx_make(&r1, &f->sk, "d1", 1, NULL, f->payload, sizeof f->payload);
+	assert_int_equal(ingest_fx_submit1(f, &r1, NULL, h1), EDS_INGEST_ACCEPTED);
+	ingest_fx_make(&r2, &f->sk, "d1", 2, h1, f->payload, sizeof f->payload);
 	atomic_store(&fail_wal, 1);
-	assert_int_equal(submit1(f, &r2, NULL), EDS_INGEST_STORAGE);
+	assert_int_equal(ingest_fx_submit1(f, &r2, NULL, NULL), EDS_INGEST_STORAGE);
 	assert_true(atomic_load(&failed) > 0); /* the commit's own flush failed */
-	assert_int_equal(head(f), 1);
+	assert_int_equal(ingest_fx_head(f, "d1"), 1);
 	assert_false(eds_ingest_healthy(f->s));
 	atomic_store(&fail_wal, 0);
 	/* the flusher's probe (every 50 ms here) finds the ledger writable again */
@@ -165,14 +103,14 @@ static void test_failed_wal_flush(void **state)
 	eds_ingest_stats_get(f->s, &st);
 	assert_true(st.storage_recoveries >= 1);
 	/* the refused record was not kept: it is accepted now, and the chain goes on */
-	assert_int_equal(submit1(f, &r2, h2), EDS_INGEST_ACCEPTED);
-	make(f, &r3, 3, h2);
-	assert_int_equal(submit1(f, &r3, NULL), EDS_INGEST_ACCEPTED);
-	assert_int_equal(head(f), 3);
-	stop(f);
-	start(f);
-	assert_int_equal(head(f), 3);
-	assert_int_equal(submit1(f, &r3, NULL), EDS_INGEST_DUPLICATE);
+	assert_int_equal(ingest_fx_submit1(f, &r2, NULL, h2), EDS_INGEST_ACCEPTED);
+	ingest_fx_make(&r3, &f->sk, "d1", 3, h2, f->payload, sizeof f->payload);
+	assert_int_equal(ingest_fx_submit1(f, &r3, NULL, NULL), EDS_INGEST_ACCEPTED);
+	assert_int_equal(ingest_fx_head(f, "d1"), 3);
+	ingest_fx_stop(f);
+	ingest_fx_start(f, &opts);
+	assert_int_equal(ingest_fx_head(f, "d1"), 3);
+	assert_int_equal(ingest_fx_submit1(f, &r3, NULL, NULL), EDS_INGEST_DUPLICATE);
 }
 
 int main(void)
