@@ -1,6 +1,6 @@
 /*
  * oplog_pending.c - see oplog_pending.h.  The list stays sorted by place
- * (device, sequence) for the accepted events; an array of pointers into it
+ * (device, sequence) for the accepted events; an array of pointers into it (pending_ref)
  * sorted by payload hash serves the payload events, and is sorted again by
  * line for the report.
  */
@@ -23,18 +23,18 @@ static int place_cmp(const void *key, const void *elem)
 /* A payload hash (key) against an entry's (elem, in order). */
 static int hash_cmp(const void *key, const void *elem)
 {
-	return memcmp(key, (*(const pending_entry *const *)elem)->rec.payload_hash, EDS_HASH_LEN);
+	return memcmp(key, ((const pending_ref *)elem)->e->rec.payload_hash, EDS_HASH_LEN);
 }
 
 static int by_hash(const void *a, const void *b)
 {
-	return hash_cmp((*(const pending_entry *const *)a)->rec.payload_hash, b);
+	return hash_cmp(((const pending_ref *)a)->e->rec.payload_hash, b);
 }
 
 static int by_line(const void *a, const void *b)
 {
-	uint32_t x = (*(const pending_entry *const *)a)->line;
-	uint32_t y = (*(const pending_entry *const *)b)->line;
+	uint32_t x = ((const pending_ref *)a)->e->line;
+	uint32_t y = ((const pending_ref *)b)->e->line;
 	return (x > y) - (x < y);
 }
 
@@ -69,7 +69,7 @@ eds_status oplog_pending_load(oplog_pending *p, const char *path)
 		return eds_fail(EDS_E_NOMEM, "out of memory for %zu pending records", n);
 	}
 	for (size_t i = 0; i < n; i++)
-		p->order[i] = &p->list.v[i];
+		p->order[i].e = &p->list.v[i];
 	if (n > 1)
 		qsort(p->order, n, sizeof *p->order, by_hash);
 	return EDS_OK;
@@ -93,7 +93,7 @@ static void stored(oplog_pending *p, uint64_t id, const uint8_t hash[EDS_HASH_LE
 	size_t n = p->list.n;
 	for (size_t i = lower_bound(p->order, n, sizeof *p->order, hash, hash_cmp);
 	     i < n && hash_cmp(hash, &p->order[i]) == 0; i++) {
-		size_t e = (size_t)(p->order[i] - p->list.v);
+		size_t e = (size_t)(p->order[i].e - p->list.v);
 		if (p->accepted[e] != 0 && p->stored[e] == 0)
 			p->stored[e] = id;
 	}
@@ -137,7 +137,7 @@ void oplog_pending_report(oplog_pending *p, oplog_pending_fn fn, void *ctx)
 	if (p->list.n > 1)
 		qsort(p->order, p->list.n, sizeof *p->order, by_line);
 	for (size_t i = 0; i < p->list.n; i++) {
-		const pending_entry *e = p->order[i];
+		const pending_entry *e = p->order[i].e;
 		const char *reason = contradiction(p, (size_t)(e - p->list.v), msg, sizeof msg);
 		if (reason != NULL)
 			fn(ctx, e, reason, msg);

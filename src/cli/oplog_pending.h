@@ -27,12 +27,17 @@
 #define REASON_PENDING_NOT_LOGGED "pending_not_logged"
 #define REASON_PENDING_STORED     "pending_payload_stored"
 
+/* An entry of the list, as the arrays sorted otherwise hold it. */
+typedef struct pending_ref {
+	const pending_entry *e;
+} pending_ref;
+
 typedef struct oplog_pending {
-	const char *path;            /* the file, as failures name it */
-	pending_list list;           /* sorted by device, sequence, payload hash */
-	uint64_t *accepted;          /* per entry: its place's newest accepted event (0: none) */
-	uint64_t *stored;            /* per entry: the first payload event after it (0: none) */
-	const pending_entry **order; /* the entries by payload hash; by line once reported */
+	const char *path;   /* the file, as failures name it */
+	pending_list list;  /* sorted by device, sequence, payload hash */
+	uint64_t *accepted; /* per entry: its place's newest accepted event (0: none) */
+	uint64_t *stored;   /* per entry: the first payload event after it (0: none) */
+	pending_ref *order; /* the entries by payload hash; by line once reported */
 } oplog_pending;
 
 /* A listed record the log contradicts: its entry, the reason and message. */
