@@ -3,8 +3,10 @@
  * log (oplog.jsonl, as `eds ledger log --json` writes it) offline, as `eds
  * ledger verify` checks the ledger's own: every link of the hash chain
  * (docs/format.md 9), and the heads written down earlier (--oplog-head) or
- * signed (--checkpoint, docs/format.md 10).  The walk and its messages are
- * ledger verify's (ledger_checkpoint.c); this file reads the lines.
+ * signed (--checkpoint, docs/format.md 10), and the export's records
+ * (--records, oplog_match.c) and pending list (--pending, oplog_pending.c)
+ * against it.  The walk and its messages are ledger verify's
+ * (ledger_checkpoint.c); this file reads the lines.
  */
 #include <errno.h>
 #include <jansson.h>
