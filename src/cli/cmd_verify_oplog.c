@@ -3,8 +3,10 @@
  * log (oplog.jsonl, as `eds ledger log --json` writes it) offline, as `eds
  * ledger verify` checks the ledger's own: every link of the hash chain
  * (docs/format.md 9), and the heads written down earlier (--oplog-head) or
- * signed (--checkpoint, docs/format.md 10).  The walk and its messages are
- * ledger verify's (ledger_checkpoint.c); this file reads the lines.
+ * signed (--checkpoint, docs/format.md 10), and the export's records
+ * (--records, oplog_match.c) and pending list (--pending, oplog_pending.c)
+ * against it.  The walk and its messages are ledger verify's
+ * (ledger_checkpoint.c); this file reads the lines.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -19,6 +21,7 @@
 #include "edgesentry/encoding.h"
 #include "ledger_checkpoint.h"
 #include "oplog_match.h"
+#include "oplog_pending.h"
 #include "oplog_walk.h"
 #include "progress.h"
 #include "record_internal.h"
@@ -29,7 +32,8 @@
 static const char help_text[] =
     "usage: eds verify-oplog FILE [--oplog-head ID:HEX]\n"
     "                             [--checkpoint FILE --checkpoint-key KEY]\n"
-    "                             [--records RECORDS] [--json] [--quiet]\n"
+    "                             [--records RECORDS] [--pending PENDING]\n"
+    "                             [--json] [--quiet]\n"
     "\n"
     "Check an operation log offline: FILE is JSON Lines as `eds ledger log\n"
     "--json` prints it and `eds ledger export` writes it (oplog.jsonl; '-' reads\n"
@@ -47,7 +51,7 @@ static const char help_text[] =
     "before 4) is not chained: said, not a failure.\n"
     "\n";
 
-/* In two parts: a C string literal is at most 4095 bytes (ISO C). */
+/* In parts: a C string literal is at most 4095 bytes (ISO C). */
 static const char help_options[] =
     "Options:\n"
     "  --oplog-head ID:HEX   a head written down earlier, as this command or\n"
@@ -68,6 +72,15 @@ static const char help_options[] =
     "                        on device and sequence), as eds ledger verify checks\n"
     "                        a ledger; held in memory, about 60 bytes a record\n"
     "                        and an accepted event\n"
+    "  --pending PENDING     the export's pending.jsonl (as verify-chain reads\n"
+    "                        it): each listed record must have an \"accepted\"\n"
+    "                        event (device and sequence), and no \"payload\" event\n"
+    "                        (a PUT that stored its payload_hash) may follow it;\n"
+    "                        a record stored without its payload but not listed\n"
+    "                        does not show (the log does not say whether a\n"
+    "                        payload came inline): verify-chain --pending finds\n"
+    "                        its file missing; held in memory, about 300 bytes a\n"
+    "                        line at the peak, as for verify-chain --pending\n"
     "  --json                print one JSON object on stdout instead: valid,\n"
     "                        chained, events_checked, oplog_head (hex; null: no\n"
     "                        event, or not chained), oplog_head_id (null as\n"
@@ -75,35 +88,41 @@ static const char help_options[] =
     "                        failures[] (device_id \"(oplog)\", sequence: the\n"
     "                        event's id, reason, message; the first 1000),\n"
     "                        failures_omitted (the rest), with --records also\n"
-    "                        records_checked, accepted_checked; no failure lines, no\n"
-    "                        progress.  Exit 2 prints {\"valid\":false,\n"
-    "                        \"error\":MESSAGE} too\n"
+    "                        records_checked, accepted_checked, with --pending\n"
+    "                        pending_checked; no failure lines, no progress.\n"
+    "                        Exit 2 prints {\"valid\":false, \"error\":MESSAGE}\n"
+    "                        too\n"
     "  --quiet               print only the failures: no summary, no progress\n"
     "  -h, --help            show this help\n"
-    "\n"
+    "\n";
+
+static const char help_output[] =
     "Output: one line per failure on stderr,\n"
     "  eds verify-oplog: FILE:LINE: REASON: MESSAGE\n"
     "(a head whose event is not in FILE: FILE: REASON: MESSAGE; a record:\n"
     "DEVICE/SEQUENCE: REASON: MESSAGE; REASON: oplog_chain_broken at the first\n"
     "event whose link no longer holds, oplog_head_mismatch for a head written\n"
     "down earlier, record_not_logged for a record no accepted event names,\n"
-    "logged_record_missing for an accepted event whose record RECORDS lacks),\n"
-    "then a summary.\n"
+    "logged_record_missing for an accepted event whose record RECORDS lacks,\n"
+    "pending_not_logged for a line of PENDING no accepted event names,\n"
+    "pending_payload_stored for one whose payload a later payload event stored;\n"
+    "each message names PENDING:LINE and the events met), then a summary.\n"
     "On a terminal, a FILE of 8 MiB or more shows a progress line on stderr.\n"
     "\n"
     "Exit codes:\n"
     "  0  the chain holds and every head given is on it (or: not chained)\n"
     "  1  a failure (printed on stderr, or in the JSON), or a record of RECORDS\n"
     "     whose record_hash does not match its fields (stops reading)\n"
-    "  2  usage error, unreadable FILE or RECORDS, a malformed line (naming\n"
-    "     FILE:LINE), a checkpoint file with a bad line, an unreadable key\n";
+    "  2  usage error, unreadable FILE, RECORDS or PENDING, a malformed line\n"
+    "     (naming FILE:LINE, or PENDING:LINE), a checkpoint file with a bad line,\n"
+    "     an unreadable key\n";
 
-static const char *const names[] = {"--oplog-head", "--checkpoint", "--checkpoint-key",
-                                    "--records"};
+static const char *const names[] = {"--oplog-head", "--checkpoint", "--checkpoint-key", "--records",
+                                    "--pending"};
 enum { NAMES = sizeof names / sizeof names[0] };
 
 typedef struct args {
-	const char *path, *oplog_head, *checkpoint, *checkpoint_key, *records;
+	const char *path, *oplog_head, *checkpoint, *checkpoint_key, *records, *pending;
 	bool json, quiet;
 } args;
 
@@ -112,16 +131,17 @@ typedef struct run {
 	oplog_walk walk;
 	known_heads known;
 	FILE *f;
-	uint64_t line;       /* the line being checked; 0 after the walk */
-	uint64_t first_id;   /* the first event's id */
-	uint64_t first_line; /* and its line */
-	bool started;        /* an event was read (the first decides: chained or not) */
-	uint64_t events;     /* events read */
-	uint64_t failures;   /* all, listed or not */
-	json_t *listed;      /* --json: the failures kept */
-	uint64_t omitted;    /* --json: failures beyond CLI_JSON_FAILURES_KEPT */
-	oplog_match match;   /* --records: the records and accepted events */
-	uint64_t records;    /* --records: records read */
+	uint64_t line;         /* the line being checked; 0 after the walk */
+	uint64_t first_id;     /* the first event's id */
+	uint64_t first_line;   /* and its line */
+	bool started;          /* an event was read (the first decides: chained or not) */
+	uint64_t events;       /* events read */
+	uint64_t failures;     /* all, listed or not */
+	json_t *listed;        /* --json: the failures kept */
+	uint64_t omitted;      /* --json: failures beyond CLI_JSON_FAILURES_KEPT */
+	oplog_match match;     /* --records: the records and accepted events */
+	uint64_t records;      /* --records: records read */
+	oplog_pending pending; /* --pending: the list, and what the log says of it */
 	cli_progress bar;
 	char buf[EDS_LEDGER_EVENT_JSON_MAX + 1];
 } run;
@@ -155,20 +175,31 @@ static int fatal(const run *r, eds_status st, const char *context)
 	return st == EDS_E_HASH_MISMATCH ? EDS_EXIT_INVALID : EDS_EXIT_USAGE;
 }
 
+/* A failure of one record (of RECORDS, PENDING or an accepted event), after the walk. */
+static void record_failure(run *r, const char *device_id, uint64_t sequence, const char *reason,
+                           const char *msg)
+{
+	r->failures++;
+	if (r->listed != NULL)
+		cli_json_list_failure(r->listed, &r->omitted, device_id, sequence, reason, msg);
+	else
+		fprintf(stderr, "eds %s: %s/%llu: %s: %s\n", CMD, device_id,
+		        (unsigned long long)sequence, reason, msg);
+}
+
 /* A record the log does not account for, or an accepted event without its record. */
 static eds_status mismatch(void *ctx, const eds_ledger_mismatch *m)
 {
-	run *r = ctx;
 	char msg[256];
 	const char *reason = oplog_mismatch_message(m, "the records file", msg, sizeof msg);
-	r->failures++;
-	if (r->listed != NULL)
-		cli_json_list_failure(r->listed, &r->omitted, m->device_id, m->sequence, reason,
-		                      msg);
-	else
-		fprintf(stderr, "eds %s: %s/%llu: %s: %s\n", CMD, m->device_id,
-		        (unsigned long long)m->sequence, reason, msg);
+	record_failure(ctx, m->device_id, m->sequence, reason, msg);
 	return EDS_OK;
+}
+
+/* A record of PENDING the log contradicts (the message names PENDING:LINE). */
+static void pending_failure(void *ctx, const pending_entry *e, const char *reason, const char *msg)
+{
+	record_failure(ctx, e->rec.device_id, e->rec.sequence, reason, msg);
 }
 
 /* --records: every record of the file, matched against the accepted events. */
@@ -268,6 +299,8 @@ static int read_all(run *r)
 		    (st = oplog_match_event(&r->match, ev.device_id, ev.sequence, ev.record_hash,
 		                            id)) != EDS_OK)
 			return fatal(r, st, where);
+		if (r->a->pending != NULL)
+			oplog_pending_event(&r->pending, id, &ev);
 		cli_progress_update(&r->bar, offset, ++r->events);
 	}
 	cli_progress_end(&r->bar);
@@ -279,6 +312,21 @@ static int read_all(run *r)
 static json_t *head_id_json(const oplog_walk *w)
 {
 	return w->chained && w->head_id > 0 ? json_integer((json_int_t)w->head_id) : json_null();
+}
+
+/* --json: the counts of --records and --pending, when given; -1 out of memory. */
+static int add_counts(json_t *o, const run *r)
+{
+	if (r->a->records != NULL &&
+	    (json_object_set_new(o, "records_checked", json_integer((json_int_t)r->records)) != 0 ||
+	     json_object_set_new(o, "accepted_checked",
+	                         json_integer((json_int_t)r->match.events.n)) != 0))
+		return -1;
+	if (r->a->pending != NULL &&
+	    json_object_set_new(o, "pending_checked",
+	                        json_integer((json_int_t)r->pending.list.n)) != 0)
+		return -1;
+	return 0;
 }
 
 static int report(const run *r)
@@ -293,11 +341,7 @@ static int report(const run *r)
 		    "oplog_head_id", head_id_json(&r->walk), "checkpoints_checked",
 		    (json_int_t)r->known.checkpoints, "failure_count", (json_int_t)r->failures,
 		    "failures", r->listed, "failures_omitted", (json_int_t)r->omitted);
-		if (o != NULL && r->a->records != NULL &&
-		    (json_object_set_new(o, "records_checked",
-		                         json_integer((json_int_t)r->records)) != 0 ||
-		     json_object_set_new(o, "accepted_checked",
-		                         json_integer((json_int_t)r->match.events.n)) != 0)) {
+		if (o != NULL && add_counts(o, r) != 0) {
 			json_decref(o);
 			o = NULL;
 		}
@@ -316,13 +360,17 @@ static int report(const run *r)
 	if (r->a->records != NULL)
 		printf("records match the operation log: %llu records, %zu accepted events\n",
 		       (unsigned long long)r->records, r->match.events.n);
+	if (r->a->pending != NULL)
+		printf("pending list (%s) agrees with the operation log: %zu records, each "
+		       "accepted, no payload stored since\n",
+		       r->a->pending, r->pending.list.n);
 	return rc;
 }
 
 static int parse_args(int argc, char **argv, args *a, known_heads *k)
 {
 	const char **const values[] = {&a->oplog_head, &a->checkpoint, &a->checkpoint_key,
-	                               &a->records};
+	                               &a->records, &a->pending};
 	static const char *const switches[] = {"--json", "--quiet"};
 	bool *const on[] = {&a->json, &a->quiet};
 	const cli_switches sw = {switches, on, 2};
@@ -353,12 +401,27 @@ static eds_status open_input(run *r)
 	return EDS_OK;
 }
 
+/* Before the walk: the JSON failure list, PENDING (read whole: a bad line is
+ * refused before any output), FILE opened. */
+static int start(run *r)
+{
+	if (r->a->json && (r->listed = json_array()) == NULL)
+		return fatal(r, eds_fail(EDS_E_NOMEM, "out of memory"), r->a->path);
+	eds_status st =
+	    r->a->pending != NULL ? oplog_pending_load(&r->pending, r->a->pending) : EDS_OK;
+	if (st != EDS_OK)
+		return fatal(r, st, "--pending");
+	st = open_input(r);
+	return st == EDS_OK ? EDS_EXIT_OK : fatal(r, st, r->a->path);
+}
+
 int cmd_verify_oplog(int argc, char **argv)
 {
 	args a = {0};
 	if (cli_help_asked(argc, argv, names, NAMES)) {
 		fputs(help_text, stdout);
 		fputs(help_options, stdout);
+		fputs(help_output, stdout);
 		return EDS_EXIT_OK;
 	}
 	run *r = calloc(1, sizeof *r);
@@ -367,21 +430,20 @@ int cmd_verify_oplog(int argc, char **argv)
 	r->a = &a;
 	int rc = parse_args(argc, argv, &a, &r->known);
 	r->walk = (oplog_walk){.known = &r->known, .fail = failure, .ctx = r, .chained = true};
-	eds_status st = EDS_OK;
-	if (rc == EDS_EXIT_OK && a.json && (r->listed = json_array()) == NULL)
-		st = eds_fail(EDS_E_NOMEM, "out of memory");
-	if (rc == EDS_EXIT_OK && st == EDS_OK)
-		st = open_input(r);
-	if (rc == EDS_EXIT_OK && st != EDS_OK)
-		rc = fatal(r, st, a.path);
-	else if (rc == EDS_EXIT_OK && (rc = read_all(r)) == EDS_EXIT_OK &&
-	         (a.records == NULL || (rc = match_records(r)) == EDS_EXIT_OK))
+	if (rc == EDS_EXIT_OK)
+		rc = start(r);
+	if (rc == EDS_EXIT_OK && (rc = read_all(r)) == EDS_EXIT_OK &&
+	    (a.records == NULL || (rc = match_records(r)) == EDS_EXIT_OK)) {
+		if (a.pending != NULL)
+			oplog_pending_report(&r->pending, pending_failure, r);
 		rc = report(r);
+	}
 	if (r->f != NULL && r->f != stdin)
 		fclose(r->f);
 	json_decref(r->listed);
 	known_heads_free(&r->known);
 	oplog_match_free(&r->match);
+	oplog_pending_free(&r->pending);
 	free(r);
 	return rc;
 }

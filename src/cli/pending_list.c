@@ -11,20 +11,21 @@
 
 static int by_record(const void *a, const void *b)
 {
-	const eds_ledger_pending *x = a, *y = b;
+	const eds_ledger_pending *x = &((const pending_entry *)a)->rec;
+	const eds_ledger_pending *y = &((const pending_entry *)b)->rec;
 	int c = strcmp(x->device_id, y->device_id);
 	if (c == 0)
 		c = (x->sequence > y->sequence) - (x->sequence < y->sequence);
 	return c != 0 ? c : memcmp(x->payload_hash, y->payload_hash, EDS_HASH_LEN);
 }
 
-static eds_status add(pending_list *p, const eds_ledger_pending *e)
+static eds_status add(pending_list *p, const eds_ledger_pending *e, size_t line)
 {
 	void *v = p->v;
 	eds_status st = eds_grow(&v, &p->cap, p->n + 1, sizeof *p->v, "pending list");
 	p->v = v;
 	if (st == EDS_OK)
-		p->v[p->n++] = *e;
+		p->v[p->n++] = (pending_entry){*e, (uint32_t)line};
 	return st;
 }
 
@@ -40,7 +41,7 @@ static eds_status add_lines(pending_list *p, const char *path, const char *text,
 		eds_status st =
 		    end == at ? EDS_OK : eds_ledger_pending_from_json(text + at, end - at, &e);
 		if (st == EDS_OK && end > at)
-			st = add(p, &e);
+			st = add(p, &e, line);
 		if (st != EDS_OK)
 			return eds_fail_prefix(st, "%s:%zu", path, line);
 		at = end + 1;
@@ -66,11 +67,11 @@ eds_status pending_list_load(pending_list *p, const char *path)
 int pending_list_has(void *ctx, const eds_record *r)
 {
 	const pending_list *p = ctx;
-	eds_ledger_pending key;
+	pending_entry key;
 	memset(&key, 0, sizeof key);
-	snprintf(key.device_id, sizeof key.device_id, "%s", r->device_id);
-	key.sequence = r->sequence;
-	memcpy(key.payload_hash, r->payload_hash, EDS_HASH_LEN);
+	snprintf(key.rec.device_id, sizeof key.rec.device_id, "%s", r->device_id);
+	key.rec.sequence = r->sequence;
+	memcpy(key.rec.payload_hash, r->payload_hash, EDS_HASH_LEN);
 	return p->n > 0 && bsearch(&key, p->v, p->n, sizeof *p->v, by_record) != NULL;
 }
 

@@ -7,6 +7,7 @@
 #define EDS_CLI_PENDING_LIST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "edgesentry/record.h"
 #include "store/ledger_internal.h"
@@ -14,8 +15,14 @@
 /* Most bytes of a pending.jsonl read whole (about two million lines). */
 #define PENDING_FILE_MAX ((size_t)256 << 20)
 
+/* One line of the file, and where it was (failures name FILE:LINE). */
+typedef struct pending_entry {
+	eds_ledger_pending rec;
+	uint32_t line; /* 1, 2, ...: a file of PENDING_FILE_MAX bytes has fewer lines */
+} pending_entry;
+
 typedef struct pending_list {
-	eds_ledger_pending *v; /* sorted by device, sequence, payload hash */
+	pending_entry *v; /* sorted by device, sequence, payload hash */
 	size_t n, cap;
 } pending_list;
 
