@@ -168,7 +168,8 @@ static void help(void)
 	       "  --after-id N   log: only events after the one with id N (read in parts)\n"
 	       "  -h, --help     show this help\n\n"
 	       "On a terminal, verify, export and backup of a ledger of %u records or\n"
-	       "more show a progress line on stderr.\n\n"
+	       "more show a progress line on stderr, and so does reading a --checkpoint\n"
+	       "FILE of 8 MiB or more (some 23,000 signatures).\n\n"
 	       "Exit codes:\n"
 	       "  0  verify: everything valid; export, backup: written; recover, log,\n"
 	       "     stats, checkpoint: done\n"
@@ -1015,6 +1016,7 @@ static int parse_args(int argc, char **argv, ledger_args *a)
 		return rc;
 	/* Before the ledger is opened: a bad checkpoint file is a usage error. */
 	a->known.json = a->json;
+	a->known.progress = !a->json && !a->quiet;
 	return known_heads_from_flags(&a->known, a->oplog_head, a->checkpoint, a->checkpoint_key);
 }
 

@@ -107,7 +107,8 @@ static const char help_output[] =
     "pending_not_logged for a line of PENDING no accepted event names,\n"
     "pending_payload_stored for one whose payload a later payload event stored;\n"
     "each message names PENDING:LINE and the events met), then a summary.\n"
-    "On a terminal, a FILE of 8 MiB or more shows a progress line on stderr.\n"
+    "On a terminal, a FILE or --checkpoint file of 8 MiB or more shows a\n"
+    "progress line on stderr.\n"
     "\n"
     "Exit codes:\n"
     "  0  the chain holds and every head given is on it (or: not chained)\n"
@@ -381,6 +382,7 @@ static int parse_args(int argc, char **argv, args *a, known_heads *k)
 		return cli_usage(CMD, "FILE is required: the operation log (oplog.jsonl)");
 	k->cmd = CMD;
 	k->json = a->json;
+	k->progress = !a->json && !a->quiet;
 	return known_heads_from_flags(k, a->oplog_head, a->checkpoint, a->checkpoint_key);
 }
 

@@ -108,8 +108,9 @@ static int known_heads_parse(known_heads *k, const char *text)
  * with --json the verifier's fatal report, which a script reads on stdout
  * (the ledger, or the log, is not read at all).
  */
-static int file_error(const known_heads *k, eds_status st, const char *where)
+static int file_error(known_heads *k, eds_status st, const char *where)
 {
+	cli_progress_end(&k->bar);
 	if (k->json) {
 		char msg[4400];
 		snprintf(msg, sizeof msg, "%s: %s", where, cli_error_detail(st));
@@ -164,6 +165,9 @@ static int known_heads_load(known_heads *k, const char *file, const char *key_sp
 	k->file = file;
 	int rc = EDS_EXIT_OK;
 	uint64_t line = 0;
+	/* a full file is some 200,000 signatures: seconds to check */
+	cli_progress_begin(&k->bar, k->cmd != NULL ? k->cmd : "ledger verify", "checkpoints", len,
+	                   k->progress);
 	for (size_t at = 0; at < len && rc == EDS_EXIT_OK;) {
 		const char *nl = memchr(text + at, '\n', len - at);
 		size_t end = nl != NULL ? (size_t)(nl - text) : len;
@@ -171,7 +175,9 @@ static int known_heads_load(known_heads *k, const char *file, const char *key_sp
 		if (end > at)
 			rc = load_line(k, text + at, end - at, line, &pk);
 		at = end + 1;
+		cli_progress_update(&k->bar, at < len ? at : len, line);
 	}
+	cli_progress_end(&k->bar);
 	free(text);
 	return rc;
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "edgesentry/ledger.h"
+#include "progress.h"
 
 /* A head written down earlier: event id must still have chain_hash hash. */
 typedef struct known_head {
@@ -29,6 +30,8 @@ typedef struct known_heads {
 	const char *cmd;    /* the command its messages name; NULL: "ledger" */
 	size_t checkpoints; /* heads that came from FILE */
 	bool json;          /* --json: a bad key or FILE also prints {"valid":false,"error"} */
+	bool progress;      /* a progress line while FILE's signatures are checked (a TTY) */
+	cli_progress bar;
 } known_heads;
 
 /* Checkpoint files hold at most this many bytes (some 200,000 checkpoints). */
