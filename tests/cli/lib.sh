@@ -125,3 +125,18 @@ ledger_rechain() {
 	sqlite3 "$1/ledger.sqlite" "PRAGMA user_version = 3" &&
 		"$EDS" ledger recover --ledger "$1" >/dev/null
 }
+
+# tty_run CMDLINE: run CMDLINE (one shell string) on a pseudo-terminal, as a user
+# at a terminal would (script, util-linux), its output and errors in tty.out.
+tty_run() { script -qec "$1" /dev/null >tty.out 2>&1; }
+
+# expect_progress LABEL UNIT: tty.out holds LABEL's progress line, counting UNIT.
+expect_progress() {
+	grep -q "$1: .*%.* $2 .*$2/s" tty.out && pass ||
+		fail "no '$1' progress line on a terminal: $(head -c 300 tty.out)"
+}
+
+# expect_no_progress UNIT WHY: tty.out holds no progress line counting UNIT.
+expect_no_progress() {
+	if grep -q "$1/s" tty.out; then fail "$2: a progress line was shown"; else pass; fi
+}
