@@ -45,6 +45,11 @@ typedef struct eds_mqtt_server_options {
 	unsigned backoff_min_ms; /**< first reconnect delay; 0: 250 */
 	unsigned backoff_max_ms; /**< cap; 0: 30000; jitter: 50..100 % of the delay */
 	FILE *log;               /**< JSON Lines connection events; NULL: none */
+	/** Records/s per device, as eds_server_options.device_rate (0: no limit):
+	 *  a record over it is answered rate_limited and never reaches the gate.
+	 *  The buckets are the subscriber's own, apart from the HTTP server's. */
+	double device_rate;
+	double device_burst; /**< bucket size; 0: 2 x rate + 1 */
 } eds_mqtt_server_options;
 
 typedef struct eds_mqtt_server eds_mqtt_server;
