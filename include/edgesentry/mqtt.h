@@ -45,6 +45,11 @@ typedef struct eds_mqtt_server_options {
 	unsigned backoff_min_ms; /**< first reconnect delay; 0: 250 */
 	unsigned backoff_max_ms; /**< cap; 0: 30000; jitter: 50..100 % of the delay */
 	FILE *log;               /**< JSON Lines connection events; NULL: none */
+	/** Records/s per device, as eds_server_options.device_rate (0: no limit):
+	 *  a record over it is answered rate_limited and never reaches the gate.
+	 *  The buckets are the subscriber's own, apart from the HTTP server's. */
+	double device_rate;
+	double device_burst; /**< bucket size; 0: 2 x rate + 1 */
 } eds_mqtt_server_options;
 
 typedef struct eds_mqtt_server eds_mqtt_server;
@@ -78,6 +83,12 @@ typedef struct eds_mqtt_transport_options {
 	 *  after each answered batch, as eds_push_options.progress; NULL: none. */
 	eds_push_progress_fn progress;
 	void *progress_ctx; /**< passed to progress, borrowed */
+	/** eds_mqtt_push_chain only, as eds_push_options.retries: records answered
+	 *  rate_limited or storage_unavailable are published again after a wait
+	 *  (1, 2, 4 ... 30 s: an MQTT answer names no Retry-After) until this many
+	 *  waits in a row stored nothing.  0: EDS_PUSH_RETRIES_DEFAULT; negative:
+	 *  never wait.  Added last, so callers that zero the struct get the default. */
+	int retries;
 } eds_mqtt_transport_options;
 
 /**
@@ -102,7 +113,13 @@ eds_status eds_transport_mqtt(eds_transport *out, const eds_mqtt_transport_optio
  * batches; accepted counts every stored record (duplicates included: the
  * MQTT answer does not tell them apart here); payloads counts inline and
  * PUT ones.  o->progress as eds_push_options.progress; refusals in
- * summary->refused_* as eds_push_chain.  Errors as eds_push_chain.
+ * summary->refused_* as eds_push_chain.  Records answered rate_limited or
+ * storage_unavailable are waited out (o->retries) and published again, with
+ * the later records of their device in that batch (the server answers those
+ * sequence_gap); each is counted once, when stored; summary->waits and
+ * waited_ms as eds_push_chain.  A batch left without all its answers
+ * (o->timeout_ms) is not waited out: EDS_E_IO (the broker or server may be
+ * gone; rerun the push).  Errors as eds_push_chain.
  */
 eds_status eds_mqtt_push_chain(const char *chain_path, const eds_mqtt_transport_options *o,
                                const char *payload_dir, size_t batch, eds_push_summary *summary);

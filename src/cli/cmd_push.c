@@ -18,9 +18,9 @@ static void help(void)
 	       "                [--batch N] [--retries N] [--cacert FILE]\n"
 	       "                [--cert FILE --key FILE] [--json] [--quiet]\n"
 	       "       eds push --mqtt HOST:PORT CHAIN [--url URL] [--payload-dir DIR]\n"
-	       "                [--batch N] [--mqtt-cafile FILE] [--mqtt-cert F --mqtt-key F]\n"
-	       "                [--mqtt-client-id ID] [--timeout-ms MS] [--cacert FILE]\n"
-	       "                [--json] [--quiet]\n\n"
+	       "                [--batch N] [--retries N] [--mqtt-cafile FILE]\n"
+	       "                [--mqtt-cert F --mqtt-key F] [--mqtt-client-id ID]\n"
+	       "                [--timeout-ms MS] [--cacert FILE] [--json] [--quiet]\n\n"
 	       "Send the records of the chain file CHAIN (JSON Lines, any devices; - reads\n"
 	       "standard input) to the ingest server at URL.  For each device it first asks\n"
 	       "the server for its head and sends only the records after it, so running it\n"
@@ -69,7 +69,10 @@ static void help(void)
 	       "server's heads, without it every record is sent (those the server has come\n"
 	       "back as duplicates).  A payload over 512 KiB is too large for a message:\n"
 	       "with --url it is PUT once its record is stored; without --url the push\n"
-	       "stops at its record (exit 2).  Broker user name and password:\n"
+	       "stops at its record (exit 2).  --retries as above: records answered\n"
+	       "rate_limited or storage_unavailable are published again after 1, 2, 4 ...\n"
+	       "30 s (an MQTT answer names no Retry-After); a batch left without answers\n"
+	       "(--timeout-ms) is not waited out (exit 2).  Broker user name and password:\n"
 	       "EDS_MQTT_USERNAME and EDS_MQTT_PASSWORD in the environment.\n"
 	       "  --mqtt HOST:PORT       the MQTT broker\n"
 	       "  --mqtt-cafile FILE     use TLS 1.2+ to the broker, trusting these CAs; the\n"
@@ -111,15 +114,15 @@ int cmd_push(int argc, char **argv)
 	if (mqtt)
 		return cmd_push_mqtt(argc, argv);
 	int rc = push_cli_parse(&pc, argc, argv, names, slots, 7, &chain);
-	uint64_t n = 100, waits = EDS_PUSH_RETRIES_DEFAULT;
+	uint64_t n = 100;
 	if (rc != EDS_EXIT_OK)
 		return rc;
 	if (o.url == NULL)
 		return cli_usage(cmd, "--url URL is required");
 	if (batch != NULL && cli_u64(batch, 1, 1000, &n) != 0)
 		return cli_usage(cmd, "--batch must be 1..1000, not '%s'", batch);
-	if (retries != NULL && cli_u64(retries, 0, 100, &waits) != 0)
-		return cli_usage(cmd, "--retries must be 0..100, not '%s'", retries);
+	if ((rc = push_cli_retries(retries, &o.retries)) != EDS_EXIT_OK)
+		return rc;
 	if ((o.cert == NULL) != (o.key == NULL))
 		return cli_usage(cmd, "--cert and --key go together");
 	const char *const files[] = {o.cacert, o.cert, o.key};
@@ -131,7 +134,6 @@ int cmd_push(int argc, char **argv)
 		return cli_usage(cmd, "--put-payloads needs --payload-dir");
 	o.put_payloads = pc.put_payloads;
 	o.batch = (size_t)n;
-	o.retries = waits == 0 ? -1 : (int)waits;
 	o.progress = push_cli_progress;
 	o.progress_ctx = &pc;
 	eds_push_summary s = {0};

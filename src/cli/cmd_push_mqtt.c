@@ -35,18 +35,19 @@ enum {
 	F_MKEY,
 	F_ID,
 	F_TIMEOUT,
+	F_RETRIES,
 	F_N
 };
 
 const char *const push_mqtt_flags[PUSH_MQTT_FLAGS] = {
-    "--mqtt",        "--url",       "--payload-dir", "--batch",          "--cacert",
-    "--mqtt-cafile", "--mqtt-cert", "--mqtt-key",    "--mqtt-client-id", "--timeout-ms"};
+    "--mqtt",      "--url",      "--payload-dir",    "--batch",      "--cacert", "--mqtt-cafile",
+    "--mqtt-cert", "--mqtt-key", "--mqtt-client-id", "--timeout-ms", "--retries"};
 _Static_assert(F_N == PUSH_MQTT_FLAGS, "one name per flag");
 
 static int parse(push_cli *pc, int argc, char **argv, const char *v[F_N], const char **chain)
 {
-	const char **const slots[F_N] = {&v[0], &v[1], &v[2], &v[3], &v[4],
-	                                 &v[5], &v[6], &v[7], &v[8], &v[9]};
+	const char **const slots[F_N] = {&v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+	                                 &v[6], &v[7], &v[8], &v[9], &v[10]};
 	int rc = push_cli_parse(pc, argc, argv, push_mqtt_flags, slots, F_N, chain);
 	if (rc != EDS_EXIT_OK)
 		return rc;
@@ -104,6 +105,8 @@ int cmd_push_mqtt(int argc, char **argv)
 	eds_mqtt_transport_options o;
 	transport_options(&o, v[F_MQTT], v[F_MCA], v[F_MCERT], v[F_MKEY], v[F_ID], v[F_URL],
 	                  v[F_CACERT], (unsigned)timeout);
+	if ((rc = push_cli_retries(v[F_RETRIES], &o.retries)) != EDS_EXIT_OK)
+		return rc;
 	o.progress = push_cli_progress;
 	o.progress_ctx = &pc;
 	eds_push_summary s = {0};

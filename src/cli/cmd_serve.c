@@ -559,7 +559,7 @@ static int serve(const conf *c, settings *s, eds_netpolicy *policy)
 	if (!rc && (st = eds_server_start(&srv, svc, policy, &s->srv)) != EDS_OK)
 		rc = cli_report(cmd, st, "--listen");
 	if (!rc)
-		rc = serve_mqtt_start(&c->v[O_MQTT], svc, s->srv.max_body, s->srv.log, &mq);
+		rc = serve_mqtt_start(&c->v[O_MQTT], svc, &s->srv, &mq);
 	/* The port file first: a server that cannot write it exits, so its log
 	 * must not say "listening" without a "stopped" after it. */
 	if (!rc && c->v[O_PORT_FILE] != NULL)

@@ -42,6 +42,16 @@ int push_cli_check_url(const char *url)
 	return EDS_EXIT_OK;
 }
 
+int push_cli_retries(const char *value, int *retries)
+{
+	uint64_t waits = EDS_PUSH_RETRIES_DEFAULT;
+	if (value != NULL && cli_u64(value, 0, 100, &waits) != 0)
+		return cli_usage(cmd, "--retries must be 0..100, not '%s'", value);
+	/* The library's 0 is the default; the command line's 0 is "never". */
+	*retries = waits == 0 ? -1 : (int)waits;
+	return EDS_EXIT_OK;
+}
+
 void push_cli_begin(push_cli *pc, const char *chain)
 {
 	struct stat st;

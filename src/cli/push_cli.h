@@ -33,6 +33,11 @@ int push_cli_check_payload_dir(const char *dir);
  * usage exit code after the one-line usage error. */
 int push_cli_check_url(const char *url);
 
+/* --retries (NULL: not given) into *retries as eds_push_options.retries
+ * (0..100; 0 means never wait, -1): EDS_EXIT_OK, or the usage exit code
+ * after the one-line usage error. */
+int push_cli_retries(const char *value, int *retries);
+
 /* Start the clock of the progress line, sized by the chain file (a pipe or
  * "-": shown after CLI_PROGRESS_MIN_ITEMS records); call right before the
  * push.  Off with --json or --quiet and when stderr is not a terminal. */

@@ -10,7 +10,7 @@
 int push_mqtt_wanted(int argc, char **argv);
 
 /* The value flags of `eds push --mqtt`, PUSH_MQTT_FLAGS of them. */
-#define PUSH_MQTT_FLAGS 10
+#define PUSH_MQTT_FLAGS 11
 extern const char *const push_mqtt_flags[PUSH_MQTT_FLAGS];
 
 int cmd_push_mqtt(int argc, char **argv);

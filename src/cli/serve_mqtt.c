@@ -37,7 +37,7 @@ int serve_mqtt_check(const char *const v[SM_COUNT])
 	return cli_check_files("serve", flags, v + SM_CAFILE, SM_KEY - SM_CAFILE + 1);
 }
 
-int serve_mqtt_start(const char *const v[SM_COUNT], eds_ingest *svc, size_t max_body, FILE *log,
+int serve_mqtt_start(const char *const v[SM_COUNT], eds_ingest *svc, const eds_server_options *srv,
                      eds_mqtt_server **out)
 {
 	*out = NULL;
@@ -54,9 +54,11 @@ int serve_mqtt_start(const char *const v[SM_COUNT], eds_ingest *svc, size_t max_
 	                                        .cafile = v[SM_CAFILE],
 	                                        .certfile = v[SM_CERT],
 	                                        .keyfile = v[SM_KEY]},
-	                             .max_body = max_body,
+	                             .max_body = srv->max_body,
 	                             .max_inflight = (unsigned)inflight,
-	                             .log = log};
+	                             .log = srv->log,
+	                             .device_rate = srv->device_rate,
+	                             .device_burst = srv->device_burst};
 	if (o.broker.password != NULL && o.broker.username == NULL)
 		return cli_usage("serve", "an MQTT password needs a user name");
 	eds_status st = eds_mqtt_server_start(out, svc, &o);

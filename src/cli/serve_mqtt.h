@@ -4,8 +4,7 @@
 #ifndef EDS_CLI_SERVE_MQTT_H
 #define EDS_CLI_SERVE_MQTT_H
 
-#include <stdio.h>
-
+#include "edgesentry/http_server.h"
 #include "edgesentry/ingest.h"
 #include "edgesentry/mqtt.h"
 
@@ -35,10 +34,11 @@ int serve_mqtt_check(const char *const v[SM_COUNT]);
 
 /*
  * Start the MQTT subscriber when v[SM_BROKER] is set (else *out = NULL),
- * with the HTTP body limit as message limit (0: default); v passed
- * serve_mqtt_check.  Returns an exit code (one error line printed).
+ * with the HTTP server's body limit as message limit (0: default), its
+ * per-device rate limit and its log; v passed serve_mqtt_check.  Returns an
+ * exit code (one error line printed).
  */
-int serve_mqtt_start(const char *const v[SM_COUNT], eds_ingest *svc, size_t max_body, FILE *log,
+int serve_mqtt_start(const char *const v[SM_COUNT], eds_ingest *svc, const eds_server_options *srv,
                      eds_mqtt_server **out);
 
 #endif

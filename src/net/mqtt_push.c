@@ -4,11 +4,14 @@
  * Heads come from the HTTP API when a URL is given; without one every
  * record is sent and those the server has come back "duplicate".  A
  * payload too large for a message is PUT over HTTP once its record is
- * stored, as eds push does; without a URL it stops the push.
+ * stored, as eds push does; without a URL it stops the push.  Records the
+ * server cannot take now (rate_limited, storage_unavailable) are published
+ * again after a wait, as eds push does over HTTP (push_http.c).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "backoff.h"
 #include "chain_internal.h"
 #include "edgesentry/edgesentry.h"
 #include "edgesentry/mqtt.h"
@@ -26,40 +29,56 @@ typedef struct mq_push {
 	eds_push_summary *sum;
 	eds_record *recs;
 	char **pay;
-	unsigned char *how; /* per record: EDS_PUSH_PAYLOAD_NONE, _INLINE or _PUT */
+	unsigned char *how;   /* per record: EDS_PUSH_PAYLOAD_NONE, _INLINE or _PUT */
+	unsigned char *again; /* per record: to be published again (after a wait) */
 	eds_transport_item *items;
 	eds_transport_result *res;
+	eds_backoff backoff;
 } mq_push;
 
-static eds_status refused(eds_push_summary *sum, const eds_record *r, const char *code)
+static eds_status refused(mq_push *p, const eds_record *r, const char *code)
 {
-	eds_push_note_refusal(sum, r->device_id, r->sequence, code);
-	return eds_fail(eds_chain_reason_status(code, EDS_E_IO), "record %s/%llu %s: %s",
+	int transient = eds_push_transient(code);
+	eds_push_note_refusal(p->sum, r->device_id, r->sequence, code);
+	return eds_fail(eds_chain_reason_status(code, EDS_E_IO), "record %s/%llu %s: %s%s",
 	                r->device_id, (unsigned long long)r->sequence,
-	                eds_push_transient(code) ? "not stored now" : "refused", code);
+	                transient ? "not stored now" : "refused", code,
+	                transient && p->backoff.waits ? " (still so after waiting)" : "");
 }
 
-/* Record i of the batch was not stored: refused, or no answer. */
+/* Record i of the batch was not stored: refused, not stored now, or no answer. */
 static eds_status not_stored(mq_push *p, size_t i)
 {
-	if (p->res[i].delivery == EDS_DELIVERY_REFUSED)
-		return refused(p->sum, &p->recs[i], p->res[i].error);
+	if (p->res[i].delivery == EDS_DELIVERY_REFUSED || eds_push_transient(p->res[i].error))
+		return refused(p, &p->recs[i], p->res[i].error);
 	return eds_fail(EDS_E_IO, "record %s/%llu not stored: %s", p->recs[i].device_id,
 	                (unsigned long long)p->recs[i].sequence, p->res[i].error);
 }
 
-/* Count the stored records of the batch, also those after one not stored;
- * returns the first not stored (p->n: none). */
-static size_t count_stored(mq_push *p)
+/*
+ * Count the stored records of the batch, also those after one not stored,
+ * and mark those to be published again (eds_push_send_again); *first_again
+ * is the first of them (p->n: none).  Returns the first record not stored
+ * otherwise (p->n: none): the server goes on past it, the push stops there.
+ */
+static size_t count_stored(mq_push *p, size_t *first_again)
 {
-	size_t first_bad = p->n;
+	size_t first_bad = p->n, got = 0;
+	*first_again = p->n;
 	for (size_t i = 0; i < p->n; i++) {
+		p->again[i] = 0;
 		if (p->res[i].delivery == EDS_DELIVERY_STORED) {
 			p->sum->accepted++;
 			p->sum->payloads += p->how[i] == EDS_PUSH_PAYLOAD_INLINE;
-		} else if (first_bad == p->n)
+			got++;
+		} else if ((p->again[i] = (unsigned char)eds_push_send_again(p->recs, p->again, i,
+		                                                             p->res[i].error)) != 0)
+			*first_again = *first_again == p->n ? i : *first_again;
+		else if (first_bad == p->n)
 			first_bad = i;
 	}
+	if (got > 0) /* whatever waits came before, this got through */
+		eds_backoff_progress(&p->backoff);
 	return first_bad;
 }
 
@@ -74,18 +93,63 @@ static eds_status put_large(mq_push *p)
 	return st;
 }
 
-static eds_status flush(mq_push *p)
+/* Keep only the records to be published again, in order, with their
+ * payloads; free the others' payloads. */
+static void keep_again(mq_push *p)
 {
-	if (p->n == 0)
-		return EDS_OK;
+	size_t k = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		if (!p->again[i]) {
+			free(p->pay[i]);
+			p->pay[i] = NULL;
+			continue;
+		}
+		p->recs[k] = p->recs[i];
+		p->pay[k] = p->pay[i];
+		p->how[k] = p->how[i];
+		p->items[k] = p->items[i];
+		p->items[k].record = &p->recs[k];
+		p->pay[i] = k == i ? p->pay[i] : NULL;
+		k++;
+	}
+	p->n = k;
+}
+
+/*
+ * Publish the batch once and count its answers.  Records the server could
+ * not take now stay in the batch after a wait (*more set), while the
+ * backoff allows; then the first of them ends the push.  A batch left with
+ * no answer (timeout, lost broker) ends it too: the server may not be
+ * there at all, and waiting would hide that (rerun the push).
+ */
+static eds_status send_once(mq_push *p, int *more)
+{
+	size_t first_again = p->n;
+	*more = 0;
 	p->sum->requests++;
 	p->sum->batches++;
 	eds_status st = p->t.ops->send(p->t.ctx, p->items, p->n, p->res);
-	size_t first_bad = st == EDS_OK ? count_stored(p) : p->n;
+	size_t first_bad = st == EDS_OK ? count_stored(p, &first_again) : p->n;
 	if (st == EDS_OK)
 		st = put_large(p);
 	if (st == EDS_OK && first_bad < p->n)
 		st = not_stored(p, first_bad);
+	if (st != EDS_OK || first_again == p->n)
+		return st;
+	/* The MQTT answer names no Retry-After: the backoff's own steps. */
+	if (!eds_backoff_wait(&p->backoff, 0))
+		return not_stored(p, first_again);
+	keep_again(p);
+	*more = 1;
+	return EDS_OK;
+}
+
+static eds_status flush(mq_push *p)
+{
+	eds_status st = EDS_OK;
+	int more = p->n > 0;
+	while (st == EDS_OK && more)
+		st = send_once(p, &more);
 	for (size_t i = 0; i < p->n; i++) {
 		free(p->pay[i]);
 		p->pay[i] = NULL;
@@ -148,10 +212,13 @@ static eds_status setup(mq_push *p, const eds_mqtt_transport_options *o)
 	p->recs = calloc(p->batch, sizeof *p->recs);
 	p->pay = calloc(p->batch, sizeof *p->pay);
 	p->how = calloc(p->batch, sizeof *p->how);
+	p->again = calloc(p->batch, sizeof *p->again);
 	p->items = calloc(p->batch, sizeof *p->items);
 	p->res = calloc(p->batch, sizeof *p->res);
-	if (!p->recs || !p->pay || !p->how || !p->items || !p->res)
+	if (!p->recs || !p->pay || !p->how || !p->again || !p->items || !p->res)
 		return eds_fail(EDS_E_NOMEM, "push: out of memory");
+	int retries = o->retries ? o->retries : EDS_PUSH_RETRIES_DEFAULT;
+	eds_backoff_init(&p->backoff, retries < 0 ? 0 : (unsigned)retries);
 	eds_status st = eds_transport_mqtt(&p->t, o);
 	if (st == EDS_OK && o->head_url != NULL && p->payload_dir != NULL)
 		st = eds_push_http_open(&p->http, o->head_url, o->head_cacert, NULL, NULL);
@@ -167,6 +234,7 @@ static void teardown(mq_push *p)
 	free(p->recs);
 	free(p->pay);
 	free(p->how);
+	free(p->again);
 	free(p->items);
 	free(p->res);
 }
@@ -195,6 +263,8 @@ eds_status eds_mqtt_push_chain(const char *chain_path, const eds_mqtt_transport_
 	                      .progress_ctx = o->progress_ctx};
 	if (st == EDS_OK)
 		st = eds_push_loop_run(&loop, rd, summary);
+	summary->waits = p.backoff.waits;
+	summary->waited_ms = p.backoff.waited_ms;
 	teardown(&p);
 	eds_record_reader_close(rd);
 	return st;

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../ingest/ratelimit.h"
 #include "edgesentry/mqtt.h"
 #include "ingest_body.h"
 #include "internal.h"
@@ -62,6 +63,7 @@ struct eds_mqtt_server {
 	pthread_cond_t room;
 	size_t queued; /* taken from the broker, not yet answered */
 	worker *w;
+	eds_ratelimit *device_rl; /* --device-rate; NULL: none */
 	/* closing: stop asked; quiesced: the loop reads no more; done: workers finished */
 	int closing, quiesced, done, connected;
 	unsigned backoff_ms;
@@ -134,6 +136,28 @@ static void precheck(eds_http_batch *b, size_t i, const msg *q)
 	}
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The per-device rate limit, as the HTTP server applies it: a record over
+ * it never reaches the gate, and the device sends it again later. */
+static void limit(eds_mqtt_server *s, eds_http_batch *b, size_t i)
+{
+	eds_ingest_result *res = &b->results[i];
+	unsigned retry = 0;
+	if (s->device_rl == NULL || res->outcome != EDS_INGEST_ACCEPTED ||
+	    eds_ratelimit_take(s->device_rl, b->items[i].record.device_id, 1, mono_ns(), &retry))
+		return;
+	res->outcome = EDS_INGEST_RATE_LIMITED;
+	snprintf(res->message, sizeof res->message,
+	         "Too many records from device %.64s; retry in %u s.", b->items[i].record.device_id,
+	         retry);
+}
+
 /* Parse, submit in order, answer: k messages from list. */
 static void handle(eds_mqtt_server *s, msg *list, size_t k)
 {
@@ -141,8 +165,10 @@ static void handle(eds_mqtt_server *s, msg *list, size_t k)
 	eds_ingest_context ctx = {.source = s->source};
 	int ok = eds_body_alloc(&b, k) == EDS_OK;
 	size_t i = 0;
-	for (msg *q = list; ok && q != NULL; q = q->next)
-		precheck(&b, i++, q);
+	for (msg *q = list; ok && q != NULL; q = q->next, i++) {
+		precheck(&b, i, q);
+		limit(s, &b, i);
+	}
 	if (ok && eds_http_submit(s->svc, &ctx, &b) != EDS_OK)
 		for (i = 0; i < k; i++)
 			if (b.results[i].outcome == EDS_INGEST_ACCEPTED) {
@@ -357,6 +383,7 @@ static void free_server(eds_mqtt_server *s)
 	for (unsigned i = 0; s->w != NULL && i < s->o.workers; i++)
 		pthread_cond_destroy(&s->w[i].wake);
 	free(s->w);
+	eds_ratelimit_free(s->device_rl);
 	if (s->m != NULL)
 		mosquitto_destroy(s->m);
 	pthread_mutex_destroy(&s->lock);
@@ -404,6 +431,10 @@ eds_status eds_mqtt_server_start(eds_mqtt_server **out, eds_ingest *svc,
 	         o->broker.address ? o->broker.address : "");
 	eds_status st = eds_mqtt_client_new(&s->m, &o->broker, "edgesentry-server", 0, s, s->host,
 	                                    sizeof s->host, &s->port);
+	if (st == EDS_OK && o->device_rate > 0)
+		st = eds_ratelimit_new(
+		    &s->device_rl, o->device_rate,
+		    o->device_burst > 0 ? o->device_burst : 2 * o->device_rate + 1, 1u << 20);
 	if (st == EDS_OK) {
 		mosquitto_threaded_set(s->m, true);
 		mosquitto_connect_callback_set(s->m, on_connect);

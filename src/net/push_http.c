@@ -68,22 +68,6 @@ static int stored(const char *status)
 }
 
 /*
- * Whether item i of the part starting at from is to be sent again: the
- * server could not take it now (eds_push_transient), or an earlier item of
- * the same device is to be sent again, which leaves this one a gap whatever
- * the server said of it.
- */
-static int send_again(const pusher *p, size_t from, size_t i)
-{
-	if (eds_push_transient(p->res[i - from].error))
-		return 1;
-	for (size_t j = from; j < i; j++)
-		if (p->again[j] && strcmp(p->pending[j].device_id, p->pending[i].device_id) == 0)
-			return 1;
-	return 0;
-}
-
-/*
  * Keep, of items [from, to) of the batch, only those to be sent again, in
  * order, followed by the items after to: the client's texts, pending and
  * how alike.  Returns how many of [from, to) stay.
@@ -121,7 +105,9 @@ static eds_status settle(pusher *p, size_t from, size_t to, size_t *again)
 		if (stored(status)) {
 			p->sum->payloads += p->how[i] == EDS_PUSH_PAYLOAD_INLINE;
 			got++;
-		} else if ((p->again[i] = (unsigned char)send_again(p, from, i)) != 0)
+		} else if ((p->again[i] = (unsigned char)eds_push_send_again(
+		                p->pending + from, p->again + from, i - from,
+		                p->res[i - from].error)) != 0)
 			first_again = first_again == to ? i : first_again;
 		else if (refused == to)
 			refused = i;

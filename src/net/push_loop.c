@@ -29,6 +29,17 @@ int eds_push_transient(const char *reason)
 	       (strcmp(reason, "rate_limited") == 0 || strcmp(reason, "storage_unavailable") == 0);
 }
 
+int eds_push_send_again(const eds_record *recs, const unsigned char *again, size_t n,
+                        const char *reason)
+{
+	if (eds_push_transient(reason))
+		return 1;
+	for (size_t j = 0; j < n; j++)
+		if (again[j] && strcmp(recs[j].device_id, recs[n].device_id) == 0)
+			return 1;
+	return 0;
+}
+
 void eds_push_note_refusal(eds_push_summary *sum, const char *device_id, uint64_t sequence,
                            const char *reason)
 {

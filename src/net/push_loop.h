@@ -39,6 +39,16 @@ typedef struct eds_push_loop {
 int eds_push_transient(const char *reason);
 
 /**
+ * Whether record n of recs (a batch, or the part of one just sent) is to be
+ * sent again: the server answered it reason, one it could not take now
+ * (eds_push_transient), or an earlier record of the same device is to be
+ * sent again (again[j] for j < n), which leaves this one a gap whatever the
+ * server said of it (a later sequence_gap is no refusal then).
+ */
+int eds_push_send_again(const eds_record *recs, const unsigned char *again, size_t n,
+                        const char *reason);
+
+/**
  * Note that the server refused record device_id/sequence with error code
  * reason ("" gives "refused"): sets sum->refused and sum->refused_*, once
  * (the first refusal stays).  A transient reason (eds_push_transient) is

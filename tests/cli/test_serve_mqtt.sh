@@ -8,7 +8,8 @@
 # `eds push --mqtt`: --json reports (counts against the server's heads,
 # refusals naming the record, an unreachable broker), --quiet, a value flag
 # given twice, the progress line on a terminal only, and payloads over 512
-# KiB (PUT over HTTP with --url, a stop without).
+# KiB (PUT over HTTP with --url, a stop without), and a server's
+# --device-rate waited out (--retries; 0: exit 2 as before).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/serve_lib.sh"
 . "$(dirname "$0")/mqtt_lib.sh"
@@ -247,6 +248,48 @@ expect_one_line_err
 expect_err "record big-1/5: payload"
 [ "$(head_seq big-1)" = 4 ] && pass || fail "big-1/5 was published without its payload"
 stop_server small
+
+# ---- eds push --mqtt waits out --device-rate (rate_limited answers) ------------------------
+"$EDS" device add --ledger RL --id dev-r --public-key k.pub >/dev/null || fail "add dev-r"
+for i in $(seq 1 60); do
+	echo "dev-r reading $i" >pl
+	"$EDS" sign --key k.key --device dev-r --chain r.jsonl --payload pl >/dev/null
+done
+head -30 r.jsonl >r30.jsonl
+start_server rl --ledger RL --device-rate 50 --device-burst 10 --mqtt "127.0.0.1:$BPORT" \
+	--mqtt-client-id eds-rl
+wait_log rl '"mqtt_connected"' || fail "server rl did not connect: $(cat rl.log)"
+# 30 records in one batch, 10 taken at once: the rest are published again after waits
+expect_rc 0 "$EDS" "${MQ[@]}" r30.jsonl --url "$URL" --json
+expect_no_err
+expect_jq '.ok and .records == 30 and .sent == 30 and .waits >= 1 and .waited_ms >= 1000
+	and .refused == null and .error == null'
+[ "$(head_seq dev-r)" = 30 ] && pass || fail "dev-r head after a rate-limited push --mqtt: $(head_seq dev-r)"
+# the text summary says it waited
+expect_rc 0 "$EDS" "${MQ[@]}" r.jsonl --url "$URL" --batch 20
+expect_out "60 records read, 30 skipped, 30 stored"
+expect_out "waited"
+[ "$(head_seq dev-r)" = 60 ] && pass || fail "dev-r head after the second push: $(head_seq dev-r)"
+# --retries 0: the first rate_limited answer ends the push, as before (exit 2, no refusal)
+for i in $(seq 61 90); do
+	echo "dev-r reading $i" >pl
+	"$EDS" sign --key k.key --device dev-r --chain r.jsonl --payload pl >/dev/null
+done
+sleep 0.3 # the bucket is full again: 10 stored, then rate_limited
+expect_rc 2 "$EDS" "${MQ[@]}" r.jsonl --url "$URL" --retries 0 --json
+expect_one_line_err
+expect_err "rate_limited"
+expect_jq '.ok == false and .waits == 0 and .refused == null and .error.code == "io_error"
+	and .sent >= 1 and .sent < 30'
+expect_rc 2 "$EDS" "${MQ[@]}" r.jsonl --retries 101
+expect_err "--retries must be 0..100"
+expect_one_line_err
+rh=$(head_seq dev-r)
+[ "$rh" -gt 60 ] && [ "$rh" -lt 90 ] && pass || fail "dev-r head after --retries 0: $rh"
+stop_server rl
+# every record stored once, in order
+expect_rc 0 "$EDS" ledger verify --ledger RL
+expect_out "$rh records"
 
 # ---- usage errors: one line, exit 2 ----------------------------------------------------
 expect_rc 2 "$EDS" serve --ledger L --mqtt-password secret

@@ -4,7 +4,8 @@
  * test depends on what another pushed): the progress
  * callback (after each acknowledged batch, done never decreasing, the last
  * done equal to the file size) and the refusal fields of eds_push_summary
- * (a bad signature, an unknown device).
+ * (a bad signature, an unknown device); eds_push_send_again, the rule of
+ * what both pushers send again after a wait.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 #include "edgesentry/ingest.h"
 #include "edgesentry/ledger.h"
 #include "edgesentry/netpolicy.h"
+#include "net/push_loop.h"
 #include "test_support.h"
 
 #define PER_DEVICE 30
@@ -361,6 +363,27 @@ static void test_waits_out_limits(void **state)
 	}
 }
 
+/* What both pushers send again: a record the server could not take now, and
+ * the later records of its device, whatever the server said of them. */
+static void test_send_again(void **state)
+{
+	(void)state;
+	eds_record r[4] = {0};
+	const char *dev[] = {"a", "b", "a", "a"};
+	for (int i = 0; i < 4; i++)
+		snprintf(r[i].device_id, sizeof r[i].device_id, "%s", dev[i]);
+	unsigned char again[4] = {0};
+	assert_false(eds_push_send_again(r, again, 0, NULL));
+	assert_false(eds_push_send_again(r, again, 0, "fork"));
+	assert_true(eds_push_send_again(r, again, 0, "rate_limited"));
+	assert_true(eds_push_send_again(r, again, 0, "storage_unavailable"));
+	again[0] = 1;
+	assert_false(eds_push_send_again(r, again, 1, "sequence_gap")); /* another device */
+	assert_false(eds_push_send_again(r, again, 1, ""));
+	assert_true(eds_push_send_again(r, again, 2, "sequence_gap")); /* behind a's first */
+	assert_true(eds_push_send_again(r, again, 3, ""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -369,6 +392,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refused_counts_rest, start, stop),
 	    cmocka_unit_test_setup_teardown(test_put_payloads, start, stop),
 	    cmocka_unit_test_setup_teardown(test_waits_out_limits, start_limited, stop),
+	    cmocka_unit_test(test_send_again),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
