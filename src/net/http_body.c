@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "edgesentry/encoding.h"
 #include "http_internal.h"
@@ -552,4 +553,22 @@ void eds_http_batch_free(eds_http_batch *b)
 	free(b->items);
 	free(b->results);
 	memset(b, 0, sizeof *b);
+}
+
+unsigned eds_body_rate_limit(eds_ratelimit *rl, eds_http_batch *b, size_t i)
+{
+	eds_ingest_result *res = &b->results[i];
+	struct timespec ts;
+	unsigned retry = 0;
+	if (rl == NULL || res->outcome != EDS_INGEST_ACCEPTED)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (eds_ratelimit_take(rl, b->items[i].record.device_id, 1, now, &retry))
+		return 0;
+	res->outcome = EDS_INGEST_RATE_LIMITED;
+	snprintf(res->message, sizeof res->message,
+	         "Too many records from device %.64s; retry in %u s.", b->items[i].record.device_id,
+	         retry);
+	return retry;
 }

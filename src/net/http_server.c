@@ -242,18 +242,10 @@ static enum MHD_Result post_records(eds_server *s, struct MHD_Connection *c, req
 	/* Per-device rate limit, item by item; limited items never reach the gate.
 	 * A batch answer carries the longest wait as Retry-After too, so a client
 	 * knows when to send its limited items again (eds push does). */
-	unsigned retry = 0, wait = 0;
+	unsigned wait = 0;
 	for (size_t i = 0; i < batch.n; i++) {
-		if (batch.results[i].outcome != EDS_INGEST_ACCEPTED || s->device_rl == NULL)
-			continue;
-		if (!eds_ratelimit_take(s->device_rl, batch.items[i].record.device_id, 1, mono_ns(),
-		                        &retry)) {
-			wait = retry > wait ? retry : wait;
-			batch.results[i].outcome = EDS_INGEST_RATE_LIMITED;
-			snprintf(batch.results[i].message, sizeof batch.results[i].message,
-			         "Too many records from device %.64s; retry in %u s.",
-			         batch.items[i].record.device_id, retry);
-		}
+		unsigned retry = eds_body_rate_limit(s->device_rl, &batch, i);
+		wait = retry > wait ? retry : wait;
 	}
 	st = eds_http_submit(s->svc, &q->ctx, &batch);
 	if (st != EDS_OK) {
@@ -264,7 +256,7 @@ static enum MHD_Result post_records(eds_server *s, struct MHD_Connection *c, req
 	enum MHD_Result rc =
 	    batch.is_batch ? send_results(c, 200, batch.results, batch.n, 1, wait, 0)
 	                   : send_results(c, (unsigned)eds_ingest_http_status(o), batch.results, 1,
-	                                  0, o == EDS_INGEST_RATE_LIMITED ? retry : 0, 0);
+	                                  0, o == EDS_INGEST_RATE_LIMITED ? wait : 0, 0);
 	eds_http_batch_free(&batch);
 	return rc;
 }

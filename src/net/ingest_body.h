@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../ingest/ratelimit.h"
 #include "edgesentry/ingest.h"
 
 /** Parsed records: a POST /api/v1/records body, or MQTT messages. */
@@ -61,6 +62,14 @@ eds_status eds_body_alloc(eds_http_batch *b, size_t n);
  * sentence.  Never fails otherwise.
  */
 void eds_body_parse_item(const char *body, size_t len, eds_http_batch *b, size_t i);
+
+/**
+ * The per-device rate limit rl (NULL: none) on item i of b, still marked
+ * ACCEPTED: over it, the item becomes RATE_LIMITED with a sentence naming
+ * the wait, and never reaches the gate.  Returns the wait in whole seconds,
+ * 0 when the item goes on.  Both servers, HTTP and MQTT, apply it alike.
+ */
+unsigned eds_body_rate_limit(eds_ratelimit *rl, eds_http_batch *b, size_t i);
 
 /** Submit every item still marked ACCEPTED, in order; log the malformed ones. */
 eds_status eds_http_submit(eds_ingest *svc, const eds_ingest_context *ctx, eds_http_batch *b);

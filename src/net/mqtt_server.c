@@ -136,28 +136,6 @@ static void precheck(eds_http_batch *b, size_t i, const msg *q)
 	}
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* The per-device rate limit, as the HTTP server applies it: a record over
- * it never reaches the gate, and the device sends it again later. */
-static void limit(eds_mqtt_server *s, eds_http_batch *b, size_t i)
-{
-	eds_ingest_result *res = &b->results[i];
-	unsigned retry = 0;
-	if (s->device_rl == NULL || res->outcome != EDS_INGEST_ACCEPTED ||
-	    eds_ratelimit_take(s->device_rl, b->items[i].record.device_id, 1, mono_ns(), &retry))
-		return;
-	res->outcome = EDS_INGEST_RATE_LIMITED;
-	snprintf(res->message, sizeof res->message,
-	         "Too many records from device %.64s; retry in %u s.", b->items[i].record.device_id,
-	         retry);
-}
-
 /* Parse, submit in order, answer: k messages from list. */
 static void handle(eds_mqtt_server *s, msg *list, size_t k)
 {
@@ -167,7 +145,7 @@ static void handle(eds_mqtt_server *s, msg *list, size_t k)
 	size_t i = 0;
 	for (msg *q = list; ok && q != NULL; q = q->next, i++) {
 		precheck(&b, i, q);
-		limit(s, &b, i);
+		eds_body_rate_limit(s->device_rl, &b, i); /* as over HTTP */
 	}
 	if (ok && eds_http_submit(s->svc, &ctx, &b) != EDS_OK)
 		for (i = 0; i < k; i++)
