@@ -43,7 +43,7 @@ static eds_status refused(mq_push *p, const eds_record *r, const char *code)
 	return eds_fail(eds_chain_reason_status(code, EDS_E_IO), "record %s/%llu %s: %s%s",
 	                r->device_id, (unsigned long long)r->sequence,
 	                transient ? "not stored now" : "refused", code,
-	                transient && p->backoff.waits ? " (still so after waiting)" : "");
+	                transient ? eds_push_waited(&p->backoff) : "");
 }
 
 /* Record i of the batch was not stored: refused, not stored now, or no answer. */
@@ -217,8 +217,7 @@ static eds_status setup(mq_push *p, const eds_mqtt_transport_options *o)
 	p->res = calloc(p->batch, sizeof *p->res);
 	if (!p->recs || !p->pay || !p->how || !p->again || !p->items || !p->res)
 		return eds_fail(EDS_E_NOMEM, "push: out of memory");
-	int retries = o->retries ? o->retries : EDS_PUSH_RETRIES_DEFAULT;
-	eds_backoff_init(&p->backoff, retries < 0 ? 0 : (unsigned)retries);
+	eds_push_backoff_init(&p->backoff, o->retries);
 	eds_status st = eds_transport_mqtt(&p->t, o);
 	if (st == EDS_OK && o->head_url != NULL && p->payload_dir != NULL)
 		st = eds_push_http_open(&p->http, o->head_url, o->head_cacert, NULL, NULL);

@@ -59,7 +59,7 @@ static eds_status refusal(pusher *p, const eds_record *r, const eds_http_item_re
 	return eds_fail(st, "record %s/%llu %s: %s: %s%s", r->device_id,
 	                (unsigned long long)r->sequence, transient ? "not stored now" : "refused",
 	                res->error[0] ? res->error : "refused", res->message,
-	                transient && p->backoff.waits ? " (still so after waiting)" : "");
+	                transient ? eds_push_waited(&p->backoff) : "");
 }
 
 static int stored(const char *status)
@@ -143,11 +143,10 @@ static eds_status post(pusher *p, size_t from, size_t to, long *code, size_t *ag
 	if (st != EDS_OK || *code == 413)
 		return st;
 	if (*code != 200 || answered != to - from)
-		return eds_fail(
-		    EDS_E_IO, "batch of %zu answered HTTP %ld: %s%s%s%s", to - from, *code,
-		    p->res[0].error, p->res[0].message[0] ? ": " : "", p->res[0].message,
-		    (*code == 429 || *code == 503) && p->backoff.waits ? " (still so after waiting)"
-		                                                       : "");
+		return eds_fail(EDS_E_IO, "batch of %zu answered HTTP %ld: %s%s%s%s", to - from,
+		                *code, p->res[0].error, p->res[0].message[0] ? ": " : "",
+		                p->res[0].message,
+		                *code == 429 || *code == 503 ? eds_push_waited(&p->backoff) : "");
 	return settle(p, from, to, again);
 }
 
@@ -231,7 +230,7 @@ static eds_status setup(pusher *p)
 {
 	if (p->pending == NULL || p->how == NULL || p->again == NULL || p->res == NULL)
 		return eds_fail(EDS_E_NOMEM, "out of memory");
-	eds_backoff_init(&p->backoff, p->o->retries < 0 ? 0 : (unsigned)p->o->retries);
+	eds_push_backoff_init(&p->backoff, p->o->retries);
 	eds_status st =
 	    eds_push_http_open(&p->http, p->o->url, p->o->cacert, p->o->cert, p->o->key);
 	if (st == EDS_OK)
@@ -253,7 +252,6 @@ eds_status eds_push_chain(const char *chain_path, const eds_push_options *opts,
 		return eds_fail(EDS_E_ARG, "push: put_payloads needs a payload_dir");
 	eds_push_options o = *opts;
 	o.batch = o.batch ? o.batch : 100;
-	o.retries = o.retries ? o.retries : EDS_PUSH_RETRIES_DEFAULT;
 	pusher p = {.o = &o,
 	            .sum = summary,
 	            .max_items = o.batch,

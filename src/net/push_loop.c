@@ -23,6 +23,17 @@ typedef struct heads {
 	size_t n, cap;
 } heads;
 
+void eds_push_backoff_init(eds_backoff *b, int retries)
+{
+	retries = retries ? retries : EDS_PUSH_RETRIES_DEFAULT;
+	eds_backoff_init(b, retries < 0 ? 0 : (unsigned)retries);
+}
+
+const char *eds_push_waited(const eds_backoff *b)
+{
+	return b->waits ? " (still so after waiting)" : "";
+}
+
 int eds_push_transient(const char *reason)
 {
 	return reason != NULL &&

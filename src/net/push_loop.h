@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backoff.h"
 #include "edgesentry/error.h"
 #include "edgesentry/http_client.h"
 #include "edgesentry/record.h"
@@ -47,6 +48,16 @@ int eds_push_transient(const char *reason);
  */
 int eds_push_send_again(const eds_record *recs, const unsigned char *again, size_t n,
                         const char *reason);
+
+/**
+ * Start b for a push whose options say retries: 0 is EDS_PUSH_RETRIES_DEFAULT,
+ * a negative number never waits.
+ */
+void eds_push_backoff_init(eds_backoff *b, int retries);
+
+/** " (still so after waiting)" once b has waited, else "": the end of the
+ * message of an answer that is no refusal yet ended the push. */
+const char *eds_push_waited(const eds_backoff *b);
 
 /**
  * Note that the server refused record device_id/sequence with error code
